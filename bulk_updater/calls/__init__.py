@@ -1,0 +1,7 @@
+"""requests -> calls: the HTTP calls, their classification, pacing and retry timing."""
+
+from .client import CallResult, Kind, LeadSquaredClient, classify_response
+from .limiter import WindowLimiter
+from .retry import Backoff
+
+__all__ = ["Backoff", "CallResult", "Kind", "LeadSquaredClient", "WindowLimiter", "classify_response"]

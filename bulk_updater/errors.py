@@ -1,0 +1,36 @@
+"""The exceptions bulk_updater raises on purpose.
+
+    BulkUpdaterError            base: anything the CLI turns into a clean message
+    ├── InputError              the sheet or the options can't be used; nothing was sent (exit 2)
+    └── AuthError               LeadSquared rejected the keys (exit 3)
+
+Everything that goes wrong with a single row (a timeout, a 500, an MX error) is not
+an exception: it becomes that row's recorded outcome, so one bad row never stops a run.
+"""
+
+from __future__ import annotations
+
+
+class BulkUpdaterError(Exception):
+    """Base class; its message is written for the admin, not the programmer."""
+
+    exit_code = 1
+
+
+class InputError(BulkUpdaterError):
+    """Raised when the input file or an option can't be used. Raised before any call is sent."""
+
+    exit_code = 2
+
+    def __init__(self, problem: str, *, where: str = "", hint: str = "") -> None:
+        self.problem, self.where, self.hint = problem, where, hint
+        parts = [f"{where}: {problem}" if where else problem]
+        if hint:
+            parts.append(hint)
+        super().__init__("\n".join(parts))
+
+
+class AuthError(BulkUpdaterError):
+    """Raised when LeadSquared answers 401: the keys are wrong, or the user is inactive."""
+
+    exit_code = 3

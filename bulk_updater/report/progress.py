@@ -1,0 +1,27 @@
+"""The progress bar on stderr: rows done, succeeded, failed, rate and ETA."""
+
+from __future__ import annotations
+
+import sys
+
+from tqdm import tqdm
+
+from ..outcomes import Outcome, RowOutcome
+
+
+class Progress:
+    def __init__(self, total: int, enabled: bool) -> None:
+        self._bar = tqdm(total=total, unit="row", file=sys.stderr, disable=not enabled, dynamic_ncols=True)
+        self._ok = self._failed = 0
+
+    def add(self, result: RowOutcome) -> None:
+        if result.outcome is Outcome.SUCCESS:
+            self._ok += 1
+        elif result.outcome is not Outcome.SKIPPED:
+            self._failed += 1
+        # refresh=False: tqdm redraws on its own schedule, not once per row.
+        self._bar.set_postfix(ok=self._ok, failed=self._failed, refresh=False)
+        self._bar.update(1)
+
+    def close(self) -> None:
+        self._bar.close()

@@ -1,0 +1,287 @@
+"""The sandbox server: LeadSquared's Update endpoint as this tool relies on it, plus knobs.
+
+Besides the API it serves GET /_sandbox/state, the counters and activities as JSON, so a
+test can check what the server saw after running the real CLI against it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import random
+import re
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from aiohttp import web
+
+from ..settings import Rate
+from .limits import MODES, CallCounter
+
+UPDATE_PATH = "/v2/CompanyActivity.svc/Update"
+STATE_PATH = "/_sandbox/state"
+DEMO_ACCESS_KEY = "sandbox-access-key"
+DEMO_SECRET_KEY = "sandbox-secret-key"
+GUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
+SCHEMA_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_]*")
+
+
+@dataclass
+class SandboxConfig:
+    access_key: str = DEMO_ACCESS_KEY
+    secret_key: str = DEMO_SECRET_KEY
+    rate: Rate | None = Rate(25, 5)  # None lifts the limit
+    counting: str = "sliding"
+    count_rejected: bool = False
+    latency: tuple[float, float] = (0.0, 0.0)  # response time, uniform in [low, high]
+    arrival_jitter: float = 0.0  # network delay before the call is counted, uniform in [0, x]
+    fail_503: float = 0.0  # share of calls answered 503
+    drop: float = 0.0  # share of calls whose connection is dropped without an answer
+    hang: float = 0.0  # share of calls that get no answer for `hang_seconds`
+    hang_seconds: float = 300.0
+    activities: set[str] | None = None  # the activity ids that exist; None: every GUID exists
+    seed: int | None = None
+
+
+@dataclass
+class SandboxState:
+    calls: int = 0
+    throttled: int = 0
+    unauthorized: int = 0
+    keys_in_query: int = 0
+    faults: int = 0
+    arrivals: list[float] = field(default_factory=list)  # admitted calls, server clock
+    applied: list[str] = field(default_factory=list)  # activity ids, in the order updates applied
+    activities: dict[str, dict] = field(default_factory=dict)
+
+    def to_json(self) -> dict:
+        return {
+            "calls": self.calls,
+            "throttled": self.throttled,
+            "unauthorized": self.unauthorized,
+            "keys_in_query": self.keys_in_query,
+            "faults": self.faults,
+            "arrivals": self.arrivals,
+            "applied": self.applied,
+            "activities": self.activities,
+        }
+
+
+def _error(status: int, exception_type: str, message: str) -> web.Response:
+    body = {"Status": "Error", "ExceptionType": exception_type, "ExceptionMessage": message}
+    return web.json_response(body, status=status)
+
+
+class Sandbox:
+    def __init__(self, config: SandboxConfig) -> None:
+        self.config = config
+        self.state = SandboxState()
+        self._rng = random.Random(config.seed)
+        self._counter = (
+            CallCounter(config.rate.calls, config.rate.period, config.counting, config.count_rejected) if config.rate else None
+        )
+
+    async def update(self, request: web.Request) -> web.StreamResponse:
+        config = self.config
+        if config.arrival_jitter:
+            await asyncio.sleep(self._rng.uniform(0, config.arrival_jitter))
+        self.state.calls += 1
+        if "accessKey" in request.query or "secretKey" in request.query:
+            self.state.keys_in_query += 1
+        if not self._authorized(request):
+            self.state.unauthorized += 1
+            return _error(401, "MXUnAuthorizedAccessException", "Invalid AccessKey or SecretKey")
+        if self._counter and not self._counter.admit(time.monotonic()):
+            self.state.throttled += 1
+            rate = config.rate
+            return _error(429, "MXAPIRateLimitExceededException", f"API calls exceeded the limit of {rate.calls} in {rate.period:g} second(s)")
+        self.state.arrivals.append(time.monotonic())
+        fault = await self._fault(request)
+        if fault is not None:
+            return fault
+        response = await self._apply(request)
+        low, high = config.latency
+        if high:
+            await asyncio.sleep(self._rng.uniform(low, high))
+        return response
+
+    def _authorized(self, request: web.Request) -> bool:
+        headers = request.headers
+        return headers.get("x-LSQ-AccessKey") == self.config.access_key and headers.get("x-LSQ-SecretKey") == self.config.secret_key
+
+    async def _fault(self, request: web.Request) -> web.StreamResponse | None:
+        config, roll = self.config, self._rng.random()
+        if roll < config.fail_503:
+            self.state.faults += 1
+            return web.Response(status=503, text="<html><body>503 Service Unavailable</body></html>", content_type="text/html")
+        roll -= config.fail_503
+        if roll < config.drop:
+            self.state.faults += 1
+            request.transport.close()  # the client sees the connection drop with no answer
+            return web.Response(status=500)
+        roll -= config.drop
+        if roll < config.hang:
+            self.state.faults += 1
+            await asyncio.sleep(config.hang_seconds)
+        return None
+
+    async def _apply(self, request: web.Request) -> web.Response:
+        try:
+            body = await request.json()
+        except ValueError:
+            return _error(400, "MXInvalidJSONException", "The request body is not valid JSON")
+        problem = _body_problem(body)
+        if problem:
+            return _error(400, "MXInvalidInputException", problem)
+        activity_id = body["CompanyActivityId"].lower()
+        known = self.config.activities
+        if known is not None and activity_id not in known:
+            return _error(500, "MXInvalidEntityException", "Activity does not exist")
+        for field_ in body.get("Fields", []):
+            if field_["SchemaName"] == "Owner" and field_["Value"] and not GUID.fullmatch(field_["Value"].lower()):
+                return _error(500, "MXInvalidInputException", "Owner must be a user id (GUID)")
+        activity = self.state.activities.setdefault(activity_id, {"ActivityNote": None, "Fields": {}})
+        if "ActivityNote" in body:
+            activity["ActivityNote"] = body["ActivityNote"]
+        for field_ in body.get("Fields", []):
+            activity["Fields"][field_["SchemaName"]] = field_["Value"]
+        self.state.applied.append(activity_id)
+        return web.json_response({"Status": "Success", "Message": {"Id": activity_id, "IsSuccessful": True}})
+
+    async def state_json(self, request: web.Request) -> web.Response:
+        return web.json_response(self.state.to_json())
+
+
+def _body_problem(body: object) -> str:
+    """What is wrong with an Update body, as LeadSquared's 400 would say; "" if nothing."""
+    if not isinstance(body, dict):
+        return "The body must be a JSON object"
+    activity_id = body.get("CompanyActivityId")
+    if not isinstance(activity_id, str) or not GUID.fullmatch(activity_id.lower()):
+        return "CompanyActivityId must be a GUID"
+    if "ActivityNote" in body and not isinstance(body["ActivityNote"], str):
+        return "ActivityNote must be a string"
+    fields = body.get("Fields", [])
+    if not isinstance(fields, list):
+        return "Fields must be a list"
+    for item in fields:
+        if not isinstance(item, dict) or set(item) != {"SchemaName", "Value"}:
+            return "Each field must be {SchemaName, Value}"
+        if not isinstance(item["SchemaName"], str) or not SCHEMA_NAME.fullmatch(item["SchemaName"]):
+            return "SchemaName must be a schema name like mx_Custom_1"
+        if not isinstance(item["Value"], str):
+            return "Value must be a string"
+    return ""
+
+
+def build_app(config: SandboxConfig) -> tuple[web.Application, Sandbox]:
+    sandbox = Sandbox(config)
+    app = web.Application()
+    app.router.add_post(UPDATE_PATH, sandbox.update)
+    app.router.add_get(STATE_PATH, sandbox.state_json)
+    return app, sandbox
+
+
+class SandboxThread:
+    """Runs a sandbox on a free loopback port in a background thread (tests, demo, benchmarks)."""
+
+    def __init__(self, config: SandboxConfig | None = None) -> None:
+        self.config = config or SandboxConfig()
+        self.url = ""
+        self._ready = threading.Event()
+        self._thread = threading.Thread(target=self._serve, daemon=True)
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._stop: asyncio.Event | None = None
+        self.sandbox: Sandbox | None = None
+
+    @property
+    def state(self) -> SandboxState:
+        assert self.sandbox is not None
+        return self.sandbox.state
+
+    def __enter__(self) -> "SandboxThread":
+        self._thread.start()
+        if not self._ready.wait(10):
+            raise RuntimeError("the sandbox did not start")
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._loop and self._stop:
+            self._loop.call_soon_threadsafe(self._stop.set)
+        self._thread.join(10)
+
+    def _serve(self) -> None:
+        asyncio.run(self._main())
+
+    async def _main(self) -> None:
+        self._loop, self._stop = asyncio.get_running_loop(), asyncio.Event()
+        app, self.sandbox = build_app(self.config)
+        runner, self.url = await start_site(app, 0)
+        self._ready.set()
+        await self._stop.wait()
+        await runner.cleanup()
+
+
+def add_sandbox_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--port", type=int, default=8765, help="port on 127.0.0.1; 0 picks a free one (default: %(default)s)")
+    parser.add_argument("--rate", default="25/5", metavar="N/S", help="the limit it enforces; 'none' lifts it (default: %(default)s)")
+    parser.add_argument("--counting", choices=MODES, default="sliding", help="how the limit is counted (default: %(default)s)")
+    parser.add_argument("--latency", default="0", metavar="LOW-HIGH", help="response time in seconds, e.g. 0.1-0.6 (default: 0)")
+    parser.add_argument("--arrival-jitter", type=float, default=0.0, metavar="S", help="network delay before a call is counted, up to S seconds")
+    parser.add_argument("--fail-503", type=float, default=0.0, metavar="SHARE", help="share of calls answered 503, e.g. 0.1")
+    parser.add_argument("--drop", type=float, default=0.0, metavar="SHARE", help="share of calls whose connection is dropped")
+    parser.add_argument("--hang", type=float, default=0.0, metavar="SHARE", help="share of calls that never answer")
+    parser.add_argument("--activities", metavar="FILE", help="activity ids that exist, one per line; others get an MX error (default: all)")
+    parser.add_argument("--seed", type=int, help="seed for latency and faults, to repeat a run")
+
+
+def config_from_args(args: argparse.Namespace) -> SandboxConfig:
+    low, _, high = args.latency.partition("-")
+    return SandboxConfig(
+        access_key=os.environ.get("LSQ_ACCESS_KEY") or DEMO_ACCESS_KEY,
+        secret_key=os.environ.get("LSQ_SECRET_KEY") or DEMO_SECRET_KEY,
+        rate=None if args.rate == "none" else Rate.parse(args.rate),
+        counting=args.counting,
+        latency=(float(low), float(high or low)),
+        arrival_jitter=args.arrival_jitter,
+        fail_503=args.fail_503,
+        drop=args.drop,
+        hang=args.hang,
+        activities=_read_ids(Path(args.activities)) if args.activities else None,
+        seed=args.seed,
+    )
+
+
+def _read_ids(path: Path) -> set[str]:
+    return {line.strip().lower() for line in path.read_text(encoding="utf-8").splitlines() if line.strip()}
+
+
+def serve_forever(args: argparse.Namespace) -> None:
+    """Serve until interrupted; the first line printed gives the URL (scripts read it for --port 0)."""
+    app, _ = build_app(config_from_args(args))
+
+    async def main() -> None:
+        runner, url = await start_site(app, args.port)
+        print(f"Sandbox listening on {url}", flush=True)
+        try:
+            await asyncio.Event().wait()
+        finally:
+            await runner.cleanup()
+
+    try:
+        asyncio.run(main())
+    except KeyboardInterrupt:
+        pass
+
+
+async def start_site(app: web.Application, port: int) -> tuple[web.AppRunner, str]:
+    runner = web.AppRunner(app, handle_signals=False, access_log=None)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", port, shutdown_timeout=0.1)
+    await site.start()
+    bound = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+    return runner, f"http://127.0.0.1:{bound}"
