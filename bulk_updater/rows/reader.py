@@ -145,7 +145,7 @@ def _csv_frames(path: Path) -> Iterator[pd.DataFrame]:
 
 def _excel_frames(path: Path) -> Iterator[pd.DataFrame]:
     try:
-        yield pd.read_excel(path, header=None, dtype=object, sheet_name=0)
+        yield pd.read_excel(path, header=None, dtype=object, sheet_name=0, engine="openpyxl")
     except Exception as exc:  # openpyxl raises many types for a bad workbook
         raise InputError(f"the workbook can't be opened ({type(exc).__name__})", where=str(path), hint="Open it in Excel and save it again as .xlsx.") from None
 

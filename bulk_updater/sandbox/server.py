@@ -279,9 +279,9 @@ def serve_forever(args: argparse.Namespace) -> None:
 
 
 async def start_site(app: web.Application, port: int) -> tuple[web.AppRunner, str]:
-    runner = web.AppRunner(app, handle_signals=False, access_log=None)
+    runner = web.AppRunner(app, handle_signals=False, access_log=None, shutdown_timeout=0.1)
     await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", port, shutdown_timeout=0.1)
+    site = web.TCPSite(runner, "127.0.0.1", port)
     await site.start()
     bound = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
     return runner, f"http://127.0.0.1:{bound}"

@@ -1,0 +1,91 @@
+"""Shared fixtures: a sandbox on a free loopback port, and the real CLI in a subprocess."""
+
+from __future__ import annotations
+
+import csv
+import os
+import subprocess
+import sys
+import uuid
+from pathlib import Path
+
+import pytest
+
+from bulk_updater.sandbox import SandboxConfig, SandboxThread
+from bulk_updater.settings import Rate
+
+# Fast enough that tests not about the rate never wait on it.
+FAST_RATE = Rate(1000, 1)
+
+
+def new_ids(count: int) -> list[str]:
+    return [str(uuid.uuid4()) for _ in range(count)]
+
+
+def write_csv(path: Path, rows: list[list[str]]) -> Path:
+    with path.open("w", newline="", encoding="utf-8") as f:
+        csv.writer(f).writerows(rows)
+    return path
+
+
+def read_report(path: Path) -> list[dict[str, str]]:
+    with path.open(newline="", encoding="utf-8") as f:
+        return list(csv.DictReader(f))
+
+
+@pytest.fixture
+def sandbox():
+    """Start a sandbox with the given config fields; stopped after the test."""
+    started: list[SandboxThread] = []
+
+    def start(**fields) -> SandboxThread:
+        fields.setdefault("rate", FAST_RATE)
+        thread = SandboxThread(SandboxConfig(**fields)).__enter__()
+        started.append(thread)
+        return thread
+
+    yield start
+    for thread in started:
+        thread.__exit__(None, None, None)
+
+
+def cli_env(box: SandboxThread | None = None, **extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("LSQ_")}
+    if box is not None:
+        env.update(LSQ_HOST=box.url, LSQ_ACCESS_KEY=box.config.access_key, LSQ_SECRET_KEY=box.config.secret_key)
+    env.update(extra)
+    return env
+
+
+def run_cli(*args: str, env: dict[str, str] | None = None, timeout: float = 60) -> subprocess.CompletedProcess:
+    """Run the real CLI, as an admin would, and capture what it prints."""
+    return subprocess.run(
+        [sys.executable, "-m", "bulk_updater", *args],
+        env=env if env is not None else cli_env(),
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
+
+
+class _WrittenRequest:
+    output_size = 0
+
+
+class _CompatResponse(__import__("aiohttp").ClientResponse):
+    """aioresponses 0.7.x builds responses without aiohttp 3.14's new `stream_writer` argument
+    (pnuckowski/aioresponses#289). Supply the missing piece until it releases a fix."""
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("stream_writer", _WrittenRequest())
+        super().__init__(*args, **kwargs)
+
+
+@pytest.fixture
+def mocked(monkeypatch):
+    """aioresponses, made to work with the aiohttp version the project installs."""
+    import aioresponses.core
+
+    monkeypatch.setattr(aioresponses.core, "ClientResponse", _CompatResponse)
+    with aioresponses.aioresponses() as mock:
+        yield mock
