@@ -17,7 +17,7 @@ test: $(STAMP)
 	$(PY) -m pytest -q
 
 bench: $(STAMP)
-	$(PY) -m benchmarks
+	$(PY) tests/bench/run.py $(BENCH)
 
 clean:
 	rm -rf $(VENV) demo-out bench-results *.egg-info

@@ -105,19 +105,41 @@ def build_parser() -> argparse.ArgumentParser:
     run = _command(commands, "run", cmd_run)
     run.add_argument("input", metavar="INPUT", help="the sheet of edits (.csv or .xlsx)")
     run.add_argument("--out", required=True, metavar="DIR", help="folder for report.csv, failed.csv and summary.json")
-    run.add_argument("--host", help="LeadSquared API base URL (default: $LSQ_HOST)")
-    run.add_argument("--rate", default=DEFAULT_RATE, metavar="N/S", help="at most N calls in any S seconds (default: %(default)s)")
-    run.add_argument("--concurrency", type=_positive_int, default=25, metavar="N", help="calls in flight at once (default: %(default)s)")
-    run.add_argument("--max-attempts", type=_positive_int, default=5, metavar="N", help="tries per row for errors that may pass (default: %(default)s)")
-    run.add_argument("--timeout", type=_positive_float, default=30.0, metavar="S", help="seconds before a call is cut off and retried (default: %(default)s)")
-    run.add_argument("--clear-token", default=CLEAR_TOKEN, metavar="TEXT", help="a cell holding this clears the field (default: %(default)s)")
-    run.add_argument("--no-progress", action="store_true", help="no progress bar")
+    add_input_options(run)
+    add_connection_options(run)
+    add_sending_options(run)
+    add_display_options(run)
 
     sandbox = _command(commands, "sandbox", cmd_sandbox)
     from .sandbox.server import add_sandbox_options
 
     add_sandbox_options(sandbox)
     return parser
+
+
+def add_input_options(parser: argparse.ArgumentParser) -> None:
+    """How the sheet is read and turned into requests."""
+    group = parser.add_argument_group("reading the sheet")
+    group.add_argument("--clear-token", default=CLEAR_TOKEN, metavar="TEXT", help="a cell holding this clears the field (default: %(default)s)")
+
+
+def add_connection_options(parser: argparse.ArgumentParser) -> None:
+    """Where the calls go. The keys are never options: they come from the environment."""
+    group = parser.add_argument_group("connection")
+    group.add_argument("--host", help="LeadSquared API base URL (default: $LSQ_HOST)")
+
+
+def add_sending_options(parser: argparse.ArgumentParser) -> None:
+    """How fast, how many at once, how hard to retry."""
+    group = parser.add_argument_group("sending")
+    group.add_argument("--rate", default=DEFAULT_RATE, metavar="N/S", help="at most N calls in any S seconds (default: %(default)s)")
+    group.add_argument("--concurrency", type=_positive_int, default=25, metavar="N", help="calls in flight at once (default: %(default)s)")
+    group.add_argument("--max-attempts", type=_positive_int, default=5, metavar="N", help="tries per row for errors that may pass (default: %(default)s)")
+    group.add_argument("--timeout", type=_positive_float, default=30.0, metavar="S", help="seconds before a call is cut off and retried (default: %(default)s)")
+
+
+def add_display_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--no-progress", action="store_true", help="no progress bar")
 
 
 def _command(commands, name: str, handler) -> argparse.ArgumentParser:

@@ -78,3 +78,10 @@ def test_missing_empty_and_unknown_files_are_refused(tmp_path):
     (tmp_path / "x.pdf").write_text("x")
     with pytest.raises(InputError, match="unknown file type"):
         open_sheet(tmp_path / "x.pdf")
+
+
+def test_report_columns_are_kept_aside_as_meta(tmp_path):
+    path = write_csv(tmp_path / "in.csv", [["CompanyActivityId", "Status", "_row", "_outcome"], [ID, "a", "9", "failed"]])
+    [row] = open_sheet(path).rows()
+    assert row.cells == {"CompanyActivityId": ID, "Status": "a"}
+    assert row.meta == {"_row": "9", "_outcome": "failed"}

@@ -9,7 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import math
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pandas as pd
@@ -31,6 +31,8 @@ class Row:
 
     number: int
     cells: dict[str, str]
+    # The `_` columns of a report fed back as input (`_row`, `_outcome`...): never sent.
+    meta: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -41,13 +43,15 @@ class Sheet:
     columns: list[str]
     # Positions in the raw record of each usable column; `_` and unnamed columns are left out.
     positions: list[int]
+    meta_columns: dict[str, int] = field(default_factory=dict)
 
     def rows(self) -> Iterator[Row]:
         """Yield the data rows in file order; fully blank rows are passed over."""
         for number, record in _records(self.path, first_row=HEADER_ROW + 1):
             cells = {name: _cell(record, pos) for name, pos in zip(self.columns, self.positions)}
             if any(value.strip() for value in cells.values()):
-                yield Row(number, cells)
+                meta = {name: _cell(record, pos) for name, pos in self.meta_columns.items()}
+                yield Row(number, cells, meta)
 
 
 def open_sheet(path: str | Path) -> Sheet:
@@ -57,8 +61,10 @@ def open_sheet(path: str | Path) -> Sheet:
     header = next(_records(path, first_row=HEADER_ROW, header_only=True), None)
     if header is None:
         raise InputError("the file is empty", where=str(path), hint="Export the sheet again with a header row.")
-    columns, positions = _usable_columns(path, [str(name) for name in header])
-    return Sheet(path, columns, positions)
+    names = [cell_text(name).strip() for name in header]
+    columns, positions = _usable_columns(path, names)
+    meta = {name: pos for pos, name in enumerate(names) if name.startswith("_")}
+    return Sheet(path, columns, positions, meta)
 
 
 def _check_file(path: Path) -> None:
@@ -78,7 +84,7 @@ def _usable_columns(path: Path, header: list[str]) -> tuple[list[str], list[int]
     columns: list[str] = []
     positions: list[int] = []
     for pos, raw in enumerate(header):
-        name = _canonical(raw.strip())
+        name = _canonical(raw)
         if not name or name.startswith("_"):
             continue  # report columns (_row, _outcome...) and unnamed spacer columns
         if name in columns:
