@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import argparse
 import inspect
+import math
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from . import job
 from .errors import BulkUpdaterError, InputError
-from .settings import CLEAR_TOKEN, DEFAULT_RATE, Credentials, Rate, SendSettings
+from .settings import CLEAR_TOKEN, DEFAULT_RATE, PLAN_CALLS, Credentials, Rate, SendSettings
 
 EXIT_OK, EXIT_SOME_FAILED, EXIT_BAD_INPUT, EXIT_UNAUTHORIZED = 0, 1, 2, 3
 
@@ -64,11 +65,17 @@ def _send_settings(args: argparse.Namespace) -> SendSettings:
     return SendSettings(
         host=host,
         credentials=_credentials_from_env(),
-        rate=Rate.parse(args.rate),
+        rate=_rate(args),
         concurrency=args.concurrency,
         max_attempts=args.max_attempts,
         timeout=args.timeout,
+        jitter=args.jitter,
     )
+
+
+def _rate(args: argparse.Namespace) -> Rate:
+    rate = Rate.for_plan(args.plan) if args.plan else Rate.parse(args.rate or DEFAULT_RATE)
+    return rate.with_headroom(args.headroom)
 
 
 def _credentials_from_env() -> Credentials:
@@ -79,7 +86,7 @@ def _credentials_from_env() -> Credentials:
 
 
 def _job_options(args: argparse.Namespace) -> job.JobOptions:
-    return job.JobOptions(clear_token=args.clear_token, progress=not args.no_progress)
+    return job.JobOptions(clear_token=args.clear_token, max_calls=args.max_calls, progress=not args.no_progress)
 
 
 def _positive_int(text: str) -> int:
@@ -88,14 +95,24 @@ def _positive_int(text: str) -> int:
     return int(text)
 
 
-def _positive_float(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        value = 0
-    if not value > 0:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds above 0")
-    return value
+def _number(accept: Callable[[float], bool], wanted: str) -> Callable[[str], float]:
+    """An argparse type for a number that `accept`s; NaN is accepted by no check."""
+
+    def parse(text: str) -> float:
+        try:
+            value = float(text)
+        except ValueError:
+            value = math.nan
+        if not accept(value):
+            raise argparse.ArgumentTypeError(f"{text!r} is not {wanted}")
+        return value
+
+    return parse
+
+
+_percent = _number(lambda v: 0 <= v < 100, "a percent from 0 to 99")
+_seconds = _number(lambda v: v > 0, "a number of seconds above 0")
+_seconds_or_zero = _number(lambda v: v >= 0, "a number of seconds, 0 or more")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -132,10 +149,15 @@ def add_connection_options(parser: argparse.ArgumentParser) -> None:
 def add_sending_options(parser: argparse.ArgumentParser) -> None:
     """How fast, how many at once, how hard to retry."""
     group = parser.add_argument_group("sending")
-    group.add_argument("--rate", default=DEFAULT_RATE, metavar="N/S", help="at most N calls in any S seconds (default: %(default)s)")
+    limit = group.add_mutually_exclusive_group()
+    limit.add_argument("--rate", metavar="N/S", help=f"at most N calls in any S seconds (default: {DEFAULT_RATE})")
+    limit.add_argument("--plan", choices=list(PLAN_CALLS), help="use the limit of this LeadSquared plan (lite 2/5 ... enterprise 25/5)")
+    group.add_argument("--headroom", type=_percent, default=0.0, metavar="P", help="percent of the limit to leave for other integrations (default: 0)")
+    group.add_argument("--jitter", type=_seconds_or_zero, default=0.1, metavar="S", help="seconds of network arrival jitter to allow for (default: %(default)s)")
+    group.add_argument("--max-calls", type=_positive_int, metavar="N", help="stop sending after N calls (daily quotas); the rest are not_sent")
     group.add_argument("--concurrency", type=_positive_int, default=25, metavar="N", help="calls in flight at once (default: %(default)s)")
     group.add_argument("--max-attempts", type=_positive_int, default=5, metavar="N", help="tries per row for errors that may pass (default: %(default)s)")
-    group.add_argument("--timeout", type=_positive_float, default=30.0, metavar="S", help="seconds before a call is cut off and retried (default: %(default)s)")
+    group.add_argument("--timeout", type=_seconds, default=30.0, metavar="S", help="seconds before a call is cut off and retried (default: %(default)s)")
 
 
 def add_display_options(parser: argparse.ArgumentParser) -> None:

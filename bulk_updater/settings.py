@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass, field
 
@@ -9,6 +10,9 @@ from .errors import InputError
 
 DEFAULT_RATE = "25/5"
 CLEAR_TOKEN = "#N/A"
+# LeadSquared's limits by plan, in calls per 5 seconds per account.
+PLAN_CALLS = {"lite": 2, "pro": 5, "super": 10, "basic": 10, "standard": 15, "enterprise": 25}
+PLAN_PERIOD = 5.0
 
 
 @dataclass(frozen=True)
@@ -27,6 +31,14 @@ class Rate:
                 hint="Write it as CALLS/SECONDS, e.g. --rate 25/5.",
             )
         return cls(int(match[1]), float(match[2]))
+
+    @classmethod
+    def for_plan(cls, plan: str) -> "Rate":
+        return cls(PLAN_CALLS[plan], PLAN_PERIOD)
+
+    def with_headroom(self, percent: float) -> "Rate":
+        """Leave `percent` of the limit to other integrations that share the account."""
+        return Rate(max(1, math.floor(self.calls * (100 - percent) / 100 + 1e-9)), self.period)
 
     def __str__(self) -> str:
         return f"{self.calls}/{self.period:g}"

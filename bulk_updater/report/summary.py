@@ -57,6 +57,8 @@ class Summary:
             f"{self.rows:,} rows: {counts or 'none'}",
             f"{self.calls:,} calls ({self.calls_throttled:,} answered 429) in {self.elapsed_seconds:.1f} s at {self.rate}",
         ]
+        if self.stop_reason == "max_calls":
+            out.append("Stopped sending at --max-calls; the rows left are not_sent and can be rerun from failed.csv.")
         for group in self.failure_groups():
             label = ": ".join(part for part in (group["error_type"], group["error_message"]) if part)
             rows = f"{group['rows']:,} row" + ("" if group["rows"] == 1 else "s")

@@ -43,6 +43,9 @@ class SandboxConfig:
     drop: float = 0.0  # share of calls whose connection is dropped without an answer
     hang: float = 0.0  # share of calls that get no answer for `hang_seconds`
     hang_seconds: float = 300.0
+    # Faults for the first calls past the key check, in arrival order: "503", "drop", "hang",
+    # "429" or "ok". Then the random shares above apply. Makes fault tests deterministic.
+    script: tuple[str, ...] = ()
     activities: set[str] | None = None  # the activity ids that exist; None: every GUID exists
     seed: int | None = None
 
@@ -81,6 +84,7 @@ class Sandbox:
         self.config = config
         self.state = SandboxState()
         self._rng = random.Random(config.seed)
+        self._script = iter(config.script)
         self._counter = (
             CallCounter(config.rate.calls, config.rate.period, config.counting, config.count_rejected) if config.rate else None
         )
@@ -96,9 +100,7 @@ class Sandbox:
             self.state.unauthorized += 1
             return _error(401, "MXUnAuthorizedAccessException", "Invalid AccessKey or SecretKey")
         if self._counter and not self._counter.admit(time.monotonic()):
-            self.state.throttled += 1
-            rate = config.rate
-            return _error(429, "MXAPIRateLimitExceededException", f"API calls exceeded the limit of {rate.calls} in {rate.period:g} second(s)")
+            return self._throttled()
         self.state.arrivals.append(time.monotonic())
         fault = await self._fault(request)
         if fault is not None:
@@ -114,20 +116,32 @@ class Sandbox:
         return headers.get("x-LSQ-AccessKey") == self.config.access_key and headers.get("x-LSQ-SecretKey") == self.config.secret_key
 
     async def _fault(self, request: web.Request) -> web.StreamResponse | None:
-        config, roll = self.config, self._rng.random()
-        if roll < config.fail_503:
-            self.state.faults += 1
+        fault = next(self._script, None) or self._random_fault()
+        if fault == "ok":
+            return None
+        self.state.faults += 1
+        if fault == "503":
             return web.Response(status=503, text="<html><body>503 Service Unavailable</body></html>", content_type="text/html")
-        roll -= config.fail_503
-        if roll < config.drop:
-            self.state.faults += 1
+        if fault == "429":
+            return self._throttled()
+        if fault == "drop":
             request.transport.close()  # the client sees the connection drop with no answer
             return web.Response(status=500)
-        roll -= config.drop
-        if roll < config.hang:
-            self.state.faults += 1
-            await asyncio.sleep(config.hang_seconds)
+        await asyncio.sleep(self.config.hang_seconds)  # "hang"
         return None
+
+    def _random_fault(self) -> str:
+        roll = self._rng.random()
+        for fault, share in (("503", self.config.fail_503), ("drop", self.config.drop), ("hang", self.config.hang)):
+            if roll < share:
+                return fault
+            roll -= share
+        return "ok"
+
+    def _throttled(self) -> web.Response:
+        self.state.throttled += 1
+        rate = self.config.rate or Rate(25, 5)
+        return _error(429, "MXAPIRateLimitExceededException", f"API calls exceeded the limit of {rate.calls} in {rate.period:g} second(s)")
 
     async def _apply(self, request: web.Request) -> web.Response:
         try:

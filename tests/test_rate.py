@@ -1,0 +1,87 @@
+"""Running at the ceiling without tripping it, and riding out faults (end to end)."""
+
+import json
+
+import pytest
+
+from bulk_updater.sandbox.limits import MODES
+from bulk_updater.settings import PLAN_CALLS, Rate
+from conftest import cli_env, new_ids, read_report, run_cli, write_csv
+
+HEADER = ["CompanyActivityId", "Status"]
+
+
+def sheet(tmp_path, count):
+    return write_csv(tmp_path / "in.csv", [HEADER, *[[i, "Won"] for i in new_ids(count)]])
+
+
+def run(box, path, out, *options):
+    return run_cli("run", str(path), "--out", str(out), "--no-progress", *options, env=cli_env(box))
+
+
+def summary(out):
+    return json.loads((out / "summary.json").read_text())
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_no_429_at_the_ceiling_under_arrival_jitter(tmp_path, sandbox, mode):
+    box = sandbox(rate=Rate(5, 0.5), counting=mode, arrival_jitter=0.05, seed=1)
+    # The client allows for more jitter than the sandbox adds: a busy test machine adds its own.
+    result = run(box, sheet(tmp_path, 20), tmp_path / "out", "--rate", "5/0.5", "--jitter", "0.15")
+    assert result.returncode == 0, result.stderr
+    assert box.state.throttled == 0 and len(box.state.applied) == 20
+
+
+def test_a_429_storm_loses_no_row(tmp_path, sandbox):
+    # Every call past the limit is rejected and still counted, and the first 15 are 429s anyway.
+    box = sandbox(rate=Rate(3, 0.3), count_rejected=True, script=("429",) * 15)
+    result = run(box, sheet(tmp_path, 25), tmp_path / "out", "--rate", "10/0.3", "--max-attempts", "1")
+    assert result.returncode == 0, result.stderr
+    assert summary(tmp_path / "out")["counts"]["success"] == 25
+    assert box.state.throttled >= 15 and len(set(box.state.applied)) == 25
+
+
+def test_a_hung_call_is_cut_off_and_retried(tmp_path, sandbox):
+    box = sandbox(script=("hang",), hang_seconds=60)
+    result = run(box, sheet(tmp_path, 5), tmp_path / "out", "--rate", "1000/1", "--timeout", "0.5", "--concurrency", "1")
+    assert result.returncode == 0, result.stderr
+    first = next(r for r in read_report(tmp_path / "out" / "report.csv") if r["_row"] == "2")
+    assert (first["_outcome"], first["_attempts"]) == ("success", "2")
+
+
+def test_dropped_connections_and_503s_are_retried(tmp_path, sandbox):
+    box = sandbox(script=("drop", "503", "drop", "503"))
+    result = run(box, sheet(tmp_path, 6), tmp_path / "out", "--rate", "1000/1", "--concurrency", "1")
+    assert result.returncode == 0, result.stderr
+    assert box.state.calls == 10 and len(box.state.applied) == 6
+
+
+def test_max_calls_stops_sending_and_leaves_rows_to_rerun(tmp_path, sandbox):
+    box = sandbox()
+    result = run(box, sheet(tmp_path, 12), tmp_path / "out", "--rate", "1000/1", "--max-calls", "5")
+    assert result.returncode == 1
+    assert "--max-calls" in result.stdout
+    assert box.state.calls == 5
+    counts = summary(tmp_path / "out")["counts"]
+    assert (counts["success"], counts["not_sent"]) == (5, 7)
+    assert len(read_report(tmp_path / "out" / "failed.csv")) == 7
+
+
+@pytest.mark.parametrize(("options", "rate"), [(["--plan", "lite"], "2/5"), (["--plan", "enterprise", "--headroom", "20"], "20/5"), (["--rate", "10/1", "--headroom", "50"], "5/1")])
+def test_plan_presets_and_headroom(tmp_path, sandbox, options, rate):
+    box = sandbox()
+    result = run(box, sheet(tmp_path, 1), tmp_path / "out", *options)
+    assert result.returncode == 0, result.stderr
+    assert summary(tmp_path / "out")["rate"] == rate
+
+
+def test_every_plan_has_its_documented_limit():
+    assert {plan: str(Rate.for_plan(plan)) for plan in PLAN_CALLS} == {
+        "lite": "2/5", "pro": "5/5", "super": "10/5", "basic": "10/5", "standard": "15/5", "enterprise": "25/5",
+    }
+    assert Rate(2, 5).with_headroom(90) == Rate(1, 5)  # never below one call
+
+
+def test_plan_and_rate_together_are_refused(tmp_path):
+    result = run_cli("run", "in.csv", "--out", str(tmp_path), "--plan", "pro", "--rate", "5/5")
+    assert result.returncode == 2 and "not allowed with" in result.stderr
