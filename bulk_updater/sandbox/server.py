@@ -244,6 +244,7 @@ def add_sandbox_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--port", type=int, default=8765, help="port on 127.0.0.1; 0 picks a free one (default: %(default)s)")
     parser.add_argument("--rate", default="25/5", metavar="N/S", help="the limit it enforces; 'none' lifts it (default: %(default)s)")
     parser.add_argument("--counting", choices=MODES, default="sliding", help="how the limit is counted (default: %(default)s)")
+    parser.add_argument("--count-rejected", action="store_true", help="calls answered 429 count against the limit too")
     parser.add_argument("--latency", default="0", metavar="LOW-HIGH", help="response time in seconds, e.g. 0.1-0.6 (default: 0)")
     parser.add_argument("--arrival-jitter", type=float, default=0.0, metavar="S", help="network delay before a call is counted, up to S seconds")
     parser.add_argument("--fail-503", type=float, default=0.0, metavar="SHARE", help="share of calls answered 503, e.g. 0.1")
@@ -260,6 +261,7 @@ def config_from_args(args: argparse.Namespace) -> SandboxConfig:
         secret_key=os.environ.get("LSQ_SECRET_KEY") or DEMO_SECRET_KEY,
         rate=None if args.rate == "none" else Rate.parse(args.rate),
         counting=args.counting,
+        count_rejected=args.count_rejected,
         latency=(float(low), float(high or low)),
         arrival_jitter=args.arrival_jitter,
         fail_503=args.fail_503,
