@@ -11,7 +11,8 @@ from ..outcomes import Outcome, RowOutcome
 
 class Progress:
     def __init__(self, total: int, enabled: bool) -> None:
-        self._bar = tqdm(total=total, unit="row", file=sys.stderr, disable=not enabled, dynamic_ncols=True)
+        # disable=None: tqdm draws only on a terminal, so logs and pipes get no carriage-return noise.
+        self._bar = tqdm(total=total, unit="row", file=sys.stderr, disable=None if enabled else True, dynamic_ncols=True)
         self._ok = self._failed = 0
 
     def add(self, result: RowOutcome) -> None:
