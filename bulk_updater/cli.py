@@ -66,8 +66,8 @@ def cmd_whoami(args: argparse.Namespace) -> int:
     mismatch = identity.region_mismatch(send.host)
     if mismatch and host:
         print(f"Warning: {mismatch}", file=sys.stderr)
-    elif mismatch or not host:
-        print(f"Use this host for run: --host https://{identity.api_host}", file=sys.stderr)
+    elif not host and identity.api_host:
+        print(f"No host was set: run with {identity.host_option()}", file=sys.stderr)
     if identity.role and identity.role != "Administrator":
         print(f"Note: these are a {identity.role}'s keys; another role may not be allowed to update every activity.", file=sys.stderr)
     return EXIT_OK

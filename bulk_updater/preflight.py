@@ -57,12 +57,16 @@ class Identity:
             f"API host:  {self.api_host or 'not given'}" + (f" (--region {region})" if region else ""),
         ]
 
+    def host_option(self) -> str:
+        """The option that sends calls to the keys' region host."""
+        region = region_of(hostname(self.api_host))
+        return f"--region {region}" if region else f"--host https://{self.api_host}"
+
     def region_mismatch(self, host: str) -> InputError | None:
         """The error to show when `host` is not the keys' region host; None when it is (or can't be told)."""
         if not self.api_host or hostname(self.api_host) == hostname(host):
             return None
-        region = region_of(hostname(self.api_host))
-        right = f"--region {region}" if region else f"--host https://{self.api_host}"
+        right = self.host_option()
         return InputError(
             f"the keys belong to the region host {self.api_host}, but the calls would go to {host}",
             hint=f"LeadSquared fails calls sent to another region's host: use {right}. "
