@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
-from .credentials import Credentials  # re-exported: older code imports it from here
+from .credentials import Credentials
 from .errors import InputError
 from .hosts import check_host
 
