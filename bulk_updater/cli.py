@@ -76,8 +76,9 @@ def cmd_whoami(args: argparse.Namespace) -> int:
 def cmd_sandbox(args: argparse.Namespace) -> int:
     """Run a local LeadSquared stand-in on 127.0.0.1 for demos and tests.
 
-    It serves the Update endpoint with key checking, a rate limit that answers 429,
-    body validation, MX errors for unknown activities, latency and injected faults.
+    It serves the Update endpoint and UserByAccessKey.Get with key checking, a rate
+    limit that answers 429, body validation, MX errors for unknown activities, latency
+    and injected faults.
     The keys it accepts are LSQ_ACCESS_KEY and LSQ_SECRET_KEY (demo keys if unset).
 
     Example: bulk-updater sandbox --port 8080 --rate 25/5 --latency 0.1-0.6

@@ -68,7 +68,7 @@ def load_credentials(environ: Mapping[str, str], ask: Ask | None = None) -> Cred
     for name in (ACCESS_KEY, SECRET_KEY):
         value = environ.get(name, "").strip()
         if not value and ask is not None:
-            value = ask(f"LeadSquared {_LABELS[name]} ({name}, typing is hidden): ").strip()
+            value = _answer(ask, f"LeadSquared {_LABELS[name]} ({name}, typing is hidden): ")
         keys[name] = value
     missing = [name for name, value in keys.items() if not value]
     if missing:
@@ -78,6 +78,13 @@ def load_credentials(environ: Mapping[str, str], ask: Ask | None = None) -> Cred
             "or run in a terminal to be asked for them.",
         )
     return Credentials(keys[ACCESS_KEY], keys[SECRET_KEY])
+
+
+def _answer(ask: Ask, prompt: str) -> str:
+    try:
+        return ask(prompt).strip()
+    except EOFError:  # Ctrl-D at the prompt: the key stays missing
+        return ""
 
 
 class Redactor:

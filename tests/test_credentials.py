@@ -70,6 +70,12 @@ def test_missing_keys_without_a_terminal_are_bad_input():
     with pytest.raises(InputError, match="LSQ_ACCESS_KEY and LSQ_SECRET_KEY are not set"):
         load_credentials({}, lambda prompt: "  ")
 
+    def end_of_input(prompt: str) -> str:
+        raise EOFError
+
+    with pytest.raises(InputError, match="LSQ_ACCESS_KEY and LSQ_SECRET_KEY are not set"):
+        load_credentials({}, end_of_input)
+
 
 def test_no_command_has_an_option_for_a_key():
     parser = build_parser()

@@ -1,4 +1,5 @@
-"""The sandbox server: LeadSquared's Update endpoint as this tool relies on it, plus knobs.
+"""The sandbox server: LeadSquared's Update and UserByAccessKey.Get endpoints as this tool
+relies on them, plus knobs.
 
 Besides the API it serves GET /_sandbox/state, the counters and activities as JSON, so a
 test can check what the server saw after running the real CLI against it.
