@@ -12,7 +12,7 @@ import traceback
 from collections.abc import Mapping, Sequence
 
 from . import job
-from .credentials import REDACTOR, load_credentials, read_env_file, redacting_output
+from .credentials import REDACTOR, load_credentials, read_env_file, readable_by_others, redacting_output
 from .errors import BulkUpdaterError, InputError
 from .hosts import DEFAULT_LOOKUP_HOST, REGIONS, check_host, region_url
 from .preflight import fetch_identity
@@ -110,7 +110,11 @@ def _send_settings(args: argparse.Namespace) -> SendSettings:
 
 def _environment(args: argparse.Namespace) -> dict[str, str]:
     """The process environment, with the --env-file's lines laid over it (the file is the explicit choice)."""
-    file_values = read_env_file(args.env_file) if args.env_file else {}
+    if not args.env_file:
+        return dict(os.environ)
+    file_values = read_env_file(args.env_file)
+    if readable_by_others(args.env_file):
+        print(f"Warning: {args.env_file} can be read by other users; keep keys private with: chmod 600 {args.env_file}", file=sys.stderr)
     return {**os.environ, **file_values}
 
 

@@ -11,6 +11,7 @@ crash tracebacks included.
 from __future__ import annotations
 
 import contextlib
+import os
 import sys
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
@@ -60,6 +61,11 @@ def read_env_file(path: str | Path) -> dict[str, str]:
         reason = getattr(exc, "strerror", None) or "not UTF-8 text"
         raise InputError(f"can't read the env file ({reason})", where=str(path), hint="Give the path of a file of NAME=value lines with --env-file.") from None
     return {name: value for name, value in values.items() if value is not None}
+
+
+def readable_by_others(path: str | Path) -> bool:
+    """True when users other than the owner may read the file (POSIX permissions)."""
+    return os.name == "posix" and bool(Path(path).stat().st_mode & 0o077)
 
 
 def load_credentials(environ: Mapping[str, str], ask: Ask | None = None) -> Credentials:

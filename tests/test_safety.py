@@ -109,10 +109,15 @@ def test_keys_come_from_an_env_file_over_the_environment(tmp_path, sandbox):
     env_file.write_text(
         f"# the account's keys\nexport LSQ_ACCESS_KEY={box.config.access_key}\nLSQ_SECRET_KEY='{box.config.secret_key}'\nLSQ_HOST={box.url}\n"
     )
+    env_file.chmod(0o600)
     env = cli_env(LSQ_ACCESS_KEY="stale-key-from-the-shell", LSQ_HOST="https://api.leadsquared.com")
     result = run_cli("whoami", "--env-file", str(env_file), env=env)
     assert result.returncode == 0, result.stderr
     assert "Sandbox Admin" in result.stdout and box.url in result.stdout
+    assert result.stderr == ""
+    env_file.chmod(0o644)
+    shared = run_cli("whoami", "--env-file", str(env_file), env=env)
+    assert shared.returncode == 0 and "can be read by other users" in shared.stderr and "chmod 600" in shared.stderr
 
 
 def test_a_missing_env_file_is_bad_input(tmp_path):
