@@ -249,3 +249,18 @@ def test_run_checks_the_keys_once_inside_the_rate_limit(tmp_path, sandbox):
     result = run(box, sheet(tmp_path, new_ids(12)), tmp_path / "out")
     assert result.returncode == 0, result.stderr
     assert (box.state.user_calls, box.state.calls, box.state.unauthorized) == (1, 12, 0)
+
+
+def test_whoami_with_no_host_asks_the_lookup_host_and_says_which_to_use(sandbox, monkeypatch, capsys):
+    from bulk_updater import cli
+
+    box = sandbox(region_host="api-ca12.leadsquared.com")
+    # Stands in for api.leadsquared.com, which answers UserByAccessKey.Get for every region.
+    monkeypatch.setattr(cli, "DEFAULT_LOOKUP_HOST", box.url)
+    for name, value in cli_env(box).items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.delenv("LSQ_HOST")
+    assert cli.main(["whoami"]) == 0
+    out, err = capsys.readouterr()
+    assert f"The keys work at {box.url}." in out and "API host:  api-ca12.leadsquared.com (--region ca12)" in out
+    assert err == "No host was set: run with --region ca12\n"
