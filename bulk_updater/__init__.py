@@ -4,9 +4,9 @@
     summary = run("edits.csv", "out/", SendSettings(host, Credentials(access, secret)))
 """
 
-from .errors import AuthError, BulkUpdaterError, InputError
+from .errors import AuthError, BulkUpdaterError, ConnectError, InputError
 from .job import JobOptions, run
 from .report import Summary
 from .settings import Credentials, Rate, SendSettings
 
-__all__ = ["AuthError", "BulkUpdaterError", "Credentials", "InputError", "JobOptions", "Rate", "SendSettings", "Summary", "run"]
+__all__ = ["AuthError", "BulkUpdaterError", "ConnectError", "Credentials", "InputError", "JobOptions", "Rate", "SendSettings", "Summary", "run"]

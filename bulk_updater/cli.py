@@ -3,17 +3,24 @@
 from __future__ import annotations
 
 import argparse
+import asyncio
+import getpass
 import inspect
 import math
 import os
 import sys
-from collections.abc import Callable, Sequence
+import traceback
+from collections.abc import Callable, Mapping, Sequence
 
 from . import job
+from .credentials import REDACTOR, load_credentials, read_env_file, readable_by_others, redacting_output
 from .errors import BulkUpdaterError, InputError
+from .hosts import DEFAULT_LOOKUP_HOST, REGIONS, check_host, region_url
+from .preflight import fetch_identity
 from .settings import CLEAR_TOKEN, DEFAULT_RATE, PLAN_CALLS, Credentials, Rate, SendSettings
 
 EXIT_OK, EXIT_SOME_FAILED, EXIT_BAD_INPUT, EXIT_UNAUTHORIZED = 0, 1, 2, 3
+EXIT_CRASH = 1  # what Python itself returns for an uncaught error
 
 
 def cmd_run(args: argparse.Namespace) -> int:
@@ -22,16 +29,17 @@ def cmd_run(args: argparse.Namespace) -> int:
     Reads INPUT (.csv or .xlsx; a CompanyActivityId column, an optional ActivityNote
     column, and one column per activity field named by its SchemaName). A blank cell
     leaves the field alone; #N/A clears it. Writes DIR/report.csv, DIR/failed.csv and
-    DIR/summary.json. Keys come from LSQ_ACCESS_KEY and LSQ_SECRET_KEY, the host from
-    LSQ_HOST or --host.
+    DIR/summary.json. Keys come from LSQ_ACCESS_KEY and LSQ_SECRET_KEY (the environment,
+    --env-file, or a hidden prompt), the host from --region, --host or LSQ_HOST. Before the
+    first update one call checks the keys and the region (see `whoami`).
 
-    Example: bulk-updater run edits.csv --out runs/monday
+    Example: bulk-updater run edits.csv --out runs/monday --region in21
     """
     summary = job.run(args.input, args.out, _send_settings(args), _job_options(args))
     print("\n".join(summary.lines()))
     print(f"Report: {os.path.join(args.out, job.REPORT)}")
     if summary.stop_reason == "unauthorized":
-        print("Error: LeadSquared rejected the keys (401). Check LSQ_ACCESS_KEY, LSQ_SECRET_KEY and the host, then rerun the failed rows.", file=sys.stderr)
+        print("Error: LeadSquared rejected the keys (401) during the run; the user may have been deactivated. Check the keys (bulk-updater whoami), then rerun the failed rows.", file=sys.stderr)
         return EXIT_UNAUTHORIZED
     needs_look = summary.rows - summary.counts["success"] - summary.counts["skipped"]
     if needs_look:
@@ -41,11 +49,37 @@ def cmd_run(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_whoami(args: argparse.Namespace) -> int:
+    """Check the keys: print the user, role, org and region host they belong to.
+
+    Makes one call (UserByAccessKey.Get, keys in headers) and nothing else. That call
+    answers on every region's host, so with no --region, --host or LSQ_HOST it asks
+    api.leadsquared.com. Warns when the keys belong to another region than the one set.
+
+    Example: bulk-updater whoami --region in21 --env-file ~/lsq.env
+    """
+    environ = _environment(args)
+    host = _host(args, environ)
+    send = SendSettings(host=host or DEFAULT_LOOKUP_HOST, credentials=_credentials(environ))
+    identity = asyncio.run(fetch_identity(send))
+    print(f"The keys work at {send.host}.")
+    print("\n".join(identity.lines()))
+    mismatch = identity.region_mismatch(send.host)
+    if mismatch and host:
+        print(f"Warning: {mismatch}", file=sys.stderr)
+    elif not host and identity.api_host:
+        print(f"No host was set: run with {identity.host_option()}", file=sys.stderr)
+    if identity.role and identity.role != "Administrator":
+        print(f"Note: these are a {identity.role}'s keys; another role may not be allowed to update every activity.", file=sys.stderr)
+    return EXIT_OK
+
+
 def cmd_sandbox(args: argparse.Namespace) -> int:
     """Run a local LeadSquared stand-in on 127.0.0.1 for demos and tests.
 
-    It serves the Update endpoint with key checking, a rate limit that answers 429,
-    body validation, MX errors for unknown activities, latency and injected faults.
+    It serves the Update endpoint and UserByAccessKey.Get with key checking, a rate
+    limit that answers 429, body validation, MX errors for unknown activities, latency
+    and injected faults.
     The keys it accepts are LSQ_ACCESS_KEY and LSQ_SECRET_KEY (demo keys if unset).
 
     Example: bulk-updater sandbox --port 8080 --rate 25/5 --latency 0.1-0.6
@@ -57,19 +91,22 @@ def cmd_sandbox(args: argparse.Namespace) -> int:
 
 
 def _send_settings(args: argparse.Namespace) -> SendSettings:
-    host = args.host or os.environ.get("LSQ_HOST", "")
+    environ = _environment(args)
+    host = _host(args, environ)
     if not host:
-        raise InputError("no LeadSquared host is set", hint="Set LSQ_HOST (e.g. https://api-in21.leadsquared.com) or pass --host.")
-    if not host.startswith(("https://", "http://")):
-        raise InputError(f"the host {host!r} is not a URL", hint="Write it with its scheme, e.g. https://api-in21.leadsquared.com.")
+        raise InputError(
+            "no LeadSquared host is set",
+            hint="Use --region (sg, us11, in21, in22, ir31, ca12), --host URL or LSQ_HOST. `bulk-updater whoami` tells the keys' region.",
+        )
     return SendSettings(
         host=host,
-        credentials=_credentials_from_env(),
+        credentials=_credentials(environ),
         rate=_rate(args),
         concurrency=args.concurrency,
         max_attempts=args.max_attempts,
         timeout=args.timeout,
         jitter=args.jitter,
+        check_region=not args.no_region_check,
     )
 
 
@@ -78,11 +115,28 @@ def _rate(args: argparse.Namespace) -> Rate:
     return rate.with_headroom(args.headroom)
 
 
-def _credentials_from_env() -> Credentials:
-    missing = [name for name in ("LSQ_ACCESS_KEY", "LSQ_SECRET_KEY") if not os.environ.get(name)]
-    if missing:
-        raise InputError(f"{' and '.join(missing)} {'is' if len(missing) == 1 else 'are'} not set", hint="Export the account's keys in the environment before running.")
-    return Credentials(os.environ["LSQ_ACCESS_KEY"], os.environ["LSQ_SECRET_KEY"])
+def _environment(args: argparse.Namespace) -> dict[str, str]:
+    """The process environment, with the --env-file's lines laid over it (the file is the explicit choice)."""
+    if not args.env_file:
+        return dict(os.environ)
+    file_values = read_env_file(args.env_file)
+    if readable_by_others(args.env_file):
+        print(f"Warning: {args.env_file} can be read by other users; keep keys private with: chmod 600 {args.env_file}", file=sys.stderr)
+    return {**os.environ, **file_values}
+
+
+def _host(args: argparse.Namespace, environ: Mapping[str, str]) -> str:
+    """The checked base URL from --region, --host or LSQ_HOST; "" if none is set. Nothing is resolved."""
+    url = region_url(args.region) if args.region else args.host or environ.get("LSQ_HOST", "")
+    return check_host(url) if url else ""
+
+
+def _credentials(environ: Mapping[str, str]) -> Credentials:
+    # A hidden prompt only when someone can answer it: never block a script or CI on stdin.
+    ask = getpass.getpass if sys.stdin is not None and sys.stdin.isatty() else None
+    credentials = load_credentials(environ, ask)
+    REDACTOR.protect(credentials)
+    return credentials
 
 
 def _job_options(args: argparse.Namespace) -> job.JobOptions:
@@ -127,6 +181,9 @@ def build_parser() -> argparse.ArgumentParser:
     add_sending_options(run)
     add_display_options(run)
 
+    whoami = _command(commands, "whoami", cmd_whoami)
+    add_connection_options(whoami)
+
     sandbox = _command(commands, "sandbox", cmd_sandbox)
     from .sandbox.server import add_sandbox_options
 
@@ -141,9 +198,17 @@ def add_input_options(parser: argparse.ArgumentParser) -> None:
 
 
 def add_connection_options(parser: argparse.ArgumentParser) -> None:
-    """Where the calls go. The keys are never options: they come from the environment."""
+    """Where the calls go, and where the keys come from.
+
+    The keys are never option values (they would land in shell history): they come from the
+    environment, a file, or a hidden prompt.
+    """
     group = parser.add_argument_group("connection")
-    group.add_argument("--host", help="LeadSquared API base URL (default: $LSQ_HOST)")
+    where = group.add_mutually_exclusive_group()
+    where.add_argument("--region", choices=list(REGIONS), help="the account's region: sg is api.leadsquared.com, the others api-REGION.leadsquared.com")
+    where.add_argument("--host", metavar="URL", help="LeadSquared API base URL, https:// (default: $LSQ_HOST)")
+    group.add_argument("--env-file", metavar="PATH", help="a .env-style file of NAME=value lines (LSQ_ACCESS_KEY, LSQ_SECRET_KEY, LSQ_HOST); it wins over the environment")
+    group.add_argument("--no-region-check", action="store_true", help="send even if LeadSquared says the keys belong to another region's host (e.g. through a gateway)")
 
 
 def add_sending_options(parser: argparse.ArgumentParser) -> None:
@@ -172,15 +237,27 @@ def _command(commands, name: str, handler) -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
-    try:
-        return args.handler(args)
-    except BulkUpdaterError as exc:
-        print(f"Error: {exc}", file=sys.stderr)
-        return exc.exit_code
-    except KeyboardInterrupt:
-        print("Interrupted.", file=sys.stderr)
-        return 130
+    # Everything printed, tracebacks included, passes through the redaction of the keys.
+    with redacting_output():
+        args = build_parser().parse_args(argv)
+        try:
+            return args.handler(args)
+        except BulkUpdaterError as exc:
+            print(f"Error: {exc}", file=sys.stderr)
+            return exc.exit_code
+        except KeyboardInterrupt:
+            print("Interrupted.", file=sys.stderr)
+            return 130
+        except Exception:
+            return _crashed()
+
+
+def _crashed() -> int:
+    """An unexpected error (a bug): show the traceback, keys masked, and say where the work stands."""
+    traceback.print_exc()
+    print("Error: bulk-updater stopped on an unexpected error (above, with the keys masked). "
+          "Rows finished before it are in the report.", file=sys.stderr)
+    return EXIT_CRASH
 
 
 if __name__ == "__main__":

@@ -2,7 +2,8 @@
 
     BulkUpdaterError            base: anything the CLI turns into a clean message
     ├── InputError              the sheet or the options can't be used; nothing was sent (exit 2)
-    └── AuthError               LeadSquared rejected the keys (exit 3)
+    ├── AuthError               LeadSquared rejected the keys (exit 3)
+    └── ConnectError            the key check got no usable answer (TLS, network, not LeadSquared) (exit 4)
 
 Everything that goes wrong with a single row (a timeout, a 500, an MX error) is not
 an exception: it becomes that row's recorded outcome, so one bad row never stops a run.
@@ -34,3 +35,9 @@ class AuthError(BulkUpdaterError):
     """Raised when LeadSquared answers 401: the keys are wrong, or the user is inactive."""
 
     exit_code = 3
+
+
+class ConnectError(BulkUpdaterError):
+    """Raised when the check made before the first update gets no usable answer. Nothing was sent."""
+
+    exit_code = 4

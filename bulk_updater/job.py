@@ -7,15 +7,15 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
-import aiohttp
-
-from .calls import LeadSquaredClient, WindowLimiter
+from .calls import LeadSquaredClient, WindowLimiter, open_session
 from .errors import InputError
 from .outcomes import RetryPolicy, RowOutcome, Runner
+from .preflight import preflight
 from .report import ReportWriter, Summary, write_failed
 from .report.progress import Progress
 from .requests import plan_row
@@ -41,6 +41,9 @@ async def run_async(input_path: Path, out_dir: Path, send: SendSettings, options
     sheet = open_sheet(input_path)
     # A first pass finds unreadable lines before anything is sent, and sizes the progress bar.
     total = sum(1 for _ in sheet.rows())
+    limiter = _limiter(send)
+    # Keys and region are checked before anything is written or sent: a failure leaves no folder behind.
+    await preflight(send, limiter)
     _prepare(out_dir)
     started = time.monotonic()
     summary = Summary(input=str(input_path), rate=str(send.rate))
@@ -48,12 +51,13 @@ async def run_async(input_path: Path, out_dir: Path, send: SendSettings, options
     progress = Progress(total, options.progress)
 
     def record(result: RowOutcome) -> None:
+        result = _redacted(result, send)
         writer.write(result)
         summary.add(result)
         progress.add(result)
 
     try:
-        runner = await _send_all(sheet, send, options, record)
+        runner = await _send_all(sheet, send, options, record, limiter)
     finally:
         progress.close()
         writer.close()
@@ -65,10 +69,17 @@ async def run_async(input_path: Path, out_dir: Path, send: SendSettings, options
     return summary
 
 
-async def _send_all(sheet, send: SendSettings, options: JobOptions, record) -> Runner:
-    limiter = WindowLimiter(send.rate.calls, send.rate.period, send.jitter)
-    connector = aiohttp.TCPConnector(limit=send.concurrency)
-    async with aiohttp.ClientSession(connector=connector) as session:
+def _limiter(send: SendSettings) -> WindowLimiter:
+    return WindowLimiter(send.rate.calls, send.rate.period, send.jitter)
+
+
+def _redacted(result: RowOutcome, send: SendSettings) -> RowOutcome:
+    """The last gate before the report and summary.json: no error text may carry a key."""
+    return dataclasses.replace(result, error_message=send.credentials.redact(result.error_message))
+
+
+async def _send_all(sheet, send: SendSettings, options: JobOptions, record, limiter: WindowLimiter) -> Runner:
+    async with open_session(send.concurrency) as session:
         client = LeadSquaredClient(session, send.host, send.credentials, send.timeout)
         runner = Runner(
             client.send_update,

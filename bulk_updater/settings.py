@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import math
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
+from .credentials import Credentials
 from .errors import InputError
+from .hosts import check_host
 
 DEFAULT_RATE = "25/5"
 CLEAR_TOKEN = "#N/A"
@@ -45,27 +47,6 @@ class Rate:
 
 
 @dataclass(frozen=True)
-class Credentials:
-    """The account's keys. They carry a user's full privileges, so they never print."""
-
-    access_key: str = field(repr=False)
-    secret_key: str = field(repr=False)
-
-    def headers(self) -> dict[str, str]:
-        return {"x-LSQ-AccessKey": self.access_key, "x-LSQ-SecretKey": self.secret_key}
-
-    def redact(self, text: str) -> str:
-        """Replace any occurrence of either key in `text`; used on everything we print or store."""
-        for key in (self.access_key, self.secret_key):
-            if key:
-                text = text.replace(key, "***")
-        return text
-
-    def __repr__(self) -> str:
-        return "Credentials(***)"
-
-
-@dataclass(frozen=True)
 class SendSettings:
     """How calls are made: the limit, the pool, the retry budget."""
 
@@ -78,3 +59,9 @@ class SendSettings:
     # Seconds of network arrival jitter the limiter allows for, so that calls sent
     # at the limit still arrive at the limit.
     jitter: float = 0.1
+    # Refuse to send when LeadSquared says the keys belong to another region's host.
+    check_region: bool = True
+
+    def __post_init__(self) -> None:
+        # Checked here too, so no caller of the library can send keys over plain http to another machine.
+        object.__setattr__(self, "host", check_host(self.host))

@@ -62,6 +62,7 @@ def run_cli(*args: str, env: dict[str, str] | None = None, timeout: float = 60) 
     return subprocess.run(
         [sys.executable, "-m", "bulk_updater", *args],
         env=env if env is not None else cli_env(),
+        stdin=subprocess.DEVNULL,  # never a terminal: the CLI must not stop to ask for keys
         capture_output=True,
         text=True,
         timeout=timeout,

@@ -70,16 +70,27 @@ def test_failed_csv_can_be_fed_back_as_input(tmp_path, sandbox):
     assert line["CompanyActivityId"] == ids[2] and line["_outcome"] == "success"
 
 
-def test_401_stops_the_run(tmp_path, sandbox):
+def test_wrong_keys_fail_before_anything_is_written_or_sent(tmp_path, sandbox):
     box = sandbox(access_key="the-real-key")
     path = write_csv(tmp_path / "in.csv", [HEADER, *[[i, "n", "", ""] for i in new_ids(40)]])
-    result = run_cli("run", str(path), "--out", str(tmp_path / "out"), "--no-progress", "--concurrency", "2", env=cli_env(box, LSQ_ACCESS_KEY="wrong-key"))
+    result = run_cli("run", str(path), "--out", str(tmp_path / "out"), "--no-progress", env=cli_env(box, LSQ_ACCESS_KEY="wrong-key"))
+    assert result.returncode == 3
+    assert "rejected the keys" in result.stderr and "Nothing was sent" in result.stderr and "Traceback" not in result.stderr
+    # one key check, no update, and no folder to clean up before the rerun
+    assert (box.state.user_calls, box.state.calls) == (1, 0)
+    assert not (tmp_path / "out").exists()
+
+
+def test_keys_revoked_mid_run_stop_the_run(tmp_path, sandbox):
+    box = sandbox(revoke_after=1)
+    path = write_csv(tmp_path / "in.csv", [HEADER, *[[i, "n", "", ""] for i in new_ids(40)]])
+    result = run_cli("run", str(path), "--out", str(tmp_path / "out"), "--no-progress", "--concurrency", "2", env=cli_env(box))
     assert result.returncode == 3
     assert "rejected the keys" in result.stderr and "Traceback" not in result.stderr
     report = read_report(tmp_path / "out" / "report.csv")
-    assert len(report) == 40 and box.state.calls <= 2
-    assert {r["_outcome"] for r in report} == {"failed", "not_sent"}
-    assert sum(r["_outcome"] == "not_sent" for r in report) >= 38
+    assert len(report) == 40 and box.state.calls <= 3
+    assert {r["_outcome"] for r in report} == {"success", "failed", "not_sent"}
+    assert sum(r["_outcome"] == "not_sent" for r in report) >= 37
 
 
 def test_a_429_is_answered_by_a_retry(tmp_path, sandbox):
@@ -121,6 +132,6 @@ def test_bad_options_exit_2(tmp_path, sandbox):
 
 
 def test_every_command_has_help():
-    for command in ("run", "sandbox"):
+    for command in ("run", "whoami", "sandbox"):
         result = run_cli(command, "--help")
         assert result.returncode == 0 and "Example:" in result.stdout

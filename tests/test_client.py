@@ -73,3 +73,12 @@ async def test_timeout_and_dropped_connection_are_retryable(mocked):
     timeout, dropped = await send(), await send()
     assert (timeout.kind, timeout.error_type) == (Kind.RETRYABLE, "Timeout")
     assert (dropped.kind, dropped.error_type) == (Kind.RETRYABLE, "ConnectionError")
+
+
+async def test_error_texts_are_redacted(mocked):
+    # A server or a library may quote the keys: the client masks them before anything keeps the text.
+    mocked.post(URL, status=500, body=mx("MXInvalidEntityException", f"no activity for key {KEYS.access_key}"))
+    mocked.post(URL, exception=aiohttp.ClientConnectionError(f"reset while sending x-LSQ-SecretKey: {KEYS.secret_key}"))
+    server, library = await send(), await send()
+    assert server.error_message == "no activity for key ***"
+    assert library.error_message == "ClientConnectionError: reset while sending x-LSQ-SecretKey: ***"

@@ -7,16 +7,19 @@ nothing a server does raises out of here.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import enum
 import json
+import ssl
 from dataclasses import dataclass
 
 import aiohttp
 
 from ..requests import UpdateRequest
-from ..settings import Credentials
+from ..credentials import Credentials
 
 UPDATE_PATH = "/v2/CompanyActivity.svc/Update"
+USER_PATH = "/v2/Authentication.svc/UserByAccessKey.Get"
 # Gateway and overload answers: the call never reached the application, so it may succeed later.
 RETRYABLE_STATUSES = {502, 503, 504}
 
@@ -71,23 +74,66 @@ def _is_successful(payload: dict) -> bool:
     return not isinstance(message, dict) or message.get("IsSuccessful", True) is not False
 
 
+def tls_context() -> ssl.SSLContext:
+    """Certificates and host names are verified against the system's CAs (SSL_CERT_FILE honoured).
+
+    Built here, in the one place sessions are made, so that nothing can quietly turn it off.
+    """
+    return ssl.create_default_context()
+
+
+def open_session(concurrency: int) -> aiohttp.ClientSession:
+    return aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=concurrency, ssl=tls_context()))
+
+
 class LeadSquaredClient:
-    """Makes calls to one LeadSquared host with one set of keys, sent only as headers."""
+    """Makes calls to one LeadSquared host with one set of keys, sent only as headers.
+
+    Every text that comes back (an error body, an aiohttp message) is redacted before it leaves:
+    a server or a library may quote the keys.
+    """
 
     def __init__(self, session: aiohttp.ClientSession, host: str, credentials: Credentials, timeout: float) -> None:
         self._session = session
-        self._update_url = host.rstrip("/") + UPDATE_PATH
+        self._host = host.rstrip("/")
+        self._credentials = credentials
         self._headers = credentials.headers()
         self._timeout = aiohttp.ClientTimeout(total=timeout)
 
     async def send_update(self, request: UpdateRequest) -> CallResult:
+        answer = await self._call("POST", UPDATE_PATH, json=request.to_json())
+        return answer if isinstance(answer, CallResult) else self._redacted(classify_response(*answer))
+
+    async def fetch_user(self) -> tuple[CallResult, dict]:
+        """GET UserByAccessKey.Get: the user, org and region host the keys belong to (keys in headers)."""
+        answer = await self._call("GET", USER_PATH)
+        if isinstance(answer, CallResult):
+            return answer, {}
+        status, body = answer
+        payload = _json_object(body)
+        if status == 200 and payload.get("Id"):
+            return CallResult(Kind.SUCCESS, status), payload
+        if status == 200:
+            return self._redacted(CallResult(Kind.PERMANENT, status, "UnexpectedResponse", body.strip()[:200] or "an empty answer")), {}
+        return self._redacted(classify_response(status, body)), {}
+
+    async def _call(self, method: str, path: str, **kwargs) -> tuple[int, str] | CallResult:
+        """The answer's status and body, or the CallResult of a call that got no answer."""
         try:
-            async with self._session.post(
-                self._update_url, json=request.to_json(), headers=self._headers, timeout=self._timeout
+            async with self._session.request(
+                method, self._host + path, headers=self._headers, timeout=self._timeout, **kwargs
             ) as response:
-                return classify_response(response.status, await response.text(errors="replace"))
+                return response.status, await response.text(errors="replace")
         except asyncio.TimeoutError:
             return CallResult(Kind.RETRYABLE, None, "Timeout", f"no answer within {self._timeout.total:g} s")
+        except aiohttp.ClientSSLError as exc:
+            # A certificate that fails verification fails again: never worth a retry.
+            return CallResult(Kind.PERMANENT, None, "TLSError", self._describe(exc))
         except aiohttp.ClientError as exc:
-            # aiohttp's messages name the URL (which holds no keys) but never the headers.
-            return CallResult(Kind.RETRYABLE, None, "ConnectionError", f"{type(exc).__name__}: {exc}"[:300])
+            return CallResult(Kind.RETRYABLE, None, "ConnectionError", self._describe(exc))
+
+    def _redacted(self, result: CallResult) -> CallResult:
+        return dataclasses.replace(result, error_message=self._credentials.redact(result.error_message))
+
+    def _describe(self, exc: Exception) -> str:
+        return self._credentials.redact(f"{type(exc).__name__}: {exc}")[:300]

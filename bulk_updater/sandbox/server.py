@@ -1,4 +1,5 @@
-"""The sandbox server: LeadSquared's Update endpoint as this tool relies on it, plus knobs.
+"""The sandbox server: LeadSquared's Update and UserByAccessKey.Get endpoints as this tool
+relies on them, plus knobs.
 
 Besides the API it serves GET /_sandbox/state, the counters and activities as JSON, so a
 test can check what the server saw after running the real CLI against it.
@@ -12,6 +13,7 @@ import json
 import os
 import random
 import re
+import ssl
 import threading
 import time
 from dataclasses import dataclass, field
@@ -23,6 +25,7 @@ from ..settings import Rate
 from .limits import MODES, CallCounter
 
 UPDATE_PATH = "/v2/CompanyActivity.svc/Update"
+USER_PATH = "/v2/Authentication.svc/UserByAccessKey.Get"
 STATE_PATH = "/_sandbox/state"
 DEMO_ACCESS_KEY = "sandbox-access-key"
 DEMO_SECRET_KEY = "sandbox-secret-key"
@@ -48,6 +51,12 @@ class SandboxConfig:
     script: tuple[str, ...] = ()
     activities: set[str] | None = None  # the activity ids that exist; None: every GUID exists
     seed: int | None = None
+    # The API host UserByAccessKey.Get names as the keys' region; None: the host the call came to.
+    region_host: str | None = None
+    role: str = "Administrator"
+    revoke_after: int | None = None  # the keys are rejected after this many Update calls (user deactivated)
+    echo_keys: bool = False  # error messages quote the keys the call carried, as a careless server might
+    ssl_context: ssl.SSLContext | None = None  # serve https:// with this certificate
 
 
 @dataclass
@@ -57,6 +66,7 @@ class SandboxState:
     unauthorized: int = 0
     keys_in_query: int = 0
     faults: int = 0
+    user_calls: int = 0  # UserByAccessKey.Get calls; `calls` counts Update calls only
     arrivals: list[float] = field(default_factory=list)  # admitted calls, server clock
     applied: list[str] = field(default_factory=list)  # activity ids, in the order updates applied
     activities: dict[str, dict] = field(default_factory=dict)
@@ -68,6 +78,7 @@ class SandboxState:
             "unauthorized": self.unauthorized,
             "keys_in_query": self.keys_in_query,
             "faults": self.faults,
+            "user_calls": self.user_calls,
             "arrivals": self.arrivals,
             "applied": self.applied,
             "activities": self.activities,
@@ -94,13 +105,9 @@ class Sandbox:
         if config.arrival_jitter:
             await asyncio.sleep(self._rng.uniform(0, config.arrival_jitter))
         self.state.calls += 1
-        if "accessKey" in request.query or "secretKey" in request.query:
-            self.state.keys_in_query += 1
-        if not self._authorized(request):
-            self.state.unauthorized += 1
-            return _error(401, "MXUnAuthorizedAccessException", "Invalid AccessKey or SecretKey")
-        if self._counter and not self._counter.admit(time.monotonic()):
-            return self._throttled()
+        refusal = self._admit(request)
+        if refusal is not None:
+            return refusal
         self.state.arrivals.append(time.monotonic())
         fault = await self._fault(request)
         if fault is not None:
@@ -111,9 +118,52 @@ class Sandbox:
             await asyncio.sleep(self._rng.uniform(low, high))
         return response
 
+    async def user_by_access_key(self, request: web.Request) -> web.Response:
+        """Who the keys belong to, shaped like LeadSquared's answer (fields trimmed to the useful ones)."""
+        self.state.user_calls += 1
+        refusal = self._admit(request)
+        if refusal is not None:
+            return refusal
+        config = self.config
+        return web.json_response(
+            {
+                "Id": "5f0b2ad6-3b1c-4c7e-9d1e-000000000001",
+                "Name": "Sandbox Admin",
+                "EmailAddress": "admin@sandbox.example",
+                "Role": config.role,
+                "TimeZone": "Asia/Kolkata",
+                "Type": "ApplicationUser",
+                "OrgDisplayName": "Sandbox Org",
+                "OrgId": "5f0b2ad6-3b1c-4c7e-9d1e-000000000002",
+                "OrgShortCode": "10001",
+                "UserType": "Regular",
+                # LeadSquared writes bare host names here.
+                "LSQCommonServiceURLs": {"api": config.region_host or request.host, "app": "app.sandbox.example"},
+            }
+        )
+
+    def _admit(self, request: web.Request) -> web.Response | None:
+        """The 401 or 429 a call gets before it is looked at; None if it may go on."""
+        if "accessKey" in request.query or "secretKey" in request.query:
+            self.state.keys_in_query += 1
+        if not self._authorized(request):
+            self.state.unauthorized += 1
+            return self._error(request, 401, "MXUnAuthorizedAccessException", "Invalid AccessKey or SecretKey")
+        if self._counter and not self._counter.admit(time.monotonic()):
+            return self._throttled()
+        return None
+
     def _authorized(self, request: web.Request) -> bool:
-        headers = request.headers
-        return headers.get("x-LSQ-AccessKey") == self.config.access_key and headers.get("x-LSQ-SecretKey") == self.config.secret_key
+        headers, config = request.headers, self.config
+        if config.revoke_after is not None and self.state.calls > config.revoke_after:
+            return False
+        return headers.get("x-LSQ-AccessKey") == config.access_key and headers.get("x-LSQ-SecretKey") == config.secret_key
+
+    def _error(self, request: web.Request, status: int, exception_type: str, message: str) -> web.Response:
+        if self.config.echo_keys:
+            headers = request.headers
+            message += f" (AccessKey {headers.get('x-LSQ-AccessKey')}, SecretKey {headers.get('x-LSQ-SecretKey')})"
+        return _error(status, exception_type, message)
 
     async def _fault(self, request: web.Request) -> web.StreamResponse | None:
         fault = next(self._script, None) or self._random_fault()
@@ -154,7 +204,7 @@ class Sandbox:
         activity_id = body["CompanyActivityId"].lower()
         known = self.config.activities
         if known is not None and activity_id not in known:
-            return _error(500, "MXInvalidEntityException", "Activity does not exist")
+            return self._error(request, 500, "MXInvalidEntityException", "Activity does not exist")
         for field_ in body.get("Fields", []):
             if field_["SchemaName"] == "Owner" and field_["Value"] and not GUID.fullmatch(field_["Value"].lower()):
                 return _error(500, "MXInvalidInputException", "Owner must be a user id (GUID)")
@@ -196,6 +246,7 @@ def build_app(config: SandboxConfig) -> tuple[web.Application, Sandbox]:
     sandbox = Sandbox(config)
     app = web.Application()
     app.router.add_post(UPDATE_PATH, sandbox.update)
+    app.router.add_get(USER_PATH, sandbox.user_by_access_key)
     app.router.add_get(STATE_PATH, sandbox.state_json)
     return app, sandbox
 
@@ -234,7 +285,7 @@ class SandboxThread:
     async def _main(self) -> None:
         self._loop, self._stop = asyncio.get_running_loop(), asyncio.Event()
         app, self.sandbox = build_app(self.config)
-        runner, self.url = await start_site(app, 0)
+        runner, self.url = await start_site(app, 0, self.config.ssl_context)
         self._ready.set()
         await self._stop.wait()
         await runner.cleanup()
@@ -252,6 +303,7 @@ def add_sandbox_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--hang", type=float, default=0.0, metavar="SHARE", help="share of calls that never answer")
     parser.add_argument("--activities", metavar="FILE", help="activity ids that exist, one per line; others get an MX error (default: all)")
     parser.add_argument("--seed", type=int, help="seed for latency and faults, to repeat a run")
+    parser.add_argument("--region-host", metavar="HOST", help="the API host UserByAccessKey.Get names for the keys (default: the sandbox's own)")
 
 
 def config_from_args(args: argparse.Namespace) -> SandboxConfig:
@@ -269,6 +321,7 @@ def config_from_args(args: argparse.Namespace) -> SandboxConfig:
         hang=args.hang,
         activities=_read_ids(Path(args.activities)) if args.activities else None,
         seed=args.seed,
+        region_host=args.region_host,
     )
 
 
@@ -294,10 +347,10 @@ def serve_forever(args: argparse.Namespace) -> None:
         pass
 
 
-async def start_site(app: web.Application, port: int) -> tuple[web.AppRunner, str]:
+async def start_site(app: web.Application, port: int, ssl_context: ssl.SSLContext | None = None) -> tuple[web.AppRunner, str]:
     runner = web.AppRunner(app, handle_signals=False, access_log=None, shutdown_timeout=0.1)
     await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", port)
+    site = web.TCPSite(runner, "127.0.0.1", port, ssl_context=ssl_context)
     await site.start()
     bound = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
-    return runner, f"http://127.0.0.1:{bound}"
+    return runner, f"{'https' if ssl_context else 'http'}://127.0.0.1:{bound}"

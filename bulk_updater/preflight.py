@@ -1,0 +1,132 @@
+"""Before the first update: one call that checks the keys and the region (UserByAccessKey.Get).
+
+Wrong keys or a wrong region then fail within a second, with a clear message, instead of
+as thousands of failed rows. The call goes through the run's own limiter, so it counts
+against the account's limit like any other.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass
+
+from .calls import Backoff, CallResult, Kind, LeadSquaredClient, WindowLimiter, open_session
+from .errors import AuthError, ConnectError, InputError
+from .hosts import hostname, netloc, region_of
+from .settings import SendSettings
+
+# A key check answered 429 this many times in a row gives up (another integration holds the limit).
+MAX_THROTTLED_CALLS = 10
+
+
+@dataclass(frozen=True)
+class Identity:
+    """Who the keys belong to, as UserByAccessKey.Get says."""
+
+    user: str
+    user_id: str
+    email: str
+    role: str
+    org: str
+    org_id: str
+    org_code: str
+    time_zone: str
+    api_host: str  # the region's API host, bare (api-in21.leadsquared.com); "" if not given
+
+    @classmethod
+    def from_json(cls, payload: dict) -> "Identity":
+        def text(name: str) -> str:
+            return str(payload.get(name) or "")
+
+        urls = payload.get("LSQCommonServiceURLs")
+        api = str(urls.get("api") or "") if isinstance(urls, dict) else ""
+        return cls(
+            user=text("Name"), user_id=text("Id"), email=text("EmailAddress"), role=text("Role"),
+            org=text("OrgDisplayName"), org_id=text("OrgId"), org_code=text("OrgShortCode"),
+            time_zone=text("TimeZone"), api_host=netloc(api),
+        )
+
+    def lines(self) -> list[str]:
+        email = f" <{self.email}>" if self.email else ""
+        region = region_of(hostname(self.api_host)) if self.api_host else None
+        return [
+            f"User:      {self.user}{email} (id {self.user_id})",
+            f"Role:      {self.role or 'unknown'}",
+            f"Org:       {self.org} (short code {self.org_code or '-'}, id {self.org_id or '-'})",
+            f"Time zone: {self.time_zone or 'unknown'}",
+            f"API host:  {self.api_host or 'not given'}" + (f" (--region {region})" if region else ""),
+        ]
+
+    def host_option(self) -> str:
+        """The option that sends calls to the keys' region host."""
+        region = region_of(hostname(self.api_host))
+        return f"--region {region}" if region else f"--host https://{self.api_host}"
+
+    def region_mismatch(self, host: str) -> InputError | None:
+        """The error to show when `host` is not the keys' region host; None when it is (or can't be told)."""
+        if not self.api_host or hostname(self.api_host) == hostname(host):
+            return None
+        right = self.host_option()
+        return InputError(
+            f"the keys belong to the region host {self.api_host}, but the calls would go to {host}",
+            hint=f"LeadSquared fails calls sent to another region's host: use {right}. "
+            f"If {host} forwards to LeadSquared (a gateway), add --no-region-check to send there anyway.",
+        )
+
+
+async def preflight(send: SendSettings, limiter: WindowLimiter | None = None) -> Identity:
+    """Check the keys and the region before the first update; raise AuthError, InputError or ConnectError.
+
+    `limiter` is the run's own, so the check counts against the rate limit.
+    """
+    identity = await fetch_identity(send, limiter)
+    if send.check_region and (mismatch := identity.region_mismatch(send.host)):
+        raise mismatch
+    return identity
+
+
+async def fetch_identity(send: SendSettings, limiter: WindowLimiter | None = None, backoff: Backoff | None = None) -> Identity:
+    """Ask LeadSquared who the keys belong to, retrying what may pass (429, 5xx, timeouts)."""
+    limiter = limiter or WindowLimiter(send.rate.calls, send.rate.period, send.jitter)
+    backoff = backoff or Backoff()
+    attempts = throttled = 0
+    async with open_session(1) as session:
+        client = LeadSquaredClient(session, send.host, send.credentials, send.timeout)
+        while True:
+            await limiter.acquire()
+            result, payload = await client.fetch_user()
+            if result.kind is Kind.SUCCESS:
+                return Identity.from_json(payload)
+            if result.kind is Kind.UNAUTHORIZED:
+                raise _rejected(result)
+            if result.kind is Kind.THROTTLED:
+                limiter.on_throttled()
+                throttled += 1
+                if throttled < MAX_THROTTLED_CALLS:
+                    continue
+            else:
+                attempts += 1
+                if result.kind is Kind.RETRYABLE and attempts < send.max_attempts:
+                    await asyncio.sleep(backoff.delay(attempts))
+                    continue
+            raise _unusable(send.host, result)
+
+
+def _rejected(result: CallResult) -> AuthError:
+    return AuthError(
+        f"LeadSquared rejected the keys (401: {result.error_message}). Nothing was sent.\n"
+        "Check LSQ_ACCESS_KEY and LSQ_SECRET_KEY (or the --env-file); the user may be inactive."
+    )
+
+
+def _unusable(host: str, result: CallResult) -> ConnectError:
+    status = f"{result.http_status} " if result.http_status else ""
+    problem = f"couldn't check the keys at {host} ({status}{result.error_type}: {result.error_message}). Nothing was sent."
+    if result.error_type == "TLSError":
+        hint = ("The server's certificate could not be verified. If a company proxy re-signs TLS, "
+                "point SSL_CERT_FILE at its CA bundle; never send the keys without verification.")
+    elif result.http_status == 404:
+        hint = "Is this a LeadSquared API host? Use --region (sg, us11, in21, in22, ir31, ca12)."
+    else:
+        hint = "Check the network and the host, then run again."
+    return ConnectError(f"{problem}\n{hint}")
