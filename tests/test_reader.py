@@ -5,7 +5,7 @@ import pytest
 
 from bulk_updater.errors import InputError
 from bulk_updater.rows import open_sheet
-from bulk_updater.rows.reader import cell_text
+from bulk_updater.rows import cell_text
 from conftest import write_csv
 
 ID = "255539a4-0380-4b8c-84db-7746b46c3fe2"
