@@ -45,11 +45,23 @@ class DelimitedSource:
     def records(self) -> Iterator[tuple[int, list[str]]]:
         """Yield (row number, cells); a quoted cell may hold separators, quotes and line breaks."""
         with self.path.open(newline="", encoding=self.encoding) as text:
-            lines = csv.reader(text, delimiter=self.delimiter)
-            try:
-                yield from enumerate(lines, start=1)
-            except csv.Error as exc:
-                raise InputError(f"line {lines.line_num} can't be read ({exc})", where=self.where, hint="Check the quotes on that line: a cell that holds quotes must be quoted, with its quotes doubled.") from None
+            # strict: a quote left open would otherwise swallow every row after it into one cell.
+            lines = csv.reader(text, delimiter=self.delimiter, strict=True)
+            number = 0
+            while True:
+                started_on = lines.line_num + 1
+                try:
+                    cells = next(lines)
+                except StopIteration:
+                    return
+                except csv.Error as exc:
+                    raise InputError(
+                        f"the row starting on line {started_on} can't be read ({exc})",
+                        where=self.where,
+                        hint="Check the quotes on that row: a cell holding quotes, separators or line breaks must be quoted, with its quotes doubled.",
+                    ) from None
+                number += 1
+                yield number, cells
 
 
 def open_delimited(path: Path, encoding: str | None = None, delimiter: str | None = None) -> DelimitedSource:
