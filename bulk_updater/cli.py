@@ -8,9 +8,8 @@ import os
 import sys
 from collections.abc import Sequence
 
-from . import check, job
+from . import check, job, rows
 from .errors import BulkUpdaterError, InputError
-from .rows import ReadOptions
 from .settings import CLEAR_TOKEN, DEFAULT_RATE, Credentials, Rate, SendSettings
 
 EXIT_OK, EXIT_SOME_FAILED, EXIT_BAD_INPUT, EXIT_UNAUTHORIZED = 0, 1, 2, 3
@@ -76,6 +75,10 @@ def _report_check(result: check.CheckResult) -> int:
     return EXIT_OK
 
 
+def _read_options(args: argparse.Namespace) -> rows.ReadOptions:
+    return rows.ReadOptions(sheet=args.sheet, encoding=args.encoding, delimiter=args.delimiter, timezone=args.timezone, map_path=args.map)
+
+
 def cmd_sandbox(args: argparse.Namespace) -> int:
     """Run a local LeadSquared stand-in on 127.0.0.1 for demos and tests.
 
@@ -116,10 +119,6 @@ def _credentials_from_env() -> Credentials:
 
 def _job_options(args: argparse.Namespace) -> job.JobOptions:
     return job.JobOptions(clear_token=args.clear_token, progress=not args.no_progress, read=_read_options(args))
-
-
-def _read_options(args: argparse.Namespace) -> ReadOptions:
-    return ReadOptions(sheet=args.sheet, encoding=args.encoding, delimiter=args.delimiter, timezone=args.timezone, map_path=args.map)
 
 
 def _positive_int(text: str) -> int:
