@@ -122,7 +122,7 @@ def dry_run(input_path: str | Path, out_dir: str | Path, read: ReadOptions = Rea
     write_failed(out_dir / REPORT, out_dir / FAILED)
     summary.stop_reason = "dry_run"
     summary.write(out_dir / SUMMARY)
-    write_workbook_copies(sheet.is_workbook, out_dir / REPORT, out_dir / FAILED)
+    write_workbook_copies(sheet.sheet_name, out_dir / REPORT, out_dir / FAILED)
     return result
 
 

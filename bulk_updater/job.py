@@ -65,7 +65,7 @@ async def run_async(input_path: Path, out_dir: Path, send: SendSettings, options
     summary.elapsed_seconds = time.monotonic() - started
     write_failed(out_dir / REPORT, out_dir / FAILED)
     summary.write(out_dir / SUMMARY)
-    write_workbook_copies(sheet.is_workbook, out_dir / REPORT, out_dir / FAILED)
+    write_workbook_copies(sheet.sheet_name, out_dir / REPORT, out_dir / FAILED)
     return summary
 
 

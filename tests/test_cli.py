@@ -132,13 +132,14 @@ def test_every_command_has_help():
 def test_a_workbook_run_writes_xlsx_reports_that_can_be_fed_back(tmp_path, sandbox):
     ids = new_ids(3)
     box = sandbox(activities=set(ids[:2]))
-    path = write_xlsx(tmp_path / "in.xlsx", [HEADER, *[[i, "n", "Won", 7] for i in ids], ["bad", "", "", ""]])
-    assert run(box, path, tmp_path / "first").returncode == 1
+    path = write_xlsx(tmp_path / "in.xlsx", [["notes"]], more_sheets={"Edits": [HEADER, *[[i, "n", "Won", 7] for i in ids], ["bad", "", "", ""]]})
+    assert run(box, path, tmp_path / "first", "--sheet", "Edits").returncode == 1
     assert box.state.activities[ids[0]]["Fields"] == {"Status": "Won", "mx_Custom_1": "7"}
-    report = python_calamine.CalamineWorkbook.from_path(str(tmp_path / "first" / "report.xlsx")).get_sheet_by_index(0).to_python()
+    report = python_calamine.CalamineWorkbook.from_path(str(tmp_path / "first" / "report.xlsx")).get_sheet_by_name("Edits").to_python()
     assert report[0] == [*HEADER, *META_COLUMNS] and len(report) == 5
     box.config.activities.add(ids[2])  # the admin fixes the cause, and feeds failed.xlsx back
-    result = run(box, tmp_path / "first" / "failed.xlsx", tmp_path / "second")
+    # with the same options: the reports' sheet is named after the input's
+    result = run(box, tmp_path / "first" / "failed.xlsx", tmp_path / "second", "--sheet", "Edits")
     assert result.returncode == 1, result.stderr
     lines = {line["CompanyActivityId"]: line for line in read_report(tmp_path / "second" / "report.csv")}
     assert lines[ids[2]]["_outcome"] == "success" and lines["bad"]["_outcome"] == "invalid"

@@ -7,6 +7,7 @@ that is appended and flushed row by row; the workbook is a copy made for reading
 from __future__ import annotations
 
 import csv
+import re
 from pathlib import Path
 
 from openpyxl import Workbook
@@ -15,16 +16,22 @@ from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 
 # Report columns that hold numbers; everything else is written as text, exactly as read.
 NUMBER_COLUMNS = {"_row", "_attempts", "_http_status"}
+# Excel's rules for a sheet's name (an .ods sheet may have a name Excel refuses).
+EXCEL_FORBIDDEN = re.compile(r"[\[\]:*?/\\]")
+EXCEL_TITLE_CHARS = 31
 
 
-def write_workbook_copies(is_workbook: bool, *csv_paths: Path) -> list[Path]:
-    """For a workbook input, write NAME.xlsx beside each NAME.csv; return the paths written."""
-    if not is_workbook:
+def write_workbook_copies(sheet_name: str | None, *csv_paths: Path) -> list[Path]:
+    """For a workbook input (`sheet_name` not None), write NAME.xlsx beside each NAME.csv; return them.
+
+    Their sheet has the input sheet's name, so the same `--sheet NAME` reads them back.
+    """
+    if sheet_name is None:
         return []
     written = []
     for path in csv_paths:
         target = path.with_suffix(".xlsx")
-        csv_to_xlsx(path, target, sheet_title=path.stem)
+        csv_to_xlsx(path, target, sheet_title=sheet_name)
         written.append(target)
     return written
 
@@ -32,7 +39,7 @@ def write_workbook_copies(is_workbook: bool, *csv_paths: Path) -> list[Path]:
 def csv_to_xlsx(source: Path, target: Path, sheet_title: str = "report") -> None:
     """Copy a report CSV into a one-sheet workbook, streaming (openpyxl's write-only mode)."""
     book = Workbook(write_only=True)
-    sheet = book.create_sheet(sheet_title)
+    sheet = book.create_sheet(EXCEL_FORBIDDEN.sub("_", sheet_title)[:EXCEL_TITLE_CHARS] or "report")
     with source.open(newline="", encoding="utf-8") as f:
         lines = csv.reader(f)
         header = next(lines, [])
@@ -47,7 +54,10 @@ def _cell(sheet, value: str, is_number: bool) -> WriteOnlyCell | int | str:
     if is_number and value.isdigit():
         return int(value)
     # Excel can't hold control characters; the CSV keeps the exact text.
-    cell = WriteOnlyCell(sheet, ILLEGAL_CHARACTERS_RE.sub("", value))
+    value = ILLEGAL_CHARACTERS_RE.sub("", value)
+    if not value.startswith("="):
+        return value
     # Text, never a formula: a cell that reads "=1+1" was text in the input and stays text.
+    cell = WriteOnlyCell(sheet, value)
     cell.data_type = "s"
     return cell

@@ -75,6 +75,11 @@ class Sheet:
         return self.source.is_workbook
 
     @property
+    def sheet_name(self) -> str | None:
+        """The workbook sheet read, or None for delimited text."""
+        return getattr(self.source, "sheet_name", None)
+
+    @property
     def where(self) -> str:
         """The file, and the sheet for a workbook: for messages."""
         return self.source.where
