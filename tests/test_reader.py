@@ -92,11 +92,12 @@ def test_timezone_turns_workbook_date_times_into_utc_and_leaves_text_alone(tmp_p
         (f"\ufeffCompanyActivityId,Status\r\n{ID},Wön\r\n".encode(), ReadOptions()),
         (f"CompanyActivityId,Status\n{ID},Wön\n".encode(), ReadOptions()),
         (f"CompanyActivityId\tStatus\r\n{ID}\tWön\r\n".encode("utf-16"), ReadOptions()),
+        (f"CompanyActivityId\tStatus\r\n{ID}\tWön\r\n".encode("utf-16-le"), ReadOptions()),
         (f"CompanyActivityId;Status\r\n{ID};Wön\r\n".encode("cp1252"), ReadOptions()),
         (f"CompanyActivityId|Status\r\n{ID}|Wön\r\n".encode("latin-1"), ReadOptions(encoding="latin-1", delimiter="|")),
         (f"CompanyActivityId;Status\r\n{ID};Wön\r\n".encode(), ReadOptions(delimiter="semicolon")),
     ],
-    ids=["utf-8 with BOM", "utf-8", "utf-16 tab (Excel unicode text)", "windows-1252 semicolon", "given encoding and separator", "named separator"],
+    ids=["utf-8 with BOM", "utf-8", "utf-16 tab (Excel unicode text)", "utf-16 without BOM", "windows-1252 semicolon", "given encoding and separator", "named separator"],
 )
 def test_encodings_and_separators(tmp_path, data, options):
     path = tmp_path / "in.txt"

@@ -19,7 +19,7 @@ from pathlib import Path
 from ..errors import InputError
 
 SUFFIXES = {".csv", ".tsv", ".txt"}
-SEPARATORS = {",": "comma", ";": "semicolon", "\t": "tab"}
+SEPARATORS = (",", ";", "\t")
 SEPARATOR_NAMES = {"comma": ",", "semicolon": ";", "tab": "\t", "\\t": "\t"}
 UTF8, UTF16, WINDOWS_1252 = "utf-8", "utf-16", "cp1252"
 BLOCK_BYTES = 1 << 20
@@ -96,6 +96,10 @@ def _detect_encoding(path: Path) -> str:
         encoding = "utf-8-sig"
     elif start.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
         encoding = UTF16
+    elif len(start) == 4 and start[1::2] == b"\0\0":
+        encoding = "utf-16-le"  # no BOM, but "Co" as UTF-16 from a script: every other byte 0
+    elif len(start) == 4 and start[0::2] == b"\0\0":
+        encoding = "utf-16-be"
     elif _first_bad_byte(path, UTF8) is None:
         return UTF8
     else:

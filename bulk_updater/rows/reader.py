@@ -62,11 +62,11 @@ class Sheet:
     """An opened input: its usable columns, and a way to stream its rows (more than once)."""
 
     path: Path
+    source: Source
     columns: list[str]
     # Positions in the raw record of each usable column; `_` and unnamed columns are left out.
     positions: list[int]
     meta_columns: dict[str, int] = field(default_factory=dict)
-    source: Source | None = None
     header_row: int = 1
     timezone: dt.tzinfo | None = None
 
@@ -113,7 +113,7 @@ def open_sheet(path: str | Path, options: ReadOptions = ReadOptions()) -> Sheet:
     names = [column_map.rename(cell_text(value).strip()) for value in header]
     columns, positions = _usable_columns(source, header_row, names, column_map)
     meta = {name: pos for pos, name in enumerate(names) if name.startswith("_")}
-    sheet = Sheet(path, columns, positions, meta, source, header_row, timezone)
+    sheet = Sheet(path, source, columns, positions, meta, header_row, timezone)
     _check_has_data(sheet, records)
     return sheet
 
