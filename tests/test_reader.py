@@ -162,3 +162,14 @@ def test_report_columns_are_kept_aside_as_meta(tmp_path):
     [row] = open_sheet(path).rows()
     assert row.cells == {"CompanyActivityId": ID, "Status": "a"}
     assert row.meta == {"_row": "9", "_outcome": "failed"}
+
+
+def test_a_file_that_cant_be_opened_is_refused(tmp_path, monkeypatch):
+    path = write_csv(tmp_path / "in.csv", [["CompanyActivityId"], [ID]])
+
+    def locked(*args, **kwargs):
+        raise PermissionError(13, "Permission denied")
+
+    monkeypatch.setattr("bulk_updater.rows.delimited.open_delimited", locked)
+    with pytest.raises(InputError, match=r"in.csv: the file can't be opened \(Permission denied\)"):
+        open_sheet(path)

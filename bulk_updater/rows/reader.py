@@ -107,9 +107,12 @@ def open_sheet(path: str | Path, options: ReadOptions = ReadOptions()) -> Sheet:
     path = Path(path)
     timezone = _zone(options.timezone)
     column_map = load_map(options.map_path) if options.map_path else ColumnMap()
-    source = _open_source(path, options)
-    records = source.records()
-    header_row, header = _header(source, records)
+    try:
+        source = _open_source(path, options)
+        records = source.records()
+        header_row, header = _header(source, records)
+    except OSError as exc:  # e.g. no permission, or the file is open and locked elsewhere
+        raise InputError(f"the file can't be opened ({exc.strerror or exc})", where=str(path), hint="Close it in other programs and check you may read it.") from None
     names = [column_map.rename(cell_text(value).strip()) for value in header]
     columns, positions = _usable_columns(source, header_row, names, column_map)
     meta = {name: pos for pos, name in enumerate(names) if name.startswith("_")}
