@@ -12,7 +12,7 @@ import sys
 import traceback
 from collections.abc import Callable, Mapping, Sequence
 
-from . import job
+from . import check, job, rows
 from .credentials import REDACTOR, load_credentials, read_env_file, readable_by_others, redacting_output
 from .errors import BulkUpdaterError, InputError
 from .hosts import DEFAULT_LOOKUP_HOST, REGIONS, check_host, region_url
@@ -26,15 +26,20 @@ EXIT_CRASH = 1  # what Python itself returns for an uncaught error
 def cmd_run(args: argparse.Namespace) -> int:
     """Apply a sheet of activity edits: one update call per row, then a report.
 
-    Reads INPUT (.csv or .xlsx; a CompanyActivityId column, an optional ActivityNote
+    Reads INPUT (.csv/.tsv/.txt or .xlsx/.xlsm/.xls/.ods; a CompanyActivityId column, an optional ActivityNote
     column, and one column per activity field named by its SchemaName). A blank cell
     leaves the field alone; #N/A clears it. Writes DIR/report.csv, DIR/failed.csv and
     DIR/summary.json. Keys come from LSQ_ACCESS_KEY and LSQ_SECRET_KEY (the environment,
     --env-file, or a hidden prompt), the host from --region, --host or LSQ_HOST. Before the
     first update one call checks the keys and the region (see `whoami`).
 
+    With --dry-run nothing is sent (no keys needed): it checks the sheet like `check`
+    and writes the report a run would write, the rows it would send marked not_sent.
+
     Example: bulk-updater run edits.csv --out runs/monday --region in21
     """
+    if args.dry_run:
+        return _dry_run(args)
     summary = job.run(args.input, args.out, _send_settings(args), _job_options(args))
     print("\n".join(summary.lines()))
     print(f"Report: {os.path.join(args.out, job.REPORT)}")
@@ -72,6 +77,40 @@ def cmd_whoami(args: argparse.Namespace) -> int:
     if identity.role and identity.role != "Administrator":
         print(f"Note: these are a {identity.role}'s keys; another role may not be allowed to update every activity.", file=sys.stderr)
     return EXIT_OK
+
+
+def cmd_check(args: argparse.Namespace) -> int:
+    """Check a sheet without sending anything: what a run would do, row by row, counted.
+
+    Reads INPUT with the same options as `run` and prints how many rows will update,
+    are invalid, have nothing to change or name an activity twice, the first invalid
+    rows with the reason, and the first payloads as JSON. Exits 0 if the file is usable,
+    2 if it can't be read or no row would change anything.
+
+    Example: bulk-updater check edits.xlsx --sheet Edits --timezone Asia/Kolkata
+    """
+    result = check.check(args.input, _read_options(args), args.clear_token)
+    return _report_check(result)
+
+
+def _dry_run(args: argparse.Namespace) -> int:
+    result = check.dry_run(args.input, args.out, _read_options(args), args.clear_token)
+    code = _report_check(result)
+    print(f"Report of the dry run (nothing was sent): {os.path.join(args.out, job.REPORT)}")
+    return code
+
+
+def _report_check(result: check.CheckResult) -> int:
+    print("\n".join(result.lines()))
+    if not result.usable:
+        print(f"Error: {result.where}: {result.problem()}\nFix the rows listed above, then check again.", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    print("The file is usable.")
+    return EXIT_OK
+
+
+def _read_options(args: argparse.Namespace) -> rows.ReadOptions:
+    return rows.ReadOptions(sheet=args.sheet, encoding=args.encoding, delimiter=args.delimiter, timezone=args.timezone, map_path=args.map)
 
 
 def cmd_sandbox(args: argparse.Namespace) -> int:
@@ -140,7 +179,7 @@ def _credentials(environ: Mapping[str, str]) -> Credentials:
 
 
 def _job_options(args: argparse.Namespace) -> job.JobOptions:
-    return job.JobOptions(clear_token=args.clear_token, max_calls=args.max_calls, progress=not args.no_progress)
+    return job.JobOptions(clear_token=args.clear_token, max_calls=args.max_calls, progress=not args.no_progress, read=_read_options(args))
 
 
 def _positive_int(text: str) -> int:
@@ -174,12 +213,17 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     run = _command(commands, "run", cmd_run)
-    run.add_argument("input", metavar="INPUT", help="the sheet of edits (.csv or .xlsx)")
+    run.add_argument("input", metavar="INPUT", help="the sheet of edits (.csv, .tsv, .txt, .xlsx, .xlsm, .xls, .ods)")
     run.add_argument("--out", required=True, metavar="DIR", help="folder for report.csv, failed.csv and summary.json")
     add_input_options(run)
     add_connection_options(run)
     add_sending_options(run)
     add_display_options(run)
+    add_dry_run_option(run)
+
+    checking = _command(commands, "check", cmd_check)
+    checking.add_argument("input", metavar="INPUT", help="the sheet of edits (.csv, .tsv, .txt, .xlsx, .xlsm, .xls, .ods)")
+    add_input_options(checking)
 
     whoami = _command(commands, "whoami", cmd_whoami)
     add_connection_options(whoami)
@@ -195,6 +239,11 @@ def add_input_options(parser: argparse.ArgumentParser) -> None:
     """How the sheet is read and turned into requests."""
     group = parser.add_argument_group("reading the sheet")
     group.add_argument("--clear-token", default=CLEAR_TOKEN, metavar="TEXT", help="a cell holding this clears the field (default: %(default)s)")
+    group.add_argument("--sheet", metavar="NAME|N", help="the workbook's sheet to read, by name or number from 1 (default: the first)")
+    group.add_argument("--encoding", metavar="NAME", help="the text file's encoding, e.g. utf-8, utf-16, cp1252 (default: found from the file)")
+    group.add_argument("--delimiter", metavar="SEP", help="the text file's separator: comma, semicolon, tab, or the character (default: found from the header)")
+    group.add_argument("--timezone", metavar="TZ", help="the time zone the workbook's date-times were written in, e.g. Asia/Kolkata; they are sent as UTC (default: UTC)")
+    group.add_argument("--map", metavar="FILE", help="a .json or .csv file mapping sheet headers to SchemaNames (the id column maps to CompanyActivityId)")
 
 
 def add_connection_options(parser: argparse.ArgumentParser) -> None:
@@ -223,6 +272,10 @@ def add_sending_options(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--concurrency", type=_positive_int, default=25, metavar="N", help="calls in flight at once (default: %(default)s)")
     group.add_argument("--max-attempts", type=_positive_int, default=5, metavar="N", help="tries per row for errors that may pass (default: %(default)s)")
     group.add_argument("--timeout", type=_seconds, default=30.0, metavar="S", help="seconds before a call is cut off and retried (default: %(default)s)")
+
+
+def add_dry_run_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--dry-run", action="store_true", help="send nothing: check the sheet and write the report a run would write")
 
 
 def add_display_options(parser: argparse.ArgumentParser) -> None:

@@ -17,9 +17,10 @@ from .errors import InputError
 from .outcomes import RetryPolicy, RowOutcome, Runner
 from .preflight import preflight
 from .report import ReportWriter, Summary, write_failed
+from .report.excel import write_workbook_copies
 from .report.progress import Progress
 from .requests import plan_row
-from .rows import open_sheet
+from .rows import ReadOptions, open_sheet
 from .settings import CLEAR_TOKEN, SendSettings
 
 REPORT, FAILED, SUMMARY = "report.csv", "failed.csv", "summary.json"
@@ -30,15 +31,17 @@ class JobOptions:
     clear_token: str = CLEAR_TOKEN
     max_calls: int | None = None
     progress: bool = True
+    read: ReadOptions = ReadOptions()
 
 
 def run(input_path: str | Path, out_dir: str | Path, send: SendSettings, options: JobOptions = JobOptions()) -> Summary:
-    """Apply every row of `input_path`; write report.csv, failed.csv and summary.json in `out_dir`."""
+    """Apply every row of `input_path`; write report.csv, failed.csv and summary.json in `out_dir`
+    (and report.xlsx, failed.xlsx when the input is a workbook)."""
     return asyncio.run(run_async(Path(input_path), Path(out_dir), send, options))
 
 
 async def run_async(input_path: Path, out_dir: Path, send: SendSettings, options: JobOptions) -> Summary:
-    sheet = open_sheet(input_path)
+    sheet = open_sheet(input_path, options.read)
     # A first pass finds unreadable lines before anything is sent, and sizes the progress bar.
     total = sum(1 for _ in sheet.rows())
     limiter = _limiter(send)
@@ -66,6 +69,7 @@ async def run_async(input_path: Path, out_dir: Path, send: SendSettings, options
     summary.elapsed_seconds = time.monotonic() - started
     write_failed(out_dir / REPORT, out_dir / FAILED)
     summary.write(out_dir / SUMMARY)
+    write_workbook_copies(sheet.sheet_name, out_dir / REPORT, out_dir / FAILED)
     return summary
 
 

@@ -3,9 +3,12 @@
 import json
 
 import pytest
+import python_calamine
 
+from bulk_updater.report import META_COLUMNS
 from bulk_updater.settings import Rate
 from conftest import cli_env, new_ids, read_report, run_cli, write_csv
+from workbooks import write_xlsx
 
 HEADER = ["CompanyActivityId", "ActivityNote", "Status", "mx_Custom_1"]
 
@@ -132,6 +135,36 @@ def test_bad_options_exit_2(tmp_path, sandbox):
 
 
 def test_every_command_has_help():
-    for command in ("run", "whoami", "sandbox"):
+    for command in ("run", "check", "whoami", "sandbox"):
         result = run_cli(command, "--help")
         assert result.returncode == 0 and "Example:" in result.stdout
+
+
+def test_a_workbook_run_writes_xlsx_reports_that_can_be_fed_back(tmp_path, sandbox):
+    ids = new_ids(3)
+    box = sandbox(activities=set(ids[:2]))
+    path = write_xlsx(tmp_path / "in.xlsx", [["notes"]], more_sheets={"Edits": [HEADER, *[[i, "n", "Won", 7] for i in ids], ["bad", "", "", ""]]})
+    assert run(box, path, tmp_path / "first", "--sheet", "Edits").returncode == 1
+    assert box.state.activities[ids[0]]["Fields"] == {"Status": "Won", "mx_Custom_1": "7"}
+    report = python_calamine.CalamineWorkbook.from_path(str(tmp_path / "first" / "report.xlsx")).get_sheet_by_name("Edits").to_python()
+    assert report[0] == [*HEADER, *META_COLUMNS] and len(report) == 5
+    box.config.activities.add(ids[2])  # the admin fixes the cause, and feeds failed.xlsx back
+    # with the same options: the reports' sheet is named after the input's
+    result = run(box, tmp_path / "first" / "failed.xlsx", tmp_path / "second", "--sheet", "Edits")
+    assert result.returncode == 1, result.stderr
+    lines = {line["CompanyActivityId"]: line for line in read_report(tmp_path / "second" / "report.csv")}
+    assert lines[ids[2]]["_outcome"] == "success" and lines["bad"]["_outcome"] == "invalid"
+    # rows of failed.xlsx, numbered as failed.xlsx shows them
+    assert {line["_row"] for line in lines.values()} == {"2", "3"}
+
+
+def test_european_excel_csv_and_a_map_land_as_written(tmp_path, sandbox):
+    [id_] = new_ids(1)
+    box = sandbox(activities={id_})
+    path = tmp_path / "in.csv"
+    path.write_bytes(f"Activity ID;Stage;Comments\r\n{id_};Gewonnen;Grüße, \"Jörg\"\r\n".encode("cp1252"))
+    (tmp_path / "map.json").write_text(json.dumps({"Activity ID": "CompanyActivityId", "Stage": "Status", "Comments": "ActivityNote"}))
+    result = run(box, path, tmp_path / "out", "--map", str(tmp_path / "map.json"))
+    assert result.returncode == 0, result.stderr
+    assert box.state.activities[id_] == {"ActivityNote": 'Grüße, "Jörg"', "Fields": {"Status": "Gewonnen"}}
+    assert not (tmp_path / "out" / "report.xlsx").exists()

@@ -1,28 +1,39 @@
-"""Read a CSV or Excel sheet into `Row`s whose cells are the text the admin sees.
+"""Open a sheet (delimited text or a workbook) into `Row`s whose cells are the text the admin sees.
 
-This is the only module that knows about pandas and file formats. Rows are streamed
-in chunks, so memory does not grow with the file.
+This package is the only place that knows file formats: delimited.py (csv, tsv, txt),
+workbook.py (xlsx, xlsm, xls, ods), cells.py (typed cells -> text), mapping.py (--map).
+Here: the header (which column is which), and rows streamed from either kind of file.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import math
-from collections.abc import Iterator
+import zoneinfo
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-
-import pandas as pd
+from typing import Protocol
 
 from ..errors import InputError
+from . import delimited, workbook
+from .cells import cell_text
+from .mapping import ColumnMap, load_map
 
 ACTIVITY_ID = "CompanyActivityId"
 NOTE = "ActivityNote"
 RESERVED = (ACTIVITY_ID, NOTE)
-CSV_SUFFIXES = {".csv"}
-EXCEL_SUFFIXES = {".xlsx"}
-CHUNK_ROWS = 20_000
-HEADER_ROW = 1
+
+
+@dataclass(frozen=True)
+class ReadOptions:
+    """How to read the input, as the admin gave it (None: find out / the default)."""
+
+    sheet: str | None = None
+    encoding: str | None = None
+    delimiter: str | None = None
+    # Where the sheet's date-time cells were written; they are sent as UTC. None: they are UTC already.
+    timezone: str | None = None
+    map_path: str | Path | None = None
 
 
 @dataclass(frozen=True)
@@ -35,52 +46,124 @@ class Row:
     meta: dict[str, str] = field(default_factory=dict)
 
 
+class Source(Protocol):
+    """Delimited text or one sheet of a workbook: where it is, and its raw rows."""
+
+    is_workbook: bool
+
+    @property
+    def where(self) -> str: ...
+
+    def records(self) -> Iterator[tuple[int, Sequence[object]]]: ...
+
+
 @dataclass(frozen=True)
 class Sheet:
     """An opened input: its usable columns, and a way to stream its rows (more than once)."""
 
     path: Path
+    source: Source
     columns: list[str]
     # Positions in the raw record of each usable column; `_` and unnamed columns are left out.
     positions: list[int]
     meta_columns: dict[str, int] = field(default_factory=dict)
+    header_row: int = 1
+    timezone: dt.tzinfo | None = None
+
+    @property
+    def is_workbook(self) -> bool:
+        return self.source.is_workbook
+
+    @property
+    def sheet_name(self) -> str | None:
+        """The workbook sheet read, or None for delimited text."""
+        return getattr(self.source, "sheet_name", None)
+
+    @property
+    def where(self) -> str:
+        """The file, and the sheet for a workbook: for messages."""
+        return self.source.where
 
     def rows(self) -> Iterator[Row]:
         """Yield the data rows in file order; fully blank rows are passed over."""
-        for number, record in _records(self.path, first_row=HEADER_ROW + 1):
-            cells = {name: _cell(record, pos) for name, pos in zip(self.columns, self.positions)}
+        named = list(zip(self.columns, self.positions))
+        for number, record in self.source.records():
+            if number <= self.header_row:
+                continue
+            cells = {name: self._text(record, pos) for name, pos in named}
             if any(value.strip() for value in cells.values()):
-                meta = {name: _cell(record, pos) for name, pos in self.meta_columns.items()}
+                meta = {name: self._text(record, pos) for name, pos in self.meta_columns.items()}
                 yield Row(number, cells, meta)
 
+    def _text(self, record: Sequence[object], pos: int) -> str:
+        return cell_text(record[pos], self.timezone) if pos < len(record) else ""
 
-def open_sheet(path: str | Path) -> Sheet:
-    """Open `path`, check its header, and return a `Sheet`. Raises InputError if unusable."""
+
+def open_sheet(path: str | Path, options: ReadOptions = ReadOptions()) -> Sheet:
+    """Open `path`, check its header and that it has data, and return a `Sheet`.
+
+    Raises InputError, saying what is wrong, where and what to do, if it can't be used.
+    """
     path = Path(path)
-    _check_file(path)
-    header = next(_records(path, first_row=HEADER_ROW, header_only=True), None)
-    if header is None:
-        raise InputError("the file is empty", where=str(path), hint="Export the sheet again with a header row.")
-    names = [cell_text(name).strip() for name in header]
-    columns, positions = _usable_columns(path, names)
+    timezone = _zone(options.timezone)
+    column_map = load_map(options.map_path) if options.map_path else ColumnMap()
+    try:
+        source = _open_source(path, options)
+        records = source.records()
+        header_row, header = _header(source, records)
+    except OSError as exc:  # e.g. no permission, or the file is open and locked elsewhere
+        raise InputError(f"the file can't be opened ({exc.strerror or exc})", where=str(path), hint="Close it in other programs and check you may read it.") from None
+    names = [column_map.rename(cell_text(value).strip()) for value in header]
+    columns, positions = _usable_columns(source, header_row, names, column_map)
     meta = {name: pos for pos, name in enumerate(names) if name.startswith("_")}
-    return Sheet(path, columns, positions, meta)
+    sheet = Sheet(path, source, columns, positions, meta, header_row, timezone)
+    _check_has_data(sheet, records)
+    return sheet
 
 
-def _check_file(path: Path) -> None:
+def _open_source(path: Path, options: ReadOptions) -> Source:
     if not path.exists():
         raise InputError("no such file", where=str(path), hint="Check the path and try again.")
     if path.is_dir():
         raise InputError("this is a folder, not a file", where=str(path), hint="Give the path of a .csv or .xlsx file.")
-    if path.suffix.lower() not in CSV_SUFFIXES | EXCEL_SUFFIXES:
-        raise InputError(
-            f"unknown file type {path.suffix or '(none)'!r}",
-            where=str(path),
-            hint="Save the sheet as .csv or .xlsx.",
-        )
+    if path.stat().st_size == 0:
+        raise InputError("the file is empty", where=str(path), hint="Export the sheet again with a header row and data rows.")
+    suffix = path.suffix.lower()
+    if suffix in delimited.SUFFIXES:
+        return delimited.open_delimited(path, options.encoding, options.delimiter)
+    if suffix in workbook.SUFFIXES:
+        return workbook.open_workbook(path, options.sheet)
+    known = ", ".join(sorted(delimited.SUFFIXES | workbook.SUFFIXES))
+    raise InputError(f"unknown file type {path.suffix or '(none)'!r}", where=str(path), hint=f"Save the sheet as one of {known}.")
 
 
-def _usable_columns(path: Path, header: list[str]) -> tuple[list[str], list[int]]:
+def _zone(name: str | None) -> dt.tzinfo | None:
+    if not name:
+        return None
+    try:
+        return zoneinfo.ZoneInfo(name)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        raise InputError(f"--timezone {name!r} is not a time zone", hint="Use a name like Asia/Kolkata, Europe/London or UTC.") from None
+
+
+def _header(source: Source, records: Iterator[tuple[int, Sequence[object]]]) -> tuple[int, Sequence[object]]:
+    """The first row that is not blank is the header (a workbook may start lower down)."""
+    for number, record in records:
+        if any(cell_text(value).strip() for value in record):
+            return number, record
+    raise InputError("the file is empty", where=source.where, hint="Export the sheet again with a header row and data rows.")
+
+
+def _check_has_data(sheet: Sheet, records: Iterator[tuple[int, Sequence[object]]]) -> None:
+    # Continue the same pass that read the header: a workbook is not loaded a second time.
+    for _, record in records:
+        if any(sheet._text(record, pos).strip() for pos in sheet.positions):
+            return
+    raise InputError(f"there are no data rows below the header (row {sheet.header_row})", where=sheet.where, hint="Add one row per activity to update below the header.")
+
+
+def _usable_columns(source: Source, header_row: int, header: list[str], column_map: ColumnMap) -> tuple[list[str], list[int]]:
+    where = f"{source.where}, row {header_row}"
     columns: list[str] = []
     positions: list[int] = []
     for pos, raw in enumerate(header):
@@ -88,20 +171,19 @@ def _usable_columns(path: Path, header: list[str]) -> tuple[list[str], list[int]
         if not name or name.startswith("_"):
             continue  # report columns (_row, _outcome...) and unnamed spacer columns
         if name in columns:
-            raise InputError(
-                f"the column {name!r} appears twice in the header",
-                where=f"{path}, row {HEADER_ROW}",
-                hint="Rename or delete one of them.",
-            )
+            raise InputError(f"the column {name!r} appears twice in the header", where=f"{where}, column {_column_letter(pos)}", hint="Rename or delete one of them.")
         columns.append(name)
         positions.append(pos)
     if ACTIVITY_ID not in columns:
-        raise InputError(
-            f"there is no {ACTIVITY_ID} column",
-            where=f"{path}, row {HEADER_ROW}",
-            hint=f"Add a column named {ACTIVITY_ID} holding each activity's id.",
-        )
+        raise InputError(f"there is no {ACTIVITY_ID} column", where=where, hint=_missing_id_hint(column_map))
     return columns, positions
+
+
+def _missing_id_hint(column_map: ColumnMap) -> str:
+    mapped = column_map.header_for(ACTIVITY_ID)
+    if mapped:
+        return f"The map {column_map.source} names {mapped!r} as the id column, but the header has no such column: fix the map or the header."
+    return f"Add a column named {ACTIVITY_ID} holding each activity's id, or name the id column with --map."
 
 
 def _canonical(name: str) -> str:
@@ -112,67 +194,11 @@ def _canonical(name: str) -> str:
     return name
 
 
-def _records(path: Path, first_row: int, header_only: bool = False) -> Iterator[tuple[int, tuple]]:
-    """Yield (row number, raw record) from `first_row` on, or the header record alone."""
-    frames = _csv_frames(path) if path.suffix.lower() in CSV_SUFFIXES else _excel_frames(path)
-    number = 0
-    for frame in frames:
-        for record in frame.itertuples(index=False, name=None):
-            number += 1
-            if header_only:
-                yield record
-                return
-            if number >= first_row:
-                yield number, record
-
-
-def _csv_frames(path: Path) -> Iterator[pd.DataFrame]:
-    try:
-        # Every cell is text exactly as written: no "NA" -> NaN, no "007" -> 7.
-        reader = pd.read_csv(
-            path,
-            header=None,
-            dtype=str,
-            keep_default_na=False,
-            na_filter=False,
-            skip_blank_lines=False,
-            encoding="utf-8-sig",
-            chunksize=CHUNK_ROWS,
-        )
-        with reader:
-            yield from reader
-    except pd.errors.EmptyDataError:
-        return
-    except pd.errors.ParserError as exc:
-        raise InputError(f"the file can't be read as CSV ({exc})", where=str(path), hint="Check the quoting and the number of cells on that line.") from None
-    except UnicodeDecodeError:
-        raise InputError("the file is not UTF-8 text", where=str(path), hint="Save it again as 'CSV UTF-8'.") from None
-
-
-def _excel_frames(path: Path) -> Iterator[pd.DataFrame]:
-    try:
-        yield pd.read_excel(path, header=None, dtype=object, sheet_name=0, engine="openpyxl")
-    except Exception as exc:  # openpyxl raises many types for a bad workbook
-        raise InputError(f"the workbook can't be opened ({type(exc).__name__})", where=str(path), hint="Open it in Excel and save it again as .xlsx.") from None
-
-
-def _cell(record: tuple, pos: int) -> str:
-    value = record[pos] if pos < len(record) else ""
-    return cell_text(value)
-
-
-def cell_text(value: object) -> str:
-    """The text a spreadsheet shows for a typed cell."""
-    if value is None or (isinstance(value, float) and math.isnan(value)) or value is pd.NaT:
-        return ""
-    if isinstance(value, str):
-        return value
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
-    if isinstance(value, dt.datetime):
-        return value.strftime("%Y-%m-%d %H:%M:%S")
-    if isinstance(value, dt.date):
-        return value.strftime("%Y-%m-%d")
-    return str(value)
+def _column_letter(pos: int) -> str:
+    """0 -> A, 26 -> AA: the column as a spreadsheet labels it."""
+    letters = ""
+    pos += 1
+    while pos:
+        pos, rest = divmod(pos - 1, 26)
+        letters = chr(ord("A") + rest) + letters
+    return letters

@@ -1,0 +1,142 @@
+"""Check a sheet without sending anything: `check` prints what a run would do; `dry_run` also writes its report.
+
+One streaming pass: every row is planned exactly as a run plans it, and only counts, a
+few examples and the ids seen (to count duplicates) are kept, so memory stays flat
+except for the ids.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .job import FAILED, REPORT, SUMMARY, _prepare
+from .outcomes import Outcome, RowOutcome
+from .report import ReportWriter, Summary, write_failed
+from .report.excel import write_workbook_copies
+from .requests import Invalid, NothingToChange, Plan, UpdateRequest, plan_row
+from .rows import ReadOptions, Row, Sheet, open_sheet
+from .settings import CLEAR_TOKEN
+
+EXAMPLES = 5
+PREVIEWS = 3
+# The outcome a dry run records for a row a run would send: not_sent, so that the dry
+# run's failed.csv holds exactly the rows to send, and can be fed to `run` as it is.
+DRY_RUN_TYPE, DRY_RUN_MESSAGE = "DryRun", "dry run: would be sent"
+
+
+@dataclass
+class CheckResult:
+    """What a run of the sheet would do, row by row, counted."""
+
+    where: str
+    will_update: int = 0
+    invalid: int = 0
+    skipped: int = 0
+    # Rows that name an activity an earlier row to be sent already names (applied in file order).
+    duplicate_ids: int = 0
+    invalid_examples: list[tuple[int, str]] = field(default_factory=list)
+    previews: list[tuple[int, dict]] = field(default_factory=list)
+    # Ids as 128-bit numbers: half the memory of the text, for a million rows.
+    _ids: set[int] = field(default_factory=set, repr=False)
+
+    @property
+    def rows(self) -> int:
+        return self.will_update + self.invalid + self.skipped
+
+    @property
+    def usable(self) -> bool:
+        """The sheet can be read and at least one row would change something."""
+        return self.will_update > 0
+
+    def add(self, row: Row, plan: Plan) -> None:
+        if isinstance(plan, Invalid):
+            self.invalid += 1
+            if len(self.invalid_examples) < EXAMPLES:
+                self.invalid_examples.append((row.number, plan.reason))
+        elif isinstance(plan, NothingToChange):
+            self.skipped += 1
+        else:
+            self.will_update += 1
+            activity = uuid.UUID(plan.activity_id).int
+            if activity in self._ids:
+                self.duplicate_ids += 1
+            self._ids.add(activity)
+            if len(self.previews) < PREVIEWS:
+                self.previews.append((row.number, plan.to_json()))
+
+    def lines(self) -> list[str]:
+        """The check's findings, for people."""
+        out = [
+            f"{self.where}: {_rows(self.rows)}",
+            f"  {self.will_update:,} will update",
+            f"  {self.invalid:,} invalid (never sent)",
+            f"  {self.skipped:,} skipped (nothing to change)",
+            f"  {self.duplicate_ids:,} duplicate ids (rows naming an activity an earlier row names; applied in file order)",
+        ]
+        if self.invalid_examples:
+            out.append(f"First invalid rows (of {self.invalid:,}):")
+            out += [f"  row {number}: {reason}" for number, reason in self.invalid_examples]
+        if self.previews:
+            out.append("First payloads:")
+            out += [f"  row {number}: {json.dumps(body, ensure_ascii=False)}" for number, body in self.previews]
+        return out
+
+    def problem(self) -> str:
+        """Why the sheet is not usable, or "" when it is."""
+        if self.usable:
+            return ""
+        if self.invalid:
+            return f"no row can be sent: {self.invalid:,} invalid, {self.skipped:,} with nothing to change"
+        return "no row changes anything: every cell besides the ids is blank"
+
+
+def check(input_path: str | Path, read: ReadOptions = ReadOptions(), clear_token: str = CLEAR_TOKEN) -> CheckResult:
+    """Read and plan every row of `input_path` exactly as a run would, sending nothing."""
+    sheet = open_sheet(input_path, read)
+    result = CheckResult(sheet.where)
+    for row, plan in _planned(sheet, clear_token):
+        result.add(row, plan)
+    return result
+
+
+def dry_run(input_path: str | Path, out_dir: str | Path, read: ReadOptions = ReadOptions(), clear_token: str = CLEAR_TOKEN) -> CheckResult:
+    """`check`, and write the report, failed rows and summary a run would write, sending nothing."""
+    input_path, out_dir = Path(input_path), Path(out_dir)
+    sheet = open_sheet(input_path, read)
+    _prepare(out_dir)
+    result = CheckResult(sheet.where)
+    summary = Summary(input=str(input_path), rate="dry run")
+    writer = ReportWriter(out_dir / REPORT, sheet.columns)
+    try:
+        for row, plan in _planned(sheet, clear_token):
+            result.add(row, plan)
+            outcome = _dry_outcome(row, plan)
+            writer.write(outcome)
+            summary.add(outcome)
+    finally:
+        writer.close()
+    write_failed(out_dir / REPORT, out_dir / FAILED)
+    summary.stop_reason = "dry_run"
+    summary.write(out_dir / SUMMARY)
+    write_workbook_copies(sheet.sheet_name, out_dir / REPORT, out_dir / FAILED)
+    return result
+
+
+def _rows(count: int) -> str:
+    return f"{count:,} row" + ("" if count == 1 else "s")
+
+
+def _planned(sheet: Sheet, clear_token: str) -> Iterator[tuple[Row, Plan]]:
+    return ((row, plan_row(row, clear_token)) for row in sheet.rows())
+
+
+def _dry_outcome(row: Row, plan: Plan) -> RowOutcome:
+    if isinstance(plan, UpdateRequest):
+        return RowOutcome(row, Outcome.NOT_SENT, error_type=DRY_RUN_TYPE, error_message=DRY_RUN_MESSAGE)
+    if isinstance(plan, Invalid):
+        return RowOutcome(row, Outcome.INVALID, error_type="InvalidRow", error_message=plan.reason)
+    return RowOutcome(row, Outcome.SKIPPED, error_message="no cells to change")

@@ -1,0 +1,147 @@
+"""Delimited text (.csv, .tsv, .txt): the encoding and the separator, found or given; rows streamed.
+
+Encodings: a BOM says UTF-8 or UTF-16 (Excel's "Unicode text"); without one the file is
+UTF-8 if every byte decodes as UTF-8, else Windows-1252 (what Excel on Windows writes
+for "CSV"). The separator is the one of comma, semicolon and tab that the header line
+holds most of (semicolons are what European Excel writes).
+"""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import re
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from ..errors import InputError
+
+SUFFIXES = {".csv", ".tsv", ".txt"}
+SEPARATORS = (",", ";", "\t")
+SEPARATOR_NAMES = {"comma": ",", "semicolon": ";", "tab": "\t", "\\t": "\t"}
+UTF8, UTF16, WINDOWS_1252 = "utf-8", "utf-16", "cp1252"
+BLOCK_BYTES = 1 << 20
+QUOTED = re.compile(r'"[^"]*"')
+
+# A long note is one cell; the csv module's default cap (128 KiB) would refuse it.
+csv.field_size_limit(min(sys.maxsize, 2**31 - 1))
+
+
+@dataclass(frozen=True)
+class DelimitedSource:
+    """A text file whose encoding and separator are settled; `records()` streams its rows."""
+
+    path: Path
+    encoding: str
+    delimiter: str
+    is_workbook = False
+
+    @property
+    def where(self) -> str:
+        return str(self.path)
+
+    def records(self) -> Iterator[tuple[int, list[str]]]:
+        """Yield (row number, cells); a quoted cell may hold separators, quotes and line breaks."""
+        with self.path.open(newline="", encoding=self.encoding) as text:
+            # strict: a quote left open would otherwise swallow every row after it into one cell.
+            lines = csv.reader(text, delimiter=self.delimiter, strict=True)
+            number = 0
+            while True:
+                started_on = lines.line_num + 1
+                try:
+                    cells = next(lines)
+                except StopIteration:
+                    return
+                except csv.Error as exc:
+                    raise InputError(
+                        f"the row starting on line {started_on} can't be read ({exc})",
+                        where=self.where,
+                        hint="Check the quotes on that row: a cell holding quotes, separators or line breaks must be quoted, with its quotes doubled.",
+                    ) from None
+                number += 1
+                yield number, cells
+
+
+def open_delimited(path: Path, encoding: str | None = None, delimiter: str | None = None) -> DelimitedSource:
+    """Settle the encoding (given, or found) and the separator (given, or found) of `path`."""
+    if encoding:
+        encoding = _given_encoding(encoding)
+        _check_decodes(path, encoding, encoding)
+    else:
+        encoding = _detect_encoding(path)
+    delimiter = _given_delimiter(delimiter) if delimiter else _detect_delimiter(path, encoding)
+    return DelimitedSource(path, encoding, delimiter)
+
+
+def _given_encoding(name: str) -> str:
+    try:
+        return codecs.lookup(name).name
+    except LookupError:
+        raise InputError(f"--encoding {name!r} is not an encoding", hint="Use utf-8, utf-16 or cp1252 (Windows-1252).") from None
+
+
+def _given_delimiter(text: str) -> str:
+    delimiter = SEPARATOR_NAMES.get(text.lower(), text)
+    if len(delimiter) != 1 or delimiter in '"\r\n':
+        raise InputError(f"--delimiter {text!r} is not one character", hint="Use comma, semicolon, tab, or the character itself.")
+    return delimiter
+
+
+def _detect_encoding(path: Path) -> str:
+    with path.open("rb") as f:
+        start = f.read(4)
+    if start.startswith(codecs.BOM_UTF8):
+        encoding = "utf-8-sig"
+    elif start.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        encoding = UTF16
+    elif len(start) == 4 and start[1::2] == b"\0\0":
+        encoding = "utf-16-le"  # no BOM, but "Co" as UTF-16 from a script: every other byte 0
+    elif len(start) == 4 and start[0::2] == b"\0\0":
+        encoding = "utf-16-be"
+    elif _first_bad_byte(path, UTF8) is None:
+        return UTF8
+    else:
+        # Only when UTF-8 fails: Windows-1252 decodes almost any byte, so it can't be tried first.
+        _check_decodes(path, WINDOWS_1252, "UTF-8 or Windows-1252")
+        return WINDOWS_1252
+    _check_decodes(path, encoding, encoding.upper().replace("-SIG", " with a BOM"))
+    return encoding
+
+
+def _check_decodes(path: Path, encoding: str, label: str) -> None:
+    line = _first_bad_byte(path, encoding)
+    if line is not None:
+        raise InputError(
+            f"line {line} holds bytes that can't be read as {label}",
+            where=str(path),
+            hint="Save the file again as 'CSV UTF-8', or name its encoding with --encoding (e.g. --encoding cp1252).",
+        )
+
+
+def _first_bad_byte(path: Path, encoding: str) -> int | None:
+    """The line of the first byte `encoding` can't decode, or None. Reads in blocks: memory stays flat."""
+    decoder = codecs.getincrementaldecoder(encoding)()
+    lines_before = 0
+    with path.open("rb") as f:
+        while True:
+            block = f.read(BLOCK_BYTES)
+            try:
+                decoder.decode(block, final=not block)
+            except UnicodeDecodeError as exc:
+                return lines_before + block[: max(exc.start, 0)].count(b"\n") + 1
+            if not block:
+                return None
+            lines_before += block.count(b"\n")
+
+
+def _detect_delimiter(path: Path, encoding: str) -> str:
+    with path.open(newline="", encoding=encoding) as text:
+        header = text.readline()
+    # Separators inside quoted header names don't count.
+    counts = {sep: QUOTED.sub("", header).count(sep) for sep in SEPARATORS}
+    best = max(counts, key=counts.get)
+    if counts[best]:
+        return best
+    return "\t" if path.suffix.lower() == ".tsv" else ","
