@@ -5,14 +5,18 @@ from __future__ import annotations
 import argparse
 import inspect
 import os
+import shlex
 import sys
 from collections.abc import Sequence
 
 from . import job
 from .errors import BulkUpdaterError, InputError
+from .report import Summary
 from .settings import CLEAR_TOKEN, DEFAULT_RATE, Credentials, Rate, SendSettings
 
 EXIT_OK, EXIT_SOME_FAILED, EXIT_BAD_INPUT, EXIT_UNAUTHORIZED = 0, 1, 2, 3
+# A run stopped by a signal exits as the shell reports a process killed by it: 128 + the signal.
+EXIT_STOPPED = {"interrupted": 130, "terminated": 143}
 
 
 def cmd_run(args: argparse.Namespace) -> int:
@@ -24,18 +28,49 @@ def cmd_run(args: argparse.Namespace) -> int:
     DIR/summary.json. Keys come from LSQ_ACCESS_KEY and LSQ_SECRET_KEY, the host from
     LSQ_HOST or --host.
 
+    If DIR holds an unfinished run of the same INPUT (stopped, killed, crashed), the same
+    command resumes it: rows with an outcome are not sent again.
+
     Example: bulk-updater run edits.csv --out runs/monday
     """
     summary = job.run(args.input, args.out, _send_settings(args), _job_options(args))
+    return _report_end(summary, args, f"run {shlex.quote(args.input)}")
+
+
+def cmd_retry(args: argparse.Namespace) -> int:
+    """Send again the rows of an earlier report that did not succeed.
+
+    Reads REPORT (an earlier report.csv or failed.csv, maybe with cells fixed) and sends
+    every row whose _outcome is failed, invalid or not_sent; invalid rows are checked
+    again. Rows that succeeded or were skipped are never sent again. The new report in
+    DIR keeps each row's original _row number. Same options as run; like run, the same
+    command resumes an unfinished retry.
+
+    Example: bulk-updater retry runs/monday/failed.csv --out runs/monday-2
+    """
+    summary = job.retry(args.report, args.out, _send_settings(args), _job_options(args))
+    return _report_end(summary, args, f"retry {shlex.quote(args.report)}")
+
+
+def _report_end(summary: Summary, args: argparse.Namespace, command: str) -> int:
+    """Print the summary and what to do next; return the exit code."""
     print("\n".join(summary.lines()))
     print(f"Report: {os.path.join(args.out, job.REPORT)}")
+    failed = os.path.join(args.out, job.FAILED)
     if summary.stop_reason == "unauthorized":
-        print("Error: LeadSquared rejected the keys (401). Check LSQ_ACCESS_KEY, LSQ_SECRET_KEY and the host, then rerun the failed rows.", file=sys.stderr)
+        print(
+            "Error: LeadSquared rejected the keys (401). Check LSQ_ACCESS_KEY, LSQ_SECRET_KEY and the host, "
+            f"then send the rows left: bulk-updater retry {shlex.quote(failed)} --out NEW_DIR",
+            file=sys.stderr,
+        )
         return EXIT_UNAUTHORIZED
+    if summary.stop_reason in EXIT_STOPPED:
+        print(f"Stopped ({summary.stop_reason}). To finish the job, run: bulk-updater {command} --out {shlex.quote(args.out)}", file=sys.stderr)
+        return EXIT_STOPPED[summary.stop_reason]
     needs_look = summary.rows - summary.counts["success"] - summary.counts["skipped"]
     if needs_look:
-        print(f"{needs_look:,} rows need another look: {os.path.join(args.out, job.FAILED)}")
-        print(f"Fix them if needed, then: bulk-updater run {os.path.join(args.out, job.FAILED)} --out NEW_DIR")
+        print(f"{needs_look:,} rows need another look: {failed}")
+        print(f"Fix them if needed, then: bulk-updater retry {shlex.quote(failed)} --out NEW_DIR")
         return EXIT_SOME_FAILED
     return EXIT_OK
 
@@ -79,7 +114,11 @@ def _credentials_from_env() -> Credentials:
 
 
 def _job_options(args: argparse.Namespace) -> job.JobOptions:
-    return job.JobOptions(clear_token=args.clear_token, progress=not args.no_progress)
+    return job.JobOptions(clear_token=args.clear_token, progress=not args.no_progress, **_stop_options(args))
+
+
+def _stop_options(args: argparse.Namespace) -> dict:
+    return {"restart": args.restart, "stop_wait": args.stop_wait}
 
 
 def _positive_int(text: str) -> int:
@@ -109,6 +148,16 @@ def build_parser() -> argparse.ArgumentParser:
     add_connection_options(run)
     add_sending_options(run)
     add_display_options(run)
+    add_resume_options(run)
+
+    retry = _command(commands, "retry", cmd_retry)
+    retry.add_argument("report", metavar="REPORT", help="an earlier report.csv or failed.csv")
+    retry.add_argument("--out", required=True, metavar="DIR", help="folder for the new report.csv, failed.csv and summary.json")
+    add_input_options(retry)
+    add_connection_options(retry)
+    add_sending_options(retry)
+    add_display_options(retry)
+    add_resume_options(retry)
 
     sandbox = _command(commands, "sandbox", cmd_sandbox)
     from .sandbox.server import add_sandbox_options
@@ -140,6 +189,16 @@ def add_sending_options(parser: argparse.ArgumentParser) -> None:
 
 def add_display_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
+
+
+def add_resume_options(parser: argparse.ArgumentParser) -> None:
+    """Stopping, resuming and starting over."""
+    group = parser.add_argument_group("stopping and resuming")
+    group.add_argument("--restart", action="store_true", help="DIR holds another run (finished, or of another input): replace it and start over")
+    group.add_argument(
+        "--stop-wait", type=_positive_float, default=job.STOP_WAIT, metavar="S",
+        help="after a first Ctrl-C or SIGTERM, seconds the calls in flight get to finish (default: %(default)s)",
+    )
 
 
 def _command(commands, name: str, handler) -> argparse.ArgumentParser:
