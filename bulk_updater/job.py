@@ -22,7 +22,7 @@ from .calls import LeadSquaredClient, WindowLimiter
 from .errors import StoppedAtOnce
 from .outcomes import Outcome, RetryPolicy, RowOutcome, Runner, RunStats
 from .report import ReportWriter, Summary, write_failed
-from .report.folder import FAILED, REPORT, SUMMARY, open_out_dir
+from .report.folder import FAILED, REPORT, SUMMARY, lock_out_dir, open_out_dir
 from .report.progress import Progress
 from .report.recovery import Recorded
 from .report.rerun import Rerun
@@ -82,40 +82,54 @@ async def _run_job(source: _Source, out_dir: Path, send: SendSettings, options: 
     # A first pass finds unreadable lines before anything is sent, and sizes the progress bar.
     total = sum(1 for _ in source.rows())
     job = RunRecord.new(source.command, source.path, options.clear_token)
-    earlier = open_out_dir(out_dir, job, report_header(source.columns), options.restart)
-    started = time.monotonic()
-    summary = _summary_so_far(source, send, earlier)
-    summary.passed_over = rerun.passed_over if rerun else 0
-    progress = Progress(total, options.progress, done=len(earlier.rows))
-    if earlier.rows or earlier.not_sent_dropped or earlier.damaged_dropped:
-        progress.note(_resume_note(out_dir, total, earlier))
-    writer = ReportWriter(out_dir / REPORT, source.columns)
-    recorded: set[int] = set()
-
-    def record(result: RowOutcome) -> None:
-        writer.write(result)
-        summary.add(result)
-        progress.add(result)
-        recorded.add(result.row.number)
-
-    stop = StopOnSignals(options.stop_wait, progress.note)
-    try:
-        pending = (row for row in source.rows() if row.number not in earlier.rows)
-        await stop.run(_send_all(pending, send, options, record, stop))
-        if stop.at_once:
-            raise _stopped_at_once(stop)
-        if stop.gave_up:
-            _record_unfinished(source, earlier.rows | recorded, record)
-    finally:
-        progress.close()
-        writer.close()
-        if stop.at_once:
-            job.save(out_dir, RunState.STOPPED)
-    _finish_summary(summary, stop.runner.stats if stop.runner else RunStats(), stop, started)
-    write_failed(out_dir / REPORT, out_dir / FAILED)
-    summary.write(out_dir / SUMMARY)
-    job.save(out_dir, RunState.STOPPED if summary.stop_reason else RunState.FINISHED)
+    with lock_out_dir(out_dir):
+        earlier = open_out_dir(out_dir, job, report_header(source.columns), options.restart)
+        started = time.monotonic()
+        summary = _summary_so_far(source, send, earlier, rerun)
+        session = _Session(out_dir / REPORT, source.columns, summary, Progress(total, options.progress, done=len(earlier.rows)))
+        if earlier.rows or earlier.not_sent_dropped or earlier.damaged_dropped:
+            session.progress.note(_resume_note(out_dir, total, earlier))
+        stop = StopOnSignals(options.stop_wait, session.progress.note)
+        try:
+            await _send_rows_left(source, earlier, send, options, session, stop)
+        finally:
+            session.close()
+            if stop.at_once:
+                job.save(out_dir, RunState.STOPPED)
+        _finish_summary(summary, stop.runner.stats if stop.runner else RunStats(), stop, started)
+        write_failed(out_dir / REPORT, out_dir / FAILED)
+        summary.write(out_dir / SUMMARY)
+        job.save(out_dir, RunState.STOPPED if summary.stop_reason else RunState.FINISHED)
     return summary
+
+
+class _Session:
+    """Where each outcome of this session goes: the report, the summary and the progress bar."""
+
+    def __init__(self, report: Path, columns: list[str], summary: Summary, progress: Progress) -> None:
+        self.summary, self.progress = summary, progress
+        self.writer = ReportWriter(report, columns)
+        self.recorded: set[int] = set()
+
+    def record(self, result: RowOutcome) -> None:
+        self.writer.write(result)
+        self.summary.add(result)
+        self.progress.add(result)
+        self.recorded.add(result.row.number)
+
+    def close(self) -> None:
+        self.progress.close()
+        self.writer.close()
+
+
+async def _send_rows_left(source: _Source, earlier: Recorded, send: SendSettings, options: JobOptions, session: _Session, stop: StopOnSignals) -> None:
+    """Send the rows without an outcome until done or stopped; after a stop, every row still gets its line."""
+    pending = (row for row in source.rows() if row.number not in earlier.rows)
+    await stop.run(_send_all(pending, send, options, session.record, stop))
+    if stop.at_once:
+        raise _stopped_at_once(stop)
+    if stop.gave_up:
+        _record_unfinished(source, earlier.rows | session.recorded, session.record)
 
 
 async def _send_all(pending: Iterator[Row], send: SendSettings, options: JobOptions, record, stop: StopOnSignals) -> Runner:
@@ -136,9 +150,9 @@ async def _send_all(pending: Iterator[Row], send: SendSettings, options: JobOpti
     return runner
 
 
-def _summary_so_far(source: _Source, send: SendSettings, earlier: Recorded) -> Summary:
+def _summary_so_far(source: _Source, send: SendSettings, earlier: Recorded, rerun: Rerun | None) -> Summary:
     """A summary that starts from the outcomes earlier sessions of this run recorded."""
-    summary = Summary(input=str(source.path), rate=str(send.rate), resumed=len(earlier.rows))
+    summary = Summary(input=str(source.path), rate=str(send.rate), resumed=len(earlier.rows), passed_over=rerun.passed_over if rerun else 0)
     for outcome in earlier.outcomes:
         summary.count(*outcome)
     return summary

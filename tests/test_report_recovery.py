@@ -8,7 +8,7 @@ import pytest
 from bulk_updater.errors import InputError
 from bulk_updater.outcomes import Outcome, RowOutcome
 from bulk_updater.report import ReportWriter, Summary
-from bulk_updater.report.folder import open_out_dir
+from bulk_updater.report.folder import lock_out_dir, open_out_dir
 from bulk_updater.report.recovery import recover_report
 from bulk_updater.report.rerun import Rerun
 from bulk_updater.report.run_record import RunRecord, RunState
@@ -176,3 +176,12 @@ def test_failures_are_grouped_by_type_and_message(tmp_path):
     data = json.loads((tmp_path / "summary.json").read_text())
     assert data["failure_groups"][0] == {"rows": 312, "outcome": "failed", "error_type": "MXInvalidEntityException", "error_message": "Activity does not exist"}
     assert len(data["failure_groups"]) == 14 and data["failure_groups_left_out"] == {"groups": 0, "rows": 0}
+
+
+def test_one_command_at_a_time_writes_in_a_folder(tmp_path):
+    with lock_out_dir(tmp_path / "out"):
+        with pytest.raises(InputError, match="another bulk-updater command is writing in"):
+            with lock_out_dir(tmp_path / "out"):
+                pass
+    with lock_out_dir(tmp_path / "out"):  # released with its holder
+        pass

@@ -7,7 +7,14 @@ same input (the same bytes, by SHA-256) with the same --clear-token, unless --re
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
 from pathlib import Path
+
+try:
+    import fcntl
+except ImportError:  # not Unix: no lock
+    fcntl = None  # type: ignore[assignment]
 
 from ..errors import InputError
 from .recovery import Recorded, recover_report
@@ -15,6 +22,26 @@ from .run_record import RUN_FILE, RunRecord, RunState
 
 REPORT, FAILED, SUMMARY = "report.csv", "failed.csv", "summary.json"
 OUTPUTS = (REPORT, FAILED, SUMMARY, RUN_FILE)
+LOCK_FILE = ".bulk-updater.lock"
+
+
+@contextlib.contextmanager
+def lock_out_dir(out_dir: Path) -> Iterator[None]:
+    """Hold `out_dir` while a command writes in it: two writing one report would record rows twice.
+
+    The lock goes with the process, so a killed command never leaves the folder locked.
+    """
+    _create(out_dir)
+    with (out_dir / LOCK_FILE).open("a") as handle:
+        if fcntl is not None:
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                raise InputError(
+                    f"another bulk-updater command is writing in {out_dir}",
+                    hint="Let it finish (or stop it with Ctrl-C), or choose another --out folder.",
+                ) from None
+        yield
 
 
 def open_out_dir(out_dir: Path, job: RunRecord, header: list[str], restart: bool = False) -> Recorded:
