@@ -52,7 +52,7 @@ def sheet(tmp_path, ids, name="in.csv"):
 
 def test_killed_mid_run_then_resumed(tmp_path, sandbox):
     ids = new_ids(60)
-    box = sandbox(latency=(0.05, 0.05))
+    box = sandbox(latency=(0.08, 0.08))
     path = write_csv(tmp_path / "in.csv", [HEADER, ["not-a-guid", "x", "", ""], [ids[0], "", "", ""], *[[i, f"note {n}", "Won", ""] for n, i in enumerate(ids)]])
     report = tmp_path / "out" / "report.csv"
     process = start_cli("run", str(path), "--out", str(tmp_path / "out"), *FAST, "--concurrency", "3", env=cli_env(box))
@@ -90,7 +90,7 @@ def test_killed_mid_run_then_resumed(tmp_path, sandbox):
 @pytest.mark.parametrize(("signal_", "code"), [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
 def test_a_signal_stops_cleanly_and_the_same_command_resumes(tmp_path, sandbox, signal_, code):
     ids = new_ids(40)
-    box = sandbox(latency=(0.05, 0.05))
+    box = sandbox(latency=(0.1, 0.1))
     path, out = sheet(tmp_path, ids), tmp_path / "out"
     process = start_cli("run", str(path), "--out", str(out), *FAST, "--concurrency", "2", env=cli_env(box))
     wait_for_lines(out / "report.csv", 4, process)
@@ -213,7 +213,7 @@ def test_retry_from_the_full_report_sends_only_what_did_not_succeed(tmp_path, sa
 
 def test_a_401_mid_run_then_a_retry_once_the_keys_are_fixed(tmp_path, sandbox):
     ids = new_ids(40)
-    box = sandbox(latency=(0.02, 0.02))
+    box = sandbox(latency=(0.05, 0.05))
     path, out = sheet(tmp_path, ids), tmp_path / "out"
     process = start_cli("run", str(path), "--out", str(out), *FAST, "--concurrency", "2", env=cli_env(box))
     wait_for_lines(out / "report.csv", 5, process)
@@ -265,3 +265,23 @@ def test_a_finished_run_is_never_overwritten(tmp_path, sandbox):
 
     assert again.returncode == 2 and "holds a finished run" in again.stderr and "bulk-updater retry" in again.stderr
     assert (out / "report.csv").read_bytes() == report and box.state.calls == 3
+
+
+def test_a_stopped_retry_is_resumed_by_the_same_retry(tmp_path, sandbox):
+    ids = new_ids(30)
+    box = sandbox(access_key="the-real-key", latency=(0.1, 0.1))
+    path, first = sheet(tmp_path, ids), tmp_path / "first"
+    assert run_cli("run", str(path), "--out", str(first), *FAST, env=cli_env(box, LSQ_ACCESS_KEY="wrong")).returncode == 3
+    retry = ["retry", str(first / "failed.csv"), "--out", str(tmp_path / "second"), *FAST, "--concurrency", "2"]
+    process = start_cli(*retry, env=cli_env(box))
+    wait_for_lines(tmp_path / "second" / "report.csv", 4, process)
+    process.send_signal(signal.SIGINT)
+    _, stderr = process.communicate(timeout=60)
+    assert process.returncode == 130, stderr
+    assert f"To finish the job, run: bulk-updater retry {first / 'failed.csv'} --out {tmp_path / 'second'}" in stderr
+
+    result = run_cli(*retry, env=cli_env(box))
+
+    assert result.returncode == 0, result.stderr
+    assert rows_of(tmp_path / "second" / "report.csv") == Counter(range(2, 32))  # the original row numbers, once each
+    assert Counter(box.state.applied) == Counter(ids)
