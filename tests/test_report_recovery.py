@@ -185,3 +185,14 @@ def test_one_command_at_a_time_writes_in_a_folder(tmp_path):
                 pass
     with lock_out_dir(tmp_path / "out"):  # released with its holder
         pass
+
+
+def test_rerun_reads_a_report_saved_as_a_workbook(tmp_path):
+    import pandas as pd
+
+    path = tmp_path / "failed.xlsx"
+    # Excel stores _row as a number once the admin saves the report as a workbook.
+    pd.DataFrame({"CompanyActivityId": [ID, ID], "Status": ["a", "b"], "_row": [7, 9], "_outcome": ["failed", "success"]}).to_excel(path, index=False)
+    rerun = Rerun(open_sheet(path))
+    assert [(r.number, r.cells["Status"]) for r in rerun.rows()] == [(7, "a")]
+    assert rerun.passed_over == 1
