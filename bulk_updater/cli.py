@@ -127,7 +127,7 @@ def _positive_int(text: str) -> int:
     return int(text)
 
 
-def _positive_float(text: str) -> float:
+def _seconds(text: str) -> float:
     try:
         value = float(text)
     except ValueError:
@@ -184,7 +184,7 @@ def add_sending_options(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--rate", default=DEFAULT_RATE, metavar="N/S", help="at most N calls in any S seconds (default: %(default)s)")
     group.add_argument("--concurrency", type=_positive_int, default=25, metavar="N", help="calls in flight at once (default: %(default)s)")
     group.add_argument("--max-attempts", type=_positive_int, default=5, metavar="N", help="tries per row for errors that may pass (default: %(default)s)")
-    group.add_argument("--timeout", type=_positive_float, default=30.0, metavar="S", help="seconds before a call is cut off and retried (default: %(default)s)")
+    group.add_argument("--timeout", type=_seconds, default=30.0, metavar="S", help="seconds before a call is cut off and retried (default: %(default)s)")
 
 
 def add_display_options(parser: argparse.ArgumentParser) -> None:
@@ -196,7 +196,7 @@ def add_resume_options(parser: argparse.ArgumentParser) -> None:
     group = parser.add_argument_group("stopping and resuming")
     group.add_argument("--restart", action="store_true", help="DIR holds another run (finished, or of another input): replace it and start over")
     group.add_argument(
-        "--stop-wait", type=_positive_float, default=job.STOP_WAIT, metavar="S",
+        "--stop-wait", type=_seconds, default=job.STOP_WAIT, metavar="S",
         help="after a first Ctrl-C or SIGTERM, seconds the calls in flight get to finish (default: %(default)s)",
     )
 
