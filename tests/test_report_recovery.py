@@ -1,6 +1,5 @@
 """Reading a report back: repairing an interrupted one, the folder rules, rows to rerun, the summary."""
 
-import csv
 import json
 
 import pytest
