@@ -2,11 +2,12 @@
 
     from bulk_updater import run, SendSettings, Credentials, Rate
     summary = run("edits.csv", "out/", SendSettings(host, Credentials(access, secret)))
+    summary = retry("out/failed.csv", "out-2/", SendSettings(host, Credentials(access, secret)))
 """
 
-from .errors import AuthError, BulkUpdaterError, ConnectError, InputError
-from .job import JobOptions, run
+from .errors import AuthError, BulkUpdaterError, ConnectError, InputError, StoppedAtOnce
+from .job import JobOptions, retry, run
 from .report import Summary
 from .settings import Credentials, Rate, SendSettings
 
-__all__ = ["AuthError", "BulkUpdaterError", "ConnectError", "Credentials", "InputError", "JobOptions", "Rate", "SendSettings", "Summary", "run"]
+__all__ = ["AuthError", "BulkUpdaterError", "ConnectError", "Credentials", "InputError", "JobOptions", "Rate", "SendSettings", "StoppedAtOnce", "Summary", "retry", "run"]

@@ -13,10 +13,10 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .job import FAILED, REPORT, SUMMARY, _prepare
 from .outcomes import Outcome, RowOutcome
 from .report import ReportWriter, Summary, write_failed
 from .report.excel import write_workbook_copies
+from .report.folder import FAILED, REPORT, SUMMARY, open_fresh_out_dir
 from .requests import Invalid, NothingToChange, Plan, UpdateRequest, plan_row
 from .rows import ReadOptions, Row, Sheet, open_sheet
 from .settings import CLEAR_TOKEN
@@ -107,7 +107,7 @@ def dry_run(input_path: str | Path, out_dir: str | Path, read: ReadOptions = Rea
     """`check`, and write the report, failed rows and summary a run would write, sending nothing."""
     input_path, out_dir = Path(input_path), Path(out_dir)
     sheet = open_sheet(input_path, read)
-    _prepare(out_dir)
+    open_fresh_out_dir(out_dir, input_path)
     result = CheckResult(sheet.where)
     summary = Summary(input=str(input_path), rate="dry run")
     writer = ReportWriter(out_dir / REPORT, sheet.columns)

@@ -8,6 +8,7 @@ import getpass
 import inspect
 import math
 import os
+import shlex
 import sys
 import traceback
 from collections.abc import Callable, Mapping, Sequence
@@ -17,10 +18,13 @@ from .credentials import REDACTOR, load_credentials, read_env_file, readable_by_
 from .errors import BulkUpdaterError, InputError
 from .hosts import DEFAULT_LOOKUP_HOST, REGIONS, check_host, region_url
 from .preflight import fetch_identity
+from .report import Summary
 from .settings import CLEAR_TOKEN, DEFAULT_RATE, PLAN_CALLS, Credentials, Rate, SendSettings
 
 EXIT_OK, EXIT_SOME_FAILED, EXIT_BAD_INPUT, EXIT_UNAUTHORIZED = 0, 1, 2, 3
 EXIT_CRASH = 1  # what Python itself returns for an uncaught error
+# A run stopped by a signal exits as the shell reports a process killed by it: 128 + the signal.
+EXIT_STOPPED = {"interrupted": 130, "terminated": 143}
 
 
 def cmd_run(args: argparse.Namespace) -> int:
@@ -36,20 +40,51 @@ def cmd_run(args: argparse.Namespace) -> int:
     With --dry-run nothing is sent (no keys needed): it checks the sheet like `check`
     and writes the report a run would write, the rows it would send marked not_sent.
 
+    If DIR holds an unfinished run of the same INPUT (stopped, killed, crashed), the same
+    command resumes it: rows with an outcome are not sent again.
+
     Example: bulk-updater run edits.csv --out runs/monday --region in21
     """
     if args.dry_run:
         return _dry_run(args)
     summary = job.run(args.input, args.out, _send_settings(args), _job_options(args))
+    return _report_end(summary, args, f"run {shlex.quote(args.input)}")
+
+
+def cmd_retry(args: argparse.Namespace) -> int:
+    """Send again the rows of an earlier report that did not succeed.
+
+    Reads REPORT (an earlier report.csv or failed.csv, maybe with cells fixed) and sends
+    every row whose _outcome is failed, invalid or not_sent; invalid rows are checked
+    again. Rows that succeeded or were skipped are never sent again. The new report in
+    DIR keeps each row's original _row number. Same options as run; like run, the same
+    command resumes an unfinished retry.
+
+    Example: bulk-updater retry runs/monday/failed.csv --out runs/monday-2
+    """
+    summary = job.retry(args.report, args.out, _send_settings(args), _job_options(args))
+    return _report_end(summary, args, f"retry {shlex.quote(args.report)}")
+
+
+def _report_end(summary: Summary, args: argparse.Namespace, command: str) -> int:
+    """Print the summary and what to do next; return the exit code."""
     print("\n".join(summary.lines()))
     print(f"Report: {os.path.join(args.out, job.REPORT)}")
+    failed = os.path.join(args.out, job.FAILED)
     if summary.stop_reason == "unauthorized":
-        print("Error: LeadSquared rejected the keys (401) during the run; the user may have been deactivated. Check the keys (bulk-updater whoami), then rerun the failed rows.", file=sys.stderr)
+        print(
+            "Error: LeadSquared rejected the keys (401) during the run; the user may have been deactivated. "
+            f"Check the keys (bulk-updater whoami), then send the rows left: bulk-updater retry {shlex.quote(failed)} --out NEW_DIR",
+            file=sys.stderr,
+        )
         return EXIT_UNAUTHORIZED
+    if summary.stop_reason in EXIT_STOPPED:
+        print(f"Stopped ({summary.stop_reason}). To finish the job, run: bulk-updater {command} --out {shlex.quote(args.out)}", file=sys.stderr)
+        return EXIT_STOPPED[summary.stop_reason]
     needs_look = summary.rows - summary.counts["success"] - summary.counts["skipped"]
     if needs_look:
-        print(f"{needs_look:,} rows need another look: {os.path.join(args.out, job.FAILED)}")
-        print(f"Fix them if needed, then: bulk-updater run {os.path.join(args.out, job.FAILED)} --out NEW_DIR")
+        print(f"{needs_look:,} rows need another look: {failed}")
+        print(f"Fix them if needed, then: bulk-updater retry {shlex.quote(failed)} --out NEW_DIR")
         return EXIT_SOME_FAILED
     return EXIT_OK
 
@@ -179,7 +214,13 @@ def _credentials(environ: Mapping[str, str]) -> Credentials:
 
 
 def _job_options(args: argparse.Namespace) -> job.JobOptions:
-    return job.JobOptions(clear_token=args.clear_token, max_calls=args.max_calls, progress=not args.no_progress, read=_read_options(args))
+    return job.JobOptions(
+        clear_token=args.clear_token, max_calls=args.max_calls, progress=not args.no_progress, read=_read_options(args), **_stop_options(args)
+    )
+
+
+def _stop_options(args: argparse.Namespace) -> dict:
+    return {"restart": args.restart, "stop_wait": args.stop_wait}
 
 
 def _positive_int(text: str) -> int:
@@ -220,6 +261,16 @@ def build_parser() -> argparse.ArgumentParser:
     add_sending_options(run)
     add_display_options(run)
     add_dry_run_option(run)
+    add_resume_options(run)
+
+    retry = _command(commands, "retry", cmd_retry)
+    retry.add_argument("report", metavar="REPORT", help="an earlier report (.csv or .xlsx) or failed.csv")
+    retry.add_argument("--out", required=True, metavar="DIR", help="folder for the new report.csv, failed.csv and summary.json")
+    add_input_options(retry)
+    add_connection_options(retry)
+    add_sending_options(retry)
+    add_display_options(retry)
+    add_resume_options(retry)
 
     checking = _command(commands, "check", cmd_check)
     checking.add_argument("input", metavar="INPUT", help="the sheet of edits (.csv, .tsv, .txt, .xlsx, .xlsm, .xls, .ods)")
@@ -280,6 +331,16 @@ def add_dry_run_option(parser: argparse.ArgumentParser) -> None:
 
 def add_display_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
+
+
+def add_resume_options(parser: argparse.ArgumentParser) -> None:
+    """Stopping, resuming and starting over."""
+    group = parser.add_argument_group("stopping and resuming")
+    group.add_argument("--restart", action="store_true", help="DIR holds another run (finished, or of another input): replace it and start over")
+    group.add_argument(
+        "--stop-wait", type=_seconds, default=job.STOP_WAIT, metavar="S",
+        help="after a first Ctrl-C or SIGTERM, seconds the calls in flight get to finish (default: %(default)s)",
+    )
 
 
 def _command(commands, name: str, handler) -> argparse.ArgumentParser:

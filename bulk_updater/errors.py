@@ -3,7 +3,8 @@
     BulkUpdaterError            base: anything the CLI turns into a clean message
     ├── InputError              the sheet or the options can't be used; nothing was sent (exit 2)
     ├── AuthError               LeadSquared rejected the keys (exit 3)
-    └── ConnectError            the key check got no usable answer (TLS, network, not LeadSquared) (exit 4)
+    ├── ConnectError            the key check got no usable answer (TLS, network, not LeadSquared) (exit 4)
+    └── StoppedAtOnce           a second Ctrl-C or SIGTERM ended the run at once (exit 130 or 143)
 
 Everything that goes wrong with a single row (a timeout, a 500, an MX error) is not
 an exception: it becomes that row's recorded outcome, so one bad row never stops a run.
@@ -41,3 +42,15 @@ class ConnectError(BulkUpdaterError):
     """Raised when the check made before the first update gets no usable answer. Nothing was sent."""
 
     exit_code = 4
+
+
+class StoppedAtOnce(BulkUpdaterError):
+    """Raised when a second Ctrl-C or SIGTERM ends a run without waiting for the calls in flight.
+
+    The report still holds one complete line per finished row; a resume sends the rest.
+    """
+
+    def __init__(self, message: str, signal_number: int) -> None:
+        super().__init__(message)
+        # The shell's convention for a process ended by a signal: 130 for SIGINT, 143 for SIGTERM.
+        self.exit_code = 128 + signal_number

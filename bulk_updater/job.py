@@ -1,7 +1,11 @@
-"""The library entry point: one sheet in, one report folder out.
+"""The library entry points: one sheet (or an earlier report) in, one report folder out.
 
     file -> rows -> requests -> calls -> outcomes -> report
     (rows)  (requests) (calls)  (outcomes)  (report)
+
+`run` sends a sheet; `retry` sends again the rows of an earlier report that need it. Both
+resume the unfinished run their folder holds (see report/folder.py), and stop cleanly on
+Ctrl-C or SIGTERM (see stopping.py).
 """
 
 from __future__ import annotations
@@ -9,21 +13,31 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import time
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 from .calls import LeadSquaredClient, WindowLimiter, open_session
-from .errors import InputError
-from .outcomes import RetryPolicy, RowOutcome, Runner
+from .errors import StoppedAtOnce
+from .outcomes import Outcome, RetryPolicy, RowOutcome, Runner, RunStats
 from .preflight import preflight
 from .report import ReportWriter, Summary, write_failed
 from .report.excel import write_workbook_copies
+from .report.folder import FAILED, REPORT, SUMMARY, lock_out_dir, open_out_dir
 from .report.progress import Progress
+from .report.recovery import Recorded
+from .report.rerun import Rerun
+from .report.run_record import RunRecord, RunState
+from .report.writer import report_header
 from .requests import plan_row
-from .rows import ReadOptions, open_sheet
+from .rows import ReadOptions, Row, open_sheet
 from .settings import CLEAR_TOKEN, SendSettings
+from .stopping import SIGNAL_NAMES, StopOnSignals
 
-REPORT, FAILED, SUMMARY = "report.csv", "failed.csv", "summary.json"
+__all__ = ["FAILED", "REPORT", "SUMMARY", "JobOptions", "retry", "run"]
+
+# Seconds the calls in flight get to finish after a first Ctrl-C or SIGTERM.
+STOP_WAIT = 10.0
 
 
 @dataclass(frozen=True)
@@ -32,6 +46,19 @@ class JobOptions:
     max_calls: int | None = None
     progress: bool = True
     read: ReadOptions = ReadOptions()
+    restart: bool = False  # start over in a folder that holds another run, instead of refusing
+    stop_wait: float = STOP_WAIT
+
+
+@dataclass(frozen=True)
+class _Source:
+    """Where a job's rows come from, numbered as its report numbers them."""
+
+    command: str  # "run" or "retry"
+    path: Path
+    columns: list[str]
+    rows: Callable[[], Iterator[Row]]
+    sheet_name: str | None  # the workbook sheet read; None for delimited text
 
 
 def run(input_path: str | Path, out_dir: str | Path, send: SendSettings, options: JobOptions = JobOptions()) -> Summary:
@@ -42,47 +69,83 @@ def run(input_path: str | Path, out_dir: str | Path, send: SendSettings, options
 
 async def run_async(input_path: Path, out_dir: Path, send: SendSettings, options: JobOptions) -> Summary:
     sheet = open_sheet(input_path, options.read)
+    return await _run_job(_Source("run", input_path, sheet.columns, sheet.rows, sheet.sheet_name), out_dir, send, options)
+
+
+def retry(report_path: str | Path, out_dir: str | Path, send: SendSettings, options: JobOptions = JobOptions()) -> Summary:
+    """Send again the rows of an earlier report that are neither success nor skipped, keeping their `_row`."""
+    return asyncio.run(retry_async(Path(report_path), Path(out_dir), send, options))
+
+
+async def retry_async(report_path: Path, out_dir: Path, send: SendSettings, options: JobOptions) -> Summary:
+    rerun = Rerun(open_sheet(report_path, options.read))
+    source = _Source("retry", report_path, rerun.sheet.columns, rerun.rows, rerun.sheet.sheet_name)
+    return await _run_job(source, out_dir, send, options, rerun)
+
+
+async def _run_job(source: _Source, out_dir: Path, send: SendSettings, options: JobOptions, rerun: Rerun | None = None) -> Summary:
     # A first pass finds unreadable lines before anything is sent, and sizes the progress bar.
-    total = sum(1 for _ in sheet.rows())
-    limiter = _limiter(send)
+    total = sum(1 for _ in source.rows())
+    limiter = WindowLimiter(send.rate.calls, send.rate.period, send.jitter)
     # Keys and region are checked before anything is written or sent: a failure leaves no folder behind.
     await preflight(send, limiter)
-    _prepare(out_dir)
-    started = time.monotonic()
-    summary = Summary(input=str(input_path), rate=str(send.rate))
-    writer = ReportWriter(out_dir / REPORT, sheet.columns)
-    progress = Progress(total, options.progress)
-
-    def record(result: RowOutcome) -> None:
-        result = _redacted(result, send)
-        writer.write(result)
-        summary.add(result)
-        progress.add(result)
-
-    try:
-        runner = await _send_all(sheet, send, options, record, limiter)
-    finally:
-        progress.close()
-        writer.close()
-    summary.calls, summary.calls_throttled = runner.stats.calls, runner.stats.throttled
-    summary.stop_reason = "unauthorized" if runner.stats.unauthorized else "max_calls" if runner.stats.stopped_by_max_calls else ""
-    summary.elapsed_seconds = time.monotonic() - started
-    write_failed(out_dir / REPORT, out_dir / FAILED)
-    summary.write(out_dir / SUMMARY)
-    write_workbook_copies(sheet.sheet_name, out_dir / REPORT, out_dir / FAILED)
+    job = RunRecord.new(source.command, source.path, options.clear_token)
+    with lock_out_dir(out_dir):
+        earlier = open_out_dir(out_dir, job, report_header(source.columns), options.restart)
+        started = time.monotonic()
+        summary = _summary_so_far(source, send, earlier, rerun)
+        session = _Session(out_dir / REPORT, source.columns, summary, Progress(total, options.progress, done=len(earlier.rows)), send)
+        if earlier.rows or earlier.not_sent_dropped or earlier.damaged_dropped:
+            session.progress.note(_resume_note(out_dir, total, earlier))
+        stop = StopOnSignals(options.stop_wait, session.progress.note)
+        try:
+            await _send_rows_left(source, earlier, send, options, session, stop, limiter)
+        finally:
+            session.close()
+            if stop.at_once:
+                job.save(out_dir, RunState.STOPPED)
+        _finish_summary(summary, stop.runner.stats if stop.runner else RunStats(), stop, started)
+        write_failed(out_dir / REPORT, out_dir / FAILED)
+        summary.write(out_dir / SUMMARY)
+        write_workbook_copies(source.sheet_name, out_dir / REPORT, out_dir / FAILED)
+        job.save(out_dir, RunState.STOPPED if summary.stop_reason else RunState.FINISHED)
     return summary
 
 
-def _limiter(send: SendSettings) -> WindowLimiter:
-    return WindowLimiter(send.rate.calls, send.rate.period, send.jitter)
+class _Session:
+    """Where each outcome of this session goes: the report, the summary and the progress bar."""
+
+    def __init__(self, report: Path, columns: list[str], summary: Summary, progress: Progress, send: SendSettings) -> None:
+        self.summary, self.progress, self._credentials = summary, progress, send.credentials
+        self.writer = ReportWriter(report, columns)
+        self.recorded: set[int] = set()
+
+    def record(self, result: RowOutcome) -> None:
+        # The last gate before the report and summary.json: no error text may carry a key.
+        result = dataclasses.replace(result, error_message=self._credentials.redact(result.error_message))
+        self.writer.write(result)
+        self.summary.add(result)
+        self.progress.add(result)
+        self.recorded.add(result.row.number)
+
+    def close(self) -> None:
+        self.progress.close()
+        self.writer.close()
 
 
-def _redacted(result: RowOutcome, send: SendSettings) -> RowOutcome:
-    """The last gate before the report and summary.json: no error text may carry a key."""
-    return dataclasses.replace(result, error_message=send.credentials.redact(result.error_message))
+async def _send_rows_left(
+    source: _Source, earlier: Recorded, send: SendSettings, options: JobOptions, session: _Session, stop: StopOnSignals, limiter: WindowLimiter
+) -> None:
+    """Send the rows without an outcome until done or stopped; after a stop, every row still gets its line."""
+    pending = (row for row in source.rows() if row.number not in earlier.rows)
+    await stop.run(_send_all(pending, send, options, session.record, stop, limiter))
+    if stop.at_once:
+        raise _stopped_at_once(stop)
+    if stop.gave_up:
+        _record_unfinished(source, earlier.rows | session.recorded, session.record)
 
 
-async def _send_all(sheet, send: SendSettings, options: JobOptions, record, limiter: WindowLimiter) -> Runner:
+async def _send_all(pending: Iterator[Row], send: SendSettings, options: JobOptions, record, stop: StopOnSignals, limiter: WindowLimiter) -> Runner:
     async with open_session(send.concurrency) as session:
         client = LeadSquaredClient(session, send.host, send.credentials, send.timeout)
         runner = Runner(
@@ -93,17 +156,52 @@ async def _send_all(sheet, send: SendSettings, options: JobOptions, record, limi
             retry=RetryPolicy(max_attempts=send.max_attempts),
             max_calls=options.max_calls,
         )
-        await runner.run((row, plan_row(row, options.clear_token)) for row in sheet.rows())
+        stop.attach(runner)
+        await runner.run((row, plan_row(row, options.clear_token)) for row in pending)
     return runner
 
 
-def _prepare(out_dir: Path) -> None:
-    if (out_dir / REPORT).exists():
-        raise InputError(
-            f"{out_dir} already holds a report",
-            hint="Choose another --out folder, or move the old report away first.",
-        )
-    try:
-        out_dir.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise InputError(f"can't create the output folder ({exc.strerror})", where=str(out_dir), hint="Choose another --out folder.") from None
+def _summary_so_far(source: _Source, send: SendSettings, earlier: Recorded, rerun: Rerun | None) -> Summary:
+    """A summary that starts from the outcomes earlier sessions of this run recorded."""
+    summary = Summary(input=str(source.path), rate=str(send.rate), resumed=len(earlier.rows), passed_over=rerun.passed_over if rerun else 0)
+    for outcome in earlier.outcomes:
+        summary.count(*outcome)
+    return summary
+
+
+def _finish_summary(summary: Summary, stats: RunStats, stop: StopOnSignals, started: float) -> None:
+    summary.calls, summary.calls_throttled = stats.calls, stats.throttled
+    # A 401 first: it needs the admin to act before anything else.
+    summary.stop_reason = (
+        "unauthorized" if stats.unauthorized else stop.stop_reason or ("max_calls" if stats.stopped_by_max_calls else "")
+    )
+    summary.elapsed_seconds = time.monotonic() - started
+
+
+def _record_unfinished(source: _Source, done: set[int], record: Callable[[RowOutcome], None]) -> None:
+    """After the grace period ran out, give every row still without a line its `not_sent` line.
+
+    Rows cut off in flight may have been applied; a resume or a retry sends them again,
+    which is safe because an update sets the same values twice.
+    """
+    for row in source.rows():
+        if row.number not in done:
+            record(RowOutcome(row, Outcome.NOT_SENT, error_message="not sent, or no answer before the run stopped"))
+
+
+def _stopped_at_once(stop: StopOnSignals) -> StoppedAtOnce:
+    assert stop.signal is not None
+    return StoppedAtOnce(
+        f"stopped at once by a second {SIGNAL_NAMES[stop.signal]}. The report holds every row that finished; "
+        "the rows in flight are sent again when you run the same command again, which finishes the job.",
+        stop.signal,
+    )
+
+
+def _resume_note(out_dir: Path, total: int, earlier: Recorded) -> str:
+    note = f"Resuming the run in {out_dir}: {len(earlier.rows):,} of {total:,} rows already have an outcome"
+    if earlier.not_sent_dropped:
+        note += f"; {earlier.not_sent_dropped:,} rows not sent before are sent now"
+    if earlier.damaged_dropped:
+        note += f"; {earlier.damaged_dropped:,} torn or damaged report lines were dropped (those rows are sent again)"
+    return note + "."

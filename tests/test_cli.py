@@ -135,7 +135,7 @@ def test_bad_options_exit_2(tmp_path, sandbox):
 
 
 def test_every_command_has_help():
-    for command in ("run", "check", "whoami", "sandbox"):
+    for command in ("run", "retry", "check", "whoami", "sandbox"):
         result = run_cli(command, "--help")
         assert result.returncode == 0 and "Example:" in result.stdout
 

@@ -117,3 +117,19 @@ async def test_max_calls_stops_sending():
     outcomes, stats = await run(send, rows(*IDS[:10]), concurrency=3, max_calls=4)
     assert stats.calls == 4 and stats.stopped_by_max_calls
     assert sorted(o.outcome.value for o in outcomes) == ["not_sent"] * 6 + ["success"] * 4
+
+
+async def test_a_stop_does_not_wait_for_the_limiter():
+    runner = None
+
+    async def send(request):
+        for _ in range(20):
+            await asyncio.sleep(0)  # the other workers line up at the limiter
+        runner.stop()
+        return CallResult(Kind.SUCCESS, 200)
+
+    # One call a minute: without the stop, the other workers would wait for their turn.
+    outcomes = []
+    runner = Runner(send, WindowLimiter(1, 60, jitter=0), outcomes.append, concurrency=4, retry=QUICK_RETRY)
+    await asyncio.wait_for(runner.run((row, plan_row(row)) for row in rows(*IDS[:10])), 30)
+    assert sorted(o.outcome.value for o in outcomes) == ["not_sent"] * 9 + ["success"]

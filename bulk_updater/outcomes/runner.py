@@ -119,8 +119,7 @@ class Runner:
         while True:
             if not self._may_call():
                 return self._not_sent(row) if last is None else self._failed(row, calls, last)
-            await self._limiter.acquire()
-            if not self._may_call():
+            if not await self._acquire_unless_stopping() or not self._may_call():
                 continue
             self.stats.calls += 1
             calls += 1
@@ -151,6 +150,21 @@ class Runner:
             self.stats.stopped_by_max_calls = True
             self.stop()
         return not self.stopping
+
+    async def _acquire_unless_stopping(self) -> bool:
+        """Wait for the limiter; False if the run starts stopping first.
+
+        At a slow rate the other workers may wait minutes for their turn: a stop must not.
+        """
+        acquire = asyncio.ensure_future(self._limiter.acquire())
+        stopping = asyncio.ensure_future(self._stopping.wait())
+        try:
+            await asyncio.wait({acquire, stopping}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            stopping.cancel()
+            if not acquire.done():
+                acquire.cancel()  # harmless to the limiter: at worst one slot of the pace goes unused
+        return not acquire.cancelled()
 
     async def _pause(self, seconds: float) -> None:
         """Sleep before a retry, but wake at once if the run is stopping."""

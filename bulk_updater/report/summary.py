@@ -9,7 +9,9 @@ from pathlib import Path
 
 from ..outcomes import FINISHED, Outcome, RowOutcome
 
-TOP_GROUPS = 10
+_FINISHED = {outcome.value for outcome in FINISHED}
+TOP_GROUPS = 10  # printed at the end of a run
+JSON_GROUPS = 100  # kept in summary.json; when messages vary per row there can be thousands
 
 
 @dataclass
@@ -20,8 +22,13 @@ class Summary:
     calls: int = 0
     calls_throttled: int = 0
     elapsed_seconds: float = 0.0
-    # Why sending stopped early: "unauthorized", "max_calls", or "" when it did not.
+    # Why sending stopped early: "unauthorized", "interrupted" (Ctrl-C), "terminated" (SIGTERM),
+    # "max_calls", or "" when it did not.
     stop_reason: str = ""
+    # Rows whose outcome an earlier session of this run recorded (a resume); they are in `counts`.
+    resumed: int = 0
+    # retry: rows of the earlier report already done (success or skipped), not sent nor reported again.
+    passed_over: int = 0
     # (error type, message) -> rows, for every row that needs another look
     _groups: Counter = field(default_factory=Counter, repr=False)
 
@@ -30,21 +37,33 @@ class Summary:
         return sum(self.counts.values())
 
     def add(self, result: RowOutcome) -> None:
-        self.counts[result.outcome.value] += 1
-        if result.outcome not in FINISHED:
-            self._groups[(result.outcome.value, result.error_type, result.error_message)] += 1
+        self.count(result.outcome.value, result.error_type, result.error_message)
 
-    def failure_groups(self) -> list[dict]:
+    def count(self, outcome: str, error_type: str = "", error_message: str = "") -> None:
+        """Count one row's outcome, as a `RowOutcome` or as read back from a report line."""
+        self.counts[outcome] += 1
+        if outcome not in _FINISHED:
+            self._groups[(outcome, error_type, error_message)] += 1
+
+    def failure_groups(self, limit: int = TOP_GROUPS) -> list[dict]:
+        """The rows that need another look, grouped by outcome, error type and message, biggest first."""
         return [
             {"rows": rows, "outcome": outcome, "error_type": error_type, "error_message": message}
-            for (outcome, error_type, message), rows in self._groups.most_common(TOP_GROUPS)
+            for (outcome, error_type, message), rows in self._groups.most_common(limit)
         ]
+
+    def groups_left_out(self, limit: int) -> tuple[int, int]:
+        """(groups, rows) beyond the `limit` biggest groups."""
+        rest = self._groups.most_common()[limit:]
+        return len(rest), sum(rows for _, rows in rest)
 
     def to_json(self) -> dict:
         data = {k: v for k, v in asdict(self).items() if not k.startswith("_")}
         data["rows"] = self.rows
         data["elapsed_seconds"] = round(self.elapsed_seconds, 3)
-        data["failure_groups"] = self.failure_groups()
+        data["failure_groups"] = self.failure_groups(JSON_GROUPS)
+        groups, rows = self.groups_left_out(JSON_GROUPS)
+        data["failure_groups_left_out"] = {"groups": groups, "rows": rows}
         return data
 
     def write(self, path: Path) -> None:
@@ -58,10 +77,20 @@ class Summary:
             f"{self.calls:,} calls ({self.calls_throttled:,} answered 429) in {self.elapsed_seconds:.1f} s at {self.rate}",
         ]
         if self.stop_reason == "max_calls":
-            out.append("Stopped sending at --max-calls; the rows left are not_sent and can be rerun from failed.csv.")
+            out.append("Stopped sending at --max-calls; the rows left are not_sent and are sent when the same command is run again.")
+        if self.resumed:
+            out.append(f"{self.resumed:,} of these rows were recorded before this session (resumed)")
+        if self.passed_over:
+            out.append(f"{self.passed_over:,} rows of the earlier report had succeeded or were skipped: not sent again")
         for group in self.failure_groups():
             label = ": ".join(part for part in (group["error_type"], group["error_message"]) if part)
-            rows = f"{group['rows']:,} row" + ("" if group["rows"] == 1 else "s")
-            out.append(f"  {rows} {group['outcome']}: {label}")
+            out.append(f"  {_rows(group['rows'])} {group['outcome']}: {label}")
+        groups, rows = self.groups_left_out(TOP_GROUPS)
+        if groups:
+            out.append(f"  and {_rows(rows)} in {groups:,} other groups (see summary.json)")
         return out
+
+
+def _rows(count: int) -> str:
+    return f"{count:,} row" + ("" if count == 1 else "s")
 

@@ -12,15 +12,19 @@ META_COLUMNS = ["_row", "_outcome", "_attempts", "_http_status", "_error_type", 
 
 
 class ReportWriter:
-    """report.csv: the row's own columns exactly as read, then the META_COLUMNS."""
+    """report.csv: the row's own columns exactly as read, then the META_COLUMNS.
+
+    An existing report (a resumed run's, already repaired) is continued: lines are appended.
+    """
 
     def __init__(self, path: Path, columns: list[str]) -> None:
         self.path = path
         self._columns = columns
-        self._file: TextIO = path.open("w", newline="", encoding="utf-8")
+        self._file: TextIO = path.open("a", newline="", encoding="utf-8")
         self._csv = csv.writer(self._file)
-        self._csv.writerow([*columns, *META_COLUMNS])
-        self._file.flush()
+        if self._file.tell() == 0:
+            self._csv.writerow(report_header(columns))
+            self._file.flush()
 
     def write(self, result: RowOutcome) -> None:
         cells = result.row.cells
@@ -39,6 +43,10 @@ class ReportWriter:
 
     def close(self) -> None:
         self._file.close()
+
+
+def report_header(columns: list[str]) -> list[str]:
+    return [*columns, *META_COLUMNS]
 
 
 def write_failed(report: Path, failed: Path) -> int:

@@ -1,0 +1,126 @@
+"""The output folder: start a new run in it, resume the unfinished run it holds, or refuse.
+
+A folder holds one job: report.csv, failed.csv, summary.json and run.json. A finished run
+is never overwritten, and an unfinished one is resumed only by the same command on the
+same input (the same bytes, by SHA-256) with the same --clear-token, unless --restart.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+from pathlib import Path
+
+try:
+    import fcntl
+except ImportError:  # not Unix: no lock
+    fcntl = None  # type: ignore[assignment]
+
+from ..errors import InputError
+from .recovery import Recorded, recover_report
+from .run_record import RUN_FILE, RunRecord, RunState
+
+REPORT, FAILED, SUMMARY = "report.csv", "failed.csv", "summary.json"
+# The workbook copies written beside the CSVs when the input is a workbook (report/excel.py).
+WORKBOOK_COPIES = ("report.xlsx", "failed.xlsx")
+OUTPUTS = (REPORT, FAILED, SUMMARY, RUN_FILE, *WORKBOOK_COPIES)
+LOCK_FILE = ".bulk-updater.lock"
+
+
+@contextlib.contextmanager
+def lock_out_dir(out_dir: Path) -> Iterator[None]:
+    """Hold `out_dir` while a command writes in it: two writing one report would record rows twice.
+
+    The lock goes with the process, so a killed command never leaves the folder locked.
+    """
+    _create(out_dir)
+    with (out_dir / LOCK_FILE).open("a") as handle:
+        if fcntl is not None:
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                raise InputError(
+                    f"another bulk-updater command is writing in {out_dir}",
+                    hint="Let it finish (or stop it with Ctrl-C), or choose another --out folder.",
+                ) from None
+        yield
+
+
+def open_out_dir(out_dir: Path, job: RunRecord, header: list[str], restart: bool = False) -> Recorded:
+    """Make `out_dir` ready for `job` and save its run.json; return what earlier sessions recorded."""
+    _refuse_input_inside(out_dir, Path(job.input))
+    earlier = None if restart else RunRecord.load(out_dir)
+    if restart:
+        _remove_outputs(out_dir)
+    elif earlier is None and (out_dir / REPORT).exists():
+        raise InputError(
+            f"{out_dir} already holds a report, and no {RUN_FILE} saying which run it belongs to",
+            hint="Choose another --out folder, or add --restart to start over in this one (its report is replaced).",
+        )
+    elif earlier is not None:
+        _check_resumable(out_dir, earlier, job)
+    _create(out_dir)
+    if earlier is None:
+        job.save(out_dir)
+        return Recorded()
+    # The old failed.csv and summary.json describe a state that is about to change.
+    for stale in (FAILED, SUMMARY, *WORKBOOK_COPIES):
+        (out_dir / stale).unlink(missing_ok=True)
+    recorded = recover_report(out_dir / REPORT, header)
+    job.follow(earlier)
+    job.save(out_dir)
+    return recorded
+
+
+def open_fresh_out_dir(out_dir: Path, input_path: Path) -> None:
+    """Make `out_dir` ready for a one-off report (a dry run): refuse a folder that holds any run."""
+    _refuse_input_inside(out_dir, input_path)
+    if any((out_dir / name).exists() for name in OUTPUTS):
+        raise InputError(f"{out_dir} already holds a report", hint="Choose another --out folder for the dry run.")
+    _create(out_dir)
+
+
+def _check_resumable(out_dir: Path, earlier: RunRecord, job: RunRecord) -> None:
+    start_over = f"add --restart to start over in {out_dir} (its report is replaced)"
+    if earlier.state is RunState.FINISHED:
+        raise InputError(
+            f"{out_dir} holds a finished {earlier.command} of {earlier.input}; it is not overwritten",
+            hint=f"Nothing is left to resume. To send its failed rows again: bulk-updater retry {out_dir / FAILED} --out NEW_DIR. "
+            "To send every row again, choose another --out folder, or add --restart (its report is replaced).",
+        )
+    if earlier.command != job.command:
+        raise InputError(
+            f"{out_dir} holds an unfinished {earlier.command} of {earlier.input}, not a {job.command}",
+            hint=f"Resume it with: bulk-updater {earlier.command} {earlier.input} --out {out_dir}. Or choose another --out folder, or {start_over}.",
+        )
+    if earlier.input_sha256 != job.input_sha256:
+        raise InputError(
+            f"{job.input} is not the file the unfinished run in {out_dir} started with ({earlier.input}): its content changed",
+            hint=f"Resuming would mix two versions of the sheet. Put back the file the run started with, choose another --out folder, or {start_over}.",
+        )
+    if earlier.clear_token != job.clear_token:
+        raise InputError(
+            f"the unfinished run in {out_dir} used --clear-token {earlier.clear_token!r}, not {job.clear_token!r}",
+            hint=f"Resume with --clear-token {earlier.clear_token!r}, or {start_over}.",
+        )
+
+
+def _refuse_input_inside(out_dir: Path, input_path: Path) -> None:
+    """--restart or a new report must never delete or overwrite the file being read."""
+    if input_path.resolve() in {(out_dir / name).resolve() for name in OUTPUTS}:
+        raise InputError(
+            f"{input_path} is one of the files this command writes in {out_dir}",
+            hint="Choose another --out folder.",
+        )
+
+
+def _remove_outputs(out_dir: Path) -> None:
+    for name in OUTPUTS:
+        (out_dir / name).unlink(missing_ok=True)
+
+
+def _create(out_dir: Path) -> None:
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise InputError(f"can't create the output folder ({exc.strerror})", where=str(out_dir), hint="Choose another --out folder.") from None

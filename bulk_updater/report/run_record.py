@@ -1,0 +1,91 @@
+"""DIR/run.json: which job a report folder holds and how far it got, so a later command
+can resume it, or refuse to mix it with another job."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import enum
+import hashlib
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from ..errors import InputError
+
+RUN_FILE = "run.json"
+_HASH_CHUNK = 1 << 20
+
+
+class RunState(str, enum.Enum):
+    RUNNING = "running"  # a session is sending, or it crashed: resume finishes it
+    STOPPED = "stopped"  # it stopped early (Ctrl-C, SIGTERM, 401, call budget): resume finishes it
+    FINISHED = "finished"  # every row has its outcome: never resumed nor overwritten silently
+
+
+@dataclass
+class RunRecord:
+    command: str  # "run" or "retry": the command that resumes it
+    input: str
+    input_sha256: str
+    clear_token: str
+    state: RunState = RunState.RUNNING
+    sessions: int = 1
+    started_at: str = ""
+    updated_at: str = ""
+
+    @classmethod
+    def new(cls, command: str, input_path: Path, clear_token: str) -> "RunRecord":
+        now = _now()
+        return cls(command, str(input_path), file_sha256(input_path), clear_token, started_at=now, updated_at=now)
+
+    @classmethod
+    def load(cls, folder: Path) -> "RunRecord | None":
+        path = folder / RUN_FILE
+        if not path.exists():
+            return None
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+            data["state"] = RunState(data["state"])
+            return cls(**data)
+        except (ValueError, TypeError, KeyError):
+            raise InputError(
+                f"{RUN_FILE} can't be read",
+                where=str(path),
+                hint="Choose another --out folder, or add --restart to start over in this one.",
+            ) from None
+
+    def follow(self, earlier: "RunRecord") -> None:
+        """Make this record the next session of `earlier`."""
+        self.started_at, self.sessions = earlier.started_at, earlier.sessions + 1
+
+    def save(self, folder: Path, state: RunState | None = None) -> None:
+        """Write run.json atomically, so a kill never leaves half of it."""
+        if state is not None:
+            self.state = state
+        self.updated_at = _now()
+        data = dataclasses.asdict(self) | {"state": self.state.value}
+        replace_atomically(folder / RUN_FILE, json.dumps(data, indent=2) + "\n")
+
+
+def file_sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as f:
+        while chunk := f.read(_HASH_CHUNK):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def replace_atomically(path: Path, text: str) -> None:
+    """Write `text` to a temporary file beside `path`, then rename it over `path`."""
+    temporary = path.with_name(path.name + ".tmp")
+    with temporary.open("w", newline="", encoding="utf-8") as f:
+        f.write(text)
+        f.flush()
+        os.fsync(f.fileno())
+    os.replace(temporary, path)
+
+
+def _now() -> str:
+    return dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC")
