@@ -71,4 +71,5 @@ CASES = [
     BadInput("unknown extension", _text("edits.pdf", b"%PDF-1.4"), ("{path}: unknown file type '.pdf'", ".csv", ".xlsx")),
     BadInput("unknown time zone", _text("ok.csv", f"CompanyActivityId,Status\r\n{ID},a\r\n".encode(), "--timezone", "Mars/Olympus"), ("--timezone 'Mars/Olympus' is not a time zone",)),
     BadInput("bad quoting", _text("quotes.csv", f'CompanyActivityId,Note\r\n{ID},"never closed\r\n'.encode()), ("{path}: the row starting on line 2 can't be read", "quotes")),
+    BadInput("a row longer than the header", _text("shifted.csv", f"CompanyActivityId,Note,Status\r\n{ID},Hello, world,Won\r\n".encode()), ("{path}: line 2 has 4 cells, but the header has 3", "quoted")),
 ]

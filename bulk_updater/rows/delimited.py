@@ -12,9 +12,11 @@ import codecs
 import csv
 import re
 import sys
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+
+import pandas as pd
 
 from ..errors import InputError
 
@@ -24,6 +26,10 @@ SEPARATOR_NAMES = {"comma": ",", "semicolon": ";", "tab": "\t", "\\t": "\t"}
 UTF8, UTF16, WINDOWS_1252 = "utf-8", "utf-16", "cp1252"
 BLOCK_BYTES = 1 << 20
 QUOTED = re.compile(r'"[^"]*"')
+CHUNK_ROWS = 20_000
+# pandas' tokenizer errors, as the C parser words them.
+TOO_MANY_CELLS = re.compile(r"Expected (\d+) fields in line (\d+), saw (\d+)")
+OPEN_QUOTE = re.compile(r"EOF inside string starting at row (\d+)")
 
 # A long note is one cell; the csv module's default cap (128 KiB) would refuse it.
 csv.field_size_limit(min(sys.maxsize, 2**31 - 1))
@@ -36,32 +42,58 @@ class DelimitedSource:
     path: Path
     encoding: str
     delimiter: str
+    width: int  # cells in the header row; a row may have fewer, never more
     is_workbook = False
 
     @property
     def where(self) -> str:
         return str(self.path)
 
-    def records(self) -> Iterator[tuple[int, list[str]]]:
-        """Yield (row number, cells); a quoted cell may hold separators, quotes and line breaks."""
-        with self.path.open(newline="", encoding=self.encoding) as text:
-            # strict: a quote left open would otherwise swallow every row after it into one cell.
-            lines = csv.reader(text, delimiter=self.delimiter, strict=True)
+    def records(self) -> Iterator[tuple[int, Sequence[str]]]:
+        """Yield (row number, cells); a quoted cell may hold separators, quotes and line breaks.
+
+        pandas' C parser reads the file in chunks, so memory stays flat however long it is.
+        Every cell comes back as the text written in it: no "NA" -> NaN, no "007" -> 7.
+        """
+        try:
+            chunks = pd.read_csv(
+                self.path,
+                sep=self.delimiter,
+                encoding=self.encoding,
+                header=None,
+                names=range(self.width),
+                dtype=str,
+                keep_default_na=False,
+                na_filter=False,
+                skip_blank_lines=False,
+                chunksize=CHUNK_ROWS,
+            )
             number = 0
-            while True:
-                started_on = lines.line_num + 1
-                try:
-                    cells = next(lines)
-                except StopIteration:
-                    return
-                except csv.Error as exc:
-                    raise InputError(
-                        f"the row starting on line {started_on} can't be read ({exc})",
-                        where=self.where,
-                        hint="Check the quotes on that row: a cell holding quotes, separators or line breaks must be quoted, with its quotes doubled.",
-                    ) from None
-                number += 1
-                yield number, cells
+            with chunks:
+                for chunk in chunks:
+                    for cells in chunk.itertuples(index=False, name=None):
+                        number += 1
+                        yield number, cells
+        except pd.errors.ParserError as exc:
+            raise _unreadable(self.where, str(exc)) from None
+
+
+def _unreadable(where: str, parser_message: str) -> InputError:
+    """Turn pandas' tokenizer error into a message for the admin."""
+    if match := TOO_MANY_CELLS.search(parser_message):
+        header_cells, line, cells = match.groups()
+        return InputError(
+            f"line {line} has {cells} cells, but the header has {header_cells}",
+            where=where,
+            hint="A cell holding the separator must be quoted; or delete the extra cells on that line.",
+        )
+    match = OPEN_QUOTE.search(parser_message)
+    row = f"the row starting on line {int(match[1]) + 1}" if match else "a row"
+    return InputError(
+        f"{row} can't be read (a quote is left open)",
+        where=where,
+        hint="Check the quotes on that row: a cell holding quotes, separators or line breaks must be quoted, with its quotes doubled.",
+    )
 
 
 def open_delimited(path: Path, encoding: str | None = None, delimiter: str | None = None) -> DelimitedSource:
@@ -72,7 +104,7 @@ def open_delimited(path: Path, encoding: str | None = None, delimiter: str | Non
     else:
         encoding = _detect_encoding(path)
     delimiter = _given_delimiter(delimiter) if delimiter else _detect_delimiter(path, encoding)
-    return DelimitedSource(path, encoding, delimiter)
+    return DelimitedSource(path, encoding, delimiter, _header_width(path, encoding, delimiter))
 
 
 def _given_encoding(name: str) -> str:
@@ -134,6 +166,23 @@ def _first_bad_byte(path: Path, encoding: str) -> int | None:
             if not block:
                 return None
             lines_before += block.count(b"\n")
+
+
+def _header_width(path: Path, encoding: str, delimiter: str) -> int:
+    """The cells in the first row that is not blank (the header), read by the csv module.
+
+    With no such row, the widest blank one: the file then reads as empty, and is refused so.
+    """
+    widest = 1
+    with path.open(newline="", encoding=encoding) as text:
+        try:
+            for cells in csv.reader(text, delimiter=delimiter):
+                if any(cell.strip() for cell in cells):
+                    return len(cells)
+                widest = max(widest, len(cells))
+        except csv.Error:
+            pass  # pandas says what is wrong, with the line
+    return widest
 
 
 def _detect_delimiter(path: Path, encoding: str) -> str:
