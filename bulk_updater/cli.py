@@ -253,24 +253,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="bulk-updater", description="Apply a spreadsheet of edits to LeadSquared account activities.")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    run = _command(commands, "run", cmd_run)
-    run.add_argument("input", metavar="INPUT", help="the sheet of edits (.csv, .tsv, .txt, .xlsx, .xlsm, .xls, .ods)")
-    run.add_argument("--out", required=True, metavar="DIR", help="folder for report.csv, failed.csv and summary.json")
-    add_input_options(run)
-    add_connection_options(run)
-    add_sending_options(run)
-    add_display_options(run)
+    run = _sending_command(commands, "run", cmd_run, "input", "the sheet of edits (.csv, .tsv, .txt, .xlsx, .xlsm, .xls, .ods)")
     add_dry_run_option(run)
-    add_resume_options(run)
-
-    retry = _command(commands, "retry", cmd_retry)
-    retry.add_argument("report", metavar="REPORT", help="an earlier report (.csv or .xlsx) or failed.csv")
-    retry.add_argument("--out", required=True, metavar="DIR", help="folder for the new report.csv, failed.csv and summary.json")
-    add_input_options(retry)
-    add_connection_options(retry)
-    add_sending_options(retry)
-    add_display_options(retry)
-    add_resume_options(retry)
+    _sending_command(commands, "retry", cmd_retry, "report", "an earlier report (.csv or .xlsx) or failed.csv")
 
     checking = _command(commands, "check", cmd_check)
     checking.add_argument("input", metavar="INPUT", help="the sheet of edits (.csv, .tsv, .txt, .xlsx, .xlsm, .xls, .ods)")
@@ -283,6 +268,16 @@ def build_parser() -> argparse.ArgumentParser:
     from .sandbox.server import add_sandbox_options
 
     add_sandbox_options(sandbox)
+    return parser
+
+
+def _sending_command(commands, name: str, handler, source: str, source_help: str) -> argparse.ArgumentParser:
+    """`run` and `retry`: what to send, where the report goes, and every option that shapes a run."""
+    parser = _command(commands, name, handler)
+    parser.add_argument(source, metavar=source.upper(), help=source_help)
+    parser.add_argument("--out", required=True, metavar="DIR", help="folder for report.csv, failed.csv and summary.json")
+    for add_options in (add_input_options, add_connection_options, add_sending_options, add_display_options, add_resume_options):
+        add_options(parser)
     return parser
 
 
