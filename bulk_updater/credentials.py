@@ -11,6 +11,7 @@ crash tracebacks included.
 from __future__ import annotations
 
 import contextlib
+import functools
 import os
 import sys
 from collections.abc import Callable, Iterator, Mapping
@@ -45,7 +46,12 @@ class Credentials:
 
     def redact(self, text: str) -> str:
         """Replace any occurrence of either key in `text`; used on everything we print or store."""
-        return _replace(text, _forms((self.access_key, self.secret_key)))
+        return _replace(text, self._forms) if text else text
+
+    @functools.cached_property
+    def _forms(self) -> list[str]:
+        # Worked out once: redact runs on every row's outcome.
+        return _forms((self.access_key, self.secret_key))
 
     def __repr__(self) -> str:
         return "Credentials(***)"

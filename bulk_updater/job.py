@@ -122,7 +122,9 @@ class _Session:
 
     def record(self, result: RowOutcome) -> None:
         # The last gate before the report and summary.json: no error text may carry a key.
-        result = dataclasses.replace(result, error_message=self._credentials.redact(result.error_message))
+        message = self._credentials.redact(result.error_message)
+        if message != result.error_message:
+            result = dataclasses.replace(result, error_message=message)
         self.writer.write(result)
         self.summary.add(result)
         self.progress.add(result)

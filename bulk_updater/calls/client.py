@@ -133,7 +133,8 @@ class LeadSquaredClient:
             return CallResult(Kind.RETRYABLE, None, "ConnectionError", self._describe(exc))
 
     def _redacted(self, result: CallResult) -> CallResult:
-        return dataclasses.replace(result, error_message=self._credentials.redact(result.error_message))
+        message = self._credentials.redact(result.error_message)
+        return result if message == result.error_message else dataclasses.replace(result, error_message=message)
 
     def _describe(self, exc: Exception) -> str:
         return self._credentials.redact(f"{type(exc).__name__}: {exc}")[:300]

@@ -22,6 +22,9 @@ from aiolimiter import AsyncLimiter
 
 # Each success after a 429 wins back this share of the full pace.
 RECOVERY_STEP = 0.05
+# Below this spacing, pacing would only add timer wake-ups finer than the event loop can
+# keep; the start log alone then holds the window.
+MIN_SPACING = 0.001
 
 
 class WindowLimiter:
@@ -31,19 +34,24 @@ class WindowLimiter:
         self.ceiling = calls / self._window  # calls per second at full pace
         self.floor = 1 / self._window
         self.pace = self.ceiling
-        self._pacer = AsyncLimiter(1, 1 / self.pace)
+        self._pacer = _pacer(self.pace)
         self._starts: deque[float] = deque(maxlen=calls)
         self._resume_at = 0.0
 
     async def acquire(self) -> None:
         """Wait until one more call may start, and count it as started."""
         await self._sleep_until(self._resume_at)
-        await self._pacer.acquire()
+        if self._pacer is not None:
+            await self._pacer.acquire()
         # The pace may have changed, or a 429 arrived, while we waited: check again,
         # and record the start in the same step so no other task slips in between.
         while (wait := self._wait_needed()) > 0:
             await asyncio.sleep(wait)
         self._starts.append(_now())
+
+    def ready(self) -> bool:
+        """True when `acquire()` would return without waiting."""
+        return self._wait_needed() <= 0 and (self._pacer is None or self._pacer.has_capacity())
 
     def on_throttled(self) -> None:
         """A call got 429: pause everyone for a period, and halve the pace (once per pause)."""
@@ -60,7 +68,7 @@ class WindowLimiter:
     def _set_pace(self, pace: float) -> None:
         # A new pacer starts empty; the start log keeps that from letting a burst through.
         self.pace = pace
-        self._pacer = AsyncLimiter(1, 1 / pace)
+        self._pacer = _pacer(pace)
 
     def _wait_needed(self) -> float:
         now = _now()
@@ -72,6 +80,10 @@ class WindowLimiter:
     async def _sleep_until(self, moment: float) -> None:
         while (wait := moment - _now()) > 0:
             await asyncio.sleep(wait)
+
+
+def _pacer(pace: float) -> AsyncLimiter | None:
+    return AsyncLimiter(1, 1 / pace) if 1 / pace >= MIN_SPACING else None
 
 
 def _now() -> float:

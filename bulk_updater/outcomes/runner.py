@@ -1,6 +1,7 @@
 """The worker pool: planned rows in, exactly one `RowOutcome` per row out.
 
-Rows flow through a bounded queue, so memory does not grow with the file. Rows that name
+Each free worker takes the next row straight from the (lazy) planned rows, so memory does
+not grow with the file, and no queue or producer task sits between them. Rows that name
 the same activity are chained: while one is in flight the next waits in that activity's
 backlog, and the worker that finishes one takes the next. So they are applied in file order,
 never concurrently, and the activity ends with the last row's values.
@@ -11,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections import deque
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 
 from ..calls import Backoff, CallResult, Kind, WindowLimiter
@@ -67,19 +68,25 @@ class Runner:
         return self._stopping.is_set()
 
     async def run(self, planned: Iterable[tuple[Row, Plan]]) -> RunStats:
-        queue: asyncio.Queue[tuple[Row, UpdateRequest] | None] = asyncio.Queue(maxsize=self._concurrency * 2)
-        workers = [asyncio.create_task(self._work(queue)) for _ in range(self._concurrency)]
+        rows = iter(planned)
+        workers = [asyncio.create_task(self._work(rows)) for _ in range(self._concurrency)]
         try:
-            for row, plan in planned:
-                if (request := self._route(row, plan)) is not None:
-                    await queue.put((row, request))
-            for _ in workers:
-                await queue.put(None)
             await asyncio.gather(*workers)
         finally:
             for worker in workers:
                 worker.cancel()
         return self.stats
+
+    def _take(self, rows: Iterator[tuple[Row, Plan]]) -> tuple[Row, UpdateRequest] | None:
+        """The next row for a worker to send, recording on the way the rows that need no call.
+
+        Synchronous, so no two workers are ever inside the iterator at once; rows are read
+        only as workers free up, so memory does not grow with the file.
+        """
+        for row, plan in rows:
+            if (request := self._route(row, plan)) is not None:
+                return row, request
+        return None
 
     def _route(self, row: Row, plan: Plan) -> UpdateRequest | None:
         """Record rows that need no call; return the request if a worker should take the row now."""
@@ -96,8 +103,8 @@ class Runner:
             return plan
         return None
 
-    async def _work(self, queue: asyncio.Queue) -> None:
-        while (item := await queue.get()) is not None:
+    async def _work(self, rows: Iterator[tuple[Row, Plan]]) -> None:
+        while (item := self._take(rows)) is not None:
             row, request = item
             while True:
                 self._record(await self._settle(row, request))
@@ -156,6 +163,9 @@ class Runner:
 
         At a slow rate the other workers may wait minutes for their turn: a stop must not.
         """
+        if self._limiter.ready():
+            await self._limiter.acquire()  # returns at once: no need to race the stop
+            return True
         acquire = asyncio.ensure_future(self._limiter.acquire())
         stopping = asyncio.ensure_future(self._stopping.wait())
         try:

@@ -21,6 +21,8 @@ class Progress:
             self._ok += 1
         elif result.outcome is not Outcome.SKIPPED:
             self._failed += 1
+        if self._bar.disable:
+            return  # no terminal or --no-progress: spare the formatting on every row
         # refresh=False: tqdm redraws on its own schedule, not once per row.
         self._bar.set_postfix(ok=self._ok, failed=self._failed, refresh=False)
         self._bar.update(1)

@@ -16,7 +16,7 @@ import aiohttp
 
 from common import KEYS, run_tool, sandbox_process, table, write_sheet
 
-ROWS, WORKERS = 5000, 25
+ROWS, WORKERS = 20_000, 25
 
 
 async def bare_loop(url: str, ids: list[str]) -> float:
