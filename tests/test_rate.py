@@ -65,6 +65,13 @@ def test_max_calls_stops_sending_and_leaves_rows_to_rerun(tmp_path, sandbox):
     counts = summary(tmp_path / "out")["counts"]
     assert (counts["success"], counts["not_sent"]) == (5, 7)
     assert len(read_report(tmp_path / "out" / "failed.csv")) == 7
+    # The next day, the same command sends the rest.
+    again = run(box, tmp_path / "in.csv", tmp_path / "out", "--rate", "1000/1", "--max-calls", "5")
+    assert again.returncode == 1 and box.state.calls == 10
+    tomorrow = run(box, tmp_path / "in.csv", tmp_path / "out", "--rate", "1000/1")
+    assert tomorrow.returncode == 0, tomorrow.stderr
+    assert sorted(int(r["_row"]) for r in read_report(tmp_path / "out" / "report.csv")) == list(range(2, 14))
+    assert len(box.state.applied) == 12
 
 
 @pytest.mark.parametrize(("options", "rate"), [(["--plan", "lite"], "2/5"), (["--plan", "enterprise", "--headroom", "20"], "20/5"), (["--rate", "10/1", "--headroom", "50"], "5/1")])
