@@ -31,11 +31,6 @@ class StopOnSignals:
         self._timer: asyncio.TimerHandle | None = None
 
     @property
-    def cut_short(self) -> bool:
-        """Sending was cancelled, so some rows may have no outcome yet."""
-        return self.at_once or self.gave_up
-
-    @property
     def stop_reason(self) -> str:
         return STOP_REASONS.get(self.signal, "") if self.signal is not None else ""
 
