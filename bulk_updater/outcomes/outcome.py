@@ -18,6 +18,8 @@ class Outcome(str, enum.Enum):
 
 # Outcomes an admin does not need to look at again.
 FINISHED = frozenset({Outcome.SUCCESS, Outcome.SKIPPED})
+# The same, as written in a report's _outcome column.
+FINISHED_VALUES = frozenset(outcome.value for outcome in FINISHED)
 
 
 @dataclass(frozen=True)

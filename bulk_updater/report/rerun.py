@@ -10,11 +10,10 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from ..errors import InputError
-from ..outcomes import FINISHED, Outcome
+from ..outcomes import FINISHED_VALUES, Outcome
 from ..rows import Row, Sheet
 
 NEEDED = ("_row", "_outcome")
-_DONE = {outcome.value for outcome in FINISHED}
 _KNOWN = {outcome.value for outcome in Outcome}
 
 
@@ -42,7 +41,7 @@ class Rerun:
             if number in seen:
                 raise self._bad(line, "_row", f"row {number} appears twice in the report")
             seen.add(number)
-            if outcome in _DONE:
+            if outcome in FINISHED_VALUES:
                 passed_over += 1
             else:
                 yield Row(number, line.cells, line.meta)

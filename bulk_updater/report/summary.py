@@ -7,9 +7,8 @@ from collections import Counter
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from ..outcomes import FINISHED, Outcome, RowOutcome
+from ..outcomes import FINISHED_VALUES, Outcome, RowOutcome
 
-_FINISHED = {outcome.value for outcome in FINISHED}
 TOP_GROUPS = 10  # printed at the end of a run
 JSON_GROUPS = 100  # kept in summary.json; when messages vary per row there can be thousands
 
@@ -42,7 +41,7 @@ class Summary:
     def count(self, outcome: str, error_type: str = "", error_message: str = "") -> None:
         """Count one row's outcome, as a `RowOutcome` or as read back from a report line."""
         self.counts[outcome] += 1
-        if outcome not in _FINISHED:
+        if outcome not in FINISHED_VALUES:
             self._groups[(outcome, error_type, error_message)] += 1
 
     def failure_groups(self, limit: int = TOP_GROUPS) -> list[dict]:

@@ -6,7 +6,7 @@ import csv
 from pathlib import Path
 from typing import TextIO
 
-from ..outcomes import FINISHED, RowOutcome
+from ..outcomes import FINISHED_VALUES, RowOutcome
 
 META_COLUMNS = ["_row", "_outcome", "_attempts", "_http_status", "_error_type", "_error_message"]
 
@@ -52,7 +52,6 @@ def report_header(columns: list[str]) -> list[str]:
 def write_failed(report: Path, failed: Path) -> int:
     """Copy the report lines whose outcome needs another look into `failed`; return how many."""
     count = 0
-    finished = {outcome.value for outcome in FINISHED}
     with report.open(newline="", encoding="utf-8") as source, failed.open("w", newline="", encoding="utf-8") as target:
         lines = csv.reader(source)
         header = next(lines)
@@ -60,7 +59,7 @@ def write_failed(report: Path, failed: Path) -> int:
         out = csv.writer(target)
         out.writerow(header)
         for line in lines:
-            if line[outcome_at] not in finished:
+            if line[outcome_at] not in FINISHED_VALUES:
                 out.writerow(line)
                 count += 1
     return count
