@@ -2,7 +2,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test bench clean
+.PHONY: demo test test-e2e bench clean
 
 $(STAMP): pyproject.toml
 	python3 -m venv $(VENV)
@@ -14,7 +14,11 @@ demo: $(STAMP)
 	$(PY) samples/demo.py
 
 test: $(STAMP)
-	$(PY) -m pytest -q
+	$(PY) -m pytest -q -m "not e2e"
+
+# Signals, kill -9, real filesystems and browsers: the slow tier, also run by CI.
+test-e2e: $(STAMP)
+	$(PY) -m pytest -q -m e2e
 
 bench: $(STAMP)
 	$(PY) tests/bench/run.py $(BENCH)

@@ -50,6 +50,7 @@ def sheet(tmp_path, ids, name="in.csv"):
     return write_csv(tmp_path / name, [HEADER, *[[id_, f"note {n}", "Won", ""] for n, id_ in enumerate(ids)]])
 
 
+@pytest.mark.e2e
 def test_killed_mid_run_then_resumed(tmp_path, sandbox):
     ids = new_ids(60)
     box = sandbox(latency=(0.08, 0.08))
@@ -87,6 +88,7 @@ def test_killed_mid_run_then_resumed(tmp_path, sandbox):
     assert json.loads((tmp_path / "out" / "run.json").read_text())["state"] == "finished"
 
 
+@pytest.mark.e2e
 @pytest.mark.parametrize(("signal_", "code"), [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
 def test_a_signal_stops_cleanly_and_the_same_command_resumes(tmp_path, sandbox, signal_, code):
     ids = new_ids(40)
@@ -117,6 +119,7 @@ def test_a_signal_stops_cleanly_and_the_same_command_resumes(tmp_path, sandbox, 
     assert Counter(box.state.applied) == Counter(ids)  # no row sent twice
 
 
+@pytest.mark.e2e
 def test_a_second_ctrl_c_stops_at_once(tmp_path, sandbox):
     ids = new_ids(10)
     box = sandbox(hang=1.0, hang_seconds=20)  # every call hangs
@@ -143,6 +146,7 @@ def test_a_second_ctrl_c_stops_at_once(tmp_path, sandbox):
     assert set(box.state.applied) == set(ids)
 
 
+@pytest.mark.e2e
 def test_calls_in_flight_get_a_bounded_wait(tmp_path, sandbox):
     ids = new_ids(6)
     box = sandbox(hang=1.0, hang_seconds=20)

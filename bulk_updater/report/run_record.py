@@ -9,7 +9,7 @@ import enum
 import hashlib
 import json
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..errors import InputError
@@ -34,6 +34,9 @@ class RunRecord:
     sessions: int = 1
     started_at: str = ""
     updated_at: str = ""
+    # The options that shape the run, by class (design notes §1): {"read": {...}, "send": {...}, "record": {...}}.
+    # Keys are never recorded.
+    options: dict[str, dict] = field(default_factory=dict)
 
     @classmethod
     def new(cls, command: str, input_path: Path, clear_token: str) -> "RunRecord":
