@@ -1,12 +1,15 @@
-"""Shared fixtures: a sandbox on a free loopback port, and the real CLI in a subprocess."""
+"""Shared fixtures: a sandbox on a free loopback port, and the CLI run in process or in a subprocess."""
 
 from __future__ import annotations
 
+import contextlib
 import csv
+import io
 import os
 import subprocess
 import sys
 import uuid
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -58,7 +61,21 @@ def cli_env(box: SandboxThread | None = None, **extra: str) -> dict[str, str]:
 
 
 def run_cli(*args: str, env: dict[str, str] | None = None, timeout: float = 60) -> subprocess.CompletedProcess:
-    """Run the real CLI, as an admin would, and capture what it prints."""
+    """Run the CLI in process, as an admin would from a shell (its own environment, no terminal on
+    stdin), and capture what it prints. Tests about the process boundary use `run_cli_process`."""
+    from bulk_updater import cli
+
+    out, err = io.StringIO(), io.StringIO()
+    with _environment(env if env is not None else cli_env()), _no_terminal(), contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        try:
+            code = cli.main(list(args))
+        except SystemExit as exc:  # argparse's usage errors and --help
+            code = exc.code if isinstance(exc.code, int) else int(exc.code is not None)
+    return subprocess.CompletedProcess(list(args), code, out.getvalue(), err.getvalue())
+
+
+def run_cli_process(*args: str, env: dict[str, str] | None = None, timeout: float = 60) -> subprocess.CompletedProcess:
+    """Run the real CLI in a subprocess: for tests about signals, exit codes of a process, or import-time faults."""
     return subprocess.run(
         [sys.executable, "-m", "bulk_updater", *args],
         env=env if env is not None else cli_env(),
@@ -67,6 +84,27 @@ def run_cli(*args: str, env: dict[str, str] | None = None, timeout: float = 60) 
         text=True,
         timeout=timeout,
     )
+
+
+@contextlib.contextmanager
+def _environment(env: dict[str, str]) -> Iterator[None]:
+    saved = dict(os.environ)
+    os.environ.clear()
+    os.environ.update(env)
+    try:
+        yield
+    finally:
+        os.environ.clear()
+        os.environ.update(saved)
+
+
+@contextlib.contextmanager
+def _no_terminal() -> Iterator[None]:
+    saved, sys.stdin = sys.stdin, io.StringIO("")
+    try:
+        yield
+    finally:
+        sys.stdin = saved
 
 
 class _WrittenRequest:

@@ -1,4 +1,4 @@
-"""Safe with real credentials, end to end: the real CLI in a subprocess against the sandbox.
+"""Safe with real credentials, end to end: the CLI against the sandbox.
 
 Keys from the environment, --env-file or a hidden prompt; never in any output, even when
 runs fail or crash; hosts checked before any connection; TLS verified; the key check first.
@@ -22,7 +22,6 @@ from bulk_updater.settings import Rate
 from conftest import cli_env, new_ids, read_report, run_cli, write_csv
 
 HEADER = ["CompanyActivityId", "ActivityNote", "Status"]
-SHIMS = Path(__file__).parent / "shims"
 
 
 def secret_keys() -> dict[str, str]:
@@ -84,17 +83,42 @@ def test_no_key_in_the_output_of_a_run_full_of_500s(tmp_path, sandbox):
     assert "MXInvalidEntityException" in text
 
 
-@pytest.mark.parametrize("fault", ["send", "crash"])
-def test_no_key_in_the_output_of_a_run_that_crashes(tmp_path, sandbox, fault):
+def _fail_every_send(monkeypatch, secret: str) -> None:
+    """Every update call raises an error quoting the secret key, as a careless library might."""
+    from bulk_updater.calls.client import LeadSquaredClient
+
+    async def send_update(self, request):
+        raise RuntimeError(f"socket closed while sending x-LSQ-SecretKey={secret}")
+
+    monkeypatch.setattr(LeadSquaredClient, "send_update", send_update)
+
+
+def _crash_on_third_line(monkeypatch, secret: str) -> None:
+    """Writing the third report line raises an error quoting the secret key, and it escapes the run."""
+    from bulk_updater.report.writer import ReportWriter
+
+    original, written = ReportWriter.write, []
+
+    def write(self, result):
+        written.append(result)
+        if len(written) == 3:
+            raise RuntimeError(f"disk gone while writing x-LSQ-SecretKey={secret}")
+        original(self, result)
+
+    monkeypatch.setattr(ReportWriter, "write", write)
+
+
+@pytest.mark.parametrize("fault", [_fail_every_send, _crash_on_third_line])
+def test_no_key_in_the_output_of_a_run_that_crashes(tmp_path, sandbox, monkeypatch, fault):
     keys = secret_keys()
     box = sandbox(**keys)
     out = tmp_path / "out"
-    env = cli_env(box, PYTHONPATH=str(SHIMS), BULK_UPDATER_FAULT=fault)
-    result = run(box, sheet(tmp_path, new_ids(10)), out, env=env)
+    fault(monkeypatch, keys["secret_key"])
+    result = run(box, sheet(tmp_path, new_ids(10)), out)
     assert result.returncode == 1
     text = assert_no_key(keys, result, out)
     assert "x-LSQ-SecretKey=***" in text
-    if fault == "crash":
+    if fault is _crash_on_third_line:
         assert "Traceback" in result.stderr and "unexpected error" in result.stderr
     else:
         assert {r["_error_type"] for r in read_report(out / "report.csv")} == {"InternalError"}
@@ -144,6 +168,7 @@ def read_until(fd: int, marker: bytes, seen: bytearray) -> None:
         seen += chunk
 
 
+@pytest.mark.e2e
 @pytest.mark.skipif(shutil.which("setsid") is None, reason="needs util-linux setsid to give the CLI a terminal")
 def test_missing_keys_are_asked_for_at_a_terminal_without_echo(sandbox):
     box = sandbox()
