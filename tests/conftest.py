@@ -6,6 +6,7 @@ import contextlib
 import csv
 import io
 import os
+import re
 import subprocess
 import sys
 import uuid
@@ -84,6 +85,12 @@ def run_cli_process(*args: str, env: dict[str, str] | None = None, timeout: floa
         text=True,
         timeout=timeout,
     )
+
+
+def cli_commands() -> list[str]:
+    """The commands `bulk-updater --help` lists, so a new command is covered by the tests over all of them."""
+    listing = run_cli("--help").stdout.split("COMMAND", 2)[-1].split("options:")[0]
+    return re.findall(r"^    (\w+) ", listing, flags=re.MULTILINE)
 
 
 @contextlib.contextmanager

@@ -1,13 +1,14 @@
 """End to end: the real CLI in a subprocess against the sandbox on a free loopback port."""
 
 import json
+import re
 
 import pytest
 import python_calamine
 
 from bulk_updater.report import META_COLUMNS
 from bulk_updater.settings import Rate
-from conftest import cli_env, new_ids, read_report, run_cli, write_csv
+from conftest import cli_commands, cli_env, new_ids, read_report, run_cli, write_csv
 from workbooks import write_xlsx
 
 HEADER = ["CompanyActivityId", "ActivityNote", "Status", "mx_Custom_1"]
@@ -135,9 +136,18 @@ def test_bad_options_exit_2(tmp_path, sandbox):
 
 
 def test_every_command_has_help():
-    for command in ("run", "retry", "check", "whoami", "sandbox"):
+    commands = cli_commands()
+    assert {"run", "retry", "check", "whoami", "sandbox"} <= set(commands)
+    for command in commands:
         result = run_cli(command, "--help")
         assert result.returncode == 0 and "Example:" in result.stdout
+
+
+def test_no_command_has_an_option_for_a_key():
+    # A key given as an option would land in shell history and in `ps`.
+    for command in cli_commands():
+        options = re.findall(r"--[\w-]+", run_cli(command, "--help").stdout)
+        assert options and not [o for o in options if "key" in o or "secret" in o], command
 
 
 def test_a_workbook_run_writes_xlsx_reports_that_can_be_fed_back(tmp_path, sandbox):

@@ -5,7 +5,6 @@ import traceback
 
 import pytest
 
-from bulk_updater.cli import build_parser
 from bulk_updater.credentials import Credentials, Redactor, load_credentials, read_env_file, redacting_output
 from bulk_updater.errors import InputError
 
@@ -75,15 +74,6 @@ def test_missing_keys_without_a_terminal_are_bad_input():
 
     with pytest.raises(InputError, match="LSQ_ACCESS_KEY and LSQ_SECRET_KEY are not set"):
         load_credentials({}, end_of_input)
-
-
-def test_no_command_has_an_option_for_a_key():
-    parser = build_parser()
-    commands = parser._subparsers._group_actions[0].choices  # argparse keeps subcommands here
-    for name, command in commands.items():
-        for action in command._actions:
-            for option in action.option_strings:
-                assert "key" not in option and "secret" not in option, (name, option)
 
 
 def test_output_streams_are_redacted_tracebacks_included(capsys):

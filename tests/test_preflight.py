@@ -2,12 +2,11 @@
 
 import json
 import random
-import ssl
 
 import pytest
 import yarl
 
-from bulk_updater.calls import Backoff, WindowLimiter, open_session, tls_context
+from bulk_updater.calls import Backoff, WindowLimiter
 from bulk_updater.errors import AuthError, ConnectError, InputError
 from bulk_updater.preflight import Identity, fetch_identity, preflight
 from bulk_updater.settings import Credentials, SendSettings
@@ -98,11 +97,3 @@ def test_the_region_is_compared_by_host_name():
     identity = Identity.from_json(json.loads(user("api-in21.leadsquared.com")))
     assert identity.region_mismatch("https://API-in21.leadsquared.com:443") is None
     assert identity.region_mismatch("https://api.leadsquared.com") is not None
-
-
-async def test_sessions_verify_certificates():
-    context = tls_context()
-    assert context.verify_mode is ssl.CERT_REQUIRED and context.check_hostname
-    async with open_session(3) as session:
-        assert session.connector.limit == 3
-        assert session.connector._ssl.verify_mode is ssl.CERT_REQUIRED  # aiohttp keeps the context here
