@@ -20,6 +20,7 @@ from .report.folder import FAILED, REPORT, SUMMARY, open_fresh_out_dir
 from .requests import Invalid, NothingToChange, Plan, UpdateRequest, plan_row
 from .rows import ReadOptions, Row, Sheet, open_sheet
 from .settings import CLEAR_TOKEN
+from .wording import counted
 
 EXAMPLES = 5
 PREVIEWS = 3
@@ -71,7 +72,7 @@ class CheckResult:
     def lines(self) -> list[str]:
         """The check's findings, for people."""
         out = [
-            f"{self.where}: {_rows(self.rows)}",
+            f"{self.where}: {counted(self.rows, 'row')}",
             f"  {self.will_update:,} will update",
             f"  {self.invalid:,} invalid (never sent)",
             f"  {self.skipped:,} skipped (nothing to change)",
@@ -124,10 +125,6 @@ def dry_run(input_path: str | Path, out_dir: str | Path, read: ReadOptions = Rea
     summary.write(out_dir / SUMMARY)
     write_workbook_copies(sheet.sheet_name, out_dir / REPORT, out_dir / FAILED)
     return result
-
-
-def _rows(count: int) -> str:
-    return f"{count:,} row" + ("" if count == 1 else "s")
 
 
 def _planned(sheet: Sheet, clear_token: str) -> Iterator[tuple[Row, Plan]]:

@@ -251,6 +251,7 @@ _seconds_or_zero = _number(lambda v: v >= 0, "a number of seconds, 0 or more")
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="bulk-updater", description="Apply a spreadsheet of edits to LeadSquared account activities.")
+    parser.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     run = _sending_command(commands, "run", cmd_run, "input", "the sheet of edits (.csv, .tsv, .txt, .xlsx, .xlsm, .xls, .ods)")
@@ -336,6 +337,15 @@ def add_resume_options(parser: argparse.ArgumentParser) -> None:
         "--stop-wait", type=_seconds, default=job.STOP_WAIT, metavar="S",
         help="after a first Ctrl-C or SIGTERM, seconds the calls in flight get to finish (default: %(default)s)",
     )
+
+
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("bulk-updater")
+    except PackageNotFoundError:  # run from a source tree that was never installed
+        return "unknown"
 
 
 def _command(commands, name: str, handler) -> argparse.ArgumentParser:

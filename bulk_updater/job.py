@@ -94,7 +94,7 @@ async def _run_job(source: _Source, out_dir: Path, send: SendSettings, options: 
         earlier = open_out_dir(out_dir, job, report_header(source.columns), options.restart)
         started = time.monotonic()
         summary = _summary_so_far(source, send, earlier, rerun)
-        session = _Session(out_dir / REPORT, source.columns, summary, Progress(total, options.progress, done=len(earlier.rows)), send)
+        session = _Session(out_dir / REPORT, source.columns, summary, Progress(total, options.progress, done=summary.counts), send)
         if earlier.rows or earlier.not_sent_dropped or earlier.damaged_dropped:
             session.progress.note(_resume_note(out_dir, total, earlier))
         stop = StopOnSignals(options.stop_wait, session.progress.note)

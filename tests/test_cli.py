@@ -143,6 +143,11 @@ def test_every_command_has_help():
         assert result.returncode == 0 and "Example:" in result.stdout
 
 
+def test_version():
+    result = run_cli("--version")
+    assert result.returncode == 0 and re.fullmatch(r"bulk-updater \d+\.\d+\.\d+\n", result.stdout)
+
+
 def test_no_command_has_an_option_for_a_key():
     # A key given as an option would land in shell history and in `ps`.
     for command in cli_commands():

@@ -1,4 +1,4 @@
-"""The progress bar on stderr: rows done, succeeded, failed, rate and ETA."""
+"""The progress bar on stderr: rows done, each outcome counted under its own name, rate and ETA."""
 
 from __future__ import annotations
 
@@ -8,24 +8,33 @@ from tqdm import tqdm
 
 from ..outcomes import Outcome, RowOutcome
 
+# The bar's short names for the outcomes, in the order they are shown.
+LABELS = {Outcome.SUCCESS: "ok", Outcome.FAILED: "failed", Outcome.INVALID: "invalid", Outcome.SKIPPED: "skipped", Outcome.NOT_SENT: "not_sent"}
+
 
 class Progress:
-    def __init__(self, total: int, enabled: bool, done: int = 0) -> None:
-        # `done`: rows a resumed run recorded before; the bar starts there.
+    def __init__(self, total: int, enabled: bool, done: dict[str, int] | None = None) -> None:
+        """`done`: the outcomes a resumed run recorded before, by outcome value; the bar starts there."""
+        self.counts = {outcome: (done or {}).get(outcome.value, 0) for outcome in LABELS}
         # disable=None: tqdm draws only on a terminal, so logs and pipes get no carriage-return noise.
-        self._bar = tqdm(total=total, initial=done, unit="row", file=sys.stderr, disable=None if enabled else True, dynamic_ncols=True)
-        self._ok = self._failed = 0
+        self._bar = tqdm(
+            total=total, initial=sum(self.counts.values()), unit="row", file=sys.stderr, disable=None if enabled else True, dynamic_ncols=True
+        )
 
     def add(self, result: RowOutcome) -> None:
-        if result.outcome is Outcome.SUCCESS:
-            self._ok += 1
-        elif result.outcome is not Outcome.SKIPPED:
-            self._failed += 1
+        self.counts[result.outcome] += 1
         if self._bar.disable:
             return  # no terminal or --no-progress: spare the formatting on every row
         # refresh=False: tqdm redraws on its own schedule, not once per row.
-        self._bar.set_postfix(ok=self._ok, failed=self._failed, refresh=False)
+        self._bar.set_postfix_str(self.postfix(), refresh=False)
+        if result.outcome is Outcome.NOT_SENT:
+            # Rows given their not_sent line after a stop were never sent: counting them as
+            # progress would show a burst of thousands of rows a second.
+            return
         self._bar.update(1)
+
+    def postfix(self) -> str:
+        return ", ".join(f"{LABELS[outcome]}={count:,}" for outcome, count in self.counts.items() if count or outcome is Outcome.SUCCESS)
 
     def note(self, text: str) -> None:
         """Print a line on stderr without breaking the bar (shown even with --no-progress)."""
@@ -33,4 +42,6 @@ class Progress:
         sys.stderr.flush()
 
     def close(self) -> None:
+        if not self._bar.disable:
+            self._bar.set_postfix_str(self.postfix(), refresh=False)
         self._bar.close()

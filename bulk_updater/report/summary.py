@@ -8,6 +8,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from ..outcomes import FINISHED_VALUES, Outcome, RowOutcome
+from ..wording import counted, message_pattern
 
 TOP_GROUPS = 10  # printed at the end of a run
 JSON_GROUPS = 100  # kept in summary.json; when messages vary per row there can be thousands
@@ -28,8 +29,11 @@ class Summary:
     resumed: int = 0
     # retry: rows of the earlier report already done (success or skipped), not sent nor reported again.
     passed_over: int = 0
-    # (error type, message) -> rows, for every row that needs another look
+    # (outcome, error type, message pattern) -> rows, for every row that needs another look;
+    # the pattern has the ids and numbers of the message masked (wording.message_pattern)
     _groups: Counter = field(default_factory=Counter, repr=False)
+    # pattern key -> the first message seen in full, as an example
+    _examples: dict = field(default_factory=dict, repr=False)
 
     @property
     def rows(self) -> int:
@@ -42,13 +46,15 @@ class Summary:
         """Count one row's outcome, as a `RowOutcome` or as read back from a report line."""
         self.counts[outcome] += 1
         if outcome not in FINISHED_VALUES:
-            self._groups[(outcome, error_type, error_message)] += 1
+            key = (outcome, error_type, message_pattern(error_message))
+            self._groups[key] += 1
+            self._examples.setdefault(key, error_message)
 
     def failure_groups(self, limit: int = TOP_GROUPS) -> list[dict]:
         """The rows that need another look, grouped by outcome, error type and message, biggest first."""
         return [
-            {"rows": rows, "outcome": outcome, "error_type": error_type, "error_message": message}
-            for (outcome, error_type, message), rows in self._groups.most_common(limit)
+            {"rows": rows, "outcome": key[0], "error_type": key[1], "error_message": key[2], "example": self._examples[key]}
+            for key, rows in self._groups.most_common(limit)
         ]
 
     def groups_left_out(self, limit: int) -> tuple[int, int]:
@@ -72,24 +78,20 @@ class Summary:
         """The end-of-run summary for people."""
         counts = ", ".join(f"{n:,} {name}" for name, n in self.counts.items() if n)
         out = [
-            f"{self.rows:,} rows: {counts or 'none'}",
-            f"{self.calls:,} calls ({self.calls_throttled:,} answered 429) in {self.elapsed_seconds:.1f} s at {self.rate}",
+            f"{counted(self.rows, 'row')}: {counts or 'none'}",
+            f"{counted(self.calls, 'call')} ({self.calls_throttled:,} answered 429) in {self.elapsed_seconds:.1f} s at {self.rate}",
         ]
         if self.stop_reason == "max_calls":
             out.append("Stopped sending at --max-calls; the rows left are not_sent and are sent when the same command is run again.")
         if self.resumed:
-            out.append(f"{self.resumed:,} of these rows were recorded before this session (resumed)")
+            out.append(f"{self.resumed:,} of these rows {'was' if self.resumed == 1 else 'were'} recorded before this session (resumed)")
         if self.passed_over:
-            out.append(f"{self.passed_over:,} rows of the earlier report had succeeded or were skipped: not sent again")
+            out.append(f"{counted(self.passed_over, 'row')} of the earlier report had succeeded or been skipped: not sent again")
         for group in self.failure_groups():
             label = ": ".join(part for part in (group["error_type"], group["error_message"]) if part)
-            out.append(f"  {_rows(group['rows'])} {group['outcome']}: {label}")
+            out.append(f"  {counted(group['rows'], 'row')} {group['outcome']}: {label}")
         groups, rows = self.groups_left_out(TOP_GROUPS)
         if groups:
-            out.append(f"  and {_rows(rows)} in {groups:,} other groups (see summary.json)")
+            out.append(f"  and {counted(rows, 'row')} in {counted(groups, 'other group')} (see summary.json)")
         return out
-
-
-def _rows(count: int) -> str:
-    return f"{count:,} row" + ("" if count == 1 else "s")
 

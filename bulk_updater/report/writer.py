@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import csv
+import json
+import sqlite3
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import TextIO
 
@@ -50,16 +53,39 @@ def report_header(columns: list[str]) -> list[str]:
 
 
 def write_failed(report: Path, failed: Path) -> int:
-    """Copy the report lines whose outcome needs another look into `failed`; return how many."""
+    """Copy the report lines whose outcome needs another look into `failed`, in sheet order; return how many."""
     count = 0
     with report.open(newline="", encoding="utf-8") as source, failed.open("w", newline="", encoding="utf-8") as target:
         lines = csv.reader(source)
         header = next(lines)
-        outcome_at = header.index("_outcome")
         out = csv.writer(target)
         out.writerow(header)
-        for line in lines:
-            if line[outcome_at] not in FINISHED_VALUES:
-                out.writerow(line)
-                count += 1
+        for line in _in_sheet_order(_needing_a_look(lines, header), header.index("_row"), failed.parent):
+            out.writerow(line)
+            count += 1
     return count
+
+
+def _needing_a_look(lines: Iterator[list[str]], header: list[str]) -> Iterator[list[str]]:
+    outcome_at = header.index("_outcome")
+    return (line for line in lines if line[outcome_at] not in FINISHED_VALUES)
+
+
+def _in_sheet_order(lines: Iterable[list[str]], row_at: int, folder: Path) -> Iterator[list[str]]:
+    """`lines` sorted by their `_row`. The report is in finish order; the sort runs on disk
+    (SQLite in `folder`, removed after) so memory stays flat for any number of rows."""
+    index = folder / ".state-sort.sqlite"
+    index.unlink(missing_ok=True)
+    db = sqlite3.connect(index)
+    try:
+        db.execute("CREATE TABLE line (row INTEGER, cells TEXT)")
+        db.executemany("INSERT INTO line VALUES (?, ?)", ((_row_key(line[row_at]), json.dumps(line)) for line in lines))
+        for (cells,) in db.execute("SELECT cells FROM line ORDER BY row, rowid"):
+            yield json.loads(cells)
+    finally:
+        db.close()
+        index.unlink(missing_ok=True)
+
+
+def _row_key(text: str) -> int:
+    return int(text) if text.isdigit() else 0
