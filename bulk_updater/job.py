@@ -16,6 +16,7 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from .calls import LeadSquaredClient, WindowLimiter, open_session
 from .errors import StoppedAtOnce
@@ -31,6 +32,7 @@ from .report.run_record import RunRecord, RunState
 from .report.writer import report_header
 from .requests import plan_row
 from .rows import ReadOptions, Row, open_sheet
+from .rows.records import is_records, spool_records
 from .settings import CLEAR_TOKEN, SendSettings
 from .stopping import SIGNAL_NAMES, StopOnSignals
 
@@ -61,13 +63,23 @@ class _Source:
     sheet_name: str | None  # the workbook sheet read; None for delimited text
 
 
-def run(input_path: str | Path, out_dir: str | Path, send: SendSettings, options: JobOptions = JobOptions()) -> Summary:
-    """Apply every row of `input_path`; write report.csv, failed.csv and summary.json in `out_dir`
-    (and report.xlsx, failed.xlsx when the input is a workbook)."""
-    return asyncio.run(run_async(Path(input_path), Path(out_dir), send, options))
+def run(edits: str | Path | Any, out_dir: str | Path, send: SendSettings, options: JobOptions = JobOptions()) -> Summary:
+    """Apply every row of `edits`; write report.csv, failed.csv and summary.json in `out_dir`
+    (and report.xlsx, failed.xlsx when the input is a workbook).
+
+    `edits` is a sheet's path, or the edits themselves: a pandas DataFrame or a list of dicts,
+    spooled first to a CSV in `out_dir` so the run resumes like any other.
+    """
+    return asyncio.run(run_async(edits, Path(out_dir), send, options))
 
 
-async def run_async(input_path: Path, out_dir: Path, send: SendSettings, options: JobOptions) -> Summary:
+async def run_async(edits: str | Path | Any, out_dir: Path, send: SendSettings, options: JobOptions) -> Summary:
+    if is_records(edits):
+        input_path = spool_records(edits, out_dir, options.read.timezone)
+        # The spooled cells are text already, date-times in UTC: nothing is left to shift.
+        options = dataclasses.replace(options, read=dataclasses.replace(options.read, timezone=None))
+    else:
+        input_path = Path(edits)
     sheet = open_sheet(input_path, options.read)
     return await _run_job(_Source("run", input_path, sheet.columns, sheet.rows, sheet.sheet_name), out_dir, send, options)
 
