@@ -9,5 +9,6 @@ from .errors import AuthError, BulkUpdaterError, ConnectError, InputError, Stopp
 from .job import JobOptions, retry, run
 from .report import Summary
 from .settings import Credentials, Rate, SendSettings
+from .stopping import StopToken
 
-__all__ = ["AuthError", "BulkUpdaterError", "ConnectError", "Credentials", "InputError", "JobOptions", "Rate", "SendSettings", "StoppedAtOnce", "Summary", "retry", "run"]
+__all__ = ["AuthError", "BulkUpdaterError", "ConnectError", "Credentials", "InputError", "JobOptions", "Rate", "SendSettings", "StopToken", "StoppedAtOnce", "Summary", "retry", "run"]

@@ -220,7 +220,7 @@ def _job_options(args: argparse.Namespace) -> job.JobOptions:
 
 
 def _stop_options(args: argparse.Namespace) -> dict:
-    return {"restart": args.restart, "stop_wait": args.stop_wait}
+    return {"restart": args.restart, "stop_wait": args.stop_wait, "handle_signals": True}
 
 
 def _positive_int(text: str) -> int:

@@ -4,7 +4,7 @@
     ├── InputError              the sheet or the options can't be used; nothing was sent (exit 2)
     ├── AuthError               LeadSquared rejected the keys (exit 3)
     ├── ConnectError            the key check got no usable answer (TLS, network, not LeadSquared) (exit 4)
-    └── StoppedAtOnce           a second Ctrl-C or SIGTERM ended the run at once (exit 130 or 143)
+    └── StoppedAtOnce           a second Ctrl-C, SIGTERM or stop request ended the run at once (exit 130, 143 or 1)
 
 Everything that goes wrong with a single row (a timeout, a 500, an MX error) is not
 an exception: it becomes that row's recorded outcome, so one bad row never stops a run.
@@ -52,5 +52,6 @@ class StoppedAtOnce(BulkUpdaterError):
 
     def __init__(self, message: str, signal_number: int) -> None:
         super().__init__(message)
-        # The shell's convention for a process ended by a signal: 130 for SIGINT, 143 for SIGTERM.
-        self.exit_code = 128 + signal_number
+        # The shell's convention for a process ended by a signal: 130 for SIGINT, 143 for SIGTERM;
+        # a stop requested by a library caller (signal number 0) is a plain failure.
+        self.exit_code = 128 + signal_number if signal_number else 1

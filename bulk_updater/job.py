@@ -34,7 +34,7 @@ from .requests import plan_row
 from .rows import ReadOptions, Row, open_sheet
 from .rows.records import is_records, spool_records
 from .settings import CLEAR_TOKEN, SendSettings
-from .stopping import SIGNAL_NAMES, StopOnSignals
+from .stopping import SIGNAL_NAMES, StopOnSignals, StopToken
 
 __all__ = ["FAILED", "REPORT", "SUMMARY", "JobOptions", "retry", "run"]
 
@@ -50,6 +50,12 @@ class JobOptions:
     read: ReadOptions = ReadOptions()
     restart: bool = False  # start over in a folder that holds another run, instead of refusing
     stop_wait: float = STOP_WAIT
+    # Called with each row's outcome once it is in the report (the progress bar is another listener).
+    on_outcome: Callable[[RowOutcome], None] | None = None
+    # Set by the caller, from any thread, to stop the job as a first (then second) Ctrl-C would.
+    stop_token: StopToken | None = None
+    # Stop cleanly on Ctrl-C and SIGTERM. Off for a library: the process's signals are its owner's (the CLI sets it).
+    handle_signals: bool = False
 
 
 @dataclass(frozen=True)
@@ -106,10 +112,10 @@ async def _run_job(source: _Source, out_dir: Path, send: SendSettings, options: 
         earlier = open_out_dir(out_dir, job, report_header(source.columns), options.restart)
         started = time.monotonic()
         summary = _summary_so_far(source, send, earlier, rerun)
-        session = _Session(out_dir / REPORT, source.columns, summary, Progress(total, options.progress, done=summary.counts), send)
+        session = _Session(out_dir / REPORT, source.columns, summary, Progress(total, options.progress, done=summary.counts), send, options.on_outcome)
         if earlier.rows or earlier.not_sent_dropped or earlier.damaged_dropped:
             session.progress.note(_resume_note(out_dir, total, earlier))
-        stop = StopOnSignals(options.stop_wait, session.progress.note)
+        stop = StopOnSignals(options.stop_wait, session.progress.note, options.stop_token, options.handle_signals)
         try:
             await _send_rows_left(source, earlier, send, options, session, stop, limiter)
         finally:
@@ -127,8 +133,10 @@ async def _run_job(source: _Source, out_dir: Path, send: SendSettings, options: 
 class _Session:
     """Where each outcome of this session goes: the report, the summary and the progress bar."""
 
-    def __init__(self, report: Path, columns: list[str], summary: Summary, progress: Progress, send: SendSettings) -> None:
-        self.summary, self.progress, self._credentials = summary, progress, send.credentials
+    def __init__(
+        self, report: Path, columns: list[str], summary: Summary, progress: Progress, send: SendSettings, on_outcome: Callable[[RowOutcome], None] | None
+    ) -> None:
+        self.summary, self.progress, self._credentials, self._on_outcome = summary, progress, send.credentials, on_outcome
         self.writer = ReportWriter(report, columns)
         self.recorded: set[int] = set()
 
@@ -141,6 +149,8 @@ class _Session:
         self.summary.add(result)
         self.progress.add(result)
         self.recorded.add(result.row.number)
+        if self._on_outcome is not None:
+            self._on_outcome(result)
 
     def close(self) -> None:
         self.progress.close()

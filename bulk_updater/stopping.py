@@ -1,30 +1,72 @@
-"""A clean stop on Ctrl-C or SIGTERM.
+"""A clean stop: on Ctrl-C or SIGTERM (when asked to handle signals), or on a caller's `StopToken`.
 
-The first signal stops taking rows (`Runner.stop()`: the rows left are recorded `not_sent`)
+The first stop stops taking rows (`Runner.stop()`: the rows left are recorded `not_sent`)
 and gives the calls in flight `grace` seconds to finish; past that, sending is cancelled.
-A second signal cancels sending at once. Either way the report is consistent: its lines
+A second stop cancels sending at once. Either way the report is consistent: its lines
 are flushed one by one, and a resume sends every row without a line.
+
+A library must not take over a process's signals: `handle_signals` is off unless the caller
+(the CLI) asks. A caller that runs the job in another thread (the web page) stops it with a
+`StopToken`, which is safe to call from any thread.
 """
 
 from __future__ import annotations
 
 import asyncio
 import signal
+import threading
 from collections.abc import Awaitable, Callable
 from typing import Any
 
 from .outcomes import Runner
 
 STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
-SIGNAL_NAMES = {signal.SIGINT: "Ctrl-C", signal.SIGTERM: "SIGTERM"}
-STOP_REASONS = {signal.SIGINT: "interrupted", signal.SIGTERM: "terminated"}
+# A stop that came from a StopToken rather than a signal.
+REQUESTED = 0
+CAUSE_NAMES = {signal.SIGINT: "Ctrl-C", signal.SIGTERM: "SIGTERM", REQUESTED: "stop request"}
+STOP_REASONS = {signal.SIGINT: "interrupted", signal.SIGTERM: "terminated", REQUESTED: "stopped"}
+# Kept for the callers that name signals only.
+SIGNAL_NAMES = CAUSE_NAMES
+
+
+class StopToken:
+    """What a caller holds to stop a job: `stop()` once stops cleanly, twice stops at once."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._requests = 0
+        self._target: tuple[asyncio.AbstractEventLoop, Callable[[int], None]] | None = None
+
+    @property
+    def requested(self) -> bool:
+        return self._requests > 0
+
+    def stop(self) -> None:
+        with self._lock:
+            self._requests += 1
+            target = self._target
+        if target is not None:
+            loop, callback = target
+            loop.call_soon_threadsafe(callback, REQUESTED)
+
+    def _attach(self, loop: asyncio.AbstractEventLoop, callback: Callable[[int], None]) -> None:
+        with self._lock:
+            self._target = (loop, callback)
+            early = self._requests
+        for _ in range(min(early, 2)):  # requests made before the job started sending
+            loop.call_soon(callback, REQUESTED)
+
+    def _detach(self) -> None:
+        with self._lock:
+            self._target = None
 
 
 class StopOnSignals:
-    def __init__(self, grace: float, say: Callable[[str], None]) -> None:
+    def __init__(self, grace: float, say: Callable[[str], None], token: StopToken | None = None, handle_signals: bool = True) -> None:
         self.grace, self._say = grace, say
-        self.signal: int | None = None  # the first stop signal received
-        self.at_once = False  # a second signal came
+        self._token, self._handle_signals = token, handle_signals
+        self.signal: int | None = None  # the first stop's cause: a signal number, or REQUESTED
+        self.at_once = False  # a second stop came
         self.gave_up = False  # the calls in flight outlasted the grace period
         self.runner: Runner | None = None
         self._task: asyncio.Future | None = None
@@ -35,19 +77,23 @@ class StopOnSignals:
         return STOP_REASONS.get(self.signal, "") if self.signal is not None else ""
 
     def attach(self, runner: Runner) -> None:
-        """The runner to stop; a signal that came before it existed stops it at once."""
+        """The runner to stop; a stop that came before it existed stops it at once."""
         self.runner = runner
         if self.signal is not None:
             runner.stop()
 
     async def run(self, sending: Awaitable[Any]) -> None:
-        """Await `sending` with the signal handlers installed; return when it ends or is cut short."""
+        """Await `sending` with the stop sources listening; return when it ends or is cut short."""
         loop = asyncio.get_running_loop()
         self._task = asyncio.ensure_future(sending)
-        installed = [sig for sig in STOP_SIGNALS if self._install(loop, sig)]
+        installed = [sig for sig in STOP_SIGNALS if self._handle_signals and self._install(loop, sig)]
+        if self._token is not None:
+            self._token._attach(loop, self._on_stop)
         try:
             await asyncio.wait({self._task})
         finally:
+            if self._token is not None:
+                self._token._detach()
             for sig in installed:
                 loop.remove_signal_handler(sig)
             if self._timer is not None:
@@ -59,25 +105,26 @@ class StopOnSignals:
 
     def _install(self, loop: asyncio.AbstractEventLoop, sig: int) -> bool:
         try:
-            loop.add_signal_handler(sig, self._on_signal, sig)
+            loop.add_signal_handler(sig, self._on_stop, sig)
         except (ValueError, RuntimeError, NotImplementedError):
             return False  # not the main thread, or no Unix signals: no clean stop, but the run works
         return True
 
-    def _on_signal(self, sig: int) -> None:
+    def _on_stop(self, cause: int) -> None:
         assert self._task is not None
+        if self._task.done():
+            return
         if self.signal is not None:
             self.at_once = True
             self._task.cancel()
             return
-        self.signal = sig
+        self.signal = cause
         if self.runner is not None:
             self.runner.stop()
         self._timer = asyncio.get_running_loop().call_later(self.grace, self._give_up)
-        self._say(
-            f"Stopping ({SIGNAL_NAMES[sig]}): no new rows; waiting up to {self.grace:g} s for the calls in flight. "
-            f"{SIGNAL_NAMES[sig]} again to stop at once."
-        )
+        name = CAUSE_NAMES[cause]
+        again = "Stop again" if cause == REQUESTED else f"{name} again"
+        self._say(f"Stopping ({name}): no new rows; waiting up to {self.grace:g} s for the calls in flight. {again} to stop at once.")
 
     def _give_up(self) -> None:
         if self._task is not None and not self._task.done():

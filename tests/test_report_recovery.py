@@ -165,7 +165,7 @@ def test_failures_are_grouped_by_type_and_message(tmp_path):
         summary.count("invalid", "InvalidRow", "CompanyActivityId is blank")
     summary.count("success")
     for n in range(12):
-        summary.count("failed", "MXInvalidInputException", f"odd value {n}")
+        summary.count("failed", "MXInvalidInputException", f"odd value in mx_Custom_{n}")  # one field each: 12 groups
     lines = summary.lines()
     assert "  312 rows failed: MXInvalidEntityException: Activity does not exist" in lines
     assert "  3 rows invalid: InvalidRow: CompanyActivityId is blank" in lines
@@ -173,7 +173,7 @@ def test_failures_are_grouped_by_type_and_message(tmp_path):
     assert lines[-1] == "  and 4 rows in 4 other groups (see summary.json)"
     summary.write(tmp_path / "summary.json")
     data = json.loads((tmp_path / "summary.json").read_text())
-    assert data["failure_groups"][0] == {"rows": 312, "outcome": "failed", "error_type": "MXInvalidEntityException", "error_message": "Activity does not exist"}
+    assert data["failure_groups"][0] == {"rows": 312, "outcome": "failed", "error_type": "MXInvalidEntityException", "error_message": "Activity does not exist", "example": "Activity does not exist"}
     assert len(data["failure_groups"]) == 14 and data["failure_groups_left_out"] == {"groups": 0, "rows": 0}
 
 

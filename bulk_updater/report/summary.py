@@ -86,7 +86,7 @@ class Summary:
         if self.resumed:
             out.append(f"{self.resumed:,} of these rows {'was' if self.resumed == 1 else 'were'} recorded before this session (resumed)")
         if self.passed_over:
-            out.append(f"{counted(self.passed_over, 'row')} of the earlier report had succeeded or been skipped: not sent again")
+            out.append(f"{counted(self.passed_over, 'row')} of the earlier report had succeeded or were skipped: not sent again")
         for group in self.failure_groups():
             label = ": ".join(part for part in (group["error_type"], group["error_message"]) if part)
             out.append(f"  {counted(group['rows'], 'row')} {group['outcome']}: {label}")
