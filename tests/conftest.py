@@ -114,24 +114,10 @@ def _no_terminal() -> Iterator[None]:
         sys.stdin = saved
 
 
-class _WrittenRequest:
-    output_size = 0
-
-
-class _CompatResponse(__import__("aiohttp").ClientResponse):
-    """aioresponses 0.7.x builds responses without aiohttp 3.14's new `stream_writer` argument
-    (pnuckowski/aioresponses#289). Supply the missing piece until it releases a fix."""
-
-    def __init__(self, *args, **kwargs):
-        kwargs.setdefault("stream_writer", _WrittenRequest())
-        super().__init__(*args, **kwargs)
-
-
 @pytest.fixture
-def mocked(monkeypatch):
-    """aioresponses, made to work with the aiohttp version the project installs."""
-    import aioresponses.core
+def mocked():
+    """aioresponses: aiohttp calls answered from a script, for the client's unit tests."""
+    import aioresponses
 
-    monkeypatch.setattr(aioresponses.core, "ClientResponse", _CompatResponse)
     with aioresponses.aioresponses() as mock:
         yield mock
