@@ -183,3 +183,14 @@ def test_european_excel_csv_and_a_map_land_as_written(tmp_path, sandbox):
     assert result.returncode == 0, result.stderr
     assert box.state.activities[id_] == {"ActivityNote": 'Grüße, "Jörg"', "Fields": {"Status": "Gewonnen"}}
     assert not (tmp_path / "out" / "report.xlsx").exists()
+
+
+def test_the_sandbox_says_what_to_paste_and_never_prints_keys_from_the_environment():
+    from bulk_updater.sandbox.server import DEMO_ACCESS_KEY, DEMO_SECRET_KEY, SandboxConfig, connection_lines
+
+    demo = "\n".join(connection_lines(SandboxConfig(), "http://127.0.0.1:8080"))
+    assert f"export LSQ_ACCESS_KEY={DEMO_ACCESS_KEY}" in demo and f"export LSQ_SECRET_KEY={DEMO_SECRET_KEY}" in demo
+    assert "export LSQ_HOST=http://127.0.0.1:8080" in demo
+    own = "\n".join(connection_lines(SandboxConfig(access_key="mine-123", secret_key="secret-456"), "http://127.0.0.1:8080"))
+    assert "mine-123" not in own and "secret-456" not in own and "not shown" in own
+    assert "export LSQ_HOST=http://127.0.0.1:8080" in own

@@ -330,11 +330,13 @@ def _read_ids(path: Path) -> set[str]:
 
 def serve_forever(args: argparse.Namespace) -> None:
     """Serve until interrupted; the first line printed gives the URL (scripts read it for --port 0)."""
-    app, _ = build_app(config_from_args(args))
+    config = config_from_args(args)
+    app, _ = build_app(config)
 
     async def main() -> None:
         runner, url = await start_site(app, args.port)
         print(f"Sandbox listening on {url}", flush=True)
+        print("\n".join(connection_lines(config, url)), flush=True)
         try:
             await asyncio.Event().wait()
         finally:
@@ -344,6 +346,17 @@ def serve_forever(args: argparse.Namespace) -> None:
         asyncio.run(main())
     except KeyboardInterrupt:
         pass
+
+
+def connection_lines(config: SandboxConfig, url: str) -> list[str]:
+    """What to paste into another terminal to send to this sandbox. Keys from the environment are never printed."""
+    paste = [f"export LSQ_HOST={url}"]
+    if (config.access_key, config.secret_key) == (DEMO_ACCESS_KEY, DEMO_SECRET_KEY):
+        paste += [f"export LSQ_ACCESS_KEY={DEMO_ACCESS_KEY}", f"export LSQ_SECRET_KEY={DEMO_SECRET_KEY}"]
+        intro = "It accepts its demo keys. In another terminal, paste:"
+    else:
+        intro = "It accepts the keys in this environment's LSQ_ACCESS_KEY and LSQ_SECRET_KEY (not shown). In another terminal with the same keys, paste:"
+    return [intro, *(f"  {line}" for line in paste), "Stop it with Ctrl-C."]
 
 
 async def start_site(app: web.Application, port: int, ssl_context: ssl.SSLContext | None = None) -> tuple[web.AppRunner, str]:
