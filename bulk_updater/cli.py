@@ -78,6 +78,14 @@ def _report_end(summary: Summary, args: argparse.Namespace, command: str) -> int
             file=sys.stderr,
         )
         return EXIT_UNAUTHORIZED
+    if summary.stop_reason == "throttled":
+        print(
+            f"Stopped (throttled): every answer was a 429 for {args.throttle_timeout:g} s (--throttle-timeout). "
+            "Another integration may be using the account's limit: check with the admin, or lower --rate. "
+            f"The rows left are not_sent. To finish the job, run: bulk-updater resume {shlex.quote(args.out)}",
+            file=sys.stderr,
+        )
+        return EXIT_SOME_FAILED
     if summary.stop_reason in EXIT_STOPPED:
         print(f"Stopped ({summary.stop_reason}). To finish the job, run: bulk-updater {command} --out {shlex.quote(args.out)}", file=sys.stderr)
         return EXIT_STOPPED[summary.stop_reason]
@@ -179,6 +187,7 @@ def _send_settings(args: argparse.Namespace) -> SendSettings:
         concurrency=args.concurrency,
         max_attempts=args.max_attempts,
         timeout=args.timeout,
+        throttle_timeout=args.throttle_timeout,
         jitter=args.jitter,
         check_region=not args.no_region_check,
     )
@@ -319,6 +328,10 @@ def add_sending_options(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--concurrency", type=_positive_int, default=25, metavar="N", help="calls in flight at once (default: %(default)s)")
     group.add_argument("--max-attempts", type=_positive_int, default=5, metavar="N", help="tries per row for errors that may pass (default: %(default)s)")
     group.add_argument("--timeout", type=_seconds, default=30.0, metavar="S", help="seconds before a call is cut off and retried (default: %(default)s)")
+    group.add_argument(
+        "--throttle-timeout", type=_seconds, default=600.0, metavar="S",
+        help="stop (resumable) when every answer has been a 429 for S seconds (default: %(default)s)",
+    )
 
 
 def add_dry_run_option(parser: argparse.ArgumentParser) -> None:

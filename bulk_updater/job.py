@@ -18,9 +18,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .calls import LeadSquaredClient, WindowLimiter, open_session
+from .calls import LeadSquaredClient, RetryPolicy, WindowLimiter, open_session
 from .errors import StoppedAtOnce
-from .outcomes import Outcome, RetryPolicy, RowOutcome, Runner, RunStats
+from .outcomes import RowOutcome, Runner, RunStats
 from .preflight import preflight
 from .report import ReportWriter, Summary, write_failed
 from .report.excel import write_workbook_copies
@@ -108,6 +108,7 @@ async def _run_job(source: _Source, out_dir: Path, send: SendSettings, options: 
     # Keys and region are checked before anything is written or sent: a failure leaves no folder behind.
     await preflight(send, limiter)
     job = RunRecord.new(source.command, source.path, options.clear_token)
+    job.options.setdefault("send", {})["throttle_timeout"] = send.throttle_timeout  # slice calls: lead routes into i9a's registry
     with lock_out_dir(out_dir):
         earlier = open_out_dir(out_dir, job, report_header(source.columns), options.restart)
         started = time.monotonic()
@@ -138,7 +139,6 @@ class _Session:
     ) -> None:
         self.summary, self.progress, self._credentials, self._on_outcome = summary, progress, send.credentials, on_outcome
         self.writer = ReportWriter(report, columns)
-        self.recorded: set[int] = set()
 
     def record(self, result: RowOutcome) -> None:
         # The last gate before the report and summary.json: no error text may carry a key.
@@ -148,7 +148,6 @@ class _Session:
         self.writer.write(result)
         self.summary.add(result)
         self.progress.add(result)
-        self.recorded.add(result.row.number)
         if self._on_outcome is not None:
             self._on_outcome(result)
 
@@ -165,8 +164,6 @@ async def _send_rows_left(
     await stop.run(_send_all(pending, send, options, session.record, stop, limiter))
     if stop.at_once:
         raise _stopped_at_once(stop)
-    if stop.gave_up:
-        _record_unfinished(source, earlier.rows | session.recorded, session.record)
 
 
 async def _send_all(pending: Iterator[Row], send: SendSettings, options: JobOptions, record, stop: StopOnSignals, limiter: WindowLimiter) -> Runner:
@@ -177,7 +174,7 @@ async def _send_all(pending: Iterator[Row], send: SendSettings, options: JobOpti
             limiter,
             record,
             concurrency=send.concurrency,
-            retry=RetryPolicy(max_attempts=send.max_attempts),
+            retry=RetryPolicy(max_attempts=send.max_attempts, throttle_timeout=send.throttle_timeout),
             max_calls=options.max_calls,
         )
         stop.attach(runner)
@@ -197,20 +194,10 @@ def _finish_summary(summary: Summary, stats: RunStats, stop: StopOnSignals, star
     summary.calls, summary.calls_throttled = stats.calls, stats.throttled
     # A 401 first: it needs the admin to act before anything else.
     summary.stop_reason = (
-        "unauthorized" if stats.unauthorized else stop.stop_reason or ("max_calls" if stats.stopped_by_max_calls else "")
+        "unauthorized" if stats.unauthorized
+        else stop.stop_reason or ("throttled" if stats.throttled_out else "max_calls" if stats.stopped_by_max_calls else "")
     )
     summary.elapsed_seconds = time.monotonic() - started
-
-
-def _record_unfinished(source: _Source, done: set[int], record: Callable[[RowOutcome], None]) -> None:
-    """After the grace period ran out, give every row still without a line its `not_sent` line.
-
-    Rows cut off in flight may have been applied; a resume or a retry sends them again,
-    which is safe because an update sets the same values twice.
-    """
-    for row in source.rows():
-        if row.number not in done:
-            record(RowOutcome(row, Outcome.NOT_SENT, error_message="not sent, or no answer before the run stopped"))
 
 
 def _stopped_at_once(stop: StopOnSignals) -> StoppedAtOnce:

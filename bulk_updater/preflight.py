@@ -7,16 +7,12 @@ against the account's limit like any other.
 
 from __future__ import annotations
 
-import asyncio
 from dataclasses import dataclass
 
-from .calls import Backoff, CallResult, Kind, LeadSquaredClient, WindowLimiter, open_session
+from .calls import Action, CallResult, Kind, LeadSquaredClient, RetryPolicy, Tries, WindowLimiter, open_session
 from .errors import AuthError, ConnectError, InputError
 from .hosts import hostname, netloc, region_of
 from .settings import SendSettings
-
-# A key check answered 429 this many times in a row gives up (another integration holds the limit).
-MAX_THROTTLED_CALLS = 10
 
 
 @dataclass(frozen=True)
@@ -85,31 +81,28 @@ async def preflight(send: SendSettings, limiter: WindowLimiter | None = None) ->
     return identity
 
 
-async def fetch_identity(send: SendSettings, limiter: WindowLimiter | None = None, backoff: Backoff | None = None) -> Identity:
-    """Ask LeadSquared who the keys belong to, retrying what may pass (429, 5xx, timeouts)."""
+async def fetch_identity(send: SendSettings, limiter: WindowLimiter | None = None, policy: RetryPolicy | None = None) -> Identity:
+    """Ask LeadSquared who the keys belong to, retrying what the policy retries (429, 5xx, timeouts)."""
     limiter = limiter or WindowLimiter(send.rate.calls, send.rate.period, send.jitter)
-    backoff = backoff or Backoff()
-    attempts = throttled = 0
+    policy = policy or RetryPolicy(max_attempts=send.max_attempts, throttle_timeout=send.throttle_timeout)
+    retrying, tries = policy.watch(), Tries()
     async with open_session(1) as session:
         client = LeadSquaredClient(session, send.host, send.credentials, send.timeout)
         while True:
             await limiter.acquire()
             result, payload = await client.fetch_user()
-            if result.kind is Kind.SUCCESS:
-                return Identity.from_json(payload)
-            if result.kind is Kind.UNAUTHORIZED:
-                raise _rejected(result)
             if result.kind is Kind.THROTTLED:
                 limiter.on_throttled()
-                throttled += 1
-                if throttled < MAX_THROTTLED_CALLS:
-                    continue
-            else:
-                attempts += 1
-                if result.kind is Kind.RETRYABLE and attempts < send.max_attempts:
-                    await asyncio.sleep(backoff.delay(attempts))
-                    continue
-            raise _unusable(send.host, result)
+            decision = retrying.decide(result, tries)
+            if decision.action is Action.DONE:
+                return Identity.from_json(payload)
+            if decision.action is Action.UNAUTHORIZED:
+                raise _rejected(result)
+            if decision.action is Action.THROTTLED_OUT:
+                raise _throttled(send.host, policy.throttle_timeout)
+            if decision.action is Action.FAIL:
+                raise _unusable(send.host, result)
+            await policy.sleep(decision.wait)
 
 
 def _rejected(result: CallResult) -> AuthError:
@@ -130,3 +123,10 @@ def _unusable(host: str, result: CallResult) -> ConnectError:
     else:
         hint = "Check the network and the host, then run again."
     return ConnectError(f"{problem}\n{hint}")
+
+
+def _throttled(host: str, timeout: float) -> ConnectError:
+    return ConnectError(
+        f"couldn't check the keys at {host}: every answer was a 429 (over the rate limit) for {timeout:g} s. Nothing was sent.\n"
+        "Another integration may be using the account's limit: check with the admin, or try again later."
+    )

@@ -56,6 +56,8 @@ class SendSettings:
     concurrency: int = 25
     max_attempts: int = 5
     timeout: float = 30.0
+    # Stop (reason "throttled") when every answer has been a 429 for this many seconds.
+    throttle_timeout: float = 600.0
     # Seconds of network arrival jitter the limiter allows for, so that calls sent
     # at the limit still arrive at the limit.
     jitter: float = 0.1

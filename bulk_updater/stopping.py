@@ -1,9 +1,11 @@
 """A clean stop: on Ctrl-C or SIGTERM (when asked to handle signals), or on a caller's `StopToken`.
 
-The first stop stops taking rows (`Runner.stop()`: the rows left are recorded `not_sent`)
-and gives the calls in flight `grace` seconds to finish; past that, sending is cancelled.
-A second stop cancels sending at once. Either way the report is consistent: its lines
-are flushed one by one, and a resume sends every row without a line.
+The first stop stops taking rows (`Runner.stop()`: the rows left are recorded `not_sent`
+once the calls in flight are done) and gives the calls in flight `grace` seconds to finish;
+past that, they are cut off (`Runner.cut_off()`) and recorded `not_sent`. A second stop
+cancels sending at once, even while the rows left are being recorded. Either way the
+report is consistent: its lines are flushed one by one, and a resume sends every row
+without a line.
 
 A library must not take over a process's signals: `handle_signals` is off unless the caller
 (the CLI) asks. A caller that runs the job in another thread (the web page) stops it with a
@@ -127,6 +129,10 @@ class StopOnSignals:
         self._say(f"Stopping ({name}): no new rows; waiting up to {self.grace:g} s for the calls in flight. {again} to stop at once.")
 
     def _give_up(self) -> None:
-        if self._task is not None and not self._task.done():
-            self.gave_up = True
+        if self._task is None or self._task.done():
+            return
+        self.gave_up = True
+        if self.runner is not None:
+            self.runner.cut_off()  # the rows in flight get not_sent lines, then the rows left
+        else:
             self._task.cancel()

@@ -6,7 +6,7 @@ import random
 import pytest
 import yarl
 
-from bulk_updater.calls import Backoff, WindowLimiter
+from bulk_updater.calls import Backoff, RetryPolicy, WindowLimiter
 from bulk_updater.errors import AuthError, ConnectError, InputError
 from bulk_updater.preflight import Identity, fetch_identity, preflight
 from bulk_updater.settings import Credentials, SendSettings
@@ -15,7 +15,7 @@ HOST = "https://api-in21.leadsquared.com"
 URL = HOST + "/v2/Authentication.svc/UserByAccessKey.Get"
 KEYS = Credentials("u$r-access-0123456789", "secret-0123456789abcdef")
 SEND = SendSettings(HOST, KEYS, max_attempts=3)
-QUICK = Backoff(base=0.001, cap=0.002, rng=random.Random(1))
+QUICK = RetryPolicy(max_attempts=3, backoff=Backoff(base=0.001, cap=0.002, rng=random.Random(1)))
 
 
 def user(api_host: str = "api-in21.leadsquared.com", **fields) -> str:
@@ -53,7 +53,7 @@ async def test_wrong_keys_raise_auth_error_at_once(mocked):
     body = json.dumps({"Status": "Error", "ExceptionType": "MXUnAuthorizedAccessException", "ExceptionMessage": f"bad key {KEYS.secret_key}"})
     mocked.get(URL, status=401, body=body)
     with pytest.raises(AuthError) as error:
-        await fetch_identity(SEND, backoff=QUICK)
+        await fetch_identity(SEND, policy=QUICK)
     assert "rejected the keys" in str(error.value) and KEYS.secret_key not in str(error.value)
     assert len(mocked.requests[("GET", yarl.URL(URL))]) == 1
 
@@ -72,7 +72,7 @@ async def test_429_and_503_are_waited_out(mocked):
     mocked.get(URL, status=503, body="busy")
     mocked.get(URL, status=200, body=user())
     limiter = WindowLimiter(1000, 0.01, jitter=0)  # a 429 pauses callers for one period
-    assert (await fetch_identity(SEND, limiter, backoff=QUICK)).user == "Yogesh"
+    assert (await fetch_identity(SEND, limiter, policy=QUICK)).user == "Yogesh"
 
 
 @pytest.mark.parametrize(
@@ -82,7 +82,7 @@ async def test_429_and_503_are_waited_out(mocked):
 async def test_no_usable_answer_is_a_connect_error(mocked, status, body, hint):
     mocked.get(URL, status=status, body=body, repeat=True)
     with pytest.raises(ConnectError, match=hint):
-        await fetch_identity(SEND, backoff=QUICK)
+        await fetch_identity(SEND, policy=QUICK)
 
 
 def test_identity_reads_hosts_with_or_without_scheme():

@@ -2,6 +2,9 @@
 
 from .client import CallResult, Kind, LeadSquaredClient, classify_response, open_session, tls_context
 from .limiter import WindowLimiter
-from .retry import Backoff
+from .retry import Action, Backoff, Decision, RetryPolicy, Retrying, Tries
 
-__all__ = ["Backoff", "CallResult", "Kind", "LeadSquaredClient", "WindowLimiter", "classify_response", "open_session", "tls_context"]
+__all__ = [
+    "Action", "Backoff", "Decision", "RetryPolicy", "Retrying", "Tries",
+    "CallResult", "Kind", "LeadSquaredClient", "WindowLimiter", "classify_response", "open_session", "tls_context",
+]

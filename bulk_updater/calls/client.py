@@ -74,6 +74,13 @@ def _is_successful(payload: dict) -> bool:
     return not isinstance(message, dict) or message.get("IsSuccessful", True) is not False
 
 
+def _is_certificate_error(exc: aiohttp.ClientError) -> bool:
+    """aiohttp raises ClientConnectorSSLError for any ssl.SSLError; only a certificate error is permanent."""
+    return isinstance(exc, aiohttp.ClientConnectorCertificateError) or isinstance(
+        getattr(exc, "os_error", None) or exc.__cause__, ssl.SSLCertVerificationError
+    )
+
+
 def tls_context() -> ssl.SSLContext:
     """Certificates and host names are verified against the system's CAs (SSL_CERT_FILE honoured).
 
@@ -126,10 +133,11 @@ class LeadSquaredClient:
                 return response.status, await response.text(errors="replace")
         except asyncio.TimeoutError:
             return CallResult(Kind.RETRYABLE, None, "Timeout", f"no answer within {self._timeout.total:g} s")
-        except aiohttp.ClientSSLError as exc:
-            # A certificate that fails verification fails again: never worth a retry.
-            return CallResult(Kind.PERMANENT, None, "TLSError", self._describe(exc))
         except aiohttp.ClientError as exc:
+            if _is_certificate_error(exc):
+                # A certificate that fails verification fails again: never worth a retry.
+                return CallResult(Kind.PERMANENT, None, "TLSError", self._describe(exc))
+            # Any other TLS error (a handshake reset or cut short) is a dropped connection.
             return CallResult(Kind.RETRYABLE, None, "ConnectionError", self._describe(exc))
 
     def _redacted(self, result: CallResult) -> CallResult:
