@@ -1,0 +1,47 @@
+"""`--throttle-timeout` through the CLI, in process, against the sandbox (slice "calls", issue 11 item 12).
+
+When every answer has been a 429 for the timeout, the run stops cleanly: reason `throttled`,
+state stopped, exit 1, the rows left `not_sent`, and a message saying why and how to finish.
+"""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from bulk_updater import cli
+from conftest import cli_env, new_ids, read_report, write_csv
+
+
+def test_a_run_that_gets_only_429s_stops_after_the_throttle_timeout(tmp_path, sandbox, monkeypatch, capsys):
+    ids = new_ids(8)
+    box = sandbox(script=("ok", "ok", *["429"] * 400))  # another integration takes the whole limit after two calls
+    for name, value in cli_env(box).items():
+        monkeypatch.setenv(name, value)
+    path = write_csv(tmp_path / "in.csv", [["CompanyActivityId", "Status"], *[[id_, "Won"] for id_ in ids]])
+    out = tmp_path / "out"
+
+    # A 429 pauses everyone for one period (0.2 s): a few 429s, then the timeout.
+    code = cli.main(["run", str(path), "--out", str(out), "--rate", "100/0.2", "--concurrency", "1",
+                     "--throttle-timeout", "0.5", "--no-progress"])
+
+    _, err = capsys.readouterr()
+    assert code == 1, err
+    assert "Stopped (throttled)" in err and "Another integration may be using the account's limit" in err
+    assert f"bulk-updater resume {out}" in err
+    outcomes = {int(line["_row"]): line for line in read_report(out / "report.csv")}
+    assert [outcomes[n]["_outcome"] for n in range(2, 10)] == ["success"] * 2 + ["not_sent"] * 6
+    assert int(outcomes[4]["_attempts"]) == box.state.throttled >= 2 and outcomes[4]["_http_status"] == "429"
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["stop_reason"] == "throttled" and summary["calls_throttled"] == box.state.throttled
+    record = json.loads((out / "run.json").read_text())
+    assert record["state"] == "stopped" and record["options"]["send"]["throttle_timeout"] == 0.5
+    assert len(read_report(out / "failed.csv")) == 6  # the rows to send, in failed.csv as after any stop
+
+
+def test_the_throttle_timeout_must_be_a_positive_number_of_seconds(tmp_path, capsys):
+    for bad in ("0", "-1", "soon"):
+        with pytest.raises(SystemExit) as exit_:
+            cli.main(["run", "in.csv", "--out", str(tmp_path / "o"), "--throttle-timeout", bad])
+        assert exit_.value.code == 2 and "--throttle-timeout" in capsys.readouterr().err
