@@ -10,9 +10,14 @@ from __future__ import annotations
 import asyncio
 import csv
 import signal
+import subprocess
+import sys
+import time
 from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
+
+import pytest
 
 from bulk_updater.calls import CallResult, Kind, RetryPolicy
 from bulk_updater.outcomes import Outcome, RowOutcome, Runner
@@ -20,6 +25,7 @@ from bulk_updater.report import ReportWriter
 from bulk_updater.requests import Plan, plan_row
 from bulk_updater.rows import Row
 from bulk_updater.stopping import StopOnSignals
+from conftest import cli_env, read_report
 
 ROWS = 200_000
 COLUMNS = ["CompanyActivityId", "Status"]
@@ -164,3 +170,58 @@ async def test_calls_still_in_flight_when_the_stop_wait_ends_are_cut_off_and_rec
     cut = [line for line in lines if line["_attempts"] == "1"]
     assert len(cut) == 25 and {line["_outcome"] for line in lines} == {"not_sent"}
     assert all("may have been applied" in line["_error_message"] for line in cut)
+
+
+# --- end to end: the real CLI on a 1,000,000-row sheet ------------------------------------------
+
+
+def write_big_sheet(path: Path, count: int) -> Path:
+    with path.open("w", encoding="utf-8", newline="") as f:
+        f.write("CompanyActivityId,Status\n")
+        f.writelines(f"{n:08x}-0380-4b8c-84db-{n:012x},Won\n" for n in range(count))
+    return path
+
+
+@pytest.mark.e2e
+def test_a_second_ctrl_c_on_a_million_row_run_exits_within_a_second(tmp_path, sandbox):
+    box = sandbox(latency=(0.05, 0.05))
+    path, out = write_big_sheet(tmp_path / "big.csv", 1_000_000), tmp_path / "out"
+    report = out / "report.csv"
+    process = subprocess.Popen(
+        [sys.executable, "-m", "bulk_updater", "run", str(path), "--out", str(out), "--rate", "1000/1", "--no-progress"],
+        env=cli_env(box), stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )
+    try:
+        wait_until(lambda: report.exists() and report.stat().st_size > 2_000, process)  # some rows are done
+        process.send_signal(signal.SIGINT)
+        for line in process.stderr:
+            if "Ctrl-C again to stop at once" in line:
+                break
+        size = report.stat().st_size
+        wait_until(lambda: report.stat().st_size > size + 200_000, process)  # the rows left are being recorded
+        second = time.monotonic()
+        process.send_signal(signal.SIGINT)
+        process.wait(timeout=30)
+        took = time.monotonic() - second
+    finally:
+        process.kill()
+    stderr = process.stderr.read()
+
+    assert process.returncode == 130 and "stopped at once by a second Ctrl-C" in stderr and "Traceback" not in stderr
+    assert took < 1.0, took
+    print(f"second Ctrl-C to exit: {took:.3f} s")
+    lines = read_report(report)
+    assert 0 < len(lines) < 1_000_000 and len({line["_row"] for line in lines}) == len(lines)
+    # the calls in flight at the first Ctrl-C answered within the stop wait: recorded as they ended
+    applied = {line["CompanyActivityId"] for line in lines if line["_outcome"] == "success"}
+    assert set(box.state.applied) == applied
+
+
+def wait_until(condition, process: subprocess.Popen, timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        assert process.poll() is None, "the run ended early"
+        if condition():
+            return
+        time.sleep(0.01)
+    raise AssertionError("the run never reached the awaited point")
