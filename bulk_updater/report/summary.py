@@ -22,7 +22,7 @@ class Summary:
     calls: int = 0
     calls_throttled: int = 0
     elapsed_seconds: float = 0.0
-    # Why sending stopped early: "unauthorized", "interrupted" (Ctrl-C), "terminated" (SIGTERM),
+    # Why sending stopped early: "unauthorized", "interrupted" (Ctrl-C), "terminated" (SIGTERM), "throttled",
     # "max_calls", or "" when it did not.
     stop_reason: str = ""
     # Rows whose outcome an earlier session of this run recorded (a resume); they are in `counts`.
