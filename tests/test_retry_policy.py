@@ -238,7 +238,8 @@ async def test_a_row_held_by_a_429_pause_when_the_run_stops_is_not_sent():
     outcomes = []
     runner = Runner(send, StubLimiter(pause_on_429=True), outcomes.append, concurrency=1, retry=policy())
     await asyncio.wait_for(runner.run((row, plan_row(row)) for row in rows(*IDS[:3])), 5)
-    assert [(o.outcome, o.attempts, o.http_status) for o in outcomes] == [(Outcome.NOT_SENT, 1, 429), (Outcome.NOT_SENT, 0, None), (Outcome.NOT_SENT, 0, None)]
+    assert [(o.outcome, o.attempts, o.http_status) for o in outcomes] == [
+        (Outcome.NOT_SENT, 1, 429), (Outcome.NOT_SENT, 0, None), (Outcome.NOT_SENT, 0, None)]
 
 
 # --- the key check: the same policy, raising -------------------------------------------------------
