@@ -107,7 +107,11 @@ def test_the_throttle_timeout_counts_from_the_first_429_since_any_other_answer()
     assert retrying.decide(THROTTLED, Tries()).action is Action.RETRY
     clock.now += TIMEOUT_S - 1
     assert retrying.decide(THROTTLED, Tries()).action is Action.RETRY
+    retrying.decide(TIMEOUT, Tries())  # no answer: it tells nothing about the limit
+    clock.now += 1
+    assert retrying.decide(THROTTLED, Tries()).action is Action.THROTTLED_OUT
     retrying.decide(OK, Tries())  # a call got through: the clock starts again
+    assert not retrying.throttled_out()
     clock.now += 5
     assert retrying.decide(THROTTLED, Tries()).action is Action.RETRY
     clock.now += TIMEOUT_S

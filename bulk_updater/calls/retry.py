@@ -11,7 +11,8 @@ The rules:
 - anything else that is not a success fails at once; a 401 stops everything;
 - when every answer has been a 429 for `throttle_timeout` seconds, stop: something else is
   using the account's limit, and waiting longer only holds the rows back. Any other answer
-  (a call that got past the limit) starts that clock again.
+  from the server (the call got past the limit) starts that clock again; a timeout or a
+  dropped connection, being no answer, neither starts nor stops it.
 """
 
 from __future__ import annotations
@@ -97,7 +98,8 @@ class Retrying:
             if self._throttled_since is None:
                 self._throttled_since = self.policy.clock()
             return Decision(Action.THROTTLED_OUT if self.throttled_out() else Action.RETRY)
-        self._throttled_since = None  # this call got past the rate limit
+        if result.http_status is not None:
+            self._throttled_since = None  # an answer from past the rate limit (a timeout is no answer)
         tries.attempts += 1
         if result.kind is Kind.SUCCESS:
             return Decision(Action.DONE)
