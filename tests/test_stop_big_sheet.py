@@ -62,10 +62,14 @@ class Report:
         self.writer = ReportWriter(path, COLUMNS)
         self.counts: Counter[Outcome] = Counter()
         self.on_line = lambda outcome: None
+        self.first_not_sent_at = self.last_line_at = 0.0
 
     def record(self, outcome: RowOutcome) -> None:
         self.writer.write(outcome)
         self.counts[outcome.outcome] += 1
+        self.last_line_at = time.monotonic()
+        if outcome.outcome is Outcome.NOT_SENT and not self.first_not_sent_at:
+            self.first_not_sent_at = self.last_line_at
         self.on_line(outcome)
 
     def rows(self) -> Counter[int]:
@@ -116,8 +120,10 @@ async def test_the_calls_in_flight_at_a_first_ctrl_c_keep_their_outcome_and_the_
     assert report.counts[Outcome.SUCCESS] == runner.stats.calls >= 100  # every call in flight answered, and was recorded so
     assert report.counts[Outcome.NOT_SENT] == ROWS - runner.stats.calls
     assert report.rows() == Counter(range(2, ROWS + 2))  # exactly one line per row
-    # Writing ~100,000 not_sent lines takes a second or more; done in one go it would hold the loop that long.
-    assert lag < 0.5
+    # Writing ~100,000 not_sent lines takes a second or more (more on a busy machine); done in
+    # one go it holds the loop all that time. In batches, the loop waits far less than that.
+    writing = report.last_line_at - report.first_not_sent_at
+    assert lag < writing / 4, (lag, writing)
 
 
 async def test_a_second_ctrl_c_while_the_rows_left_are_recorded_stops_at_once(tmp_path):
