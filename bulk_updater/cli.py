@@ -80,7 +80,7 @@ def _report_end(summary: Summary, args: argparse.Namespace, command: str) -> int
         return EXIT_UNAUTHORIZED
     if summary.stop_reason == "throttled":
         print(
-            f"Stopped (throttled): every answer was a 429 for {args.throttle_timeout:g} s (--throttle-timeout). "
+            "Stopped (throttled): every answer was a 429 (over the rate limit) for the whole --throttle-timeout. "
             "Another integration may be using the account's limit: check with the admin, or lower --rate. "
             f"The rows left are not_sent. To finish the job, run: bulk-updater resume {shlex.quote(args.out)}",
             file=sys.stderr,
