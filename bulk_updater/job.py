@@ -194,7 +194,8 @@ async def _run_job(job: RunRecord, source: _Source, out_dir: Path, send: SendSet
     total = sum(1 for _ in source.rows())
     limiter = WindowLimiter(send.rate.calls, send.rate.period, send.jitter)
     # Keys and region are checked before anything is written or sent: a failure leaves no folder behind.
-    await preflight(send, limiter)
+    identity = await preflight(send, limiter)
+    job.org_id, job.org = identity.org_id, identity.org  # a resume with another account's keys is refused
     with lock_out_dir(out_dir):
         earlier = open_out_dir(out_dir, job, report_header(source.columns), options.restart)
         started = time.monotonic()

@@ -271,3 +271,17 @@ def test_a_run_json_without_options_is_resumed_by_the_full_command(tmp_path, box
     assert main("run", path, "--out", out, "--rate", "1000/1", "--no-progress") == 0
 
     assert sorted(box.state.applied) == sorted(ids) and run_json(out)["options"]["send"]["rate"] == "1000/1"
+
+
+def test_a_resume_with_another_accounts_keys_is_refused(tmp_path, box, capsys):
+    ids = new_ids(3)
+    path, out = write_csv(tmp_path / "in.csv", [HEADER, *[[i, "Won"] for i in ids]]), tmp_path / "out"
+    assert main("run", path, "--out", out, "--rate", "1000/1", "--max-calls", "1", *QUICK) == 1
+    box.config.org_id = "0d2c6a7e-0000-4000-8000-00000000beef"  # as if the env file held another account's keys
+    capsys.readouterr()
+
+    assert main("resume", out) == 2
+
+    error = capsys.readouterr().err
+    assert "another account" in error and "0d2c6a7e-0000-4000-8000-00000000beef" in error
+    assert box.state.calls == 1

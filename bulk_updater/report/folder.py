@@ -108,6 +108,13 @@ def _check_resumable(out_dir: Path, earlier: RunRecord, job: RunRecord) -> None:
             f"choose another --out folder, or {start_over}.",
         )
     recorded_options.refuse_mismatch(out_dir, earlier.options, job.options)
+    if earlier.org_id and job.org_id and earlier.org_id != job.org_id:
+        raise InputError(
+            f"the keys belong to the account {job.org!r} (id {job.org_id}), but the unfinished run in {out_dir} "
+            f"was sent to the account {earlier.org!r} (id {earlier.org_id})",
+            hint=f"Resuming would send the rest of the sheet to another account. Give that account's keys "
+            f"(the --env-file the run used), or choose another --out folder, or {start_over}.",
+        )
 
 
 def _refuse_input_inside(out_dir: Path, input_path: Path) -> None:

@@ -37,6 +37,9 @@ class RunRecord:
     # The options that shape the run, by class (design notes §1): {"read": {...}, "send": {...}, "record": {...}}.
     # Keys are never recorded. See options.py for each option's class and what a resume does with it.
     options: dict[str, dict] = field(default_factory=dict)
+    # The LeadSquared account the keys belong to (UserByAccessKey.Get): never the keys themselves.
+    org_id: str = ""
+    org: str = ""
     # The send and record options this session changed from the last one: name -> [then, now].
     changed_on_resume: dict[str, list] = field(default_factory=dict)
 
