@@ -14,6 +14,7 @@ import traceback
 from collections.abc import Callable, Mapping, Sequence
 
 from . import check, job, rows
+from . import options as recorded_options
 from .credentials import REDACTOR, load_credentials, read_env_file, readable_by_others, redacting_output
 from .errors import BulkUpdaterError, InputError
 from .hosts import DEFAULT_LOOKUP_HOST, REGIONS, check_host, region_url
@@ -211,12 +212,13 @@ def cmd_sandbox(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-# Options a run records (options.py), by name -> the argparse dest that gives them. Their argparse
-# defaults are None, so that a resume can tell an option given from one left out.
+# Options a run records (options.py), by name -> the argparse dest that gives them (their flag's).
+# Their argparse defaults are None, so that a resume can tell an option given from one left out.
+# The rate, the host and the region check are given by several flags: see _given.
 _GIVEN_AS = {
-    "sheet": "sheet", "map_path": "map", "timezone": "timezone", "encoding": "encoding", "delimiter": "delimiter",
-    "clear_token": "clear_token", "concurrency": "concurrency", "max_attempts": "max_attempts", "timeout": "timeout",
-    "jitter": "jitter", "max_calls": "max_calls", "stop_wait": "stop_wait",
+    option.name: option.flag.removeprefix("--").replace("-", "_")
+    for option in recorded_options.OPTIONS
+    if option.name not in ("rate", "host", "check_region")
 }
 
 

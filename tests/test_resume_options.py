@@ -285,3 +285,22 @@ def test_a_resume_with_another_accounts_keys_is_refused(tmp_path, box, capsys):
     error = capsys.readouterr().err
     assert "another account" in error and "0d2c6a7e-0000-4000-8000-00000000beef" in error
     assert box.state.calls == 1
+
+
+# Flags of `run` that no run records, and why; the others must each have an entry in options.OPTIONS.
+NOT_RECORDED = {
+    "--help": "", "--version": "", "--out": "the folder itself", "--restart": "starts over", "--dry-run": "sends nothing",
+    "--no-progress": "display", "--env-file": "where the keys come from: given again",
+    "--region": "recorded as the host", "--plan": "recorded as the rate", "--headroom": "recorded in the rate",
+}
+
+
+def test_every_option_of_run_is_recorded_in_its_class_or_named_as_not():
+    from bulk_updater.options import OPTIONS
+
+    run_parser = cli.build_parser()._subparsers._group_actions[0].choices["run"]
+    flags = {flag: action for action in run_parser._actions for flag in action.option_strings if flag.startswith("--")}
+    recorded = {option.flag for option in OPTIONS}
+    assert set(flags) - set(NOT_RECORDED) == recorded  # a new option needs its line in options.OPTIONS
+    for flag in recorded:  # no argparse default: a resume must tell "not given" from "given the default"
+        assert flags[flag].default in (None, False), flag
