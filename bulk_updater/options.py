@@ -168,4 +168,4 @@ def _shown(value: Any) -> str:
 
 
 def _short(digest: str | None) -> str:
-    return digest[:12] + "..." if digest else "none"
+    return digest[:12] + "..." if digest else "no file"
