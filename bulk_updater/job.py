@@ -152,7 +152,7 @@ def holds_unfinished(out_dir: str | Path, command: str) -> bool:
     Not one started by an older bulk-updater, which recorded no options: the full command resumes it, as then.
     """
     earlier = RunRecord.load(Path(out_dir))
-    return earlier is not None and earlier.state is not RunState.FINISHED and earlier.command == command and "send" in earlier.options
+    return earlier is not None and earlier.state is not RunState.FINISHED and earlier.command == command and recorded_options.complete(earlier.options)
 
 
 def _resumable_record(out_dir: Path) -> RunRecord:
@@ -164,7 +164,7 @@ def _resumable_record(out_dir: Path) -> RunRecord:
             f"{out_dir} holds a finished {earlier.command} of {earlier.input}: nothing is left to resume",
             hint=f"To send its failed rows again: bulk-updater retry {out_dir / FAILED} --out NEW_DIR.",
         )
-    if "send" not in earlier.options:
+    if not recorded_options.complete(earlier.options):
         raise InputError(
             f"the run in {out_dir} was started by an older bulk-updater, which did not record its options",
             hint=f"Finish it with the command that started it, with the same options: bulk-updater {earlier.command} {earlier.input} --out {out_dir} ...",

@@ -98,6 +98,11 @@ def recorded(values: Mapping[str, Any], map_sha256: str | None) -> dict[str, dic
     return out
 
 
+def complete(options: Mapping[str, dict]) -> bool:
+    """Whether a run.json holds what a resume needs (an older bulk-updater recorded only --clear-token)."""
+    return "host" in options.get(SEND, {})
+
+
 def restore(options: Mapping[str, dict]) -> dict[str, Any]:
     """The values an earlier session recorded, by option name (old records may lack some)."""
     flat = {name: value for kind in CLASSES for name, value in options.get(kind, {}).items()}

@@ -260,12 +260,17 @@ def test_an_older_run_json_still_loads(tmp_path):
         bulk_updater.resume(tmp_path, Credentials("a", "b"))
 
 
-def test_a_run_json_without_options_is_resumed_by_the_full_command(tmp_path, box):
+@pytest.mark.parametrize("shape", ["top-level clear_token", "empty classes"])
+def test_a_run_json_without_options_is_resumed_by_the_full_command(tmp_path, box, shape):
     ids = new_ids(3)
     path, out = write_csv(tmp_path / "in.csv", [HEADER, *[[i, "Won"] for i in ids]]), tmp_path / "out"
     assert main("run", path, "--out", out, "--rate", "1000/1", "--max-calls", "1", *QUICK) == 1
     older = run_json(out)
-    older["clear_token"] = older.pop("options")["read"]["clear_token"]  # as an older bulk-updater wrote it
+    token = older.pop("options")["read"]["clear_token"]
+    if shape == "top-level clear_token":  # as an older bulk-updater wrote it
+        older["clear_token"] = token
+    else:  # as RunRecord.new(command, path, clear_token) makes it
+        older["options"] = {"read": {"clear_token": token}, "send": {}, "record": {}}
     (out / "run.json").write_text(json.dumps(older))
 
     assert main("run", path, "--out", out, "--rate", "1000/1", "--no-progress") == 0
