@@ -239,16 +239,24 @@ def _given(args: argparse.Namespace, resuming: bool) -> dict[str, object]:
 
 def _rate(args: argparse.Namespace, resuming: bool) -> Rate | None:
     """The rate --rate or --plan and --headroom give, or None when none of them is given."""
-    if args.rate is None and args.plan is None:
-        if args.headroom is None:
-            return None
-        if resuming:
-            raise InputError(
-                "--headroom alone can't change the rate of a run being resumed: its recorded rate already had its headroom taken off",
-                hint="Give the limit too (--rate N/S or --plan NAME) with --headroom, or give the rate to use with --rate alone.",
-            )
-    rate = Rate.for_plan(args.plan) if args.plan else args.rate or Rate.parse(DEFAULT_RATE)
-    return rate.with_headroom(args.headroom or 0.0)
+    if args.rate is None and args.plan is None and args.headroom is None:
+        return None
+    rate = (Rate.for_plan(args.plan) if args.plan else args.rate or Rate.parse(DEFAULT_RATE)).with_headroom(args.headroom or 0.0)
+    if resuming and args.rate is None and args.plan is None:
+        _refuse_headroom_alone(args, rate)
+    return rate
+
+
+def _refuse_headroom_alone(args: argparse.Namespace, rate: Rate) -> None:
+    """--headroom alone takes its share off the default limit, as on a new run: fine when that is the
+    rate the run recorded (the command that started it, given again); refused when it would change it."""
+    recorded = job.recorded_values(args.out).get("rate")
+    if recorded is not None and rate != recorded:
+        raise InputError(
+            f"--headroom {args.headroom:g} alone would send at {rate} (the default {DEFAULT_RATE} less {args.headroom:g}%), "
+            f"but the run being resumed sends at {recorded}, its headroom already taken off",
+            hint="Give the limit with it (--rate N/S or --plan NAME), or the rate to use with --rate alone.",
+        )
 
 
 def _host_from_environment(environ: Mapping[str, str]) -> str:

@@ -39,7 +39,7 @@ from .rows.records import is_records, spool_records
 from .settings import CLEAR_TOKEN, SendSettings
 from .stopping import SIGNAL_NAMES, StopOnSignals, StopToken
 
-__all__ = ["FAILED", "REPORT", "SUMMARY", "JobOptions", "holds_unfinished", "resume", "retry", "run", "settings_from"]
+__all__ = ["FAILED", "REPORT", "SUMMARY", "JobOptions", "holds_unfinished", "recorded_values", "resume", "retry", "run", "settings_from"]
 
 # Seconds the calls in flight get to finish after a first Ctrl-C or SIGTERM.
 STOP_WAIT = 10.0
@@ -144,6 +144,12 @@ def settings_from(values: Mapping[str, object], credentials: Credentials, **not_
     read = ReadOptions(**recorded_options.of_holder(values, recorded_options.READING))
     options = JobOptions(read=read, **not_recorded, **recorded_options.of_holder(values, recorded_options.JOB))
     return SendSettings(credentials=credentials, **recorded_options.of_holder(values, recorded_options.SENDING)), options
+
+
+def recorded_values(out_dir: str | Path) -> dict[str, object]:
+    """The option values the run in `out_dir` recorded, by name; empty when it holds none."""
+    earlier = RunRecord.load(Path(out_dir))
+    return recorded_options.restore(earlier.options) if earlier is not None else {}
 
 
 def holds_unfinished(out_dir: str | Path, command: str) -> bool:

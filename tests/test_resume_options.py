@@ -150,11 +150,17 @@ def test_a_send_option_given_on_resume_is_applied_and_noted(tmp_path, box, capsy
     assert run_json(out)["state"] == "finished"
 
 
-def test_headroom_alone_on_resume_is_refused(tmp_path, box, capsys):
-    path, out = write_csv(tmp_path / "in.csv", [HEADER, *[[i, "Won"] for i in new_ids(2)]]), tmp_path / "out"
-    assert main("run", path, "--out", out, "--rate", "1000/1", "--max-calls", "1", *QUICK) == 1
-    assert main("resume", out, "--headroom", "50") == 2
-    assert "--headroom alone" in capsys.readouterr().err and box.state.calls == 1
+def test_headroom_alone_on_resume_is_refused_when_it_would_change_the_rate(tmp_path, box, capsys):
+    path, out = write_csv(tmp_path / "in.csv", [HEADER, *[[i, "Won"] for i in new_ids(3)]]), tmp_path / "out"
+    assert main("run", path, "--out", out, "--headroom", "20", "--max-calls", "1", *QUICK) == 1
+    assert run_json(out)["options"]["send"]["rate"] == "20/5"
+
+    assert main("resume", out, "--headroom", "50") == 2  # 12/5 from the default limit: not what the admin means
+    assert "--headroom 50 alone would send at 12/5" in capsys.readouterr().err and box.state.calls == 1
+
+    # The command that started the run, given again, gives the same rate: it resumes.
+    assert main("run", path, "--out", out, "--headroom", "20", "--max-calls", "none", "--no-progress") == 0
+    assert summary(out)["rate"] == "20/5" and box.state.calls == 3
 
 
 def test_the_finish_line_names_the_env_file_and_works_as_printed(tmp_path, sandbox, monkeypatch, capsys):
