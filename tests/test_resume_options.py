@@ -97,12 +97,13 @@ def test_resume_keeps_the_time_zone(tmp_path, box):
 def test_resume_keeps_the_plan_and_headroom_rate(tmp_path, box):
     ids = new_ids(3)
     path, out = write_csv(tmp_path / "in.csv", [HEADER, *[[i, "Won"] for i in ids]]), tmp_path / "out"
-    assert main("run", path, "--out", out, "--plan", "pro", "--headroom", "20", "--max-calls", "1", *QUICK) == 1
-    assert run_json(out)["options"]["send"]["rate"] == "4/5"
+    # enterprise rather than the pro (4/5): the same rule, and calls spaced 0.25 s apart, not 1.25 s.
+    assert main("run", path, "--out", out, "--plan", "enterprise", "--headroom", "20", "--max-calls", "1", *QUICK) == 1
+    assert run_json(out)["options"]["send"]["rate"] == "20/5"
 
     assert main("resume", out, "--max-calls", "none") == 0
 
-    assert summary(out)["rate"] == "4/5" and "rate" not in summary(out)["changed_on_resume"]
+    assert summary(out)["rate"] == "20/5" and "rate" not in summary(out)["changed_on_resume"]
     assert len(box.state.applied) == 3
 
 
