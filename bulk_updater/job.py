@@ -322,7 +322,7 @@ def _stopped_at_once(stop: StopOnSignals, out_dir: Path) -> StoppedAtOnce:
     assert stop.signal is not None
     return StoppedAtOnce(
         f"stopped at once by a second {SIGNAL_NAMES[stop.signal]}. The report holds every row that finished; "
-        "the rows in flight are sent again when you resume the run (bulk-updater resume {out_dir}), which finishes the job.",
+        f"the rows in flight are sent again when you resume the run (bulk-updater resume {out_dir}), which finishes the job.",
         stop.signal,
     )
 
