@@ -14,6 +14,7 @@ import traceback
 from collections.abc import Callable, Mapping, Sequence
 
 from . import check, job, rows
+from . import options as recorded_options
 from .credentials import REDACTOR, load_credentials, read_env_file, readable_by_others, redacting_output
 from .errors import BulkUpdaterError, InputError
 from .hosts import DEFAULT_LOOKUP_HOST, REGIONS, check_host, region_url
@@ -22,6 +23,7 @@ from .report import Summary
 from .settings import CLEAR_TOKEN, DEFAULT_RATE, PLAN_CALLS, Credentials, Rate, SendSettings
 
 EXIT_OK, EXIT_SOME_FAILED, EXIT_BAD_INPUT, EXIT_UNAUTHORIZED = 0, 1, 2, 3
+NO_BUDGET = "none"
 EXIT_CRASH = 1  # what Python itself returns for an uncaught error
 # A run stopped by a signal exits as the shell reports a process killed by it: 128 + the signal.
 EXIT_STOPPED = {"interrupted": 130, "terminated": 143}
@@ -41,14 +43,14 @@ def cmd_run(args: argparse.Namespace) -> int:
     and writes the report a run would write, the rows it would send marked not_sent.
 
     If DIR holds an unfinished run of the same INPUT (stopped, killed, crashed), the same
-    command resumes it: rows with an outcome are not sent again.
+    command resumes it as `resume` does: rows with an outcome are not sent again, and the
+    options not given take the values the run recorded.
 
     Example: bulk-updater run edits.csv --out runs/monday --region in21
     """
     if args.dry_run:
         return _dry_run(args)
-    summary = job.run(args.input, args.out, _send_settings(args), _job_options(args))
-    return _report_end(summary, args, f"run {shlex.quote(args.input)}")
+    return _send(args, "run", args.input)
 
 
 def cmd_retry(args: argparse.Namespace) -> int:
@@ -62,11 +64,47 @@ def cmd_retry(args: argparse.Namespace) -> int:
 
     Example: bulk-updater retry runs/monday/failed.csv --out runs/monday-2
     """
-    summary = job.retry(args.report, args.out, _send_settings(args), _job_options(args))
-    return _report_end(summary, args, f"retry {shlex.quote(args.report)}")
+    return _send(args, "retry", args.report)
 
 
-def _report_end(summary: Summary, args: argparse.Namespace, command: str) -> int:
+def cmd_resume(args: argparse.Namespace) -> int:
+    """Finish a stopped, killed or crashed run or retry, with the options it recorded.
+
+    Reads DIR/run.json and carries on: the same input, read the same way, sent the same way;
+    rows with an outcome are not sent again. Keys come from the environment, --env-file or a
+    prompt, as for run. A sending option given here (--rate, --concurrency, --max-calls...)
+    replaces the recorded one and is noted in summary.json ("changed_on_resume"); a reading
+    option given with another value than the run's is refused.
+
+    Example: bulk-updater resume runs/monday --env-file ~/lsq.env --rate 10/5
+    """
+    return _report_end(_resume(args, _given(args, resuming=True)), args)
+
+
+def _send(args: argparse.Namespace, command: str, source: str) -> int:
+    """run or retry: a new job in DIR, or the same command resuming the unfinished one it holds."""
+    if not args.restart and job.holds_unfinished(args.out, command):
+        # Options not given take the recorded values: argparse's defaults are None, so "not given" shows.
+        return _report_end(_resume(args, _given(args, resuming=True), source), args)
+    given = _given(args, resuming=False)
+    environ = _environment(args)
+    given["host"] = given.get("host") or _host_from_environment(environ)
+    send, options = job.settings_from(given, _credentials(environ), restart=args.restart, **_session_options(args))
+    start = job.run if command == "run" else job.retry
+    return _report_end(start(source, args.out, send, options), args)
+
+
+def _resume(args: argparse.Namespace, given: dict, input_path: str | None = None) -> Summary:
+    # LSQ_HOST is not an option given: the recorded host wins over the environment's.
+    return job.resume(args.out, _credentials(_environment(args)), given, input_path=input_path, **_session_options(args))
+
+
+def _session_options(args: argparse.Namespace) -> dict:
+    """What this command does that no run records: the bar, and stopping on Ctrl-C and SIGTERM."""
+    return {"progress": not args.no_progress, "handle_signals": True}
+
+
+def _report_end(summary: Summary, args: argparse.Namespace) -> int:
     """Print the summary and what to do next; return the exit code."""
     print("\n".join(summary.lines()))
     print(f"Report: {os.path.join(args.out, job.REPORT)}")
@@ -82,19 +120,25 @@ def _report_end(summary: Summary, args: argparse.Namespace, command: str) -> int
         print(
             "Stopped (throttled): every answer was a 429 (over the rate limit) for the whole --throttle-timeout. "
             "Another integration may be using the account's limit: check with the admin, or lower --rate. "
-            f"The rows left are not_sent. To finish the job, run: bulk-updater resume {shlex.quote(args.out)}",
+            f"The rows left are not_sent. To finish the job, run: {_finish_command(args)}",
             file=sys.stderr,
         )
         return EXIT_SOME_FAILED
-    if summary.stop_reason in EXIT_STOPPED:
-        print(f"Stopped ({summary.stop_reason}). To finish the job, run: bulk-updater {command} --out {shlex.quote(args.out)}", file=sys.stderr)
-        return EXIT_STOPPED[summary.stop_reason]
+    if summary.stop_reason in (*EXIT_STOPPED, "max_calls", "incomplete"):
+        print(f"Stopped ({summary.stop_reason}). To finish the job, run: {_finish_command(args)}", file=sys.stderr)
+        return EXIT_STOPPED.get(summary.stop_reason, EXIT_SOME_FAILED)
     needs_look = summary.rows - summary.counts["success"] - summary.counts["skipped"]
     if needs_look:
         print(f"{needs_look:,} rows need another look: {failed}")
         print(f"Fix them if needed, then: bulk-updater retry {shlex.quote(failed)} --out NEW_DIR")
         return EXIT_SOME_FAILED
     return EXIT_OK
+
+
+def _finish_command(args: argparse.Namespace) -> str:
+    """`resume DIR`: everything else is in DIR/run.json, except where the keys come from."""
+    env_file = f" --env-file {shlex.quote(args.env_file)}" if args.env_file else ""
+    return f"bulk-updater resume {shlex.quote(args.out)}{env_file}"
 
 
 def cmd_whoami(args: argparse.Namespace) -> int:
@@ -132,12 +176,12 @@ def cmd_check(args: argparse.Namespace) -> int:
 
     Example: bulk-updater check edits.xlsx --sheet Edits --timezone Asia/Kolkata
     """
-    result = check.check(args.input, _read_options(args), args.clear_token)
+    result = check.check(args.input, _read_options(args), _clear_token(args))
     return _report_check(result)
 
 
 def _dry_run(args: argparse.Namespace) -> int:
-    result = check.dry_run(args.input, args.out, _read_options(args), args.clear_token)
+    result = check.dry_run(args.input, args.out, _read_options(args), _clear_token(args))
     code = _report_check(result)
     print(f"Report of the dry run (nothing was sent): {os.path.join(args.out, job.REPORT)}")
     return code
@@ -156,6 +200,10 @@ def _read_options(args: argparse.Namespace) -> rows.ReadOptions:
     return rows.ReadOptions(sheet=args.sheet, encoding=args.encoding, delimiter=args.delimiter, timezone=args.timezone, map_path=args.map)
 
 
+def _clear_token(args: argparse.Namespace) -> str:
+    return CLEAR_TOKEN if args.clear_token is None else args.clear_token
+
+
 def cmd_sandbox(args: argparse.Namespace) -> int:
     """Run a local LeadSquared stand-in on 127.0.0.1 for demos and tests.
 
@@ -172,30 +220,61 @@ def cmd_sandbox(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _send_settings(args: argparse.Namespace) -> SendSettings:
-    environ = _environment(args)
-    host = _host(args, environ)
-    if not host:
+# Options a run records (options.py), by name -> the argparse dest that gives them (their flag's).
+# Their argparse defaults are None, so that a resume can tell an option given from one left out.
+# The rate, the host and the region check are given by several flags: see _given.
+_GIVEN_AS = {
+    option.name: option.flag.removeprefix("--").replace("-", "_")
+    for option in recorded_options.OPTIONS
+    if option.name not in ("rate", "host", "check_region")
+}
+
+
+def _given(args: argparse.Namespace, resuming: bool) -> dict[str, object]:
+    """The recorded options this command line gives, by name; those left out are not in it."""
+    given = {name: getattr(args, dest) for name, dest in _GIVEN_AS.items() if getattr(args, dest, None) is not None}
+    if given.get("max_calls") == NO_BUDGET:
+        given["max_calls"] = None
+    rate = _rate(args, resuming)
+    if rate is not None:
+        given["rate"] = rate
+    if args.region or args.host:
+        given["host"] = check_host(region_url(args.region) if args.region else args.host)
+    if args.no_region_check:
+        given["check_region"] = False
+    return given
+
+
+def _rate(args: argparse.Namespace, resuming: bool) -> Rate | None:
+    """The rate --rate or --plan and --headroom give, or None when none of them is given."""
+    if args.rate is None and args.plan is None and args.headroom is None:
+        return None
+    rate = (Rate.for_plan(args.plan) if args.plan else args.rate or Rate.parse(DEFAULT_RATE)).with_headroom(args.headroom or 0.0)
+    if resuming and args.rate is None and args.plan is None:
+        _refuse_headroom_alone(args, rate)
+    return rate
+
+
+def _refuse_headroom_alone(args: argparse.Namespace, rate: Rate) -> None:
+    """--headroom alone takes its share off the default limit, as on a new run: fine when that is the
+    rate the run recorded (the command that started it, given again); refused when it would change it."""
+    recorded = job.recorded_values(args.out).get("rate")
+    if recorded is not None and rate != recorded:
+        raise InputError(
+            f"--headroom {args.headroom:g} alone would send at {rate} (the default {DEFAULT_RATE} less {args.headroom:g}%), "
+            f"but the run being resumed sends at {recorded}, its headroom already taken off",
+            hint="Give the limit with it (--rate N/S or --plan NAME), or the rate to use with --rate alone.",
+        )
+
+
+def _host_from_environment(environ: Mapping[str, str]) -> str:
+    url = environ.get("LSQ_HOST", "")
+    if not url:
         raise InputError(
             "no LeadSquared host is set",
             hint="Use --region (sg, us11, in21, in22, ir31, ca12), --host URL or LSQ_HOST. `bulk-updater whoami` tells the keys' region.",
         )
-    return SendSettings(
-        host=host,
-        credentials=_credentials(environ),
-        rate=_rate(args),
-        concurrency=args.concurrency,
-        max_attempts=args.max_attempts,
-        timeout=args.timeout,
-        throttle_timeout=args.throttle_timeout,
-        jitter=args.jitter,
-        check_region=not args.no_region_check,
-    )
-
-
-def _rate(args: argparse.Namespace) -> Rate:
-    rate = Rate.for_plan(args.plan) if args.plan else Rate.parse(args.rate or DEFAULT_RATE)
-    return rate.with_headroom(args.headroom)
+    return check_host(url)
 
 
 def _environment(args: argparse.Namespace) -> dict[str, str]:
@@ -222,20 +301,22 @@ def _credentials(environ: Mapping[str, str]) -> Credentials:
     return credentials
 
 
-def _job_options(args: argparse.Namespace) -> job.JobOptions:
-    return job.JobOptions(
-        clear_token=args.clear_token, max_calls=args.max_calls, progress=not args.no_progress, read=_read_options(args), **_stop_options(args)
-    )
-
-
-def _stop_options(args: argparse.Namespace) -> dict:
-    return {"restart": args.restart, "stop_wait": args.stop_wait, "handle_signals": True}
-
-
 def _positive_int(text: str) -> int:
     if not text.isdigit() or int(text) < 1:
         raise argparse.ArgumentTypeError(f"{text!r} is not a whole number of 1 or more")
     return int(text)
+
+
+def _budget(text: str) -> int | str:
+    """--max-calls N, or `none` to lift on resume a budget the run recorded."""
+    return NO_BUDGET if text.strip().lower() == NO_BUDGET else _positive_int(text)
+
+
+def _rate_option(text: str) -> Rate:
+    try:
+        return Rate.parse(text)
+    except InputError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a rate: write it as CALLS/SECONDS, at least 1 call in more than 0 seconds, e.g. 25/5") from None
 
 
 def _number(accept: Callable[[float], bool], wanted: str) -> Callable[[str], float]:
@@ -267,6 +348,12 @@ def build_parser() -> argparse.ArgumentParser:
     add_dry_run_option(run)
     _sending_command(commands, "retry", cmd_retry, "report", "an earlier report (.csv or .xlsx) or failed.csv")
 
+    resuming = _command(commands, "resume", cmd_resume)
+    resuming.add_argument("out", metavar="DIR", help="the folder of the unfinished run or retry (it holds run.json)")
+    for add_options in (add_input_options, add_connection_options, add_sending_options, add_display_options):
+        add_options(resuming)
+    add_resume_options(resuming, restart=False)
+
     checking = _command(commands, "check", cmd_check)
     checking.add_argument("input", metavar="INPUT", help="the sheet of edits (.csv, .tsv, .txt, .xlsx, .xlsm, .xls, .ods)")
     add_input_options(checking)
@@ -294,7 +381,7 @@ def _sending_command(commands, name: str, handler, source: str, source_help: str
 def add_input_options(parser: argparse.ArgumentParser) -> None:
     """How the sheet is read and turned into requests."""
     group = parser.add_argument_group("reading the sheet")
-    group.add_argument("--clear-token", default=CLEAR_TOKEN, metavar="TEXT", help="a cell holding this clears the field (default: %(default)s)")
+    group.add_argument("--clear-token", metavar="TEXT", help=f"a cell holding this clears the field (default: {CLEAR_TOKEN})")
     group.add_argument("--sheet", metavar="NAME|N", help="the workbook's sheet to read, by name or number from 1 (default: the first)")
     group.add_argument("--encoding", metavar="NAME", help="the text file's encoding, e.g. utf-8, utf-16, cp1252 (default: found from the file)")
     group.add_argument("--delimiter", metavar="SEP", help="the text file's separator: comma, semicolon, tab, or the character (default: found from the header)")
@@ -320,17 +407,21 @@ def add_sending_options(parser: argparse.ArgumentParser) -> None:
     """How fast, how many at once, how hard to retry."""
     group = parser.add_argument_group("sending")
     limit = group.add_mutually_exclusive_group()
-    limit.add_argument("--rate", metavar="N/S", help=f"at most N calls in any S seconds (default: {DEFAULT_RATE})")
+    limit.add_argument("--rate", type=_rate_option, metavar="N/S", help=f"at most N calls in any S seconds (default: {DEFAULT_RATE})")
     limit.add_argument("--plan", choices=list(PLAN_CALLS), help="use the limit of this LeadSquared plan (lite 2/5 ... enterprise 25/5)")
-    group.add_argument("--headroom", type=_percent, default=0.0, metavar="P", help="percent of the limit to leave for other integrations (default: 0)")
-    group.add_argument("--jitter", type=_seconds_or_zero, default=0.1, metavar="S", help="seconds of network arrival jitter to allow for (default: %(default)s)")
-    group.add_argument("--max-calls", type=_positive_int, metavar="N", help="stop sending after N calls (daily quotas); the rest are not_sent")
-    group.add_argument("--concurrency", type=_positive_int, default=25, metavar="N", help="calls in flight at once (default: %(default)s)")
-    group.add_argument("--max-attempts", type=_positive_int, default=5, metavar="N", help="tries per row for errors that may pass (default: %(default)s)")
-    group.add_argument("--timeout", type=_seconds, default=30.0, metavar="S", help="seconds before a call is cut off and retried (default: %(default)s)")
+    # No argparse defaults (see _GIVEN_AS): the defaults shown are SendSettings' and JobOptions'.
+    group.add_argument("--headroom", type=_percent, metavar="P", help="percent of the limit to leave for other integrations (default: 0)")
+    group.add_argument("--jitter", type=_seconds_or_zero, metavar="S", help="seconds of network arrival jitter to allow for (default: 0.1)")
     group.add_argument(
-        "--throttle-timeout", type=_seconds, default=600.0, metavar="S",
-        help="stop (resumable) when every answer has been a 429 for S seconds (default: %(default)s)",
+        "--max-calls", type=_budget, metavar="N",
+        help="stop sending after N calls in this command (daily quotas); the rest are not_sent. A resume keeps it; `none` lifts it",
+    )
+    group.add_argument("--concurrency", type=_positive_int, metavar="N", help="calls in flight at once (default: 25)")
+    group.add_argument("--max-attempts", type=_positive_int, metavar="N", help="tries per row for errors that may pass (default: 5)")
+    group.add_argument("--timeout", type=_seconds, metavar="S", help="seconds before a call is cut off and retried (default: 30)")
+    group.add_argument(
+        "--throttle-timeout", type=_seconds, metavar="S",
+        help="stop (resumable) when every answer has been a 429 for S seconds (default: 600)",
     )
 
 
@@ -342,13 +433,14 @@ def add_display_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
 
 
-def add_resume_options(parser: argparse.ArgumentParser) -> None:
+def add_resume_options(parser: argparse.ArgumentParser, restart: bool = True) -> None:
     """Stopping, resuming and starting over."""
     group = parser.add_argument_group("stopping and resuming")
-    group.add_argument("--restart", action="store_true", help="DIR holds another run (finished, or of another input): replace it and start over")
+    if restart:
+        group.add_argument("--restart", action="store_true", help="DIR holds another run (finished, or of another input): replace it and start over")
     group.add_argument(
-        "--stop-wait", type=_seconds, default=job.STOP_WAIT, metavar="S",
-        help="after a first Ctrl-C or SIGTERM, seconds the calls in flight get to finish (default: %(default)s)",
+        "--stop-wait", type=_seconds, metavar="S",
+        help=f"after a first Ctrl-C or SIGTERM, seconds the calls in flight get to finish (default: {job.STOP_WAIT:g})",
     )
 
 

@@ -5,7 +5,8 @@
 
 `run` sends a sheet; `retry` sends again the rows of an earlier report that need it. Both
 resume the unfinished run their folder holds (see report/folder.py), and stop cleanly on
-Ctrl-C or SIGTERM (see stopping.py).
+Ctrl-C or SIGTERM (see stopping.py). `resume` finishes the unfinished run or retry of a
+folder with the options it recorded in run.json (see options.py).
 """
 
 from __future__ import annotations
@@ -13,22 +14,24 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from . import options as recorded_options
 from .calls import LeadSquaredClient, RetryPolicy, WindowLimiter, open_session
-from .errors import StoppedAtOnce
+from .credentials import Credentials
+from .errors import InputError, StoppedAtOnce
 from .outcomes import RowOutcome, Runner, RunStats
 from .preflight import preflight
 from .report import ReportWriter, Summary, write_failed
 from .report.excel import write_workbook_copies
-from .report.folder import FAILED, REPORT, SUMMARY, lock_out_dir, open_out_dir
+from .report.folder import FAILED, REPORT, SUMMARY, check_resumable, lock_out_dir, open_out_dir
 from .report.progress import Progress
 from .report.recovery import Recorded
 from .report.rerun import Rerun
-from .report.run_record import RunRecord, RunState
+from .report.run_record import RUN_FILE, RunRecord, RunState, file_sha256
 from .report.writer import report_header
 from .requests import plan_row
 from .rows import ReadOptions, Row, open_sheet
@@ -36,7 +39,7 @@ from .rows.records import is_records, spool_records
 from .settings import CLEAR_TOKEN, SendSettings
 from .stopping import SIGNAL_NAMES, StopOnSignals, StopToken
 
-__all__ = ["FAILED", "REPORT", "SUMMARY", "JobOptions", "retry", "run"]
+__all__ = ["FAILED", "REPORT", "SUMMARY", "JobOptions", "holds_unfinished", "recorded_values", "resume", "retry", "run", "settings_from"]
 
 # Seconds the calls in flight get to finish after a first Ctrl-C or SIGTERM.
 STOP_WAIT = 10.0
@@ -86,8 +89,9 @@ async def run_async(edits: str | Path | Any, out_dir: Path, send: SendSettings, 
         options = dataclasses.replace(options, read=dataclasses.replace(options.read, timezone=None))
     else:
         input_path = Path(edits)
+    job = _job_record("run", input_path, send, options, out_dir)
     sheet = open_sheet(input_path, options.read)
-    return await _run_job(_Source("run", input_path, sheet.columns, sheet.rows, sheet.sheet_name), out_dir, send, options)
+    return await _run_job(job, _Source("run", input_path, sheet.columns, sheet.rows, sheet.sheet_name), out_dir, send, options)
 
 
 def retry(report_path: str | Path, out_dir: str | Path, send: SendSettings, options: JobOptions = JobOptions()) -> Summary:
@@ -96,26 +100,118 @@ def retry(report_path: str | Path, out_dir: str | Path, send: SendSettings, opti
 
 
 async def retry_async(report_path: Path, out_dir: Path, send: SendSettings, options: JobOptions) -> Summary:
+    job = _job_record("retry", report_path, send, options, out_dir)
     rerun = Rerun(open_sheet(report_path, options.read))
     source = _Source("retry", report_path, rerun.sheet.columns, rerun.rows, rerun.sheet.sheet_name)
-    return await _run_job(source, out_dir, send, options, rerun)
+    return await _run_job(job, source, out_dir, send, options, rerun)
 
 
-async def _run_job(source: _Source, out_dir: Path, send: SendSettings, options: JobOptions, rerun: Rerun | None = None) -> Summary:
+def resume(
+    out_dir: str | Path, credentials: Credentials, given: Mapping[str, object] | None = None, *, input_path: str | Path | None = None, **not_recorded: Any
+) -> Summary:
+    """Finish the unfinished run or retry in `out_dir` with the options its run.json recorded.
+
+    `given` overrides options by name (the fields of ReadOptions, JobOptions and SendSettings that
+    options.OPTIONS lists, e.g. {"rate": Rate(10, 5)}): a send option is applied and noted in
+    summary.json; a read option that differs from the recorded one is refused (InputError).
+    `input_path` names the input when it moved (its content must be the same). `not_recorded`
+    are the JobOptions fields a run does not record: progress, on_outcome, stop_token, handle_signals.
+    """
+    return asyncio.run(resume_async(Path(out_dir), credentials, given or {}, input_path=input_path, **not_recorded))
+
+
+async def resume_async(
+    out_dir: Path, credentials: Credentials, given: Mapping[str, object], *, input_path: str | Path | None = None, **not_recorded: Any
+) -> Summary:
+    earlier = _resumable_record(out_dir)
+    values = recorded_options.resolve(earlier.options, given, _defaults())
+    send, options = settings_from(values, credentials, **not_recorded)
+    start = run_async if earlier.command == "run" else retry_async
+    return await start(Path(input_path or earlier.input), out_dir, send, options)
+
+
+def settings_from(values: Mapping[str, object], credentials: Credentials, **not_recorded: Any) -> tuple[SendSettings, JobOptions]:
+    """The settings of a job from option values by name (options.OPTIONS); an option left out takes its default.
+
+    `not_recorded` are the other JobOptions fields (progress, restart, on_outcome, stop_token, handle_signals).
+    """
+    recorded_here = set(not_recorded) & set(recorded_options.BY_NAME)
+    if recorded_here:
+        raise ValueError(f"give {', '.join(sorted(recorded_here))} among the option values, not as a keyword")
+    values = _defaults() | dict(values)
+    if "host" not in values:
+        raise InputError("no LeadSquared host is set", hint="Give the host, e.g. https://api-in21.leadsquared.com.")
+    read = ReadOptions(**recorded_options.of_holder(values, recorded_options.READING))
+    options = JobOptions(read=read, **not_recorded, **recorded_options.of_holder(values, recorded_options.JOB))
+    return SendSettings(credentials=credentials, **recorded_options.of_holder(values, recorded_options.SENDING)), options
+
+
+def recorded_values(out_dir: str | Path) -> dict[str, object]:
+    """The option values the run in `out_dir` recorded, by name; empty when it holds none."""
+    earlier = RunRecord.load(Path(out_dir))
+    return recorded_options.restore(earlier.options) if earlier is not None else {}
+
+
+def holds_unfinished(out_dir: str | Path, command: str) -> bool:
+    """Whether `out_dir` holds an unfinished `command` ("run" or "retry") that `resume` can finish.
+
+    Not one started by an older bulk-updater, which recorded no options: the full command resumes it, as then.
+    """
+    earlier = RunRecord.load(Path(out_dir))
+    return earlier is not None and earlier.state is not RunState.FINISHED and earlier.command == command and recorded_options.complete(earlier.options)
+
+
+def _resumable_record(out_dir: Path) -> RunRecord:
+    earlier = RunRecord.load(out_dir)
+    if earlier is None:
+        raise InputError(f"{out_dir} holds no run to resume (no {RUN_FILE})", hint="Start one with: bulk-updater run INPUT --out DIR.")
+    if earlier.state is RunState.FINISHED:
+        raise InputError(
+            f"{out_dir} holds a finished {earlier.command} of {earlier.input}: nothing is left to resume",
+            hint=f"To send its failed rows again: bulk-updater retry {out_dir / FAILED} --out NEW_DIR.",
+        )
+    if not recorded_options.complete(earlier.options):
+        raise InputError(
+            f"the run in {out_dir} was started by an older bulk-updater, which did not record its options",
+            hint=f"Finish it with the command that started it, with the same options: bulk-updater {earlier.command} {earlier.input} --out {out_dir} ...",
+        )
+    return earlier
+
+
+def _defaults() -> dict[str, object]:
+    holders = {recorded_options.READING: ReadOptions, recorded_options.JOB: JobOptions, recorded_options.SENDING: SendSettings}
+    return recorded_options.defaults_of(holders)
+
+
+def _job_record(command: str, path: Path, send: SendSettings, options: JobOptions, out_dir: Path) -> RunRecord:
+    """The run.json of this job; refused at once when the folder holds a run it must not resume."""
+    holders = {recorded_options.READING: options.read, recorded_options.JOB: options, recorded_options.SENDING: send}
+    values = {option.name: getattr(holders[option.holder], option.name) for option in recorded_options.OPTIONS}
+    map_path = options.read.map_path
+    map_sha256 = file_sha256(Path(map_path)) if map_path is not None and Path(map_path).is_file() else None
+    job = RunRecord.new(command, path, options=recorded_options.recorded(values, map_sha256))
+    # Before the sheet is read: read with other options, it could fail in ways that hide the real problem.
+    check_resumable(out_dir, job, options.restart)
+    return job
+
+
+async def _run_job(job: RunRecord, source: _Source, out_dir: Path, send: SendSettings, options: JobOptions, rerun: Rerun | None = None) -> Summary:
     # A first pass finds unreadable lines before anything is sent, and sizes the progress bar.
     total = sum(1 for _ in source.rows())
     limiter = WindowLimiter(send.rate.calls, send.rate.period, send.jitter)
     # Keys and region are checked before anything is written or sent: a failure leaves no folder behind.
-    await preflight(send, limiter)
-    job = RunRecord.new(source.command, source.path, options.clear_token)
-    job.options.setdefault("send", {})["throttle_timeout"] = send.throttle_timeout  # slice calls: lead routes into i9a's registry
+    identity = await preflight(send, limiter)
+    job.org_id, job.org = identity.org_id, identity.org  # a resume with another account's keys is refused
     with lock_out_dir(out_dir):
         earlier = open_out_dir(out_dir, job, report_header(source.columns), options.restart)
         started = time.monotonic()
         summary = _summary_so_far(source, send, earlier, rerun)
+        summary.changed_on_resume = job.changed_on_resume
         session = _Session(out_dir / REPORT, source.columns, summary, Progress(total, options.progress, done=summary.counts), send, options.on_outcome)
         if earlier.rows or earlier.not_sent_dropped or earlier.damaged_dropped:
             session.progress.note(_resume_note(out_dir, total, earlier))
+        if job.changed_on_resume:
+            session.progress.note(_changes_note(job.changed_on_resume))
         stop = StopOnSignals(options.stop_wait, session.progress.note, options.stop_token, options.handle_signals)
         try:
             await _send_rows_left(source, earlier, send, options, session, stop, limiter)
@@ -124,6 +220,8 @@ async def _run_job(source: _Source, out_dir: Path, send: SendSettings, options: 
             if stop.at_once:
                 job.save(out_dir, RunState.STOPPED)
         _finish_summary(summary, stop.runner.stats if stop.runner else RunStats(), stop, started)
+        if not summary.stop_reason and not _one_line_each(total, summary):
+            summary.stop_reason = "incomplete"  # a bug: never call it finished; a resume sends the rows left
         write_failed(out_dir / REPORT, out_dir / FAILED)
         summary.write(out_dir / SUMMARY)
         write_workbook_copies(source.sheet_name, out_dir / REPORT, out_dir / FAILED)
@@ -138,6 +236,7 @@ class _Session:
         self, report: Path, columns: list[str], summary: Summary, progress: Progress, send: SendSettings, on_outcome: Callable[[RowOutcome], None] | None
     ) -> None:
         self.summary, self.progress, self._credentials, self._on_outcome = summary, progress, send.credentials, on_outcome
+        self.out_dir = report.parent
         self.writer = ReportWriter(report, columns)
 
     def record(self, result: RowOutcome) -> None:
@@ -163,7 +262,7 @@ async def _send_rows_left(
     pending = (row for row in source.rows() if row.number not in earlier.rows)
     await stop.run(_send_all(pending, send, options, session.record, stop, limiter))
     if stop.at_once:
-        raise _stopped_at_once(stop)
+        raise _stopped_at_once(stop, session.out_dir)
 
 
 async def _send_all(pending: Iterator[Row], send: SendSettings, options: JobOptions, record, stop: StopOnSignals, limiter: WindowLimiter) -> Runner:
@@ -200,13 +299,24 @@ def _finish_summary(summary: Summary, stats: RunStats, stop: StopOnSignals, star
     summary.elapsed_seconds = time.monotonic() - started
 
 
-def _stopped_at_once(stop: StopOnSignals) -> StoppedAtOnce:
+def _one_line_each(total: int, summary: Summary) -> bool:
+    """Every row read has a report line: as many lines as rows. (The runner gives each row one
+    outcome, and recovery drops a repeated line, so a count that matches means one line each.)"""
+    return summary.rows == total
+
+
+def _stopped_at_once(stop: StopOnSignals, out_dir: Path) -> StoppedAtOnce:
     assert stop.signal is not None
     return StoppedAtOnce(
         f"stopped at once by a second {SIGNAL_NAMES[stop.signal]}. The report holds every row that finished; "
-        "the rows in flight are sent again when you run the same command again, which finishes the job.",
+        f"the rows in flight are sent again when you resume the run (bulk-updater resume {out_dir}), which finishes the job.",
         stop.signal,
     )
+
+
+def _changes_note(changes: dict[str, list]) -> str:
+    changed = ", ".join(f"{recorded_options.BY_NAME[name].flag} {now} (was {then})" for name, (then, now) in changes.items())
+    return f"Resuming with {changed}."
 
 
 def _resume_note(out_dir: Path, total: int, earlier: Recorded) -> str:

@@ -24,6 +24,10 @@ class Rate:
     calls: int
     period: float
 
+    def __post_init__(self) -> None:
+        if not (isinstance(self.calls, int) and self.calls >= 1 and math.isfinite(self.period) and self.period > 0):
+            raise InputError(f"a rate of {self.calls} calls in {self.period} seconds is not a rate", hint="Give at least 1 call in more than 0 seconds, e.g. 25/5.")
+
     @classmethod
     def parse(cls, text: str) -> "Rate":
         match = re.fullmatch(r"\s*(\d+)\s*/\s*(\d+(?:\.\d+)?)\s*", text)
@@ -67,3 +71,22 @@ class SendSettings:
     def __post_init__(self) -> None:
         # Checked here too, so no caller of the library can send keys over plain http to another machine.
         object.__setattr__(self, "host", check_host(self.host))
+        # The CLI checks these too; a library caller gets the same refusal, before anything is sent.
+        for name, ok, wanted in (
+            ("concurrency", _whole(self.concurrency), "a whole number of 1 or more"),
+            ("max_attempts", _whole(self.max_attempts), "a whole number of 1 or more"),
+            ("timeout", _number(self.timeout) and self.timeout > 0, "a number of seconds above 0"),
+            ("jitter", _number(self.jitter) and self.jitter >= 0, "a number of seconds, 0 or more"),
+        ):
+            if not ok:
+                raise InputError(f"SendSettings {name}={getattr(self, name)!r} is not {wanted}")
+        if not isinstance(self.rate, Rate):
+            raise InputError(f"SendSettings rate={self.rate!r} is not a Rate", hint="Give e.g. Rate(25, 5).")
+
+
+def _whole(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and value >= 1
+
+
+def _number(value: object) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)

@@ -102,7 +102,7 @@ def test_folder_new_then_resumed_then_finished(tmp_path):
     [
         ("content", "its content changed"),
         ("command", "holds an unfinished run .* not a retry"),
-        ("clear_token", "used --clear-token '#N/A', not 'X'"),
+        ("clear_token", "--clear-token was '#N/A', this command gives 'X'"),
     ],
 )
 def test_folder_refuses_to_mix_two_jobs(tmp_path, change, message):

@@ -100,7 +100,7 @@ def test_a_signal_stops_cleanly_and_the_same_command_resumes(tmp_path, sandbox, 
     stdout, stderr = process.communicate(timeout=60)
 
     assert process.returncode == code, stderr
-    assert f"To finish the job, run: bulk-updater run {path} --out {out}" in stderr and "Traceback" not in stderr
+    assert stderr.splitlines()[-1].endswith(f"To finish the job, run: bulk-updater resume {out}") and "Traceback" not in stderr
     report = read_report(out / "report.csv")
     assert rows_of(out / "report.csv") == Counter(range(2, 42))  # every row has its line
     done = {line["CompanyActivityId"] for line in report if line["_outcome"] == "success"}
@@ -133,7 +133,7 @@ def test_a_second_ctrl_c_stops_at_once(tmp_path, sandbox):
     _, stderr = process.communicate(timeout=60)
 
     assert process.returncode == 130
-    assert "stopped at once by a second Ctrl-C" in stderr and "Traceback" not in stderr
+    assert "stopped at once by a second Ctrl-C" in stderr and f"bulk-updater resume {out})" in stderr and "Traceback" not in stderr
     # consistent: whole lines, no row twice; the calls in flight have no line
     report = read_report(out / "report.csv")
     assert max(rows_of(out / "report.csv").values()) == 1 and len(report) < 13
@@ -284,7 +284,7 @@ def test_a_stopped_retry_is_resumed_by_the_same_retry(tmp_path, sandbox):
     process.send_signal(signal.SIGINT)
     _, stderr = process.communicate(timeout=60)
     assert process.returncode == 130, stderr
-    assert f"To finish the job, run: bulk-updater retry {first / 'failed.csv'} --out {tmp_path / 'second'}" in stderr
+    assert stderr.splitlines()[-1].endswith(f"To finish the job, run: bulk-updater resume {tmp_path / 'second'}")
 
     result = run_cli(*retry, env=cli_env(box))
 

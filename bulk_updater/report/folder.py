@@ -2,7 +2,7 @@
 
 A folder holds one job: report.csv, failed.csv, summary.json and run.json. A finished run
 is never overwritten, and an unfinished one is resumed only by the same command on the
-same input (the same bytes, by SHA-256) with the same --clear-token, unless --restart.
+same input (the same bytes, by SHA-256) with the same read options (options.py), unless --restart.
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ try:
 except ImportError:  # not Unix: no lock
     fcntl = None  # type: ignore[assignment]
 
+from .. import options as recorded_options
 from ..errors import InputError
 from .recovery import Recorded, recover_report
 from .run_record import RUN_FILE, RunRecord, RunState
@@ -80,6 +81,13 @@ def open_fresh_out_dir(out_dir: Path, input_path: Path) -> None:
     _create(out_dir)
 
 
+def check_resumable(out_dir: Path, job: RunRecord, restart: bool = False) -> None:
+    """Refuse early, before the sheet is read, a command that `open_out_dir` would refuse for its options or input."""
+    earlier = None if restart else RunRecord.load(out_dir)
+    if earlier is not None:
+        _check_resumable(out_dir, earlier, job)
+
+
 def _check_resumable(out_dir: Path, earlier: RunRecord, job: RunRecord) -> None:
     start_over = f"add --restart to start over in {out_dir} (its report is replaced)"
     if earlier.state is RunState.FINISHED:
@@ -91,17 +99,21 @@ def _check_resumable(out_dir: Path, earlier: RunRecord, job: RunRecord) -> None:
     if earlier.command != job.command:
         raise InputError(
             f"{out_dir} holds an unfinished {earlier.command} of {earlier.input}, not a {job.command}",
-            hint=f"Resume it with: bulk-updater {earlier.command} {earlier.input} --out {out_dir}. Or choose another --out folder, or {start_over}.",
+            hint=f"Resume it with: bulk-updater resume {out_dir}. Or choose another --out folder, or {start_over}.",
         )
     if earlier.input_sha256 != job.input_sha256:
         raise InputError(
             f"{job.input} is not the file the unfinished run in {out_dir} started with ({earlier.input}): its content changed",
-            hint=f"Resuming would mix two versions of the sheet. Put back the file the run started with, choose another --out folder, or {start_over}.",
+            hint=f"Resuming would mix two versions of the sheet. Put back the file the run started with (then: bulk-updater resume {out_dir}), "
+            f"choose another --out folder, or {start_over}.",
         )
-    if earlier.clear_token != job.clear_token:
+    recorded_options.refuse_mismatch(out_dir, earlier.options, job.options)
+    if earlier.org_id and job.org_id and earlier.org_id != job.org_id:
         raise InputError(
-            f"the unfinished run in {out_dir} used --clear-token {earlier.clear_token!r}, not {job.clear_token!r}",
-            hint=f"Resume with --clear-token {earlier.clear_token!r}, or {start_over}.",
+            f"the keys belong to the account {job.org!r} (id {job.org_id}), but the unfinished run in {out_dir} "
+            f"was sent to the account {earlier.org!r} (id {earlier.org_id})",
+            hint=f"Resuming would send the rest of the sheet to another account. Give that account's keys "
+            f"(the --env-file the run used), or choose another --out folder, or {start_over}.",
         )
 
 

@@ -12,6 +12,7 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from .. import options as recorded_options
 from ..errors import InputError
 
 RUN_FILE = "run.json"
@@ -29,19 +30,31 @@ class RunRecord:
     command: str  # "run" or "retry": the command that resumes it
     input: str
     input_sha256: str
-    clear_token: str
     state: RunState = RunState.RUNNING
     sessions: int = 1
     started_at: str = ""
     updated_at: str = ""
     # The options that shape the run, by class (design notes §1): {"read": {...}, "send": {...}, "record": {...}}.
-    # Keys are never recorded.
+    # Keys are never recorded. See options.py for each option's class and what a resume does with it.
     options: dict[str, dict] = field(default_factory=dict)
+    # The LeadSquared account the keys belong to (UserByAccessKey.Get): never the keys themselves.
+    org_id: str = ""
+    org: str = ""
+    # The send and record options this session changed from the last one: name -> [then, now].
+    changed_on_resume: dict[str, list] = field(default_factory=dict)
 
     @classmethod
-    def new(cls, command: str, input_path: Path, clear_token: str) -> "RunRecord":
+    def new(cls, command: str, input_path: Path, clear_token: str | None = None, options: dict[str, dict] | None = None) -> "RunRecord":
         now = _now()
-        return cls(command, str(input_path), file_sha256(input_path), clear_token, started_at=now, updated_at=now)
+        options = options or {"read": {}, "send": {}, "record": {}}
+        if clear_token is not None:
+            options["read"]["clear_token"] = clear_token
+        # Absolute, so that `resume DIR` finds the input from any folder.
+        return cls(command, os.path.abspath(input_path), file_sha256(input_path), started_at=now, updated_at=now, options=options)
+
+    @property
+    def clear_token(self) -> str | None:
+        return self.options.get("read", {}).get("clear_token")
 
     @classmethod
     def load(cls, folder: Path) -> "RunRecord | None":
@@ -51,6 +64,8 @@ class RunRecord:
         try:
             data = json.loads(path.read_text(encoding="utf-8"))
             data["state"] = RunState(data["state"])
+            if "clear_token" in data:  # run.json of an older bulk-updater: it was the only option recorded
+                data.setdefault("options", {}).setdefault("read", {})["clear_token"] = data.pop("clear_token")
             return cls(**data)
         except (ValueError, TypeError, KeyError):
             raise InputError(
@@ -62,6 +77,7 @@ class RunRecord:
     def follow(self, earlier: "RunRecord") -> None:
         """Make this record the next session of `earlier`."""
         self.started_at, self.sessions = earlier.started_at, earlier.sessions + 1
+        self.changed_on_resume = recorded_options.changes(earlier.options, self.options)
 
     def save(self, folder: Path, state: RunState | None = None) -> None:
         """Write run.json atomically, so a kill never leaves half of it."""

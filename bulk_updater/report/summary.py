@@ -23,12 +23,14 @@ class Summary:
     calls_throttled: int = 0
     elapsed_seconds: float = 0.0
     # Why sending stopped early: "unauthorized", "interrupted" (Ctrl-C), "terminated" (SIGTERM), "throttled",
-    # "max_calls", or "" when it did not.
+    # "max_calls", "incomplete" (a row read got no report line: a bug; a resume sends it), or "" when it did not.
     stop_reason: str = ""
     # Rows whose outcome an earlier session of this run recorded (a resume); they are in `counts`.
     resumed: int = 0
     # retry: rows of the earlier report already done (success or skipped), not sent nor reported again.
     passed_over: int = 0
+    # Send options a resume changed from the session before: name -> [then, now], e.g. {"rate": ["25/5", "10/5"]}.
+    changed_on_resume: dict[str, list] = field(default_factory=dict)
     # (outcome, error type, message pattern) -> rows, for every row that needs another look;
     # the pattern has the ids and numbers of the message masked (wording.message_pattern)
     _groups: Counter = field(default_factory=Counter, repr=False)
@@ -82,7 +84,9 @@ class Summary:
             f"{counted(self.calls, 'call')} ({self.calls_throttled:,} answered 429) in {self.elapsed_seconds:.1f} s at {self.rate}",
         ]
         if self.stop_reason == "max_calls":
-            out.append("Stopped sending at --max-calls; the rows left are not_sent and are sent when the same command is run again.")
+            out.append("Stopped sending at --max-calls; the rows left are not_sent and are sent when the run is resumed.")
+        if self.stop_reason == "incomplete":
+            out.append(f"{self.rows:,} report lines, but not exactly one for each row read (a bug): the run is not finished; resume it.")
         if self.resumed:
             out.append(f"{self.resumed:,} of these rows {'was' if self.resumed == 1 else 'were'} recorded before this session (resumed)")
         if self.passed_over:

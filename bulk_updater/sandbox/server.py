@@ -53,6 +53,7 @@ class SandboxConfig:
     # The API host UserByAccessKey.Get names as the keys' region; None: the host the call came to.
     region_host: str | None = None
     role: str = "Administrator"
+    org_id: str = "5f0b2ad6-3b1c-4c7e-9d1e-000000000002"  # the account the keys belong to
     revoke_after: int | None = None  # the keys are rejected after this many Update calls (user deactivated)
     echo_keys: bool = False  # error messages quote the keys the call carried, as a careless server might
     ssl_context: ssl.SSLContext | None = None  # serve https:// with this certificate
@@ -133,7 +134,7 @@ class Sandbox:
                 "TimeZone": "Asia/Kolkata",
                 "Type": "ApplicationUser",
                 "OrgDisplayName": "Sandbox Org",
-                "OrgId": "5f0b2ad6-3b1c-4c7e-9d1e-000000000002",
+                "OrgId": config.org_id,
                 "OrgShortCode": "10001",
                 "UserType": "Regular",
                 # LeadSquared writes bare host names here.
