@@ -15,9 +15,9 @@ from collections.abc import Callable, Mapping, Sequence
 
 from . import check, job, rows
 from . import options as recorded_options
-from .credentials import REDACTOR, load_credentials, read_env_file, readable_by_others, redacting_output
+from .credentials import credentials_from, environment, redacting_output
 from .errors import BulkUpdaterError, InputError
-from .hosts import DEFAULT_LOOKUP_HOST, REGIONS, check_host, region_url
+from .hosts import DEFAULT_LOOKUP_HOST, REGIONS, host_url, require_host
 from .preflight import fetch_identity
 from .report import Summary
 from .settings import CLEAR_TOKEN, DEFAULT_RATE, PLAN_CALLS, Credentials, Rate, SendSettings
@@ -88,7 +88,7 @@ def _send(args: argparse.Namespace, command: str, source: str) -> int:
         return _report_end(_resume(args, _given(args, resuming=True), source), args)
     given = _given(args, resuming=False)
     environ = _environment(args)
-    given["host"] = given.get("host") or _host_from_environment(environ)
+    given["host"] = given.get("host") or require_host(host_url(environ=environ))
     send, options = job.settings_from(given, _credentials(environ), restart=args.restart, **_session_options(args))
     start = job.run if command == "run" else job.retry
     return _report_end(start(source, args.out, send, options), args)
@@ -151,7 +151,7 @@ def cmd_whoami(args: argparse.Namespace) -> int:
     Example: bulk-updater whoami --region in21 --env-file ~/lsq.env
     """
     environ = _environment(args)
-    host = _host(args, environ)
+    host = host_url(args.region, args.host, environ)
     send = SendSettings(host=host or DEFAULT_LOOKUP_HOST, credentials=_credentials(environ))
     identity = asyncio.run(fetch_identity(send))
     print(f"The keys work at {send.host}.")
@@ -239,7 +239,7 @@ def _given(args: argparse.Namespace, resuming: bool) -> dict[str, object]:
     if rate is not None:
         given["rate"] = rate
     if args.region or args.host:
-        given["host"] = check_host(region_url(args.region) if args.region else args.host)
+        given["host"] = host_url(args.region, args.host)
     if args.no_region_check:
         given["check_region"] = False
     return given
@@ -249,7 +249,7 @@ def _rate(args: argparse.Namespace, resuming: bool) -> Rate | None:
     """The rate --rate or --plan and --headroom give, or None when none of them is given."""
     if args.rate is None and args.plan is None and args.headroom is None:
         return None
-    rate = (Rate.for_plan(args.plan) if args.plan else args.rate or Rate.parse(DEFAULT_RATE)).with_headroom(args.headroom or 0.0)
+    rate = Rate.resolve(args.rate, args.plan, args.headroom or 0.0)
     if resuming and args.rate is None and args.plan is None:
         _refuse_headroom_alone(args, rate)
     return rate
@@ -267,38 +267,13 @@ def _refuse_headroom_alone(args: argparse.Namespace, rate: Rate) -> None:
         )
 
 
-def _host_from_environment(environ: Mapping[str, str]) -> str:
-    url = environ.get("LSQ_HOST", "")
-    if not url:
-        raise InputError(
-            "no LeadSquared host is set",
-            hint="Use --region (sg, us11, in21, in22, ir31, ca12), --host URL or LSQ_HOST. `bulk-updater whoami` tells the keys' region.",
-        )
-    return check_host(url)
-
-
 def _environment(args: argparse.Namespace) -> dict[str, str]:
-    """The process environment, with the --env-file's lines laid over it (the file is the explicit choice)."""
-    if not args.env_file:
-        return dict(os.environ)
-    file_values = read_env_file(args.env_file)
-    if readable_by_others(args.env_file):
-        print(f"Warning: {args.env_file} can be read by other users; keep keys private with: chmod 600 {args.env_file}", file=sys.stderr)
-    return {**os.environ, **file_values}
-
-
-def _host(args: argparse.Namespace, environ: Mapping[str, str]) -> str:
-    """The checked base URL from --region, --host or LSQ_HOST; "" if none is set. Nothing is resolved."""
-    url = region_url(args.region) if args.region else args.host or environ.get("LSQ_HOST", "")
-    return check_host(url) if url else ""
+    return environment(args.env_file, warn=lambda text: print(f"Warning: {text}", file=sys.stderr))
 
 
 def _credentials(environ: Mapping[str, str]) -> Credentials:
     # A hidden prompt only when someone can answer it: never block a script or CI on stdin.
-    ask = getpass.getpass if sys.stdin is not None and sys.stdin.isatty() else None
-    credentials = load_credentials(environ, ask)
-    REDACTOR.protect(credentials)
-    return credentials
+    return credentials_from(environ, getpass.getpass if sys.stdin is not None and sys.stdin.isatty() else None)
 
 
 def _positive_int(text: str) -> int:

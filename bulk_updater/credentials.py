@@ -14,6 +14,7 @@ import contextlib
 import functools
 import os
 import sys
+import warnings
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -72,6 +73,27 @@ def read_env_file(path: str | Path) -> dict[str, str]:
 def readable_by_others(path: str | Path) -> bool:
     """True when users other than the owner may read the file (POSIX permissions)."""
     return os.name == "posix" and bool(Path(path).stat().st_mode & 0o077)
+
+
+def environment(env_file: str | Path | None = None, warn: Callable[[str], None] | None = None) -> dict[str, str]:
+    """The process environment, with an env file's NAME=value lines laid over it (the file is the explicit choice).
+
+    `warn` hears that the file can be read by other users (default: `warnings.warn`).
+    """
+    if env_file is None:
+        return dict(os.environ)
+    file_values = read_env_file(env_file)
+    if readable_by_others(env_file):
+        (warn or warnings.warn)(f"{env_file} can be read by other users; keep keys private with: chmod 600 {env_file}")
+    return {**os.environ, **file_values}
+
+
+def credentials_from(environ: Mapping[str, str] | None = None, ask: Ask | None = None) -> Credentials:
+    """The keys in LSQ_ACCESS_KEY and LSQ_SECRET_KEY (of the process environment by default), the
+    missing ones asked with `ask` if given; masked from then on in everything this process prints."""
+    credentials = load_credentials(os.environ if environ is None else environ, ask)
+    REDACTOR.protect(credentials)
+    return credentials
 
 
 def load_credentials(environ: Mapping[str, str], ask: Ask | None = None) -> Credentials:

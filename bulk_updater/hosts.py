@@ -7,6 +7,8 @@ travel over plain HTTP to a machine other than this one.
 from __future__ import annotations
 
 import ipaddress
+import os
+from collections.abc import Mapping
 from urllib.parse import urlsplit
 
 from .errors import InputError
@@ -28,6 +30,24 @@ _ACCEPTED_PATHS = {"", "/", "/v2", "/v2/"}
 
 def region_url(region: str) -> str:
     return "https://" + REGIONS[region]
+
+
+def host_url(region: str | None = None, host: str | None = None, environ: Mapping[str, str] | None = None) -> str:
+    """The checked base URL a region names, else `host`, else LSQ_HOST in `environ` (the process
+    environment by default); "" when none is set. Nothing is resolved or connected."""
+    environ = os.environ if environ is None else environ
+    url = region_url(region) if region else host or environ.get("LSQ_HOST", "")
+    return check_host(url) if url else ""
+
+
+def require_host(url: str) -> str:
+    """`url`, or a plain refusal when no host was set anywhere."""
+    if not url:
+        raise InputError(
+            "no LeadSquared host is set",
+            hint="Use --region (sg, us11, in21, in22, ir31, ca12), --host URL or LSQ_HOST. `bulk-updater whoami` tells the keys' region.",
+        )
+    return url
 
 
 def region_of(hostname: str) -> str | None:

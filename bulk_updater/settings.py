@@ -40,7 +40,17 @@ class Rate:
 
     @classmethod
     def for_plan(cls, plan: str) -> "Rate":
+        if plan not in PLAN_CALLS:
+            raise InputError(f"{plan!r} is not a LeadSquared plan", hint=f"Choose one of {', '.join(PLAN_CALLS)}.")
         return cls(PLAN_CALLS[plan], PLAN_PERIOD)
+
+    @classmethod
+    def resolve(cls, rate: "str | Rate | None" = None, plan: str | None = None, headroom: float = 0.0) -> "Rate":
+        """The rate to send at: a plan's limit or a given rate (default 25/5), less `headroom` percent."""
+        if rate is not None and plan is not None:
+            raise InputError("give a rate or a plan, not both", hint="A plan stands for its rate: --plan pro is --rate 5/5.")
+        base = cls.for_plan(plan) if plan else cls.parse(rate) if isinstance(rate, str) else rate or cls.parse(DEFAULT_RATE)
+        return base.with_headroom(headroom)
 
     def with_headroom(self, percent: float) -> "Rate":
         """Leave `percent` of the limit to other integrations that share the account."""

@@ -4,9 +4,9 @@ import socket
 
 import pytest
 
-from bulk_updater.cli import _host, build_parser
+from bulk_updater.cli import build_parser
 from bulk_updater.errors import InputError
-from bulk_updater.hosts import REGIONS, check_host, hostname, region_of, region_url
+from bulk_updater.hosts import REGIONS, check_host, host_url, hostname, region_of, region_url, require_host
 from bulk_updater.settings import Credentials, SendSettings
 
 
@@ -72,20 +72,19 @@ def test_send_settings_refuse_plain_http_to_another_machine():
 
 
 def test_region_host_and_env_are_taken_in_that_order():
-    parser = build_parser()
-
-    def host(*options, env=None):
-        return _host(parser.parse_args(["whoami", *options]), env or {})
-
-    assert host("--region", "ca12", env={"LSQ_HOST": "https://x.example"}) == "https://api-ca12.leadsquared.com"
-    assert host("--host", "https://y.example/", env={"LSQ_HOST": "https://x.example"}) == "https://y.example"
-    assert host(env={"LSQ_HOST": "https://x.example"}) == "https://x.example"
-    assert host() == ""
+    env = {"LSQ_HOST": "https://x.example"}
+    assert host_url("ca12", environ=env) == "https://api-ca12.leadsquared.com"
+    assert host_url(host="https://y.example/v2/", environ=env) == "https://y.example"
+    assert host_url(environ=env) == "https://x.example"
+    assert host_url(environ={}) == ""
+    with pytest.raises(InputError, match="no LeadSquared host is set"):
+        require_host(host_url(environ={}))
     with pytest.raises(SystemExit):
-        parser.parse_args(["whoami", "--region", "in21", "--host", "https://y.example"])
+        build_parser().parse_args(["whoami", "--region", "in21", "--host", "https://y.example"])
 
 
 def test_hostname_reads_urls_and_bare_hosts():
     assert hostname("https://API.example.com:443/v2") == "api.example.com"
     assert hostname("api-in21.leadsquared.com") == "api-in21.leadsquared.com"
     assert hostname("127.0.0.1:8765") == "127.0.0.1"
+

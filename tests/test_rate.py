@@ -5,6 +5,7 @@ import json
 import pytest
 
 from bulk_updater.sandbox.limits import MODES
+from bulk_updater.errors import InputError
 from bulk_updater.settings import PLAN_CALLS, Rate
 from conftest import cli_env, new_ids, read_report, run_cli, write_csv
 
@@ -92,3 +93,14 @@ def test_every_plan_has_its_documented_limit():
 def test_plan_and_rate_together_are_refused(tmp_path):
     result = run_cli("run", "in.csv", "--out", str(tmp_path), "--plan", "pro", "--rate", "5/5")
     assert result.returncode == 2 and "not allowed with" in result.stderr
+
+
+def test_the_library_resolves_a_rate_from_a_plan_or_a_rate_and_headroom():
+    assert Rate.resolve() == Rate(25, 5)
+    assert Rate.resolve(plan="pro", headroom=20) == Rate(4, 5)
+    assert Rate.resolve("10/1", headroom=50) == Rate(5, 1)
+    assert Rate.resolve(Rate(8, 2)) == Rate(8, 2)
+    with pytest.raises(InputError, match="not both"):
+        Rate.resolve("10/1", plan="pro")
+    with pytest.raises(InputError, match="not a LeadSquared plan"):
+        Rate.resolve(plan="gold")
