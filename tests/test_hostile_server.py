@@ -391,7 +391,7 @@ def test_no_control_character_from_a_server_reaches_the_terminal(tmp_path, serve
     assert not any(char in printed for char in "\x1b\x07\x9b\r\u202e")
     [failure] = [line for line in result.stdout.splitlines() if "MXNasty" in line]
     assert failure.startswith("  1 row failed: MXNasty") and failure.endswith("rows succeeded 31m evil")  # one line
-    assert "User:      Admin [2J  User: someone else (id user-1)" in whoami.stdout
+    assert "User:      Admin [2J User: someone else (id user-1)" in whoami.stdout
     [line] = read_report(tmp_path / "out" / "report.csv")
     assert line["_error_message"] == nasty  # the report keeps the server's exact text
 
