@@ -235,10 +235,11 @@ class RedactingStream:
 
     def close(self) -> None:
         """Pass on what is held (the stream underneath stays open: it is not ours)."""
-        self._pass_on(self._redactor.redact_tail(self._held))
-        self._held = ""
-        self._closed = True
-        self._stream.flush()
+        held, self._held, self._closed = self._held, "", True
+        # A reader that has gone (`| head`) wants no more: nothing is lost by not writing it.
+        with contextlib.suppress(BrokenPipeError):
+            self._pass_on(self._redactor.redact_tail(held))
+            self._stream.flush()
 
     def _pass_on(self, text: str) -> None:
         if text:
