@@ -23,6 +23,7 @@ from urllib.parse import quote, quote_plus
 import pytest
 from aiohttp import web
 
+from bulk_updater.calls import Kind, classify_response
 from bulk_updater.credentials import Credentials, Redactor, redacting_output
 from conftest import cli_env, new_ids, read_report, run_cli, write_csv
 
@@ -322,6 +323,14 @@ def test_a_100_kb_mx_body_fails_the_row_for_good_with_its_type(tmp_path, server)
     assert line["_error_message"].startswith("Activity does not exist. Activity")
     assert len(line["_error_message"]) == 1000
     assert len(box.requests) == 2  # the key check and one update: not sent again
+
+
+@pytest.mark.parametrize("cut_at", [65536, 65537, 65538, 65539, 65540, 65541])
+def test_a_cut_mx_body_keeps_its_type_whatever_escape_it_ends_in(cut_at):
+    body = json.dumps({"ExceptionType": "MXDuplicateEntryException", "ExceptionMessage": "caf\u00e9 " * 20000})
+    result = classify_response(500, body[:cut_at])
+    assert (result.kind, result.error_type) == (Kind.PERMANENT, "MXDuplicateEntryException")
+    assert result.error_message.startswith("café café")
 
 
 def test_a_huge_body_is_read_no_further_than_64_kb(tmp_path, server):
