@@ -50,6 +50,10 @@ class Credentials:
     access_key: str = field(repr=False)
     secret_key: str = field(repr=False)
 
+    def __post_init__(self) -> None:
+        for name, value in ((ACCESS_KEY, self.access_key), (SECRET_KEY, self.secret_key)):
+            _refuse_control_characters(name, value)
+
     def headers(self) -> dict[str, str]:
         return {"x-LSQ-AccessKey": self.access_key, "x-LSQ-SecretKey": self.secret_key}
 
@@ -91,8 +95,6 @@ def load_credentials(environ: Mapping[str, str], ask: Ask | None = None) -> Cred
         if not value and ask is not None:
             value = _answer(ask, f"LeadSquared {_LABELS[name]} ({name}, typing is hidden): ")
         keys[name] = value
-    for name, value in keys.items():
-        _refuse_control_characters(name, value)
     missing = [name for name, value in keys.items() if not value]
     if missing:
         raise InputError(
@@ -105,7 +107,7 @@ def load_credentials(environ: Mapping[str, str], ask: Ask | None = None) -> Cred
 
 def _refuse_control_characters(name: str, value: str) -> None:
     """A line break or other control character inside a key is a copy-paste accident: no HTTP
-    header can carry it, so say so before anything is sent (the key itself is never shown)."""
+    header can carry it, so say so when the key is loaded (the key itself is never shown)."""
     if any(unicodedata.category(char) == "Cc" for char in value):
         raise InputError(
             f"{name} holds a line break or another control character",

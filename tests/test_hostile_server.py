@@ -25,6 +25,7 @@ from aiohttp import web
 
 from bulk_updater.calls import Kind, classify_response
 from bulk_updater.credentials import Credentials, Redactor, redacting_output
+from bulk_updater.errors import InputError
 from conftest import cli_env, new_ids, read_report, run_cli, write_csv
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
@@ -291,6 +292,11 @@ def test_a_key_with_a_control_character_is_refused_when_loaded(tmp_path, server,
     assert result.stderr.startswith("Error: LSQ_SECRET_KEY holds a line break or another control character")
     assert "Traceback" not in result.stderr and "sk-0123" not in result.stderr
     assert box.requests == []
+
+
+def test_a_library_caller_gets_the_same_refusal():
+    with pytest.raises(InputError, match="LSQ_ACCESS_KEY holds a line break"):
+        Credentials("access\r\nkey", SECRET_KEY)
 
 
 def test_a_key_with_a_line_break_in_an_env_file_is_refused(tmp_path, server):
