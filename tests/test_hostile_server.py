@@ -440,3 +440,16 @@ def test_utf_32_is_read_when_named(tmp_path):
     path = tmp_path / "in.csv"
     path.write_bytes(TEXT.encode("utf-32"))
     assert run_cli("check", str(path), "--encoding", "utf-32").returncode == 0
+
+
+# --- other attacks ------------------------------------------------------------------------------
+
+
+def test_a_lone_surrogate_in_server_text_does_not_crash_the_report(tmp_path, server):
+    async def lone(request):  # valid JSON, but "\ud800" decodes to text no UTF-8 file can hold
+        return web.Response(status=400, text='{"ExceptionType": "MXBad", "ExceptionMessage": "broken \\ud800 text"}', content_type="application/json")
+
+    box = server(update=lone)
+    result = run(box, sheet(tmp_path, new_ids(2)), tmp_path / "out")
+    assert result.returncode == 1 and "Traceback" not in result.stderr
+    assert [line["_error_message"] for line in read_report(tmp_path / "out" / "report.csv")] == ["broken ? text"] * 2
