@@ -7,11 +7,13 @@ against the account's limit like any other.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from .calls import Action, CallResult, Kind, LeadSquaredClient, RetryPolicy, Tries, WindowLimiter, open_session
 from .errors import AuthError, ConnectError, InputError
 from .hosts import hostname, netloc, region_of
+from .server_text import printable
 from .settings import SendSettings
 
 
@@ -30,12 +32,14 @@ class Identity:
     api_host: str  # the region's API host, bare (api-in21.leadsquared.com); "" if not given
 
     @classmethod
-    def from_json(cls, payload: dict) -> "Identity":
+    def from_json(cls, payload: dict, redact: Callable[[str], str] = str) -> "Identity":
+        """`redact` masks the keys in the server's texts, before they are cut to one printable line."""
+
         def text(name: str) -> str:
-            return str(payload.get(name) or "")
+            return printable(redact(str(payload.get(name) or "")))
 
         urls = payload.get("LSQCommonServiceURLs")
-        api = str(urls.get("api") or "") if isinstance(urls, dict) else ""
+        api = printable(redact(str(urls.get("api") or ""))) if isinstance(urls, dict) else ""
         return cls(
             user=text("Name"), user_id=text("Id"), email=text("EmailAddress"), role=text("Role"),
             org=text("OrgDisplayName"), org_id=text("OrgId"), org_code=text("OrgShortCode"),
@@ -95,7 +99,7 @@ async def fetch_identity(send: SendSettings, limiter: WindowLimiter | None = Non
                 limiter.on_throttled()
             decision = retrying.decide(result, tries)
             if decision.action is Action.DONE:
-                return Identity.from_json(payload)
+                return Identity.from_json(payload, send.credentials.redact)
             if decision.action is Action.UNAUTHORIZED:
                 raise _rejected(result)
             if decision.action is Action.THROTTLED_OUT:
@@ -107,15 +111,18 @@ async def fetch_identity(send: SendSettings, limiter: WindowLimiter | None = Non
 
 def _rejected(result: CallResult) -> AuthError:
     return AuthError(
-        f"LeadSquared rejected the keys (401: {result.error_message}). Nothing was sent.\n"
+        f"LeadSquared rejected the keys (401: {printable(result.error_message)}). Nothing was sent.\n"
         "Check LSQ_ACCESS_KEY and LSQ_SECRET_KEY (or the --env-file); the user may be inactive."
     )
 
 
 def _unusable(host: str, result: CallResult) -> ConnectError:
     status = f"{result.http_status} " if result.http_status else ""
-    problem = f"couldn't check the keys at {host} ({status}{result.error_type}: {result.error_message}). Nothing was sent."
-    if result.error_type == "TLSError":
+    problem = f"couldn't check the keys at {host} ({status}{printable(result.error_type)}: {printable(result.error_message)}). Nothing was sent."
+    if result.error_type == "Redirect":
+        hint = ("The keys are never sent on to another address. Use --region, or the API host itself "
+                "with --host, once you know it is LeadSquared's.")
+    elif result.error_type == "TLSError":
         hint = ("The server's certificate could not be verified. If a company proxy re-signs TLS, "
                 "point SSL_CERT_FILE at its CA bundle; never send the keys without verification.")
     elif result.http_status == 404:

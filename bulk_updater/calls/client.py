@@ -1,7 +1,9 @@
 """The LeadSquared HTTP calls, and the classification of every answer.
 
 This is the only module that knows URLs and headers. Each call returns a `CallResult`;
-nothing a server does raises out of here.
+nothing a server does raises out of here. Redirects are never followed (they would carry
+the keys' headers to another origin), at most MAX_BODY_BYTES of an answer are read, and
+every text a server wrote is masked of the keys, then cut (server_text.py).
 """
 
 from __future__ import annotations
@@ -10,18 +12,26 @@ import asyncio
 import dataclasses
 import enum
 import json
+import re
 import ssl
 from dataclasses import dataclass
+from urllib.parse import urljoin, urlsplit
 
 import aiohttp
 
 from ..requests import UpdateRequest
 from ..credentials import Credentials
+from ..server_text import cut
 
 UPDATE_PATH = "/v2/CompanyActivity.svc/Update"
 USER_PATH = "/v2/Authentication.svc/UserByAccessKey.Get"
 # Gateway and overload answers: the call never reached the application, so it may succeed later.
 RETRYABLE_STATUSES = {502, 503, 504}
+# LeadSquared's answers are a few hundred bytes; a 50 MB one is read no further than this.
+MAX_BODY_BYTES = 64 * 1024
+# A JSON field's string value, complete or cut short: what a body cut at MAX_BODY_BYTES still holds.
+_JSON_FIELD = r'"{name}"\s*:\s*"((?:[^"\\]|\\.)*)'
+_CUT_ESCAPE = re.compile(r"\\u[0-9a-fA-F]{0,3}$")
 
 
 class Kind(enum.Enum):
@@ -42,9 +52,9 @@ class CallResult:
 
 def classify_response(status: int, body: str) -> CallResult:
     """Sort one HTTP answer into success / throttled / retryable / permanent / unauthorized."""
-    payload = _json_object(body)
+    payload = _json_object(body) or _fields_of_cut_json(body)
     error_type = str(payload.get("ExceptionType") or "")
-    message = str(payload.get("ExceptionMessage") or payload.get("Message") or "") if payload else body.strip()[:200]
+    message = str(payload.get("ExceptionMessage") or payload.get("Message") or "") if payload else body.strip()
     if status == 200:
         if payload.get("Status") == "Success" and _is_successful(payload):
             return CallResult(Kind.SUCCESS, status)
@@ -69,6 +79,26 @@ def _json_object(body: str) -> dict:
     return value if isinstance(value, dict) else {}
 
 
+def _fields_of_cut_json(body: str) -> dict:
+    """The error fields a JSON body cut short (or otherwise broken) still shows.
+
+    A 100 KB MX error, cut at MAX_BODY_BYTES, no longer parses; its ExceptionType still says
+    it is the data's fault, so the row must fail for good rather than be sent again.
+    """
+    fields = {}
+    for name in ("ExceptionType", "ExceptionMessage"):
+        if match := re.search(_JSON_FIELD.format(name=name), body):
+            fields[name] = _json_string(match[1])
+    return fields
+
+
+def _json_string(escaped: str) -> str:
+    try:
+        return json.loads(f'"{_CUT_ESCAPE.sub("", escaped)}"')
+    except ValueError:
+        return escaped
+
+
 def _is_successful(payload: dict) -> bool:
     message = payload.get("Message")
     return not isinstance(message, dict) or message.get("IsSuccessful", True) is not False
@@ -79,6 +109,32 @@ def _is_certificate_error(exc: aiohttp.ClientError) -> bool:
     return isinstance(exc, aiohttp.ClientConnectorCertificateError) or isinstance(
         getattr(exc, "os_error", None) or exc.__cause__, ssl.SSLCertVerificationError
     )
+
+
+async def _read_body(response: aiohttp.ClientResponse) -> str:
+    """At most MAX_BODY_BYTES of the body, as text; the rest is never read (the connection is closed)."""
+    chunks: list[bytes] = []
+    size = 0
+    while size < MAX_BODY_BYTES and (chunk := await response.content.read(MAX_BODY_BYTES - size)):
+        chunks.append(chunk)
+        size += len(chunk)
+    try:
+        return b"".join(chunks).decode(response.charset or "utf-8", errors="replace")
+    except LookupError:  # a charset Python doesn't know
+        return b"".join(chunks).decode("utf-8", errors="replace")
+
+
+def _origin(response: aiohttp.ClientResponse) -> str:
+    """Where a redirect points, as scheme://host[:port] only: its path or query may carry anything."""
+    location = response.headers.get("Location", "")
+    if not location:
+        return "nowhere (no Location)"
+    try:
+        target = urlsplit(urljoin(str(response.url), location))
+        port = f":{target.port}" if target.port else ""
+    except ValueError:
+        return "an address that is not a URL"
+    return f"{target.scheme}://{target.hostname or ''}{port}"
 
 
 def tls_context() -> ssl.SSLContext:
@@ -121,16 +177,20 @@ class LeadSquaredClient:
         if status == 200 and payload.get("Id"):
             return CallResult(Kind.SUCCESS, status), payload
         if status == 200:
-            return self._redacted(CallResult(Kind.PERMANENT, status, "UnexpectedResponse", body.strip()[:200] or "an empty answer")), {}
+            return self._redacted(CallResult(Kind.PERMANENT, status, "UnexpectedResponse", body.strip() or "an empty answer")), {}
         return self._redacted(classify_response(status, body)), {}
 
     async def _call(self, method: str, path: str, **kwargs) -> tuple[int, str] | CallResult:
         """The answer's status and body, or the CallResult of a call that got no answer."""
         try:
+            # allow_redirects=False: aiohttp would send the keys' headers on to whatever origin a
+            # 3xx names (plain http included), and turn a POST into a GET that "succeeds".
             async with self._session.request(
-                method, self._host + path, headers=self._headers, timeout=self._timeout, **kwargs
+                method, self._host + path, headers=self._headers, timeout=self._timeout, allow_redirects=False, **kwargs
             ) as response:
-                return response.status, await response.text(errors="replace")
+                if 300 <= response.status < 400:
+                    return self._redacted(self._redirected(response))
+                return response.status, await _read_body(response)
         except asyncio.TimeoutError:
             return CallResult(Kind.RETRYABLE, None, "Timeout", f"no answer within {self._timeout.total:g} s")
         except aiohttp.ClientError as exc:
@@ -141,8 +201,18 @@ class LeadSquaredClient:
             return CallResult(Kind.RETRYABLE, None, "ConnectionError", self._describe(exc))
 
     def _redacted(self, result: CallResult) -> CallResult:
-        message = self._credentials.redact(result.error_message)
-        return result if message == result.error_message else dataclasses.replace(result, error_message=message)
+        """The result with the server's texts masked of the keys, then cut (in that order: a key
+        cut in half could no longer be found)."""
+        error_type, message = (cut(self._credentials.redact(text)) for text in (result.error_type, result.error_message))
+        if (error_type, message) == (result.error_type, result.error_message):
+            return result
+        return dataclasses.replace(result, error_type=error_type, error_message=message)
+
+    def _redirected(self, response: aiohttp.ClientResponse) -> CallResult:
+        return CallResult(
+            Kind.PERMANENT, response.status, "Redirect",
+            f"the server redirected to {_origin(response)}; redirects are not followed, so the keys go only to {self._host}",
+        )
 
     def _describe(self, exc: Exception) -> str:
         return self._credentials.redact(f"{type(exc).__name__}: {exc}")[:300]

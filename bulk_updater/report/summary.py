@@ -8,6 +8,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from ..outcomes import FINISHED_VALUES, Outcome, RowOutcome
+from ..server_text import cut, printable
 from ..wording import counted, message_pattern
 
 TOP_GROUPS = 10  # printed at the end of a run
@@ -50,7 +51,7 @@ class Summary:
         if outcome not in FINISHED_VALUES:
             key = (outcome, error_type, message_pattern(error_message))
             self._groups[key] += 1
-            self._examples.setdefault(key, error_message)
+            self._examples.setdefault(key, cut(error_message))
 
     def failure_groups(self, limit: int = TOP_GROUPS) -> list[dict]:
         """The rows that need another look, grouped by outcome, error type and message, biggest first."""
@@ -92,7 +93,7 @@ class Summary:
         if self.passed_over:
             out.append(f"{counted(self.passed_over, 'row')} of the earlier report had succeeded or were skipped: not sent again")
         for group in self.failure_groups():
-            label = ": ".join(part for part in (group["error_type"], group["error_message"]) if part)
+            label = ": ".join(printable(part) for part in (group["error_type"], group["error_message"]) if part)
             out.append(f"  {counted(group['rows'], 'row')} {group['outcome']}: {label}")
         groups, rows = self.groups_left_out(TOP_GROUPS)
         if groups:

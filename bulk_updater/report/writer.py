@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import TextIO
 
 from ..outcomes import FINISHED_VALUES, RowOutcome
+from ..server_text import spreadsheet_safe
 
 META_COLUMNS = ["_row", "_outcome", "_attempts", "_http_status", "_error_type", "_error_message"]
 
@@ -38,8 +39,10 @@ class ReportWriter:
                 result.outcome.value,
                 result.attempts,
                 "" if result.http_status is None else result.http_status,
-                result.error_type,
-                result.error_message,
+                # Server text: never a formula when the report is opened in Excel. The row's own
+                # cells above are the user's, and stay exactly as read.
+                spreadsheet_safe(result.error_type),
+                spreadsheet_safe(result.error_message),
             ]
         )
         self._file.flush()

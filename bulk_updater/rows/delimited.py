@@ -25,6 +25,8 @@ SEPARATORS = (",", ";", "\t")
 SEPARATOR_NAMES = {"comma": ",", "semicolon": ";", "tab": "\t", "\\t": "\t"}
 UTF8, UTF16, WINDOWS_1252 = "utf-8", "utf-16", "cp1252"
 BLOCK_BYTES = 1 << 20
+# Enough of a file's start to tell its byte-order mark from its text.
+MISMATCH_SAMPLE_BYTES = 4096
 QUOTED = re.compile(r'"[^"]*"')
 CHUNK_ROWS = 20_000
 # pandas' tokenizer errors, as the C parser words them.
@@ -121,6 +123,7 @@ def _given_delimiter(text: str) -> str:
 
 
 def _detect_encoding(path: Path) -> str:
+    _refuse_mismatched_encoding(path)
     with path.open("rb") as f:
         start = f.read(4)
     if start.startswith(codecs.BOM_UTF8):
@@ -139,6 +142,34 @@ def _detect_encoding(path: Path) -> str:
         return WINDOWS_1252
     _check_decodes(path, encoding, encoding.upper().replace("-SIG", " with a BOM"))
     return encoding
+
+
+def _refuse_mismatched_encoding(path: Path) -> None:
+    """Refuse, naming it, a file whose byte-order mark contradicts its text, or UTF-32 text:
+    read on, it would decode to a header with no CompanyActivityId, a misleading complaint."""
+    with path.open("rb") as f:
+        start = f.read(MISMATCH_SAMPLE_BYTES)
+    problem = _encoding_mismatch(start)
+    if problem is None:
+        return
+    utf32 = problem.startswith("the file is UTF-32")
+    raise InputError(
+        problem,
+        where=str(path),
+        hint="Save the file again as 'CSV UTF-8'" + (", or read it as it is with --encoding utf-32." if utf32 else "."),
+    )
+
+
+def _encoding_mismatch(start: bytes) -> str | None:
+    """The encoding problem the first bytes of a file show, or None."""
+    if start.startswith((codecs.BOM_UTF32_LE, codecs.BOM_UTF32_BE)) or start[1:4] == b"\0\0\0" or start[:3] == b"\0\0\0":
+        return "the file is UTF-32 text (4 bytes a character), which is not read unless named"
+    if start.startswith(codecs.BOM_UTF8) and b"\0" in start:
+        return "the file starts with a UTF-8 byte-order mark, but the text after it is UTF-16 (it holds zero bytes)"
+    # UTF-16 text of any length holds zero bytes: every ASCII character, the line breaks too, has one.
+    if start.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)) and len(start) > 2 and b"\0" not in start[2:]:
+        return "the file starts with a UTF-16 byte-order mark, but the text after it is not UTF-16 (it holds no zero bytes: UTF-8 or Windows-1252)"
+    return None
 
 
 def _check_decodes(path: Path, encoding: str, label: str) -> None:
