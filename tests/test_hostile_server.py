@@ -254,7 +254,7 @@ def test_the_key_checks_answer_is_masked_before_it_is_cut(tmp_path, server):
     assert "***" in result.stderr
 
 
-@pytest.mark.parametrize("key", [ACCESS_KEY, SECRET_KEY, "plain-key-0123456789"])
+@pytest.mark.parametrize("key", [ACCESS_KEY, SECRET_KEY, "plain-key-0123456789"], ids=["access", "secret", "plain"])
 def test_every_encoding_of_a_key_is_masked(key):
     keys = Credentials(key, "another-key-entirely")
     for sent, part in encoded_forms(key):
