@@ -184,13 +184,16 @@ def _dry_run(args: argparse.Namespace) -> int:
     result = check.dry_run(args.input, args.out, _read_options(args), _clear_token(args))
     code = _report_check(result)
     print(f"Report of the dry run (nothing was sent): {os.path.join(args.out, job.REPORT)}")
+    if code == EXIT_OK:
+        print(f"To send it: bulk-updater run {shlex.quote(args.input)} --out {shlex.quote(args.out)} (the dry run's report is replaced)")
     return code
 
 
 def _report_check(result: check.CheckResult) -> int:
     print("\n".join(result.lines()))
     if not result.usable:
-        print(f"Error: {result.where}: {result.problem()}\nFix the rows listed above, then check again.", file=sys.stderr)
+        advice = "Fix the rows listed above" if result.invalid_examples else "Fill in the cells to change (a blank cell leaves its field alone)"
+        print(f"Error: {result.where}: {result.problem()}\n{advice}, then check again.", file=sys.stderr)
         return EXIT_BAD_INPUT
     print("The file is usable.")
     return EXIT_OK

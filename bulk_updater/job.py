@@ -165,6 +165,11 @@ def _resumable_record(out_dir: Path) -> RunRecord:
     earlier = RunRecord.load(out_dir)
     if earlier is None:
         raise InputError(f"{out_dir} holds no run to resume (no {RUN_FILE})", hint="Start one with: bulk-updater run INPUT --out DIR.")
+    if earlier.replaceable:
+        raise InputError(
+            f"{out_dir} holds a dry run of {earlier.input}: nothing was sent, so there is nothing to resume",
+            hint=f"Start the run in the same folder (it replaces the dry run's report): bulk-updater run {earlier.input} --out {out_dir}",
+        )
     if earlier.state is RunState.FINISHED:
         raise InputError(
             f"{out_dir} holds a finished {earlier.command} of {earlier.input}: nothing is left to resume",

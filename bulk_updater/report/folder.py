@@ -19,7 +19,7 @@ except ImportError:  # not Unix: no lock
 from .. import options as recorded_options
 from ..errors import InputError
 from .recovery import Recorded, recover_report
-from .run_record import RUN_FILE, RunRecord, RunState
+from .run_record import DRY_RUN, RUN_FILE, RunRecord, RunState
 
 REPORT, FAILED, SUMMARY = "report.csv", "failed.csv", "summary.json"
 # The workbook copies written beside the CSVs when the input is a workbook (report/excel.py).
@@ -51,7 +51,8 @@ def open_out_dir(out_dir: Path, job: RunRecord, header: list[str], restart: bool
     """Make `out_dir` ready for `job` and save its run.json; return what earlier sessions recorded."""
     _refuse_input_inside(out_dir, Path(job.input))
     earlier = None if restart else RunRecord.load(out_dir)
-    if restart:
+    if restart or (earlier is not None and earlier.replaceable):
+        earlier = None
         _remove_outputs(out_dir)
     elif earlier is None and (out_dir / REPORT).exists():
         raise InputError(
@@ -74,17 +75,22 @@ def open_out_dir(out_dir: Path, job: RunRecord, header: list[str], restart: bool
 
 
 def open_fresh_out_dir(out_dir: Path, input_path: Path) -> None:
-    """Make `out_dir` ready for a one-off report (a dry run): refuse a folder that holds any run."""
+    """Make `out_dir` ready for a dry run's report: refuse a folder that holds a real run; replace an
+    earlier dry run's. Its run.json says it is a dry run, so the real run may start over in it."""
     _refuse_input_inside(out_dir, input_path)
-    if any((out_dir / name).exists() for name in OUTPUTS):
+    earlier = RunRecord.load(out_dir)
+    if earlier is not None and earlier.replaceable:
+        _remove_outputs(out_dir)
+    elif any((out_dir / name).exists() for name in OUTPUTS):
         raise InputError(f"{out_dir} already holds a report", hint="Choose another --out folder for the dry run.")
     _create(out_dir)
+    RunRecord.new(DRY_RUN, input_path).save(out_dir, RunState.FINISHED)
 
 
 def check_resumable(out_dir: Path, job: RunRecord, restart: bool = False) -> None:
     """Refuse early, before the sheet is read, a command that `open_out_dir` would refuse for its options or input."""
     earlier = None if restart else RunRecord.load(out_dir)
-    if earlier is not None:
+    if earlier is not None and not earlier.replaceable:
         _check_resumable(out_dir, earlier, job)
 
 

@@ -16,6 +16,8 @@ from .. import options as recorded_options
 from ..errors import InputError
 
 RUN_FILE = "run.json"
+# The command of a dry run's folder: nothing was sent, so any later command may replace it.
+DRY_RUN = "dry-run"
 _HASH_CHUNK = 1 << 20
 
 
@@ -27,7 +29,7 @@ class RunState(str, enum.Enum):
 
 @dataclass
 class RunRecord:
-    command: str  # "run" or "retry": the command that resumes it
+    command: str  # "run" or "retry": the command that resumes it; DRY_RUN for a dry run's report
     input: str
     input_sha256: str
     state: RunState = RunState.RUNNING
@@ -51,6 +53,11 @@ class RunRecord:
             options["read"]["clear_token"] = clear_token
         # Absolute, so that `resume DIR` finds the input from any folder.
         return cls(command, os.path.abspath(input_path), file_sha256(input_path), started_at=now, updated_at=now, options=options)
+
+    @property
+    def replaceable(self) -> bool:
+        """A dry run's report records nothing that happened: a real run may start over in its folder."""
+        return self.command == DRY_RUN
 
     @property
     def clear_token(self) -> str | None:

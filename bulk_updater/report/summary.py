@@ -85,7 +85,7 @@ class Summary:
             f"{counted(self.calls, 'call')} ({self.calls_throttled:,} answered 429) in {self.elapsed_seconds:.1f} s at {self.rate}",
         ]
         if self.stop_reason == "max_calls":
-            out.append("Stopped sending at --max-calls; the rows left are not_sent and are sent when the run is resumed.")
+            out.append("Stopped sending at --max-calls: the rows left are not_sent.")
         if self.stop_reason == "incomplete":
             out.append(f"{self.rows:,} report lines, but not exactly one for each row read (a bug): the run is not finished; resume it.")
         if self.resumed:
