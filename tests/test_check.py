@@ -75,7 +75,7 @@ def test_cli_dry_run_needs_no_keys_and_sends_nothing(tmp_path, sandbox):
     assert result.returncode == 0, result.stderr
     assert "1 will update" in result.stdout and "nothing was sent" in result.stdout
     assert box.state.calls == 0
-    assert {p.name for p in (tmp_path / "out").iterdir()} == {"report.csv", "failed.csv", "summary.json", "report.xlsx", "failed.xlsx"}
+    assert {p.name for p in (tmp_path / "out").iterdir()} == {"report.csv", "failed.csv", "summary.json", "report.xlsx", "failed.xlsx", "run.json"}
 
 
 def test_cli_check_reads_workbooks_with_sheet_timezone_and_map(tmp_path):
