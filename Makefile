@@ -2,7 +2,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test test-e2e bench clean
+.PHONY: demo sandbox test test-e2e bench clean
 
 $(STAMP): pyproject.toml
 	python3 -m venv $(VENV)
@@ -12,6 +12,10 @@ $(STAMP): pyproject.toml
 
 demo: $(STAMP)
 	$(PY) samples/demo.py
+
+# The demo's sandbox, left running for the tour's step 3: it prints the lines to paste.
+sandbox: $(STAMP)
+	$(VENV)/bin/bulk-updater sandbox --activities samples/sandbox-activities.txt
 
 test: $(STAMP)
 	$(PY) -m pytest -q -m "not e2e"
