@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from collections import Counter
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -11,6 +12,10 @@ from ..outcomes import FINISHED_VALUES, Outcome, RowOutcome
 from ..server_text import cut, printable
 from ..wording import counted, message_pattern
 
+# The row's own details in the tool's invalid-row messages: a quoted value (`'abc'`) and the cell
+# (` (cell D7)`). The summary groups on the message without them, so 500 bad ids are one group.
+ROW_DETAILS = re.compile(r""" (?:'(?:[^'\\]|\\.)*'|"(?:[^"\\]|\\.)*"|\(cell [A-Z]{1,3}[0-9]+\))""")
+OWN_MESSAGES = "InvalidRow"
 TOP_GROUPS = 10  # printed at the end of a run
 JSON_GROUPS = 100  # kept in summary.json; when messages vary per row there can be thousands
 
@@ -49,7 +54,7 @@ class Summary:
         """Count one row's outcome, as a `RowOutcome` or as read back from a report line."""
         self.counts[outcome] += 1
         if outcome not in FINISHED_VALUES:
-            key = (outcome, error_type, message_pattern(error_message))
+            key = (outcome, error_type, message_pattern(group_message(error_type, error_message)))
             self._groups[key] += 1
             self._examples.setdefault(key, cut(error_message))
 
@@ -99,4 +104,9 @@ class Summary:
         if groups:
             out.append(f"  and {counted(rows, 'row')} in {counted(groups, 'other group')} (see summary.json)")
         return out
+
+
+def group_message(error_type: str, message: str) -> str:
+    """The message a row is grouped under: the tool's own, without the row's details; the server's as it is."""
+    return ROW_DETAILS.sub("", message) if error_type == OWN_MESSAGES else message
 

@@ -9,6 +9,11 @@ from ..rows import ACTIVITY_ID, NOTE, Row
 from ..settings import CLEAR_TOKEN
 
 GUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
+# SQL Server and .NET write GUIDs in braces: {6513270E-...}. The braces are not part of the id.
+BRACED_GUID = re.compile(r"\{(" + GUID.pattern + r")\}")
+# What a spreadsheet shows for an error value, and Excel writes into a CSV export as text.
+# Sending one would write "#REF!" into the CRM; only the clear token (#N/A by default) means something.
+ERROR_VALUES = frozenset({"#NULL!", "#DIV/0!", "#VALUE!", "#REF!", "#NAME?", "#NUM!", "#N/A", "#SPILL!", "#CALC!", "#GETTING_DATA"})
 
 
 @dataclass(frozen=True)
@@ -44,12 +49,16 @@ Plan = UpdateRequest | Invalid | NothingToChange
 
 def plan_row(row: Row, clear_token: str = CLEAR_TOKEN) -> Plan:
     """Decide what to send for `row`: blank cells are left alone, `clear_token` clears a field."""
-    activity_id = row.cells.get(ACTIVITY_ID, "").strip()
+    activity_id = _bare_id(row.cells.get(ACTIVITY_ID, ""))
     if not activity_id:
         return Invalid(f"{ACTIVITY_ID} is blank")
     if not GUID.fullmatch(activity_id):
-        # The reason names no value, so the summary can group the rows that share it.
-        return Invalid(f"{ACTIVITY_ID} is not a GUID (like 255539a4-0380-4b8c-84db-7746b46c3fe2)")
+        # The value is quoted, so the summary can group the rows without it (report/summary.py).
+        return Invalid(f"{ACTIVITY_ID} {_quoted(activity_id)} is not a GUID (like 255539a4-0380-4b8c-84db-7746b46c3fe2)")
+    if row.problems:
+        return Invalid(row.problems[0])
+    if (error := _error_value(row, clear_token)) is not None:
+        return error
     note = _value(row.cells.get(NOTE, ""), clear_token)
     fields = tuple(
         (name, value)
@@ -59,6 +68,36 @@ def plan_row(row: Row, clear_token: str = CLEAR_TOKEN) -> Plan:
     if note is None and not fields:
         return NothingToChange()
     return UpdateRequest(activity_id.lower(), note, fields)
+
+
+def _bare_id(cell: str) -> str:
+    activity_id = cell.strip()
+    braced = BRACED_GUID.fullmatch(activity_id)
+    return braced[1] if braced else activity_id
+
+
+def _quoted(value: str) -> str:
+    """A row's own value in a message: quoted, cut short if long."""
+    return repr(value if len(value) <= 60 else value[:57] + "...")
+
+
+def _error_value(row: Row, clear_token: str) -> Invalid | None:
+    """A cell showing a spreadsheet error (#REF!...) is never sent: not as text, not as a blank."""
+    for name, cell in row.cells.items():
+        shown = cell.strip()
+        if shown in ERROR_VALUES and shown != clear_token and name != ACTIVITY_ID:
+            return Invalid(f"{name} holds {shown}{cell_in(row, name)}: correct it in the sheet, or type the value to send" + _clear_hint(shown, clear_token))
+    return None
+
+
+def _clear_hint(shown: str, clear_token: str) -> str:
+    return f" (the clear token is {clear_token}, not {shown})" if shown == "#N/A" else ""
+
+
+def cell_in(row: Row, column: str) -> str:
+    """" (cell D7)" naming where a value is, or "" when the row has no letters. The summary groups without it."""
+    name = row.cell_name(column)
+    return f" (cell {name})" if name else ""
 
 
 def _value(cell: str, clear_token: str) -> str | None:

@@ -9,11 +9,14 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+from decimal import Decimal
 
 LEADSQUARED_DATETIME = "%Y-%m-%d %H:%M:%S"
 LEADSQUARED_DATE = "%Y-%m-%d"
 # Excel keeps 15 significant digits; more would show float noise (0.1 + 0.2 -> 0.30000000000000004).
 EXCEL_DIGITS = 15
+# Whole numbers below this have at most 15 digits, so they print exactly as they are.
+EXACT_WHOLE = 10**EXCEL_DIGITS
 HALF_SECOND = dt.timedelta(microseconds=500_000)
 
 
@@ -42,11 +45,14 @@ def cell_text(value: object, timezone: dt.tzinfo | None = None) -> str:
 
 
 def _number_text(value: float) -> str:
-    if math.isnan(value):
+    """Plain digits, at most Excel's 15 significant ones, never an exponent: 12.0 -> "12",
+    1.23456789012345e18 -> "1234567890123450000" (not ...112), 1e-05 -> "0.00001"."""
+    if math.isnan(value) or math.isinf(value):
         return ""
-    if value.is_integer():
-        return str(int(value))  # 12.0 -> "12": calamine reads every number as a float
-    return f"{value:.{EXCEL_DIGITS}g}"
+    if value.is_integer() and abs(value) < EXACT_WHOLE:
+        return str(int(value))  # the common case, fast: calamine reads every number as a float
+    text = format(Decimal(f"{value:.{EXCEL_DIGITS}g}"), "f")
+    return "0" if text == "-0" else text
 
 
 def _datetime_text(value: dt.datetime, timezone: dt.tzinfo | None) -> str:

@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import datetime as dt
 import zoneinfo
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
 
 from ..errors import InputError
 from . import delimited, workbook
+from .cell_facts import ErrorValue, FactRow, NoSavedValue
 from .cells import cell_text
 from .mapping import ColumnMap, load_map
 
@@ -44,6 +45,16 @@ class Row:
     cells: dict[str, str]
     # The `_` columns of a report fed back as input (`_row`, `_outcome`...): never sent.
     meta: dict[str, str] = field(default_factory=dict)
+    # Why a cell can't be taken as the text it reads as (a failed lookup's #N/A, a formula
+    # never computed): any one makes the row invalid. Found by the reader, which sees the cell.
+    problems: tuple[str, ...] = ()
+    # Column name -> spreadsheet letter, to name a cell in messages (shared by every row of a sheet).
+    letters: Mapping[str, str] = field(default_factory=dict)
+
+    def cell_name(self, column: str) -> str:
+        """`D7`, or "" when the row's columns have no letters (a report read back for retry)."""
+        letter = self.letters.get(column)
+        return f"{letter}{self.number}" if letter else ""
 
 
 class Source(Protocol):
@@ -55,6 +66,18 @@ class Source(Protocol):
     def where(self) -> str: ...
 
     def records(self) -> Iterator[tuple[int, Sequence[object]]]: ...
+
+
+# A number of this size or more has more digits than a spreadsheet keeps (15): `check` warns.
+LONG_NUMBER = 1e15
+
+
+@dataclass
+class ReadFindings:
+    """What a pass over the rows noticed that is worth a warning (filled in as rows are read)."""
+
+    long_numbers: int = 0
+    first_long_number: str = ""  # "mx_Custom_2 (cell E7)"
 
 
 @dataclass(frozen=True)
@@ -69,6 +92,7 @@ class Sheet:
     meta_columns: dict[str, int] = field(default_factory=dict)
     header_row: int = 1
     timezone: dt.tzinfo | None = None
+    findings: ReadFindings = field(default_factory=ReadFindings)
 
     @property
     def is_workbook(self) -> bool:
@@ -87,16 +111,56 @@ class Sheet:
     def rows(self) -> Iterator[Row]:
         """Yield the data rows in file order; fully blank rows are passed over."""
         named = list(zip(self.columns, self.positions))
+        letters = {name: _column_letter(pos) for name, pos in named}
+        self.findings.long_numbers = 0
         for number, record in self.source.records():
             if number <= self.header_row:
                 continue
-            cells = {name: self._text(record, pos) for name, pos in named}
-            if any(value.strip() for value in cells.values()):
+            problems: tuple[str, ...] = ()
+            if type(record) is FactRow:  # a workbook row with an error value or a formula in it
+                cells, problems = self._cells_with_facts(record, named, letters, number)
+            else:
+                cells = {name: self._text(record, pos) for name, pos in named}
+            if any(value.strip() for value in cells.values()) or problems:
                 meta = {name: self._text(record, pos) for name, pos in self.meta_columns.items()}
-                yield Row(number, cells, meta)
+                self._note_long_numbers(record, named, number)
+                yield Row(number, cells, meta, problems, letters)
 
     def _text(self, record: Sequence[object], pos: int) -> str:
         return cell_text(record[pos], self.timezone) if pos < len(record) else ""
+
+    def _cells_with_facts(self, record: Sequence[object], named, letters, number: int) -> tuple[dict[str, str], tuple[str, ...]]:
+        cells, problems = {}, []
+        for name, pos in named:
+            value = record[pos] if pos < len(record) else ""
+            where = f" (cell {letters[name]}{number})"
+            if isinstance(value, ErrorValue):
+                # A failed lookup's #N/A reads as blank: its text would clear the field.
+                cells[name] = value.code if value.means_clear or value.code != "#N/A" else ""
+                if value.code == "#N/A" and not value.means_clear:
+                    problems.append(
+                        f"{name} holds #N/A from the formula {'=' + (value.formula or '')!r}{where}: a failed lookup is not a clear. "
+                        "Fix the formula or type the value; a typed #N/A clears the field"
+                    )
+            elif isinstance(value, NoSavedValue):
+                cells[name] = ""
+                problems.append(
+                    f"{name} holds a formula with no saved value, {'=' + value.formula!r}{where}: "
+                    "open and save the file in Excel (or LibreOffice), which computes it, then run again"
+                )
+            else:
+                cells[name] = cell_text(value, self.timezone)
+        return cells, tuple(problems)
+
+    def _note_long_numbers(self, record: Sequence[object], named, number: int) -> None:
+        if not self.source.is_workbook:
+            return  # text cells keep every digit
+        for name, pos in named:
+            value = record[pos] if pos < len(record) else None
+            if type(value) is float and abs(value) >= LONG_NUMBER:
+                if not self.findings.long_numbers:
+                    self.findings.first_long_number = f"{name} (cell {_column_letter(pos)}{number})"
+                self.findings.long_numbers += 1
 
 
 def open_sheet(path: str | Path, options: ReadOptions = ReadOptions()) -> Sheet:

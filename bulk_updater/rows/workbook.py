@@ -7,6 +7,7 @@ Python one row at a time, so the Python objects for the whole sheet never exist 
 
 from __future__ import annotations
 
+import zipfile
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -14,6 +15,7 @@ from pathlib import Path
 import python_calamine as calamine
 
 from ..errors import InputError
+from .cell_facts import merged, read_facts
 
 SUFFIXES = {".xlsx", ".xlsm", ".xls", ".ods"}
 
@@ -31,7 +33,14 @@ class WorkbookSource:
         return f"{self.path}, sheet {self.sheet_name!r}"
 
     def records(self) -> Iterator[tuple[int, Sequence[object]]]:
-        """Yield (row number as Excel shows it, typed cells)."""
+        """Yield (row number as Excel shows it, typed cells).
+
+        Error values, formulas without a saved value and midnight date-times arrive as the
+        file holds them (cell_facts.py), not as calamine reads them.
+        """
+        yield from merged(self._calamine_records(), _facts(self.path, self.sheet_name))
+
+    def _calamine_records(self) -> Iterator[tuple[int, list[object]]]:
         with _opened(self.path) as book:
             sheet = _loaded(self.path, lambda: book.get_sheet_by_name(self.sheet_name))
             # iter_rows starts at row 1 even when the first rows are blank, so numbers match
@@ -76,6 +85,18 @@ class _opened:
 
     def __exit__(self, *exc_info) -> None:
         self._book.close()
+
+
+def _facts(path: Path, sheet_name: str):
+    """read_facts, with a file calamine opened but the fact readers can't turn into a clear message."""
+    try:
+        yield from read_facts(path, sheet_name)
+    except (KeyError, ValueError, OSError, SyntaxError, zipfile.BadZipFile) as exc:  # zip part missing, bad XML (ParseError is a SyntaxError)
+        raise InputError(
+            f"the workbook's cells can't be checked for error values and formats ({type(exc).__name__}: {exc})",
+            where=str(path),
+            hint="Open it in Excel and save it again, or export it as CSV UTF-8.",
+        ) from None
 
 
 def _loaded(path: Path, load):
