@@ -19,6 +19,7 @@ from .report.excel import write_workbook_copies
 from .report.folder import FAILED, REPORT, SUMMARY, open_fresh_out_dir
 from .requests import Invalid, NothingToChange, Plan, UpdateRequest, plan_row
 from .rows import ReadOptions, Row, Sheet, open_sheet
+from .rows.reader import ReadFindings
 from .settings import CLEAR_TOKEN
 from .wording import counted
 
@@ -41,6 +42,7 @@ class CheckResult:
     duplicate_ids: int = 0
     invalid_examples: list[tuple[int, str]] = field(default_factory=list)
     previews: list[tuple[int, dict]] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
     # Ids as 128-bit numbers: half the memory of the text, for a million rows.
     _ids: set[int] = field(default_factory=set, repr=False)
 
@@ -84,7 +86,16 @@ class CheckResult:
         if self.previews:
             out.append("First payloads:")
             out += [f"  row {number}: {json.dumps(body, ensure_ascii=False)}" for number, body in self.previews]
+        out += [f"Warning: {warning}" for warning in self.warnings]
         return out
+
+    def note_findings(self, findings: ReadFindings) -> None:
+        if findings.long_numbers:
+            self.warnings.append(
+                f"{findings.long_numbers:,} number cells hold 1e15 or more (the first: {findings.first_long_number}). "
+                "A spreadsheet keeps 15 significant digits, so the digits after them are sent as 0s: "
+                "to keep every digit, format the column as text and type the numbers again"
+            )
 
     def problem(self) -> str:
         """Why the sheet is not usable, or "" when it is."""
@@ -101,6 +112,7 @@ def check(input_path: str | Path, read: ReadOptions = ReadOptions(), clear_token
     result = CheckResult(sheet.where)
     for row, plan in _planned(sheet, clear_token):
         result.add(row, plan)
+    result.note_findings(sheet.findings)
     return result
 
 
@@ -120,6 +132,7 @@ def dry_run(input_path: str | Path, out_dir: str | Path, read: ReadOptions = Rea
             summary.add(outcome)
     finally:
         writer.close()
+    result.note_findings(sheet.findings)
     write_failed(out_dir / REPORT, out_dir / FAILED)
     summary.stop_reason = "dry_run"
     summary.write(out_dir / SUMMARY)

@@ -11,17 +11,19 @@ import os
 import shlex
 import sys
 import traceback
+import warnings
 from collections.abc import Callable, Mapping, Sequence
 
 from . import check, job, rows
 from . import options as recorded_options
 from .credentials import credentials_from, environment, redacting_output
-from .errors import BulkUpdaterError, InputError
+from .errors import BulkUpdaterError, BulkUpdaterWarning, InputError
 from .hosts import DEFAULT_LOOKUP_HOST, REGIONS, host_url, require_host
 from .preflight import fetch_identity
 from .report import Summary
 from .settings import CLEAR_TOKEN, DEFAULT_RATE, PLAN_CALLS, Credentials, Rate, SendSettings
 
+FAILED_XLSX = "failed.xlsx"
 EXIT_OK, EXIT_SOME_FAILED, EXIT_BAD_INPUT, EXIT_UNAUTHORIZED = 0, 1, 2, 3
 NO_BUDGET = "none"
 EXIT_CRASH = 1  # what Python itself returns for an uncaught error
@@ -34,8 +36,8 @@ def cmd_run(args: argparse.Namespace) -> int:
 
     Reads INPUT (.csv/.tsv/.txt or .xlsx/.xlsm/.xls/.ods; a CompanyActivityId column, an optional ActivityNote
     column, and one column per activity field named by its SchemaName). A blank cell
-    leaves the field alone; #N/A clears it. Writes DIR/report.csv, DIR/failed.csv and
-    DIR/summary.json. Keys come from LSQ_ACCESS_KEY and LSQ_SECRET_KEY (the environment,
+    leaves the field alone; #N/A clears it. Writes DIR/report.csv, DIR/failed.csv, their
+    copies DIR/report.xlsx and DIR/failed.xlsx (to fix rows in Excel), and DIR/summary.json. Keys come from LSQ_ACCESS_KEY and LSQ_SECRET_KEY (the environment,
     --env-file, or a hidden prompt), the host from --region, --host or LSQ_HOST. Before the
     first update one call checks the keys and the region (see `whoami`).
 
@@ -129,8 +131,11 @@ def _report_end(summary: Summary, args: argparse.Namespace) -> int:
         return EXIT_STOPPED.get(summary.stop_reason, EXIT_SOME_FAILED)
     needs_look = summary.rows - summary.counts["success"] - summary.counts["skipped"]
     if needs_look:
-        print(f"{needs_look:,} rows need another look: {failed}")
-        print(f"Fix them if needed, then: bulk-updater retry {shlex.quote(failed)} --out NEW_DIR")
+        # The workbook copy survives Excel (a CSV opened and saved in Excel loses leading zeros and digits).
+        failed_xlsx = os.path.join(args.out, FAILED_XLSX)
+        fix_in = failed_xlsx if os.path.exists(failed_xlsx) else failed
+        print(f"{needs_look:,} rows need another look: {fix_in}")
+        print(f"Fix them if needed (in Excel or LibreOffice), then: bulk-updater retry {shlex.quote(fix_in)} --out NEW_DIR")
         return EXIT_SOME_FAILED
     return EXIT_OK
 
@@ -440,7 +445,9 @@ def _command(commands, name: str, handler) -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     # Everything printed, tracebacks included, passes through the redaction of the keys.
-    with redacting_output():
+    with redacting_output(), warnings.catch_warnings():
+        warnings.simplefilter("always", BulkUpdaterWarning)
+        warnings.showwarning = _print_warning
         args = build_parser().parse_args(argv)
         try:
             return args.handler(args)
@@ -452,6 +459,14 @@ def main(argv: Sequence[str] | None = None) -> int:
             return 130
         except Exception:
             return _crashed()
+
+
+def _print_warning(message, category, *_args, **_kwargs) -> None:
+    """The library's warnings, for people: `Warning: ...` on stderr; Python's own as Python shows them."""
+    if issubclass(category, BulkUpdaterWarning):
+        print(f"Warning: {message}", file=sys.stderr)
+    else:
+        print(warnings.formatwarning(message, category, *_args[:2]), file=sys.stderr, end="")
 
 
 def _crashed() -> int:

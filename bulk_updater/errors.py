@@ -6,6 +6,9 @@
     ├── ConnectError            the key check got no usable answer (TLS, network, not LeadSquared) (exit 4)
     └── StoppedAtOnce           a second Ctrl-C, SIGTERM or stop request ended the run at once (exit 130, 143 or 1)
 
+    BulkUpdaterWarning          (a Python warning, not an error) something the admin should know;
+                                the command goes on. The CLI prints it as `Warning: ...`
+
 Everything that goes wrong with a single row (a timeout, a 500, an MX error) is not
 an exception: it becomes that row's recorded outcome, so one bad row never stops a run.
 """
@@ -55,3 +58,8 @@ class StoppedAtOnce(BulkUpdaterError):
         # The shell's convention for a process ended by a signal: 130 for SIGINT, 143 for SIGTERM;
         # a stop requested by a library caller (signal number 0) is a plain failure.
         self.exit_code = 128 + signal_number if signal_number else 1
+
+
+class BulkUpdaterWarning(UserWarning):
+    """Issued (warnings.warn) for an option that does nothing here, or a copy of the report that
+    was not made. The command goes on; the CLI prints the message on stderr."""

@@ -73,8 +73,8 @@ class _Source:
 
 
 def run(edits: str | Path | Any, out_dir: str | Path, send: SendSettings, options: JobOptions = JobOptions()) -> Summary:
-    """Apply every row of `edits`; write report.csv, failed.csv and summary.json in `out_dir`
-    (and report.xlsx, failed.xlsx when the input is a workbook).
+    """Apply every row of `edits`; write report.csv, failed.csv, their copies report.xlsx and
+    failed.xlsx, and summary.json in `out_dir`.
 
     `edits` is a sheet's path, or the edits themselves: a pandas DataFrame or a list of dicts,
     spooled first to a CSV in `out_dir` so the run resumes like any other.

@@ -33,7 +33,7 @@ def write_csv(path: Path, rows: list[list[str]]) -> Path:
 
 
 def read_report(path: Path) -> list[dict[str, str]]:
-    with path.open(newline="", encoding="utf-8") as f:
+    with path.open(newline="", encoding="utf-8-sig") as f:
         return list(csv.DictReader(f))
 
 

@@ -22,7 +22,7 @@ def test_check_counts_every_row_as_a_run_would_plan_it(tmp_path):
     result = check(path)
     assert (result.rows, result.will_update, result.invalid, result.skipped, result.duplicate_ids) == (6, 3, 2, 1, 1)
     assert result.usable
-    assert result.invalid_examples == [(3, "CompanyActivityId is not a GUID (like 255539a4-0380-4b8c-84db-7746b46c3fe2)"), (6, "CompanyActivityId is blank")]
+    assert result.invalid_examples == [(3, "CompanyActivityId 'nope' is not a GUID (like 255539a4-0380-4b8c-84db-7746b46c3fe2)"), (6, "CompanyActivityId is blank")]
     assert result.previews[0] == (2, {"CompanyActivityId": a, "ActivityNote": "n1", "Fields": [{"SchemaName": "Status", "Value": "Won"}]})
     assert [number for number, _ in result.previews] == [2, 5, 7]
 
@@ -48,7 +48,7 @@ def test_dry_run_writes_the_report_a_run_would_write(tmp_path):
     summary = json.loads((tmp_path / "out" / "summary.json").read_text())
     assert summary["counts"] == {"success": 0, "failed": 0, "invalid": 2, "skipped": 1, "not_sent": 3}
     assert summary["calls"] == 0 and summary["stop_reason"] == "dry_run"
-    assert not (tmp_path / "out" / "report.xlsx").exists()
+    assert (tmp_path / "out" / "report.xlsx").exists()  # written for a text input too (issue 10)
 
 
 def test_cli_check_prints_counts_examples_and_payloads(tmp_path):
@@ -56,7 +56,7 @@ def test_cli_check_prints_counts_examples_and_payloads(tmp_path):
     result = run_cli("check", str(path), env=cli_env())
     assert result.returncode == 0, result.stderr
     assert f"{path}: 6 rows\n  3 will update\n  2 invalid (never sent)\n  1 skipped (nothing to change)\n  1 duplicate ids" in result.stdout
-    assert "row 3: CompanyActivityId is not a GUID" in result.stdout
+    assert "row 3: CompanyActivityId 'nope' is not a GUID" in result.stdout
     assert f'row 2: {{"CompanyActivityId": "{a}", "ActivityNote": "n1"' in result.stdout
     assert "The file is usable." in result.stdout
 
@@ -65,7 +65,7 @@ def test_cli_check_of_a_sheet_with_nothing_to_send_exits_2(tmp_path):
     path = write_csv(tmp_path / "in.csv", [HEADER, ["nope", "x", ""]])
     result = run_cli("check", str(path))
     assert result.returncode == 2
-    assert f"Error: {path}: no row can be sent: 1 invalid" in result.stderr and "row 2: CompanyActivityId is not a GUID" in result.stdout
+    assert f"Error: {path}: no row can be sent: 1 invalid" in result.stderr and "row 2: CompanyActivityId 'nope' is not a GUID" in result.stdout
 
 
 def test_cli_dry_run_needs_no_keys_and_sends_nothing(tmp_path, sandbox):

@@ -24,8 +24,15 @@ def test_clear_token_sends_an_empty_value():
 
 
 def test_clear_token_can_be_changed():
-    request = plan_row(Row(2, {"CompanyActivityId": ID, "Status": "#N/A", "Owner": "CLEAR"}), clear_token="CLEAR")
-    assert request.fields == (("Status", "#N/A"), ("Owner", ""))
+    request = plan_row(Row(2, {"CompanyActivityId": ID, "Status": "x", "Owner": "CLEAR"}), clear_token="CLEAR")
+    assert request.fields == (("Status", "x"), ("Owner", ""))
+
+
+def test_an_error_value_that_is_not_the_clear_token_is_never_sent():
+    # #N/A with another clear token is neither a clear nor a value: sending it would write "#N/A" into the CRM.
+    plan = plan_row(Row(2, {"CompanyActivityId": ID, "Status": "#N/A"}, letters={"Status": "B"}), clear_token="CLEAR")
+    assert plan == Invalid("Status holds #N/A (cell B2): correct it in the sheet, or type the value to send (the clear token is CLEAR, not #N/A)")
+    assert isinstance(plan_row(Row(2, {"CompanyActivityId": ID, "Status": " #DIV/0! "})), Invalid)
 
 
 def test_na_text_is_a_value_not_a_blank():

@@ -18,6 +18,7 @@ from pathlib import Path
 from ..errors import InputError
 from ..outcomes import Outcome
 from .run_record import replace_atomically
+from .writer import REPORT_ENCODING
 
 OUTCOMES = {outcome.value for outcome in Outcome}
 
@@ -38,7 +39,7 @@ def recover_report(path: Path, header: list[str]) -> Recorded:
     recorded = Recorded()
     if not path.exists():
         return recorded  # the crash came before the header was written
-    with path.open(newline="", encoding="utf-8") as f:
+    with path.open(newline="", encoding=REPORT_ENCODING) as f:
         text = f.read()  # newline="": line ends exactly as written, inside quoted cells too
     records = _complete_records(text)
     if not records:
@@ -65,7 +66,7 @@ def recover_report(path: Path, header: list[str]) -> Recorded:
             recorded.outcomes.append((outcome, cells[at["_error_type"]], cells[at["_error_message"]]))
             kept.append(raw)
     if recorded.damaged_dropped or recorded.not_sent_dropped:
-        replace_atomically(path, "".join(kept))
+        replace_atomically(path, "".join(kept), encoding=REPORT_ENCODING)
     return recorded
 
 

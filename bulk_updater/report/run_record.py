@@ -103,10 +103,13 @@ def file_sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
-def replace_atomically(path: Path, text: str) -> None:
-    """Write `text` to a temporary file beside `path`, then rename it over `path`."""
+def replace_atomically(path: Path, text: str, encoding: str = "utf-8") -> None:
+    """Write `text` to a temporary file beside `path`, then rename it over `path`.
+
+    With encoding "utf-8-sig" a non-empty file starts with a BOM, as the report CSVs do.
+    """
     temporary = path.with_name(path.name + ".tmp")
-    with temporary.open("w", newline="", encoding="utf-8") as f:
+    with temporary.open("w", newline="", encoding=encoding) as f:
         f.write(text)
         f.flush()
         os.fsync(f.fileno())

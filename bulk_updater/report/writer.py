@@ -12,6 +12,9 @@ from typing import TextIO
 from ..outcomes import FINISHED_VALUES, RowOutcome
 from ..server_text import spreadsheet_safe
 
+# A UTF-8 byte-order mark opens every report CSV, so that Excel reads it as UTF-8 (without one it
+# takes the ANSI code page: Müller shows as MÃ¼ller). Readers of the reports use "utf-8-sig".
+REPORT_ENCODING = "utf-8-sig"
 META_COLUMNS = ["_row", "_outcome", "_attempts", "_http_status", "_error_type", "_error_message"]
 
 
@@ -24,7 +27,8 @@ class ReportWriter:
     def __init__(self, path: Path, columns: list[str]) -> None:
         self.path = path
         self._columns = columns
-        self._file: TextIO = path.open("a", newline="", encoding="utf-8")
+        # Appending to a file that has lines writes no second BOM: the encoder starts one only at offset 0.
+        self._file: TextIO = path.open("a", newline="", encoding=REPORT_ENCODING)
         self._csv = csv.writer(self._file)
         if self._file.tell() == 0:
             self._csv.writerow(report_header(columns))
@@ -58,7 +62,7 @@ def report_header(columns: list[str]) -> list[str]:
 def write_failed(report: Path, failed: Path) -> int:
     """Copy the report lines whose outcome needs another look into `failed`, in sheet order; return how many."""
     count = 0
-    with report.open(newline="", encoding="utf-8") as source, failed.open("w", newline="", encoding="utf-8") as target:
+    with report.open(newline="", encoding=REPORT_ENCODING) as source, failed.open("w", newline="", encoding=REPORT_ENCODING) as target:
         lines = csv.reader(source)
         header = next(lines)
         out = csv.writer(target)

@@ -25,11 +25,13 @@ class ErrorValue:
 
     code: str
     formula: str | None = None
+    # False: the file does not say whether a formula made it (.xls), so it can't be taken as typed.
+    origin_known: bool = True
 
     @property
     def means_clear(self) -> bool:
         """A typed #N/A or =NA(): the admin wrote "no value" on purpose. A failed lookup's #N/A is not that."""
-        return self.code == NA and (self.formula is None or is_na_formula(self.formula))
+        return self.code == NA and self.origin_known and (self.formula is None or is_na_formula(self.formula))
 
 
 @dataclass(frozen=True)

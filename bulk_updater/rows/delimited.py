@@ -2,8 +2,10 @@
 
 Encodings: a BOM says UTF-8 or UTF-16 (Excel's "Unicode text"); without one the file is
 UTF-8 if every byte decodes as UTF-8, else Windows-1252 (what Excel on Windows writes
-for "CSV"). The separator is the one of comma, semicolon and tab that the header line
-holds most of (semicolons are what European Excel writes).
+for "CSV"). A file that is UTF-8 but for a stray byte (a character pasted from elsewhere)
+is refused: read as Windows-1252, every accented letter would turn into mojibake
+(`Müller` -> `MÃ¼ller`). The separator is the one of comma, semicolon and tab that the
+header row holds most of (semicolons are what European Excel writes).
 """
 
 from __future__ import annotations
@@ -28,6 +30,11 @@ BLOCK_BYTES = 1 << 20
 # Enough of a file's start to tell its byte-order mark from its text.
 MISMATCH_SAMPLE_BYTES = 4096
 QUOTED = re.compile(r'"[^"]*"')
+# One valid UTF-8 sequence of two to four bytes: the sign that a file was written as UTF-8.
+UTF8_MULTIBYTE = re.compile(
+    rb"[\xC2-\xDF][\x80-\xBF]|\xE0[\xA0-\xBF][\x80-\xBF]|[\xE1-\xEC\xEE\xEF][\x80-\xBF]{2}|\xED[\x80-\x9F][\x80-\xBF]"
+    rb"|\xF0[\x90-\xBF][\x80-\xBF]{2}|[\xF1-\xF3][\x80-\xBF]{3}|\xF4[\x80-\x8F][\x80-\xBF]{2}"
+)
 CHUNK_ROWS = 20_000
 # pandas' tokenizer errors, as the C parser words them.
 TOO_MANY_CELLS = re.compile(r"Expected (\d+) fields in line (\d+), saw (\d+)")
@@ -97,22 +104,34 @@ def _unreadable(where: str, parser_message: str) -> InputError:
     )
 
 
-def open_delimited(path: Path, encoding: str | None = None, delimiter: str | None = None) -> DelimitedSource:
-    """Settle the encoding (given, or found) and the separator (given, or found) of `path`."""
+def open_delimited(path: Path, encoding: str | None = None, delimiter: str | None = None, strict_utf8: bool = True) -> DelimitedSource:
+    """Settle the encoding (given, or found) and the separator (given, or found) of `path`.
+
+    `strict_utf8`: refuse a file that is UTF-8 but for some bytes (see the module docstring).
+    False reads it as Windows-1252, as a file with no UTF-8 in it; a reader of the tool's own
+    reports that flags such lines itself passes False.
+    """
     if encoding:
-        encoding = _given_encoding(encoding)
+        encoding = _given_encoding(encoding, path)
         _check_decodes(path, encoding, encoding)
     else:
-        encoding = _detect_encoding(path)
+        encoding = _detect_encoding(path, strict_utf8)
     delimiter = _given_delimiter(delimiter) if delimiter else _detect_delimiter(path, encoding)
     return DelimitedSource(path, encoding, delimiter, _header_width(path, encoding, delimiter))
 
 
-def _given_encoding(name: str) -> str:
+def _given_encoding(name: str, path: Path) -> str:
     try:
-        return codecs.lookup(name).name
+        encoding = codecs.lookup(name).name
     except LookupError:
         raise InputError(f"--encoding {name!r} is not an encoding", hint="Use utf-8, utf-16 or cp1252 (Windows-1252).") from None
+    if encoding == UTF16:
+        # Python's utf-16 needs a BOM; without one, the zero bytes say which byte order.
+        with path.open("rb") as f:
+            start = f.read(4)
+        if not start.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+            return "utf-16-be" if len(start) >= 2 and start[0] == 0 and start[1] != 0 else "utf-16-le"
+    return encoding
 
 
 def _given_delimiter(text: str) -> str:
@@ -122,7 +141,7 @@ def _given_delimiter(text: str) -> str:
     return delimiter
 
 
-def _detect_encoding(path: Path) -> str:
+def _detect_encoding(path: Path, strict_utf8: bool = True) -> str:
     _refuse_mismatched_encoding(path)
     with path.open("rb") as f:
         start = f.read(4)
@@ -134,9 +153,11 @@ def _detect_encoding(path: Path) -> str:
         encoding = "utf-16-le"  # no BOM, but "Co" as UTF-16 from a script: every other byte 0
     elif len(start) == 4 and start[0::2] == b"\0\0":
         encoding = "utf-16-be"
-    elif _first_bad_byte(path, UTF8) is None:
+    elif (bad := _bad_bytes(path, UTF8)) is None:
         return UTF8
     else:
+        if strict_utf8 and _has_utf8_sequence(path):
+            raise _mostly_utf8(path, *bad)
         # Only when UTF-8 fails: Windows-1252 decodes almost any byte, so it can't be tried first.
         _check_decodes(path, WINDOWS_1252, "UTF-8 or Windows-1252")
         return WINDOWS_1252
@@ -183,7 +204,13 @@ def _check_decodes(path: Path, encoding: str, label: str) -> None:
 
 
 def _first_bad_byte(path: Path, encoding: str) -> int | None:
-    """The line of the first byte `encoding` can't decode, or None. Reads in blocks: memory stays flat."""
+    """The line of the first byte `encoding` can't decode, or None."""
+    bad = _bad_bytes(path, encoding)
+    return bad[0] if bad else None
+
+
+def _bad_bytes(path: Path, encoding: str) -> tuple[int, bytes] | None:
+    """(line, bytes) of the first bytes `encoding` can't decode, or None. Reads in blocks: memory stays flat."""
     decoder = codecs.getincrementaldecoder(encoding)()
     lines_before = 0
     with path.open("rb") as f:
@@ -192,10 +219,32 @@ def _first_bad_byte(path: Path, encoding: str) -> int | None:
             try:
                 decoder.decode(block, final=not block)
             except UnicodeDecodeError as exc:
-                return lines_before + block[: max(exc.start, 0)].count(b"\n") + 1
+                start = max(exc.start - (len(exc.object) - len(block)), 0)  # the decoder may hold bytes of the last block
+                return lines_before + block[:start].count(b"\n") + 1, bytes(exc.object[exc.start : exc.end])
+            except UnicodeError:  # e.g. a codec that needs a BOM
+                return 1, block[:2]
             if not block:
                 return None
             lines_before += block.count(b"\n")
+
+
+def _has_utf8_sequence(path: Path) -> bool:
+    with path.open("rb") as f:
+        while block := f.read(BLOCK_BYTES):
+            if UTF8_MULTIBYTE.search(block):
+                return True
+    return False
+
+
+def _mostly_utf8(path: Path, line: int, bad: bytes) -> InputError:
+    shown = " ".join(f"0x{byte:02X}" for byte in bad)
+    return InputError(
+        f"line {line} holds {'a byte' if len(bad) == 1 else 'bytes'} that {'is' if len(bad) == 1 else 'are'} not UTF-8 ({shown}), "
+        "in a file that is otherwise UTF-8; read as Windows-1252, every accented letter would be sent garbled",
+        where=str(path),
+        hint="Fix that character and save the file as UTF-8 ('CSV UTF-8' in Excel); "
+        "or, if the whole file really is Windows-1252, run again with --encoding cp1252.",
+    )
 
 
 def _header_width(path: Path, encoding: str, delimiter: str) -> int:
@@ -216,8 +265,13 @@ def _header_width(path: Path, encoding: str, delimiter: str) -> int:
 
 
 def _detect_delimiter(path: Path, encoding: str) -> str:
+    header = ""
     with path.open(newline="", encoding=encoding) as text:
-        header = text.readline()
+        # The header row, not the first line: blank lines (or lines of bare separators) may come first.
+        for line in text:
+            if line.strip(" \t\r\n,;\"\ufeff"):
+                header = line
+                break
     # Separators inside quoted header names don't count.
     counts = {sep: QUOTED.sub("", header).count(sep) for sep in SEPARATORS}
     best = max(counts, key=counts.get)

@@ -30,6 +30,11 @@ class ColumnMap:
     def rename(self, header: str) -> str:
         return next((name for h, name in self.entries if _key(h) == _key(header)), header)
 
+    def unmatched(self, header: list[str]) -> list[str]:
+        """The map's headers that `header` does not have."""
+        present = {_key(name) for name in header}
+        return [h for h, _ in self.entries if _key(h) not in present]
+
     def header_for(self, schema_name: str) -> str | None:
         """The sheet header the map turns into `schema_name`, for messages."""
         return next((h for h, name in self.entries if name.lower() == schema_name.lower()), None)

@@ -8,13 +8,14 @@ Here: the header (which column is which), and rows streamed from either kind of 
 from __future__ import annotations
 
 import datetime as dt
+import warnings
 import zoneinfo
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
 
-from ..errors import InputError
+from ..errors import BulkUpdaterWarning, InputError
 from . import delimited, workbook
 from .cell_facts import ErrorValue, FactRow, NoSavedValue
 from .cells import cell_text
@@ -35,6 +36,9 @@ class ReadOptions:
     # Where the sheet's date-time cells were written; they are sent as UTC. None: they are UTC already.
     timezone: str | None = None
     map_path: str | Path | None = None
+    # Refuse a text file that is UTF-8 but for some bytes (rows/delimited.py). A reader of the
+    # tool's own reports that flags such lines one by one passes False.
+    strict_utf8: bool = True
 
 
 @dataclass(frozen=True)
@@ -137,7 +141,12 @@ class Sheet:
             if isinstance(value, ErrorValue):
                 # A failed lookup's #N/A reads as blank: its text would clear the field.
                 cells[name] = value.code if value.means_clear or value.code != "#N/A" else ""
-                if value.code == "#N/A" and not value.means_clear:
+                if value.code == "#N/A" and not value.origin_known:
+                    problems.append(
+                        f"{name} holds #N/A{where}, and an .xls file does not say whether a failed lookup made it: "
+                        "save the file as .xlsx, or type the value"
+                    )
+                elif value.code == "#N/A" and not value.means_clear:
                     problems.append(
                         f"{name} holds #N/A from the formula {'=' + (value.formula or '')!r}{where}: a failed lookup is not a clear. "
                         "Fix the formula or type the value; a typed #N/A clears the field"
@@ -177,7 +186,9 @@ def open_sheet(path: str | Path, options: ReadOptions = ReadOptions()) -> Sheet:
         header_row, header = _header(source, records)
     except OSError as exc:  # e.g. no permission, or the file is open and locked elsewhere
         raise InputError(f"the file can't be opened ({exc.strerror or exc})", where=str(path), hint="Close it in other programs and check you may read it.") from None
-    names = [column_map.rename(cell_text(value).strip()) for value in header]
+    raw_names = [cell_text(value).strip() for value in header]
+    _warn_unused(source, options, column_map, raw_names)
+    names = [column_map.rename(name) for name in raw_names]
     columns, positions = _usable_columns(source, header_row, names, column_map)
     meta = {name: pos for pos, name in enumerate(names) if name.startswith("_")}
     sheet = Sheet(path, source, columns, positions, meta, header_row, timezone)
@@ -194,11 +205,31 @@ def _open_source(path: Path, options: ReadOptions) -> Source:
         raise InputError("the file is empty", where=str(path), hint="Export the sheet again with a header row and data rows.")
     suffix = path.suffix.lower()
     if suffix in delimited.SUFFIXES:
-        return delimited.open_delimited(path, options.encoding, options.delimiter)
+        return delimited.open_delimited(path, options.encoding, options.delimiter, options.strict_utf8)
     if suffix in workbook.SUFFIXES:
         return workbook.open_workbook(path, options.sheet)
     known = ", ".join(sorted(delimited.SUFFIXES | workbook.SUFFIXES))
     raise InputError(f"unknown file type {path.suffix or '(none)'!r}", where=str(path), hint=f"Save the sheet as one of {known}.")
+
+
+UNUSED_OPTION_REASONS = {
+    "--timezone": "text cells are never shifted",
+    "--sheet": "it has no sheets",
+    "--encoding": "a workbook has no text encoding",
+    "--delimiter": "a workbook has no separator",
+}
+
+
+def _warn_unused(source: Source, options: ReadOptions, column_map: ColumnMap, header: list[str]) -> None:
+    """An option that does nothing for this file is most likely a mistake: say so, and go on."""
+    kind = "a workbook" if source.is_workbook else "a text file"
+    given = {"--timezone": options.timezone, "--sheet": options.sheet} if not source.is_workbook else {"--encoding": options.encoding, "--delimiter": options.delimiter}
+    for option, value in given.items():
+        if value:
+            what = UNUSED_OPTION_REASONS[option]
+            warnings.warn(f"{option} {value} does nothing for {source.where}: it is {kind}, and {what}", BulkUpdaterWarning, stacklevel=3)
+    for name in column_map.unmatched(header):
+        warnings.warn(f"the map {column_map.source} names the header {name!r}, which {source.where} does not have: that entry does nothing", BulkUpdaterWarning, stacklevel=3)
 
 
 def _zone(name: str | None) -> dt.tzinfo | None:

@@ -64,7 +64,7 @@ def run_tool(sheet: Path, out: Path, url: str, *options: str) -> dict:
 
 
 def report_lines(out: Path) -> list[dict[str, str]]:
-    with (out / "report.csv").open(newline="") as f:
+    with (out / "report.csv").open(newline="", encoding="utf-8-sig") as f:
         return list(csv.DictReader(f))
 
 
