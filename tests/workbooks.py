@@ -53,3 +53,52 @@ def write_encrypted_xlsx(path: Path, rows: list[list[object]], password: str = "
         OOXMLFile(source).encrypt(password, target)
     plain.unlink()
     return path
+
+
+def patch_zip_part(path: Path, part: str, replacements: dict[str, str]) -> Path:
+    """Rewrite one XML part of a workbook, as another writer would have stored it (cached results, styles)."""
+    import zipfile
+
+    with zipfile.ZipFile(path) as book:
+        parts = {name: book.read(name) for name in book.namelist()}
+    text = parts[part].decode()
+    for old, new in replacements.items():
+        assert old in text, f"{old!r} is not in {part}"
+        text = text.replace(old, new)
+    parts[part] = text.encode()
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as book:
+        for name, data in parts.items():
+            book.writestr(name, data)
+    return path
+
+
+def write_xlsxwriter(path: Path, rows: list[list[object]], formats: dict[int, str] | None = None) -> Path:
+    """An .xlsx as xlsxwriter writes it: a formula (a str starting with "=") gets 0 as its saved result,
+    and the workbook asks Excel to compute every formula on opening. `formats`: column -> number format."""
+    import xlsxwriter
+
+    book = xlsxwriter.Workbook(str(path))
+    sheet = book.add_worksheet()
+    styles = {column: book.add_format({"num_format": code}) for column, code in (formats or {}).items()}
+    for r, row in enumerate(rows):
+        for c, value in enumerate(row):
+            sheet.write(r, c, value, styles.get(c)) if c in styles and r else sheet.write(r, c, value)
+    book.close()
+    return path
+
+
+def write_xls_cells(path: Path, rows: list[list[object]], errors: dict[tuple[int, int], str], formats: dict[int, str]) -> Path:
+    """A legacy .xls with error cells (`errors`: (row, column) -> "#N/A") and number formats by column."""
+    book = xlwt.Workbook()
+    sheet = book.add_sheet("Sheet1")
+    styles = {column: xlwt.easyxf(num_format_str=code) for column, code in formats.items()}
+    for r, row in enumerate(rows):
+        for c, value in enumerate(row):
+            if (r, c) in errors:
+                continue
+            style = styles.get(c) if r else None
+            sheet.write(r, c, value, style) if style else sheet.write(r, c, value)
+    for (r, c), code in errors.items():
+        sheet.row(r).set_cell_error(c, code)
+    book.save(str(path))
+    return path
