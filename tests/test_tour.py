@@ -9,6 +9,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import openpyxl
 import pytest
 
 ROOT = Path(__file__).parent.parent
@@ -39,8 +40,11 @@ def test_step_3_of_the_tour(tmp_path):
             assert line, "the sandbox printed no export lines"
             if match := re.match(r"\s*export (LSQ_\w+)=(\S+)", line):
                 exports[match[1]] = match[2]
-        failed = tmp_path / "demo-out" / "failed.csv"
-        failed.write_text(failed.read_text(encoding="utf-8-sig").replace("not-an-id", "8d116ece-1738-47d9-bd9c-172411e20b8f"), encoding="utf-8")
+        failed = tmp_path / "demo-out" / "failed.xlsx"
+        book = openpyxl.load_workbook(failed)  # the fix, as Excel saves a typed cell of Text format
+        [cell] = [c for row in book.active.iter_rows() for c in row if c.value == "not-an-id"]
+        cell.value = "8d116ece-1738-47d9-bd9c-172411e20b8f"
+        book.save(failed)
         [command] = [line for line in retry_block.splitlines() if line.strip()]
         argv = command.split("#")[0].split()
         assert argv[0] == ".venv/bin/bulk-updater"

@@ -29,7 +29,9 @@ EXCEL_TITLE_CHARS = 31
 # A sheet holds at most 1,048,576 rows (the header is one).
 EXCEL_MAX_ROWS = 1_048_576
 # The copy costs time at the end of a run: `make bench BENCH=xlsx_copy` measured 100,000 report
-# lines of 12 columns in 12-18 s on the project's 2-core machine, so this many take about a minute.
+# lines of 12 columns in 12-18 s on the project's 2-core machine when quiet (54 s with the machine
+# shared by eight engineers), so this many take about a minute, at the end of a run of at least
+# 3 hours (25 calls / 5 s, the highest plan).
 COPY_MAX_LINES = 300_000
 TEXT_FORMAT = "@"
 
