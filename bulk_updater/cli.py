@@ -37,8 +37,9 @@ def cmd_run(args: argparse.Namespace) -> int:
     Reads INPUT (.csv/.tsv/.txt or .xlsx/.xlsm/.xls/.ods; a CompanyActivityId column, an optional ActivityNote
     column, and one column per activity field named by its SchemaName). A blank cell
     leaves the field alone; #N/A clears it. Writes DIR/report.csv, DIR/failed.csv, their
-    copies DIR/report.xlsx and DIR/failed.xlsx (to fix rows in Excel), and DIR/summary.json. Keys come from LSQ_ACCESS_KEY and LSQ_SECRET_KEY (the environment,
-    --env-file, or a hidden prompt), the host from --region, --host or LSQ_HOST. Before the
+    copies DIR/report.xlsx and DIR/failed.xlsx (to fix rows in Excel), and DIR/summary.json.
+    Keys come from LSQ_ACCESS_KEY and LSQ_SECRET_KEY (the environment, --env-file, or a
+    hidden prompt), the host from --region, --host or LSQ_HOST. Before the
     first update one call checks the keys and the region (see `whoami`).
 
     With --dry-run nothing is sent (no keys needed): it checks the sheet like `check`
@@ -58,13 +59,13 @@ def cmd_run(args: argparse.Namespace) -> int:
 def cmd_retry(args: argparse.Namespace) -> int:
     """Send again the rows of an earlier report that did not succeed.
 
-    Reads REPORT (an earlier report.csv or failed.csv, maybe with cells fixed) and sends
+    Reads REPORT (an earlier failed.xlsx, failed.csv or report.csv, maybe with cells fixed) and sends
     every row whose _outcome is failed, invalid or not_sent; invalid rows are checked
     again. Rows that succeeded or were skipped are never sent again. The new report in
     DIR keeps each row's original _row number. Same options as run; like run, the same
     command resumes an unfinished retry.
 
-    Example: bulk-updater retry runs/monday/failed.csv --out runs/monday-2
+    Example: bulk-updater retry runs/monday/failed.xlsx --out runs/monday-2
     """
     return _send(args, "retry", args.report)
 
@@ -355,7 +356,7 @@ def _sending_command(commands, name: str, handler, source: str, source_help: str
     """`run` and `retry`: what to send, where the report goes, and every option that shapes a run."""
     parser = _command(commands, name, handler)
     parser.add_argument(source, metavar=source.upper(), help=source_help)
-    parser.add_argument("--out", required=True, metavar="DIR", help="folder for report.csv, failed.csv and summary.json")
+    parser.add_argument("--out", required=True, metavar="DIR", help="folder for report.csv, failed.csv, report.xlsx, failed.xlsx and summary.json")
     for add_options in (add_input_options, add_connection_options, add_sending_options, add_display_options, add_resume_options):
         add_options(parser)
     return parser

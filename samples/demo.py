@@ -30,7 +30,7 @@ def main() -> int:
         print("$", " ".join(command[1:]), "\n", flush=True)
         code = subprocess.run(command, env=env).returncode
     print(f"\nExit code {code} (1: some rows need another look). The report is in {OUT}/:")
-    print((OUT / "report.csv").read_text())
+    print((OUT / "report.csv").read_text(encoding="utf-8-sig"))
     return 0 if code in (0, 1) else code
 
 

@@ -9,6 +9,8 @@ import pytest
 from bulk_updater import cli
 from bulk_updater.errors import BulkUpdaterWarning
 from bulk_updater.report import excel
+from bulk_updater.requests import plan_row
+from bulk_updater.rows import open_sheet
 from conftest import cli_env, new_ids, read_report, write_csv
 
 HEADER = ["CompanyActivityId", "Status", "mx_Code"]
@@ -57,6 +59,9 @@ def test_xlsx_copies_are_written_for_a_text_input_every_cell_text(tmp_path, sand
         for cell in row:
             assert cell.number_format == "@", cell.coordinate
             assert cell.value is None or cell.data_type == "s", cell.coordinate
+    # Read back (as retry reads it), the text #N/A is still the clear token: the clear is not dropped.
+    [row] = open_sheet(tmp_path / "out" / "failed.xlsx").rows()
+    assert plan_row(row).fields == (("Status", ""), ("mx_Code", "=1+1"))
     report = openpyxl.load_workbook(tmp_path / "out" / "report.xlsx").active
     assert report["C2"].value == "007" and report["C2"].data_type == "s"
 
@@ -92,8 +97,6 @@ def test_the_sheet_limit_caps_the_copy():
 
 
 def test_failed_csv_is_read_back_with_its_bom(tmp_path):
-    from bulk_updater.rows import open_sheet
-
     path = tmp_path / "failed.csv"
     with path.open("w", encoding="utf-8-sig", newline="") as f:
         csv.writer(f).writerows([["CompanyActivityId", "Status", "_row", "_outcome"], [new_ids(1)[0], "Müller", "2", "failed"]])
