@@ -209,3 +209,23 @@ def test_long_number_text_end_to_end(tmp_path, sandbox, monkeypatch, capsys):
         monkeypatch.setenv(name, value)
     assert cli.main(["run", str(path), "--out", str(tmp_path / "out"), "--no-progress"]) == 0, capsys.readouterr().err
     assert box.state.activities[id_]["Fields"] == {"mx_Big": "1234567890123450000", "mx_Tiny": "0.00001"}
+
+
+# --- found while looking for more: a zero-padding format (Excel's "Zip Code") ---
+
+
+@pytest.mark.parametrize("writer", ["openpyxl", "xls"])
+def test_a_zero_padded_number_is_sent_as_shown(tmp_path, writer):
+    rows = [["CompanyActivityId", "mx_Zip", "n"], [ID, 7, 7], [ID, 12345, 1.5]]
+    if writer == "openpyxl":
+        book = openpyxl.Workbook()
+        for row in rows:
+            book.active.append(row)
+        book.active["B2"].number_format = book.active["B3"].number_format = "00000"
+        path = tmp_path / "in.xlsx"
+        book.save(path)
+    else:
+        path = write_xls_cells(tmp_path / "in.xls", rows, {}, {1: "00000"})
+    got = plans(path)
+    assert fields(got[2]) == {"mx_Zip": "00007", "n": "7"}
+    assert fields(got[3]) == {"mx_Zip": "12345", "n": "1.5"}

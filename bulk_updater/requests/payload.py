@@ -86,7 +86,7 @@ def _error_value(row: Row, clear_token: str) -> Invalid | None:
     for name, cell in row.cells.items():
         shown = cell.strip()
         if shown in ERROR_VALUES and shown != clear_token and name != ACTIVITY_ID:
-            return Invalid(f"{name} holds {shown}{cell_in(row, name)}: correct it in the sheet, or type the value to send" + _clear_hint(shown, clear_token))
+            return Invalid(f"{name} holds {shown}{_cell_in(row, name)}: correct it in the sheet, or type the value to send" + _clear_hint(shown, clear_token))
     return None
 
 
@@ -94,8 +94,8 @@ def _clear_hint(shown: str, clear_token: str) -> str:
     return f" (the clear token is {clear_token}, not {shown})" if shown == "#N/A" else ""
 
 
-def cell_in(row: Row, column: str) -> str:
-    """" (cell D7)" naming where a value is, or "" when the row has no letters. The summary groups without it."""
+def _cell_in(row: Row, column: str) -> str:
+    """` (cell D7)`, naming where a value is, or "" when the row has no letters. The summary groups without it."""
     name = row.cell_name(column)
     return f" (cell {name})" if name else ""
 

@@ -52,7 +52,14 @@ class ShownAs:
     with_time: bool
 
 
-Fact = ErrorValue | NoSavedValue | ShownAs
+@dataclass(frozen=True)
+class PaddedNumber:
+    """A whole number under a format that pads it with zeros (`00000`: 7 shows as 00007)."""
+
+    width: int
+
+
+Fact = ErrorValue | NoSavedValue | ShownAs | PaddedNumber
 RowFacts = Iterator[tuple[int, dict[int, Fact]]]
 
 
@@ -87,9 +94,17 @@ def overlay(cells: list[object], facts: dict[int, Fact]) -> FactRow:
         value = cells[column]
         if isinstance(fact, ShownAs):
             cells[column] = _shown(value, fact)
+        elif isinstance(fact, PaddedNumber):
+            cells[column] = _padded(value, fact.width)
         else:
             cells[column] = fact
     return cells
+
+
+def _padded(value: object, width: int) -> object:
+    if isinstance(value, (int, float)) and not isinstance(value, bool) and float(value).is_integer() and value >= 0:
+        return str(int(value)).zfill(width)  # text from here on: sent as the sheet shows it
+    return value
 
 
 def _shown(value: object, fact: ShownAs) -> object:

@@ -11,8 +11,8 @@ from pathlib import Path
 
 import xlrd
 
-from .cell_facts import ErrorValue, Fact, RowFacts, ShownAs
-from .xlsx_facts import format_kind
+from .cell_facts import ErrorValue, Fact, PaddedNumber, RowFacts, ShownAs
+from .xlsx_facts import format_kind, padding_width
 
 
 def xls_facts(path: Path, sheet_name: str) -> RowFacts:
@@ -20,10 +20,17 @@ def xls_facts(path: Path, sheet_name: str) -> RowFacts:
     try:
         sheet = book.sheet_by_name(sheet_name)
         kinds: dict[int, bool | None] = {}
+        widths: dict[int, int | None] = {}
         for row in range(sheet.nrows):
             facts: dict[int, Fact] = {}
             for column, (kind, value) in enumerate(zip(sheet.row_types(row), sheet.row_values(row))):
-                if kind == xlrd.XL_CELL_ERROR:
+                if kind == xlrd.XL_CELL_NUMBER:
+                    xf = sheet.cell_xf_index(row, column)
+                    if xf not in widths:
+                        widths[xf] = padding_width(book.format_map[book.xf_list[xf].format_key].format_str)
+                    if widths[xf] is not None:
+                        facts[column] = PaddedNumber(widths[xf])
+                elif kind == xlrd.XL_CELL_ERROR:
                     facts[column] = ErrorValue(xlrd.error_text_from_code.get(value, "#VALUE!"), origin_known=False)
                 elif kind == xlrd.XL_CELL_DATE:
                     xf = sheet.cell_xf_index(row, column)

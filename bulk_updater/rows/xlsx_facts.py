@@ -17,7 +17,7 @@ from collections.abc import Iterator
 from html import unescape
 from pathlib import Path
 
-from .cell_facts import ErrorValue, Fact, NoSavedValue, RowFacts, ShownAs, is_na_formula
+from .cell_facts import ErrorValue, Fact, NoSavedValue, PaddedNumber, RowFacts, ShownAs, is_na_formula
 
 BLOCK = 4 << 20
 # Built-in number formats that show a date (14-17) or a date and a time (22).
@@ -42,28 +42,29 @@ def xlsx_facts(path: Path, sheet_name: str) -> RowFacts:
         part, recomputes = _sheet_part(book, sheet_name)
         if part is None:
             return
-        date_styles = _date_styles(book)
+        date_styles, padded_styles = _styles(book)
         try:
             with book.open(part) as sheet:
-                yield from _Scan(date_styles, recomputes).blocks(sheet)
+                yield from _Scan(date_styles, padded_styles, recomputes).blocks(sheet)
         except _NoCellReferences:
             # Rows already given are given again; the merge passes over rows it has gone by.
             with book.open(part) as sheet:
-                yield from _Scan(date_styles, recomputes).by_position(sheet)
+                yield from _Scan(date_styles, padded_styles, recomputes).by_position(sheet)
 
 
 class _Scan:
     """Turns the interesting cells of each block of sheet XML into facts."""
 
-    def __init__(self, date_styles: dict[int, bool], recomputes: bool) -> None:
+    def __init__(self, date_styles: dict[int, bool], padded_styles: dict[int, int], recomputes: bool) -> None:
         self.date_styles = date_styles
+        self.padded_styles = padded_styles
         # fullCalcOnLoad: the writer asks Excel to compute every formula on opening (xlsxwriter
         # writes 0 as every formula's result): the saved results can't be trusted.
         self.recomputes = recomputes
         self.shared: dict[bytes, str] = {}  # shared formula index -> the formula its first cell holds
-        styles = b"|".join(str(s).encode() for s in sorted(date_styles))
+        styles = b"|".join(str(s).encode() for s in sorted({*date_styles, *padded_styles}))
         self.some_cells = re.compile(CELL % (rb'(?=[^>]*?(?:\bt="e"' + (rb'|\bs="(?:' + styles + rb')"' if styles else b"") + rb"))"), re.S)
-        self.style_marks = [b's="%d"' % s for s in date_styles]
+        self.style_marks = [b's="%d"' % s for s in {*date_styles, *padded_styles}]
 
     def blocks(self, sheet) -> Iterator[tuple[int, dict[int, Fact]]]:
         rest = b""
@@ -133,8 +134,12 @@ class _Scan:
         if kind == b"e":
             return ErrorValue(unescape(value[1].decode()) if value else "#N/A", self._formula_text(formula) if formula else None)
         style = STYLE.search(attributes)
-        with_time = self.date_styles.get(int(style[1])) if style else None
-        if with_time is None or kind != b"n" or value is None:
+        if style is None or kind != b"n" or value is None:
+            return None
+        if (width := self.padded_styles.get(int(style[1]))) is not None:
+            return PaddedNumber(width)
+        with_time = self.date_styles.get(int(style[1]))
+        if with_time is None:
             return None
         whole = WHOLE.fullmatch(value[1].strip()) is not None
         if with_time == whole:  # midnight under a date-time format, or a time under a date format
@@ -182,21 +187,31 @@ def _sheet_part(book: zipfile.ZipFile, sheet_name: str) -> tuple[str | None, boo
     return part, recomputes
 
 
-def _date_styles(book: zipfile.ZipFile) -> dict[int, bool]:
-    """Cell format index -> True for a date-time format, False for a date-only one."""
+def _styles(book: zipfile.ZipFile) -> tuple[dict[int, bool], dict[int, int]]:
+    """Cell format index -> True for a date-time format, False for a date-only one; and
+    cell format index -> width for a zero-padding format (`00000`, Excel's "Zip Code")."""
     try:
         styles = ET.fromstring(book.read("xl/styles.xml"))
     except KeyError:
-        return {}
+        return {}, {}
     custom = {int(f.get("numFmtId", -1)): f.get("formatCode", "") for f in styles.iterfind(".//{*}numFmt")}
     kinds: dict[int, bool] = {}
+    padded: dict[int, int] = {}
     cell_formats = styles.find("{*}cellXfs")
     for index, xf in enumerate(cell_formats.iterfind("{*}xf") if cell_formats is not None else ()):
         number_format = int(xf.get("numFmtId", 0))
         kind = format_kind(custom[number_format]) if number_format in custom else BUILTIN_DATES.get(number_format)
         if kind is not None:
             kinds[index] = kind
-    return kinds
+        elif (width := padding_width(custom.get(number_format, ""))) is not None:
+            padded[index] = width
+    return kinds, padded
+
+
+def padding_width(code: str) -> int | None:
+    """`00000` -> 5: a format that shows a whole number with leading zeros; None for any other."""
+    code = code.split(";")[0].strip()
+    return len(code) if len(code) >= 2 and set(code) == {"0"} else None
 
 
 def format_kind(code: str) -> bool | None:
