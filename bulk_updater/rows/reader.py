@@ -82,6 +82,7 @@ class ReadFindings:
 
     long_numbers: int = 0
     first_long_number: str = ""  # "mx_Custom_2 (cell E7)"
+    row: int = 0  # the row being read, for the message
 
 
 @dataclass(frozen=True)
@@ -121,17 +122,22 @@ class Sheet:
             if number <= self.header_row:
                 continue
             problems: tuple[str, ...] = ()
+            self.findings.row = number
             if type(record) is FactRow:  # a workbook row with an error value or a formula in it
                 cells, problems = self._cells_with_facts(record, named, letters, number)
             else:
                 cells = {name: self._text(record, pos) for name, pos in named}
             if any(value.strip() for value in cells.values()) or problems:
                 meta = {name: self._text(record, pos) for name, pos in self.meta_columns.items()}
-                self._note_long_numbers(record, named, number)
                 yield Row(number, cells, meta, problems, letters)
 
     def _text(self, record: Sequence[object], pos: int) -> str:
-        return cell_text(record[pos], self.timezone) if pos < len(record) else ""
+        if pos >= len(record):
+            return ""
+        value = record[pos]
+        if type(value) is float and not -LONG_NUMBER < value < LONG_NUMBER:
+            self._note_long_number(pos)
+        return cell_text(value, self.timezone)
 
     def _cells_with_facts(self, record: Sequence[object], named, letters, number: int) -> tuple[dict[str, str], tuple[str, ...]]:
         cells, problems = {}, []
@@ -158,18 +164,15 @@ class Sheet:
                     "open and save the file in Excel (or LibreOffice), which computes it, then run again"
                 )
             else:
-                cells[name] = cell_text(value, self.timezone)
+                cells[name] = self._text(record, pos)
         return cells, tuple(problems)
 
-    def _note_long_numbers(self, record: Sequence[object], named, number: int) -> None:
-        if not self.source.is_workbook:
-            return  # text cells keep every digit
-        for name, pos in named:
-            value = record[pos] if pos < len(record) else None
-            if type(value) is float and abs(value) >= LONG_NUMBER:
-                if not self.findings.long_numbers:
-                    self.findings.first_long_number = f"{name} (cell {_column_letter(pos)}{number})"
-                self.findings.long_numbers += 1
+    def _note_long_number(self, pos: int) -> None:
+        """A number cell of 1e15 or more (text cells keep every digit, so only a workbook has them)."""
+        if not self.findings.long_numbers:
+            name = self.columns[self.positions.index(pos)] if pos in self.positions else f"column {_column_letter(pos)}"
+            self.findings.first_long_number = f"{name} (cell {_column_letter(pos)}{self.findings.row})"
+        self.findings.long_numbers += 1
 
 
 def open_sheet(path: str | Path, options: ReadOptions = ReadOptions()) -> Sheet:

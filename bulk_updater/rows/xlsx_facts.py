@@ -33,6 +33,7 @@ STYLE = re.compile(rb'\bs="([0-9]+)"')
 TYPE = re.compile(rb'\bt="(\w+)"')
 SHARED_INDEX = re.compile(rb'\bsi="([0-9]+)"')
 WHOLE = re.compile(rb"-?[0-9]+")
+SPACES = b" \t\r\n"
 # Parts of a format code that are not date or time letters: quoted text, escaped characters, [Red], [$-409].
 FORMAT_NOISE = re.compile(r'"[^"]*"|\\.|_.|\*.|\[(?![hms]+\])[^\]]*\]')
 
@@ -63,7 +64,8 @@ class _Scan:
         self.recomputes = recomputes
         self.shared: dict[bytes, str] = {}  # shared formula index -> the formula its first cell holds
         styles = b"|".join(str(s).encode() for s in sorted({*date_styles, *padded_styles}))
-        self.some_cells = re.compile(CELL % (rb'(?=[^>]*?(?:\bt="e"' + (rb'|\bs="(?:' + styles + rb')"' if styles else b"") + rb"))"), re.S)
+        # The attributes that mark a cell worth a look; found by a plain search, then the cell around each is read.
+        self.marks = re.compile(rb't="e"' + (rb'|s="(?:' + styles + rb')"' if styles else b""))
         self.style_marks = [b's="%d"' % s for s in {*date_styles, *padded_styles}]
 
     def blocks(self, sheet) -> Iterator[tuple[int, dict[int, Fact]]]:
@@ -102,9 +104,8 @@ class _Scan:
         has_formulas = b"<f" in data or b":f>" in data or b":f " in data
         if not has_formulas and b't="e"' not in data and not any(mark in data for mark in self.style_marks):
             return
-        cells = ALL_CELLS if has_formulas else self.some_cells
         row, facts = 0, {}
-        for match in cells.finditer(data):
+        for match in ALL_CELLS.finditer(data) if has_formulas else self._marked_cells(data):
             ref = REF.search(match[1])
             fact = self._fact(match[1], match[2] or b"")
             if fact is None:
@@ -119,6 +120,17 @@ class _Scan:
             facts[_column(ref[1])] = fact
         if facts:
             yield row, facts
+
+    def _marked_cells(self, data: bytes) -> Iterator[re.Match]:
+        """The cells whose start tag holds a mark, in order: each mark's `<c` is the last `<` before it."""
+        end = 0
+        for mark in self.marks.finditer(data):
+            if mark.start() < end or data[mark.start() - 1] not in SPACES:
+                continue  # a second mark in the same cell, or the end of another attribute's name
+            cell = ALL_CELLS.match(data, data.rfind(b"<", 0, mark.start()))
+            if cell is not None:
+                end = cell.end()
+                yield cell
 
     def _fact(self, attributes: bytes, inner: bytes) -> Fact | None:
         kind = TYPE.search(attributes)
