@@ -57,22 +57,34 @@ def plan_row(row: Row, clear_token: str = CLEAR_TOKEN) -> Plan:
         return Invalid(f"{ACTIVITY_ID} {_quoted(activity_id)} is not a GUID (like 255539a4-0380-4b8c-84db-7746b46c3fe2)")
     if row.problems:
         return Invalid(row.problems[0])
-    if (error := _error_value(row, clear_token)) is not None:
-        return error
-    note = _value(row.cells.get(NOTE, ""), clear_token)
-    fields = tuple(
-        (name, value)
-        for name, cell in row.cells.items()
-        if name not in (ACTIVITY_ID, NOTE) and (value := _value(cell, clear_token)) is not None
-    )
+    note: str | None = None
+    fields: list[tuple[str, str]] = []
+    # One pass: each cell is left alone (blank), cleared (the clear token), refused (an error
+    # value, see ERROR_VALUES) or sent as written.
+    for name, cell in row.cells.items():
+        if name == ACTIVITY_ID:
+            continue
+        shown = cell.strip()
+        if not shown:
+            continue
+        if shown == clear_token:
+            value = ""
+        elif shown in ERROR_VALUES:
+            return _error_value(row, name, shown, clear_token)
+        else:
+            value = cell
+        if name == NOTE:
+            note = value
+        else:
+            fields.append((name, value))
     if note is None and not fields:
         return NothingToChange()
-    return UpdateRequest(activity_id.lower(), note, fields)
+    return UpdateRequest(activity_id.lower(), note, tuple(fields))
 
 
 def _bare_id(cell: str) -> str:
     activity_id = cell.strip()
-    braced = BRACED_GUID.fullmatch(activity_id)
+    braced = BRACED_GUID.fullmatch(activity_id) if activity_id[:1] == "{" else None
     return braced[1] if braced else activity_id
 
 
@@ -81,15 +93,9 @@ def _quoted(value: str) -> str:
     return repr(value if len(value) <= 60 else value[:57] + "...")
 
 
-def _error_value(row: Row, clear_token: str) -> Invalid | None:
+def _error_value(row: Row, name: str, shown: str, clear_token: str) -> Invalid:
     """A cell showing a spreadsheet error (#REF!...) is never sent: not as text, not as a blank."""
-    for name, cell in row.cells.items():
-        if "#" not in cell:
-            continue  # the common case, decided in C
-        shown = cell.strip()
-        if shown in ERROR_VALUES and shown != clear_token and name != ACTIVITY_ID:
-            return Invalid(f"{name} holds {shown}{_cell_in(row, name)}: correct it in the sheet, or type the value to send" + _clear_hint(shown, clear_token))
-    return None
+    return Invalid(f"{name} holds {shown}{_cell_in(row, name)}: correct it in the sheet, or type the value to send" + _clear_hint(shown, clear_token))
 
 
 def _clear_hint(shown: str, clear_token: str) -> str:
@@ -100,12 +106,3 @@ def _cell_in(row: Row, column: str) -> str:
     """` (cell D7)`, naming where a value is, or "" when the row has no letters. The summary groups without it."""
     name = row.cell_name(column)
     return f" (cell {name})" if name else ""
-
-
-def _value(cell: str, clear_token: str) -> str | None:
-    """None means "leave alone"; an empty string means "clear"."""
-    if not cell.strip():
-        return None
-    if cell.strip() == clear_token:
-        return ""
-    return cell

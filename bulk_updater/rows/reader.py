@@ -118,18 +118,23 @@ class Sheet:
         named = list(zip(self.columns, self.positions))
         letters = {name: _column_letter(pos) for name, pos in named}
         self.findings.long_numbers = 0
+        # Text cells need no look for long numbers: a text file's rows take the short way.
+        text = self._text if self.is_workbook else self._plain_text
         for number, record in self.source.records():
             if number <= self.header_row:
                 continue
             problems: tuple[str, ...] = ()
-            self.findings.row = number
             if type(record) is FactRow:  # a workbook row with an error value or a formula in it
                 cells, problems = self._cells_with_facts(record, named, letters, number)
             else:
-                cells = {name: self._text(record, pos) for name, pos in named}
+                self.findings.row = number
+                cells = {name: text(record, pos) for name, pos in named}
             if any(value.strip() for value in cells.values()) or problems:
                 meta = {name: self._text(record, pos) for name, pos in self.meta_columns.items()}
                 yield Row(number, cells, meta, problems, letters)
+
+    def _plain_text(self, record: Sequence[object], pos: int) -> str:
+        return cell_text(record[pos], self.timezone) if pos < len(record) else ""
 
     def _text(self, record: Sequence[object], pos: int) -> str:
         if pos >= len(record):
@@ -141,6 +146,7 @@ class Sheet:
 
     def _cells_with_facts(self, record: Sequence[object], named, letters, number: int) -> tuple[dict[str, str], tuple[str, ...]]:
         cells, problems = {}, []
+        self.findings.row = number
         for name, pos in named:
             value = record[pos] if pos < len(record) else ""
             where = f" (cell {letters[name]}{number})"
