@@ -1,0 +1,238 @@
+"""Spreadsheet damage: the changes Excel makes to a CSV it opens and saves. Pure: no I/O.
+
+`spreadsheet_change(old, new)` says whether `new` is `old` put through one of them (used by
+`retry`, which knows the original cell); the `looks_*` tests spot the signs in a single cell
+(used by `check`, which does not). See README, "Excel and CSV".
+"""
+
+from __future__ import annotations
+
+import codecs
+import datetime as dt
+import re
+import unicodedata
+from dataclasses import dataclass, field
+from decimal import Decimal, InvalidOperation
+
+# Excel's General format for a number too wide for its cell: 1.23457E+19, 1E-05.
+SCIENTIFIC = re.compile(r"[+-]?\d(?:\.\d+)?[eE][+-]\d{1,3}")
+NUMBER = re.compile(r"[+-]?\d+(?:\.\d+)?")
+EXCEL_DIGITS = 15  # Excel keeps 15 significant digits of a number
+QUESTION_RUN = re.compile(r"\?{2,}")
+ID_WORDS = {"id", "code", "phone", "zip"}
+LONG_DIGITS = 12
+
+_DATES = ("%Y-%m-%d", "%Y/%m/%d", "%m/%d/%Y", "%d/%m/%Y", "%m/%d/%y", "%d/%m/%y", "%d-%m-%Y", "%m-%d-%Y",
+          "%d.%m.%Y", "%d.%m.%y", "%d-%b-%y", "%d-%b-%Y", "%d %b %Y", "%b %d, %Y", "%Y%m%d")
+_TIMES = ("", " %H:%M:%S", " %H:%M", " %I:%M:%S %p", " %I:%M %p", "T%H:%M:%S")
+
+
+def spreadsheet_change(old: str, new: str) -> str | None:
+    """The spreadsheet change that turns `old` into `new` (e.g. "leading zeros stripped"), or None."""
+    if old == new:
+        return None
+    for test in (_leading_zeros, _scientific, _fifteen_digits, _date_reformatted, _not_windows_1252, _mojibake):
+        if (kind := test(old, new)) is not None:
+            return kind
+    return None
+
+
+def _leading_zeros(old: str, new: str) -> str | None:
+    if old.isdigit() and old.startswith("0") and new == (old.lstrip("0") or "0"):
+        return "leading zeros stripped"
+    if old.startswith("+") and old[1:].isdigit() and new == old[1:]:
+        return "leading + dropped"
+    return None
+
+
+def _scientific(old: str, new: str) -> str | None:
+    """`new` is Excel's scientific form of the number `old` (1.23457E+19 for 12345678901234567890)."""
+    if not SCIENTIFIC.fullmatch(new.strip()) or not NUMBER.fullmatch(old.strip()):
+        return None
+    mantissa = new.strip().lower().split("e")[0].lstrip("+-")
+    shown = len(mantissa.replace(".", ""))
+    try:
+        value, exact = Decimal(new.strip()), Decimal(old.strip())
+    except InvalidOperation:
+        return None
+    if exact == 0:
+        return None
+    # Half a unit in the last digit shown: Excel rounds the number to what fits.
+    half_unit = Decimal(10) ** (exact.adjusted() - shown + 1) / 2
+    return "turned into scientific notation" if abs(value - exact) <= half_unit else None
+
+
+def _fifteen_digits(old: str, new: str) -> str | None:
+    """A number of more than 15 digits shown in full by Excel: the digits past the 15th are zeros."""
+    if old.isdigit() and new.isdigit() and len(old) == len(new) > EXCEL_DIGITS and set(new[EXCEL_DIGITS:]) == {"0"}:
+        if abs(int(new) - int(old)) < 10 ** (len(old) - EXCEL_DIGITS):
+            return f"digits past the {EXCEL_DIGITS}th replaced by zeros"
+    return None
+
+
+def _date_reformatted(old: str, new: str) -> str | None:
+    old_values, new_values = _datetimes(old), _datetimes(new)
+    for new_value, precision in new_values:
+        for old_value, _ in old_values:
+            if _truncate(old_value, precision) == new_value:
+                return "the same date in another format" if precision == "second" or old_value == new_value else "the same date, shortened"
+    return None
+
+
+def _datetimes(text: str) -> list[tuple[dt.datetime, str]]:
+    """Every reading of `text` as a date or date-time, with the precision it shows."""
+    text = text.strip()
+    if not (6 <= len(text) <= 24) or not any(c.isdigit() for c in text):
+        return []
+    values = []
+    for date in _DATES:
+        for time in _TIMES:
+            try:
+                value = dt.datetime.strptime(text, date + time)
+            except ValueError:
+                continue
+            values.append((value, "second" if "%S" in time else "minute" if time else "day"))
+    return values
+
+
+def _truncate(value: dt.datetime, precision: str) -> dt.datetime:
+    if precision == "day":
+        return value.replace(hour=0, minute=0, second=0)
+    if precision == "minute":
+        return value.replace(second=0)
+    return value
+
+
+def _not_windows_1252(old: str, new: str) -> str | None:
+    """Saved as "CSV (Comma delimited)": each character Windows-1252 lacks became `?` (or its bare letter)."""
+    pattern, replaced = [], False
+    for char in old:
+        if _in_windows_1252(char):
+            pattern.append(re.escape(char))
+            continue
+        replaced = True
+        base = unicodedata.normalize("NFKD", char)[:1]
+        choices = [r"\?\??"] + ([re.escape(base)] if base != char and _in_windows_1252(base) else [])
+        pattern.append(f"(?:{'|'.join(choices)})")
+    if replaced and re.fullmatch("".join(pattern), new, flags=re.DOTALL):
+        return "characters Windows-1252 lacks replaced by ?"
+    return None
+
+
+def _mojibake(old: str, new: str) -> str | None:
+    """UTF-8 read as Windows-1252 (Müller -> MÃ¼ller), once or twice."""
+    once = mojibake(old)
+    if once != old and new in (once, mojibake(once)):
+        return "UTF-8 text read as Windows-1252"
+    return None
+
+
+def mojibake(text: str) -> str:
+    """`text`'s UTF-8 bytes read as Windows' ANSI code page, as Excel reads a CSV without a BOM."""
+    return text.encode("utf-8").decode("cp1252", errors="c1_controls")
+
+
+def looks_like_mojibake(text: str) -> bool:
+    """True when `text` reads as UTF-8 bytes shown as Windows-1252 (`MÃ¼ller`)."""
+    if text.isascii():
+        return False
+    try:
+        raw = text.encode("cp1252", errors="c1_controls")
+        return raw.decode("utf-8") != text
+    except UnicodeError:
+        return False
+
+
+def looks_like_lost_characters(text: str) -> bool:
+    """A run of `?`: what characters Windows-1252 lacks become when saved as ANSI CSV."""
+    return QUESTION_RUN.search(text) is not None
+
+
+def looks_scientific(text: str) -> bool:
+    return SCIENTIFIC.fullmatch(text.strip()) is not None
+
+
+def id_like_header(name: str) -> bool:
+    """A header naming an id, code, phone or zip (CustomerId, mx_Phone, ZIP, Postal Code...)."""
+    words = re.findall(r"[A-Z]?[a-z]+|[A-Z]+(?![a-z])|\d+", name)
+    return any(word.lower() in ID_WORDS for word in words)
+
+
+def id_like_cell(text: str) -> bool:
+    """Digits only, with leading zeros or 12 digits or more: Excel would damage it."""
+    text = text.strip()
+    return text.isdigit() and ((len(text) > 1 and text.startswith("0")) or len(text) >= LONG_DIGITS)
+
+
+@dataclass
+class DamageSigns:
+    """`check`'s scan of a sheet for the signs of an Excel round trip; counts and first examples only."""
+
+    examples: int = 3
+    _found: dict[str, list] = field(default_factory=dict)  # kind -> [count, [(row, column, value)]]
+    _id_like: set[str] = field(default_factory=set)
+    _scientific: dict[str, list] = field(default_factory=dict)  # column -> [count, [(row, value)]]
+
+    def add(self, number: int, cells: dict[str, str]) -> None:
+        for column, value in cells.items():
+            if not value:
+                continue
+            if not value.isascii() and looks_like_mojibake(value):
+                self._note(self._found, "mojibake", (number, column, value))
+            if "??" in value:
+                self._note(self._found, "question marks", (number, column, value))
+            if column not in self._id_like and id_like_cell(value):
+                self._id_like.add(column)
+            if value[:1].isdigit() and looks_scientific(value):
+                self._note(self._scientific, column, (number, value))
+
+    def _note(self, table: dict, key: str, example: tuple) -> None:
+        entry = table.setdefault(key, [0, []])
+        entry[0] += 1
+        if len(entry[1]) < self.examples:
+            entry[1].append(example)
+
+    def warnings(self) -> list[str]:
+        out = []
+        if entry := self._found.get("mojibake"):
+            out.append(f"{_cells(entry[0])} look like UTF-8 text read as Windows-1252 (e.g. {_where(entry[1])}): "
+                       "the file was opened in Excel without a BOM and saved. Use the text as it was before.")
+        if entry := self._found.get("question marks"):
+            out.append(f"{_cells(entry[0])} hold runs of '?' (e.g. {_where(entry[1])}): characters may have been lost "
+                       "when the file was saved as ANSI CSV. Save as 'CSV UTF-8', or use .xlsx.")
+        for column, (count, examples) in self._scientific.items():
+            if column in self._id_like or id_like_header(column):
+                shown = ", ".join(f"row {n} {value!r}" for n, value in examples)
+                out.append(f"column {column!r}: {_cells(count)} in scientific notation ({shown}) in a column of ids or codes: "
+                           "Excel turned the numbers into 1.23457E+19; the digits are lost. Format the column as text and type them again.")
+        return out
+
+
+def _cells(count: int) -> str:
+    return f"{count:,} cell" + ("" if count == 1 else "s")
+
+
+def _where(examples: list[tuple[int, str, str]]) -> str:
+    return ", ".join(f"row {n}, {column}: {value!r}" for n, column, value in examples)
+
+
+def _in_windows_1252(char: str) -> bool:
+    try:
+        char.encode("cp1252")
+        return True
+    except UnicodeEncodeError:
+        return False
+
+
+def _c1_controls(error: UnicodeError) -> tuple[str | bytes, int]:
+    """Windows maps the five bytes Windows-1252 leaves undefined to the C1 controls of the same value."""
+    if isinstance(error, UnicodeDecodeError):
+        return "".join(chr(b) for b in error.object[error.start : error.end]), error.end
+    if isinstance(error, UnicodeEncodeError):
+        chars = error.object[error.start : error.end]
+        if all(0x80 <= ord(c) <= 0x9F for c in chars):
+            return bytes(ord(c) for c in chars), error.end
+    raise error
+
+
+codecs.register_error("c1_controls", _c1_controls)
