@@ -15,6 +15,7 @@ from pathlib import Path
 
 from .outcomes import Outcome, RowOutcome
 from .report import ReportWriter, Summary, write_failed
+from .report.damage import DamageSigns
 from .report.excel import write_workbook_copies
 from .report.folder import FAILED, REPORT, SUMMARY, open_fresh_out_dir
 from .requests import Invalid, NothingToChange, Plan, UpdateRequest, plan_row
@@ -110,9 +111,12 @@ def check(input_path: str | Path, read: ReadOptions = ReadOptions(), clear_token
     """Read and plan every row of `input_path` exactly as a run would, sending nothing."""
     sheet = open_sheet(input_path, read)
     result = CheckResult(sheet.where)
+    signs = DamageSigns()  # an Excel round trip's marks: mojibake, runs of ?, 1.23457E+19 in an id column
     for row, plan in _planned(sheet, clear_token):
         result.add(row, plan)
+        signs.add(row.number, row.cells)
     result.note_findings(sheet.findings)
+    result.warnings += signs.warnings()
     return result
 
 

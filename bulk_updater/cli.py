@@ -65,6 +65,12 @@ def cmd_retry(args: argparse.Namespace) -> int:
     DIR keeps each row's original _row number. Same options as run; like run, the same
     command resumes an unfinished retry.
 
+    When REPORT sits in its run's folder, a row is sent without the fields a later row
+    (higher _row) already set with success ("superseded by row N" when nothing is left),
+    and its cells are compared with the first run's: changes a spreadsheet makes (007 -> 7,
+    1.23457E+19, a reformatted date, MÃ¼ller, ?) make the row invalid; other changes are
+    sent as edits and listed.
+
     Example: bulk-updater retry runs/monday/failed.xlsx --out runs/monday-2
     """
     return _send(args, "retry", args.report)
@@ -330,12 +336,14 @@ def build_parser() -> argparse.ArgumentParser:
 
     run = _sending_command(commands, "run", cmd_run, "input", "the sheet of edits (.csv, .tsv, .txt, .xlsx, .xlsm, .xls, .ods)")
     add_dry_run_option(run)
-    _sending_command(commands, "retry", cmd_retry, "report", "an earlier report (.csv or .xlsx) or failed.csv")
+    retry = _sending_command(commands, "retry", cmd_retry, "report", "an earlier report (.csv or .xlsx) or failed.csv")
+    add_damage_option(retry)
 
     resuming = _command(commands, "resume", cmd_resume)
     resuming.add_argument("out", metavar="DIR", help="the folder of the unfinished run or retry (it holds run.json)")
     for add_options in (add_input_options, add_connection_options, add_sending_options, add_display_options):
         add_options(resuming)
+    add_damage_option(resuming)
     add_resume_options(resuming, restart=False)
 
     checking = _command(commands, "check", cmd_check)
@@ -406,6 +414,14 @@ def add_sending_options(parser: argparse.ArgumentParser) -> None:
     group.add_argument(
         "--throttle-timeout", type=_seconds, metavar="S",
         help="stop (resumable) when every answer has been a 429 for S seconds (default: 600)",
+    )
+
+
+def add_damage_option(parser: argparse.ArgumentParser) -> None:
+    """retry (and its resume): what to do with cells a spreadsheet changed. A send option (options.py)."""
+    parser.add_argument(
+        "--accept-spreadsheet-changes", action="store_true", default=None,  # None: not given, a resume keeps the recorded value
+        help="retry: send rows whose cells look changed by a spreadsheet (007 -> 7, 1.23457E+19, MÃ¼ller, ?) as they are, instead of marking them invalid",
     )
 
 

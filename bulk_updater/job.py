@@ -30,10 +30,11 @@ from .report.excel import write_workbook_copies
 from .report.folder import FAILED, REPORT, SUMMARY, check_resumable, lock_out_dir, open_out_dir
 from .report.progress import Progress
 from .report.recovery import Recorded
-from .report.rerun import Rerun
+from .report.lineage import find_lineage
+from .report.rerun import SENT_WITHOUT, Rerun
 from .report.run_record import RUN_FILE, RunRecord, RunState, file_sha256
 from .report.writer import report_header
-from .requests import plan_row
+from .requests import Plan, plan_row
 from .rows import ReadOptions, Row, open_sheet
 from .rows.records import is_records, spool_records
 from .settings import CLEAR_TOKEN, SendSettings
@@ -59,6 +60,8 @@ class JobOptions:
     stop_token: StopToken | None = None
     # Stop cleanly on Ctrl-C and SIGTERM. Off for a library: the process's signals are its owner's (the CLI sets it).
     handle_signals: bool = False
+    # retry: send rows whose cells look changed by a spreadsheet (leading zeros, 1.23457E+19...) as they are.
+    accept_spreadsheet_changes: bool = False
 
 
 @dataclass(frozen=True)
@@ -70,6 +73,8 @@ class _Source:
     columns: list[str]
     rows: Callable[[], Iterator[Row]]
     sheet_name: str | None  # the workbook sheet read; None for delimited text
+    # (row, clear token) -> the row as recorded and what to send for it
+    plan: Callable[[Row, str], tuple[Row, Plan]] = lambda row, clear_token: (row, plan_row(row, clear_token))
 
 
 def run(edits: str | Path | Any, out_dir: str | Path, send: SendSettings, options: JobOptions = JobOptions()) -> Summary:
@@ -101,8 +106,12 @@ def retry(report_path: str | Path, out_dir: str | Path, send: SendSettings, opti
 
 async def retry_async(report_path: Path, out_dir: Path, send: SendSettings, options: JobOptions) -> Summary:
     job = _job_record("retry", report_path, send, options, out_dir)
-    rerun = Rerun(open_sheet(report_path, options.read))
-    source = _Source("retry", report_path, rerun.sheet.columns, rerun.rows, rerun.sheet.sheet_name)
+    lineage = find_lineage(report_path)
+    job.retry_of = str(lineage.folder) if lineage.folder else None
+    # A tool report saved from Excel may mix encodings: read line by line, the odd lines flagged as damage.
+    sheet = open_sheet(report_path, dataclasses.replace(options.read, mixed_lines=True))
+    rerun = Rerun(sheet, lineage, options.accept_spreadsheet_changes)
+    source = _Source("retry", report_path, sheet.columns, rerun.rows, sheet.sheet_name, rerun.plan)
     return await _run_job(job, source, out_dir, send, options, rerun)
 
 
@@ -217,11 +226,16 @@ async def _run_job(job: RunRecord, source: _Source, out_dir: Path, send: SendSet
             session.progress.note(_resume_note(out_dir, total, earlier))
         if job.changed_on_resume:
             session.progress.note(_changes_note(job.changed_on_resume))
+        if rerun is not None:
+            _open_history(rerun, out_dir, summary, session.progress.note)
         stop = StopOnSignals(options.stop_wait, session.progress.note, options.stop_token, options.handle_signals)
         try:
             await _send_rows_left(source, earlier, send, options, session, stop, limiter)
         finally:
             session.close()
+            if rerun is not None:
+                rerun.close()
+                summary.edited_cells, summary.edits = rerun.edited_cells, rerun.edits
             if stop.at_once:
                 job.save(out_dir, RunState.STOPPED)
         _finish_summary(summary, stop.runner.stats if stop.runner else RunStats(), stop, started)
@@ -246,6 +260,8 @@ class _Session:
 
     def record(self, result: RowOutcome) -> None:
         # The last gate before the report and summary.json: no error text may carry a key.
+        if not result.error_message and (left_out := result.row.meta.get(SENT_WITHOUT)):
+            result = dataclasses.replace(result, error_message=left_out)  # retry: the fields later rows had set
         message = self._credentials.redact(result.error_message)
         if message != result.error_message:
             result = dataclasses.replace(result, error_message=message)
@@ -265,12 +281,12 @@ async def _send_rows_left(
 ) -> None:
     """Send the rows without an outcome until done or stopped; after a stop, every row still gets its line."""
     pending = (row for row in source.rows() if row.number not in earlier.rows)
-    await stop.run(_send_all(pending, send, options, session.record, stop, limiter))
+    await stop.run(_send_all(source, pending, send, options, session.record, stop, limiter))
     if stop.at_once:
         raise _stopped_at_once(stop, session.out_dir)
 
 
-async def _send_all(pending: Iterator[Row], send: SendSettings, options: JobOptions, record, stop: StopOnSignals, limiter: WindowLimiter) -> Runner:
+async def _send_all(source: _Source, pending: Iterator[Row], send: SendSettings, options: JobOptions, record, stop: StopOnSignals, limiter: WindowLimiter) -> Runner:
     async with open_session(send.concurrency) as session:
         client = LeadSquaredClient(session, send.host, send.credentials, send.timeout)
         runner = Runner(
@@ -282,8 +298,16 @@ async def _send_all(pending: Iterator[Row], send: SendSettings, options: JobOpti
             max_calls=options.max_calls,
         )
         stop.attach(runner)
-        await runner.run((row, plan_row(row, options.clear_token)) for row in pending)
+        await runner.run(source.plan(row, options.clear_token) for row in pending)
     return runner
+
+
+def _open_history(rerun: Rerun, out_dir: Path, summary: Summary, note: Callable[[str], None]) -> None:
+    """Index the runs behind the retried report; say once what could not be checked, and why."""
+    for warning in rerun.lineage.warnings:
+        note(f"Warning: {warning}")
+    summary.warnings += rerun.lineage.warnings
+    rerun.open_history(out_dir)
 
 
 def _summary_so_far(source: _Source, send: SendSettings, earlier: Recorded, rerun: Rerun | None) -> Summary:

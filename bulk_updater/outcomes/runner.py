@@ -118,7 +118,7 @@ class Runner:
         if isinstance(plan, Invalid):
             self._record(RowOutcome(row, Outcome.INVALID, error_type="InvalidRow", error_message=plan.reason))
         elif isinstance(plan, NothingToChange):
-            self._record(RowOutcome(row, Outcome.SKIPPED, error_message="no cells to change"))
+            self._record(RowOutcome(row, Outcome.SKIPPED, error_message=plan.reason))
         elif self.stopping:
             self._record(self._not_sent(row, Tries(), None))
         elif plan.activity_id in self._backlogs:

@@ -3,24 +3,42 @@
 The report is read by the ordinary rows reader, so any format it reads works here; the
 report's own columns arrive in `Row.meta`. Each row keeps its original `_row` number, so
 the new report traces back to the source sheet.
+
+With the run behind the report found (lineage.py), each row is planned against its history
+(design notes §5, in this order):
+1. a row that can't be read as meant (no id, a bad id...) is `invalid`;
+2. the fields a later row (higher `_row`) of the chain set with success are left out; a row
+   with nothing left is `skipped`, "superseded by row N", even if its cells are damaged,
+   since nothing of it is sent;
+3. a cell to be sent that is its earlier value put through a spreadsheet change (damage.py)
+   makes the row `invalid`, unless --accept-spreadsheet-changes;
+4. other changes from the first run are the admin's edits: sent, and listed.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 
 from ..errors import InputError
 from ..outcomes import FINISHED_VALUES, Outcome
-from ..rows import Row, Sheet
+from ..requests import Invalid, NothingToChange, Plan, UpdateRequest, plan_row
+from ..rows import ACTIVITY_ID, NOTE, Row, Sheet
+from .damage import spreadsheet_change
+from .lineage import STATE_FILE, History, Lineage
 
 NEEDED = ("_row", "_outcome")
 _KNOWN = {outcome.value for outcome in Outcome}
+# Row.meta keys this module adds (never written: the report writes only the cells and its own columns).
+NOT_UTF8 = "_line_not_utf8"  # the row's line was decoded as Windows-1252 in a mixed-encoding file
+SENT_WITHOUT = "_sent_without"  # the fields left out because later rows set them: noted on the report line
+EDIT_EXAMPLES = 100  # listed in summary.json
 
 
 class Rerun:
     """The rows of an earlier report whose outcome is neither success nor skipped."""
 
-    def __init__(self, sheet: Sheet) -> None:
+    def __init__(self, sheet: Sheet, lineage: Lineage | None = None, accept_changes: bool = False) -> None:
         missing = [name for name in NEEDED if name not in sheet.meta_columns]
         if missing:
             raise InputError(
@@ -30,6 +48,21 @@ class Rerun:
             )
         self.sheet = sheet
         self.passed_over = 0  # rows already done (success or skipped), counted by the last full pass
+        self.lineage = lineage or Lineage()
+        self.accept_changes = accept_changes
+        self.history: History | None = None
+        # The admin's edits sent (cells changed since the first run): counted, the first ones kept.
+        self.edited_cells = 0
+        self.edits: list[str] = []
+
+    def open_history(self, out_dir: Path) -> None:
+        """Index the chain's reports in `out_dir` (rebuilt by every session: the reports may have moved on)."""
+        if self.lineage.runs:
+            self.history = History(out_dir / STATE_FILE, self.lineage)
+
+    def close(self) -> None:
+        if self.history is not None:
+            self.history.close()
 
     def rows(self) -> Iterator[Row]:
         """Yield the rows to send again, numbered by their `_row`; raise InputError on a damaged line."""
@@ -43,9 +76,83 @@ class Rerun:
             seen.add(number)
             if outcome in FINISHED_VALUES:
                 passed_over += 1
+            elif line.number in getattr(self.sheet.source, "not_utf8", ()):
+                yield Row(number, line.cells, {**line.meta, NOT_UTF8: "1"})
             else:
                 yield Row(number, line.cells, line.meta)
         self.passed_over = passed_over
+
+    def plan(self, row: Row, clear_token: str) -> tuple[Row, Plan]:
+        """What to send for `row` given its history: see the module docstring for the order."""
+        plan = plan_row(row, clear_token)
+        if not isinstance(plan, UpdateRequest):
+            return row, plan
+        if self.history is not None:
+            plan, left_out = self._supersede(row.number, plan)
+            if isinstance(plan, NothingToChange):
+                return row, plan
+            if left_out:
+                row = Row(row.number, row.cells, {**row.meta, SENT_WITHOUT: left_out})
+        columns = _columns_sent(plan)
+        earlier = self.history.cells(row.number) if self.history is not None else []
+        damage = self._damage(row, columns, earlier)
+        if damage and not self.accept_changes:
+            return row, Invalid(damage)
+        if earlier:
+            self._note_edits(row, columns, earlier[0])
+        return row, plan
+
+    def _supersede(self, number: int, plan: UpdateRequest) -> tuple[UpdateRequest | NothingToChange, str]:
+        """`plan` without the fields a later row set with success, and a note of what was left out."""
+        assert self.history is not None
+        later = self.history.superseding(plan.activity_id, number)
+        if not later:
+            return plan, ""
+        fields = tuple((name, value) for name, value in plan.fields if name not in later)
+        note = None if NOTE in later else plan.note
+        left = [name for name, _ in plan.fields if name in later] + ([NOTE] if plan.note is not None and note is None else [])
+        if not left:
+            return plan, ""
+        by = _rows(sorted({later[name] for name in left}))
+        if note is None and not fields:
+            return NothingToChange(f"superseded by {by}"), ""
+        return UpdateRequest(plan.activity_id, note, fields), f"sent without {', '.join(left)}: superseded by {by}"
+
+    def _damage(self, row: Row, columns: list[str], earlier: list[dict[str, str]]) -> str:
+        """Why `row` looks damaged by a spreadsheet, naming row, column and both values; "" if it does not."""
+        problems = []
+        for column in columns:
+            new = row.cells.get(column, "")
+            for cells in earlier:
+                old = cells.get(column)
+                if old is not None and old != new and (kind := spreadsheet_change(old, new)):
+                    problems.append(f"{column} was {old!r}, now {new!r} ({kind})")
+                    break
+        if row.meta.get(NOT_UTF8):
+            problems += self._mixed_line(row, columns, earlier)
+        if not problems:
+            return ""
+        return (
+            f"row {row.number}: spreadsheet damage: {'; '.join(problems)}. Type the value as it should be (in failed.xlsx, "
+            "as text), or add --accept-spreadsheet-changes to send it as it is"
+        )
+
+    @staticmethod
+    def _mixed_line(row: Row, columns: list[str], earlier: list[dict[str, str]]) -> list[str]:
+        note = "its line is not UTF-8 while the rest of the file is (saved from Excel after opening it as ANSI?)"
+        if not earlier:
+            return [note]
+        first = earlier[0]
+        changed = [f"{c} was {first.get(c, '')!r}, now {row.cells.get(c, '')!r}" for c in columns if first.get(c, "") != row.cells.get(c, "")]
+        return [f"{note}: {'; '.join(changed)}"] if changed else []
+
+    def _note_edits(self, row: Row, columns: list[str], first: dict[str, str]) -> None:
+        for column in columns:
+            old, new = first.get(column, ""), row.cells.get(column, "")
+            if old != new:
+                self.edited_cells += 1
+                if len(self.edits) < EDIT_EXAMPLES:
+                    self.edits.append(f"row {row.number}, {column}: {old!r} -> {new!r}")
 
     def _row_number(self, line: Row) -> int:
         text = line.meta["_row"].strip()
@@ -59,3 +166,11 @@ class Rerun:
             where=f"{self.sheet.path}, row {line.number}, column {column}",
             hint="Put back the value the report had there, or give the report as bulk-updater wrote it.",
         )
+
+
+def _columns_sent(plan: UpdateRequest) -> list[str]:
+    return [ACTIVITY_ID, *([NOTE] if plan.note is not None else []), *(name for name, _ in plan.fields)]
+
+
+def _rows(numbers: list[int]) -> str:
+    return f"row {numbers[0]}" if len(numbers) == 1 else "rows " + ", ".join(map(str, numbers))

@@ -44,15 +44,20 @@ class RunRecord:
     org: str = ""
     # The send and record options this session changed from the last one: name -> [then, now].
     changed_on_resume: dict[str, list] = field(default_factory=dict)
+    # A retry: the folder of the run whose report it retries (None if that report sat in no run folder).
+    # A chain of retries leads back to the first run and its original cells (report/lineage.py).
+    retry_of: str | None = None
 
     @classmethod
-    def new(cls, command: str, input_path: Path, clear_token: str | None = None, options: dict[str, dict] | None = None) -> "RunRecord":
+    def new(
+        cls, command: str, input_path: Path, clear_token: str | None = None, options: dict[str, dict] | None = None, retry_of: str | None = None
+    ) -> "RunRecord":
         now = _now()
         options = options or {"read": {}, "send": {}, "record": {}}
         if clear_token is not None:
             options["read"]["clear_token"] = clear_token
         # Absolute, so that `resume DIR` finds the input from any folder.
-        return cls(command, os.path.abspath(input_path), file_sha256(input_path), started_at=now, updated_at=now, options=options)
+        return cls(command, os.path.abspath(input_path), file_sha256(input_path), started_at=now, updated_at=now, options=options, retry_of=retry_of)
 
     @property
     def replaceable(self) -> bool:

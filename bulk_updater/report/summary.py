@@ -18,6 +18,7 @@ ROW_DETAILS = re.compile(r""" (?:'(?:[^'\\]|\\.)*'|"(?:[^"\\]|\\.)*"|\(cell [A-Z
 OWN_MESSAGES = "InvalidRow"
 TOP_GROUPS = 10  # printed at the end of a run
 JSON_GROUPS = 100  # kept in summary.json; when messages vary per row there can be thousands
+EDITS_PRINTED = 20  # retry: the admin's edits printed at the end (summary.json keeps more)
 
 
 @dataclass
@@ -37,6 +38,10 @@ class Summary:
     passed_over: int = 0
     # Send options a resume changed from the session before: name -> [then, now], e.g. {"rate": ["25/5", "10/5"]}.
     changed_on_resume: dict[str, list] = field(default_factory=dict)
+    # retry: cells changed since the first run, sent as the admin's edits ("row 7, Status: 'Open' -> 'Closed'"), the first ones
+    edited_cells: int = 0
+    edits: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)  # e.g. retry: the run behind the report was not found
     # (outcome, error type, message pattern) -> rows, for every row that needs another look;
     # the pattern has the ids and numbers of the message masked (wording.message_pattern)
     _groups: Counter = field(default_factory=Counter, repr=False)

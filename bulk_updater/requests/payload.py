@@ -41,7 +41,9 @@ class Invalid:
 
 @dataclass(frozen=True)
 class NothingToChange:
-    """Every cell besides the id is blank, so there is nothing to send."""
+    """Nothing is left to send: every cell besides the id is blank, or (retry) a later row set every field."""
+
+    reason: str = "no cells to change"
 
 
 Plan = UpdateRequest | Invalid | NothingToChange

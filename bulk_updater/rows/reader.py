@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Protocol
 
 from ..errors import BulkUpdaterWarning, InputError
-from . import delimited, workbook
+from . import delimited, mixed_lines, workbook
 from .cell_facts import ErrorValue, FactRow, NoSavedValue
 from .cells import cell_text
 from .mapping import ColumnMap, load_map
@@ -39,6 +39,8 @@ class ReadOptions:
     # Refuse a text file that is UTF-8 but for some bytes (rows/delimited.py). A reader of the
     # tool's own reports that flags such lines one by one passes False.
     strict_utf8: bool = True
+    # A tool report fed to `retry`: a mixed-encoding text file is decoded line by line (mixed_lines.py).
+    mixed_lines: bool = False
 
 
 @dataclass(frozen=True)
@@ -214,6 +216,8 @@ def _open_source(path: Path, options: ReadOptions) -> Source:
         raise InputError("the file is empty", where=str(path), hint="Export the sheet again with a header row and data rows.")
     suffix = path.suffix.lower()
     if suffix in delimited.SUFFIXES:
+        if options.mixed_lines and not options.encoding and mixed_lines.is_mixed(path):
+            return mixed_lines.open_mixed(path, options.delimiter)
         return delimited.open_delimited(path, options.encoding, options.delimiter, options.strict_utf8)
     if suffix in workbook.SUFFIXES:
         return workbook.open_workbook(path, options.sheet)

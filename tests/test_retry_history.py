@@ -1,0 +1,295 @@
+"""`retry` against the run behind the report (issue 9 item 2, issue 10): supersession by later
+rows, and the cells a spreadsheet changed. In process, through `cli.main`, against the sandbox."""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+
+from bulk_updater import cli
+from bulk_updater.report.damage import mojibake
+from conftest import new_ids, read_report, write_csv
+
+FAST = ["--no-progress", "--rate", "1000/1", "--concurrency", "1", "--max-attempts", "1"]
+
+
+@pytest.fixture
+def bulk(monkeypatch, capsys):
+    """Run the CLI in process against a sandbox: bulk(box, "run", ...) -> (exit code, stdout, stderr)."""
+
+    def call(box, *args: str) -> tuple[int, str, str]:
+        monkeypatch.setenv("LSQ_HOST", box.url)
+        monkeypatch.setenv("LSQ_ACCESS_KEY", box.config.access_key)
+        monkeypatch.setenv("LSQ_SECRET_KEY", box.config.secret_key)
+        code = cli.main([*args, *FAST])
+        out, err = capsys.readouterr()
+        return code, out, err
+
+    return call
+
+
+def fields(box, activity: str) -> dict[str, str]:
+    return box.state.activities.get(activity, {}).get("Fields", {})
+
+
+def by_row(path: Path) -> dict[str, dict[str, str]]:
+    return {line["_row"]: line for line in read_report(path)}
+
+
+# --- issue 9 item 2: a later success wins over a retried failure ---------------------------------
+
+
+def test_retry_does_not_undo_a_later_row(tmp_path, sandbox, bulk):
+    x, y = new_ids(2)
+    box = sandbox(script=("503",))  # the first call (row 2) fails; the rest succeed
+    sheet = write_csv(tmp_path / "in.csv", [["CompanyActivityId", "Status"], [x, "Open"], [y, "Won"], [x, "Closed"]])
+    code, _, _ = bulk(box, "run", str(sheet), "--out", str(tmp_path / "first"))
+    assert code == 1 and fields(box, x) == {"Status": "Closed"}
+    calls_before = box.state.calls
+
+    code, out, _ = bulk(box, "retry", str(tmp_path / "first" / "failed.csv"), "--out", str(tmp_path / "second"))
+
+    assert code == 0, out
+    assert fields(box, x) == {"Status": "Closed"}
+    assert box.state.calls == calls_before  # nothing of row 2 was sent
+    line = by_row(tmp_path / "second" / "report.csv")["2"]
+    assert (line["_outcome"], line["_error_message"]) == ("skipped", "superseded by row 4")
+    record = json.loads((tmp_path / "second" / "run.json").read_text())
+    assert record["retry_of"] == str((tmp_path / "first").resolve())
+
+
+def test_a_partly_superseded_row_sends_only_the_rest(tmp_path, sandbox, bulk):
+    x = new_ids(1)[0]
+    box = sandbox(script=("503",))
+    rows = [["CompanyActivityId", "ActivityNote", "Status", "Priority"], [x, "checked", "Open", "High"], [x.upper(), "", "Closed", ""]]
+    bulk(box, "run", str(write_csv(tmp_path / "in.csv", rows)), "--out", str(tmp_path / "first"))
+    assert fields(box, x) == {"Status": "Closed"}
+
+    code, _, _ = bulk(box, "retry", str(tmp_path / "first" / "failed.csv"), "--out", str(tmp_path / "second"))
+
+    assert code == 0
+    assert fields(box, x) == {"Status": "Closed", "Priority": "High"}
+    assert box.state.activities[x]["ActivityNote"] == "checked"
+    line = by_row(tmp_path / "second" / "report.csv")["2"]
+    assert line["_outcome"] == "success" and line["_error_message"] == "sent without Status: superseded by row 3"
+    assert line["Status"] == "Open"  # the report keeps the cells as read
+
+
+def test_a_success_in_an_earlier_retry_of_the_chain_supersedes(tmp_path, sandbox, bulk):
+    """Rows 2 and 4 fail; a retry gets only row 4 through; a retry of that retry must not send row 2."""
+    x = new_ids(1)[0]
+    box = sandbox(script=("503", "ok", "503"))  # rows 2 and 4 fail
+    rows = [["CompanyActivityId", "Status"], [x, "Open"], [new_ids(1)[0], "Won"], [x, "Closed"]]
+    bulk(box, "run", str(write_csv(tmp_path / "in.csv", rows)), "--out", str(tmp_path / "first"))
+    assert x not in box.state.activities
+    box.sandbox._script = iter(("503", "ok"))  # row 2 fails again, row 4 succeeds
+    bulk(box, "retry", str(tmp_path / "first" / "failed.csv"), "--out", str(tmp_path / "second"))
+    assert fields(box, x) == {"Status": "Closed"}
+
+    code, _, _ = bulk(box, "retry", str(tmp_path / "second" / "failed.csv"), "--out", str(tmp_path / "third"))
+
+    assert code == 0 and fields(box, x) == {"Status": "Closed"}
+    assert by_row(tmp_path / "third" / "report.csv")["2"]["_error_message"] == "superseded by row 4"
+
+
+def test_a_copied_report_warns_once_and_still_works(tmp_path, sandbox, bulk):
+    x = new_ids(1)[0]
+    box = sandbox(script=("503",))
+    rows = [["CompanyActivityId", "Status"], [x, "Open"], [x, "Closed"]]
+    bulk(box, "run", str(write_csv(tmp_path / "in.csv", rows)), "--out", str(tmp_path / "first"))
+    (tmp_path / "elsewhere").mkdir()
+    copied = shutil.copy(tmp_path / "first" / "failed.csv", tmp_path / "elsewhere" / "failed.csv")
+
+    code, _, err = bulk(box, "retry", str(copied), "--out", str(tmp_path / "second"))
+
+    assert code == 0
+    assert err.count("not in the folder of the run that wrote it") == 1
+    assert "supersession check" in err and "damage check" in err
+    assert fields(box, x) == {"Status": "Open"}  # with no history, the row is sent as it stands
+    summary = json.loads((tmp_path / "second" / "summary.json").read_text())
+    assert "not in the folder of the run" in summary["warnings"][0]
+
+
+# --- issue 10: cells a spreadsheet changed ---------------------------------------------------------
+
+HEADER = ["CompanyActivityId", "Code", "Big", "Name", "When", "Status"]
+ORIGINAL = {"Code": "007", "Big": "12345678901234567890", "Name": "Müller", "When": "2024-03-01", "Status": "Open"}
+
+
+def first_run_all_failed(tmp_path: Path, sandbox, bulk, rows: list[dict[str, str]]) -> tuple[list[str], Path]:
+    """A first run where every row fails (unknown activities); returns the ids and its failed.csv."""
+    ids = new_ids(len(rows))
+    box = sandbox(activities=set())
+    sheet = write_csv(tmp_path / "in.csv", [HEADER, *[[i, *(row.get(c, "") for c in HEADER[1:])] for i, row in zip(ids, rows)]])
+    code, _, _ = bulk(box, "run", str(sheet), "--out", str(tmp_path / "first"))
+    assert code == 1
+    return ids, tmp_path / "first" / "failed.csv"
+
+
+def edit_failed(path: Path, change) -> None:
+    """Rewrite failed.csv's lines through `change(row dict) -> row dict`, as UTF-8."""
+    lines = read_report(path)
+    with path.open("w", newline="", encoding="utf-8") as f:
+        out = csv.DictWriter(f, fieldnames=list(lines[0]))
+        out.writeheader()
+        out.writerows(change(dict(line)) for line in lines)
+
+
+def flagged(report: Path, row: str) -> str:
+    line = by_row(report)[row]
+    assert line["_outcome"] == "invalid"
+    return line["_error_message"]
+
+
+def test_excel_typing_zeros_and_long_numbers_is_flagged_and_not_sent(tmp_path, sandbox, bulk):
+    ids, failed = first_run_all_failed(tmp_path, sandbox, bulk, [ORIGINAL, ORIGINAL, ORIGINAL])
+
+    def excel_opened(line):
+        if line["_row"] == "2":
+            line["Code"] = "7"
+        if line["_row"] == "3":
+            line["Big"] = "1.23457E+19"
+        if line["_row"] == "4":
+            line["Status"] = "Closed"  # the admin's fix
+        return line
+
+    edit_failed(failed, excel_opened)
+    box = sandbox()
+    code, out, _ = bulk(box, "retry", str(failed), "--out", str(tmp_path / "second"))
+
+    assert code == 1
+    report = tmp_path / "second" / "report.csv"
+    assert "row 2" in (reason := flagged(report, "2")) and "Code was '007', now '7'" in reason and "leading zeros" in reason
+    assert "Big was '12345678901234567890', now '1.23457E+19'" in flagged(report, "3")
+    assert ids[0] not in box.state.activities and ids[1] not in box.state.activities
+    assert fields(box, ids[2])["Status"] == "Closed" and fields(box, ids[2])["Code"] == "007"
+    assert "row 4, Status: 'Open' -> 'Closed'" in out
+    summary = json.loads((tmp_path / "second" / "summary.json").read_text())
+    assert summary["edited_cells"] == 1 and summary["edits"] == ["row 4, Status: 'Open' -> 'Closed'"]
+
+
+def test_accept_spreadsheet_changes_sends_them_as_they_are(tmp_path, sandbox, bulk):
+    ids, failed = first_run_all_failed(tmp_path, sandbox, bulk, [ORIGINAL])
+    edit_failed(failed, lambda line: {**line, "Code": "7", "When": "3/1/2024"})
+    box = sandbox()
+
+    code, _, _ = bulk(box, "retry", str(failed), "--out", str(tmp_path / "second"), "--accept-spreadsheet-changes")
+
+    assert code == 0
+    assert fields(box, ids[0])["Code"] == "7" and fields(box, ids[0])["When"] == "3/1/2024"
+    record = json.loads((tmp_path / "second" / "run.json").read_text())
+    assert record["options"]["send"]["accept_spreadsheet_changes"] is True
+
+
+def test_opened_as_ansi_then_saved_as_csv_utf8(tmp_path, sandbox, bulk):
+    ids, failed = first_run_all_failed(tmp_path, sandbox, bulk, [ORIGINAL, {**ORIGINAL, "Name": "Smith"}])
+    text = failed.read_text(encoding="utf-8")
+    failed.write_text(mojibake(text), encoding="utf-8-sig")  # Excel's "CSV UTF-8" writes a BOM
+    box = sandbox()
+
+    bulk(box, "retry", str(failed), "--out", str(tmp_path / "second"))
+
+    assert "Name was 'Müller', now 'MÃ¼ller' (UTF-8 text read as Windows-1252)" in flagged(tmp_path / "second" / "report.csv", "2")
+    assert ids[0] not in box.state.activities
+    assert fields(box, ids[1])["Name"] == "Smith"
+
+
+def test_opened_correctly_then_saved_as_ansi(tmp_path, sandbox, bulk):
+    ids, failed = first_run_all_failed(tmp_path, sandbox, bulk, [{**ORIGINAL, "Name": "राम Müller"}, ORIGINAL])
+    text = failed.read_text(encoding="utf-8")
+    failed.write_bytes(text.encode("cp1252", errors="replace"))  # CSV (Comma delimited): ANSI, ? for the rest
+    box = sandbox()
+
+    bulk(box, "retry", str(failed), "--out", str(tmp_path / "second"))
+
+    reason = flagged(tmp_path / "second" / "report.csv", "2")
+    assert "Name was 'राम Müller', now '??? Müller'" in reason
+    assert ids[0] not in box.state.activities
+    assert fields(box, ids[1])["Name"] == "Müller"  # read back as Windows-1252: the same text
+
+
+def test_a_mixed_encoding_line_is_flagged_not_refused(tmp_path, sandbox, bulk):
+    ids, failed = first_run_all_failed(tmp_path, sandbox, bulk, [ORIGINAL, {**ORIGINAL, "Status": "Won"}])
+    raw = failed.read_bytes()
+    # Opened as ANSI, "é" typed into row 3's Status, saved as ANSI: that line alone is Windows-1252.
+    lines = raw.split(b"\r\n")
+    at = next(i for i, line in enumerate(lines) if ids[1].encode() in line)
+    lines[at] = lines[at].replace(b",Won,", b",Won\xe9,")
+    failed.write_bytes(b"\r\n".join(lines))
+    box = sandbox()
+
+    code, _, err = bulk(box, "retry", str(failed), "--out", str(tmp_path / "second"))
+
+    assert code == 1, err
+    reason = flagged(tmp_path / "second" / "report.csv", "3")
+    assert "not UTF-8" in reason and "Name was 'Müller', now 'MÃ¼ller'" in reason and "Status was 'Won', now 'Woné'" in reason
+    assert ids[1] not in box.state.activities
+    assert fields(box, ids[0])["Name"] == "Müller"  # the UTF-8 lines read as UTF-8
+
+
+def test_a_retry_of_a_retry_compares_with_the_first_run(tmp_path, sandbox, bulk):
+    ids, failed = first_run_all_failed(tmp_path, sandbox, bulk, [ORIGINAL])
+    edit_failed(failed, lambda line: {**line, "Code": "7"})
+    box = sandbox()
+    bulk(box, "retry", str(failed), "--out", str(tmp_path / "second"))  # flagged: invalid, "7" in its failed.csv
+
+    code, _, _ = bulk(box, "retry", str(tmp_path / "second" / "failed.csv"), "--out", str(tmp_path / "third"))
+
+    assert code == 1
+    assert "Code was '007', now '7'" in flagged(tmp_path / "third" / "report.csv", "2")
+    assert box.state.calls == 0
+    record = json.loads((tmp_path / "third" / "run.json").read_text())
+    assert record["retry_of"] == str((tmp_path / "second").resolve())
+
+
+def test_a_superseded_row_that_is_also_damaged_is_skipped(tmp_path, sandbox, bulk):
+    x = new_ids(1)[0]
+    box = sandbox(script=("503",))
+    rows = [["CompanyActivityId", "Code"], [x, "007"], [x, "008"]]
+    bulk(box, "run", str(write_csv(tmp_path / "in.csv", rows)), "--out", str(tmp_path / "first"))
+    failed = tmp_path / "first" / "failed.csv"
+    edit_failed(failed, lambda line: {**line, "Code": "7"})
+
+    code, _, _ = bulk(box, "retry", str(failed), "--out", str(tmp_path / "second"))
+
+    assert code == 0 and fields(box, x) == {"Code": "008"}
+    line = by_row(tmp_path / "second" / "report.csv")["2"]
+    assert (line["_outcome"], line["_error_message"]) == ("skipped", "superseded by row 3")
+
+
+def test_a_report_csv_edited_in_place_is_not_taken_as_the_original(tmp_path, sandbox, bulk):
+    ids, _ = first_run_all_failed(tmp_path, sandbox, bulk, [ORIGINAL])
+    report = tmp_path / "first" / "report.csv"
+    edit_failed(report, lambda line: {**line, "Code": "7"})
+    run_json = tmp_path / "first" / "run.json"
+    import os
+
+    os.utime(run_json, (run_json.stat().st_mtime - 60,) * 2)  # saved from Excel a minute after the run
+    box = sandbox()
+
+    code, _, err = bulk(box, "retry", str(report), "--out", str(tmp_path / "second"))
+
+    assert "was changed after its run ended" in err and "damage check is skipped" in err
+    assert code == 0 and fields(box, ids[0])["Code"] == "7"
+
+
+def test_check_warns_about_signs_of_an_excel_round_trip(tmp_path, capsys):
+    rows = [
+        ["CompanyActivityId", "Name", "Phone", "Ref"],
+        [new_ids(1)[0], "MÃ¼ller", "9.19877E+11", "0042"],
+        [new_ids(1)[0], "??? Kumar", "919876543210", "1.23457E+19"],
+    ]
+    path = tmp_path / "in.csv"
+    path.write_bytes(codecs.BOM_UTF8 + "\n".join(",".join(r) for r in rows).encode("utf-8"))
+
+    assert cli.main(["check", str(path)]) == 0
+    err = capsys.readouterr()
+    text = err.out + err.err
+    assert "UTF-8 text read as Windows-1252" in text and "row 2, Name: 'MÃ¼ller'" in text
+    assert "runs of '?'" in text and "row 3, Name: '??? Kumar'" in text
+    assert "column 'Phone'" in text and "column 'Ref'" in text and "scientific notation" in text
