@@ -307,7 +307,7 @@ def _open_history(rerun: Rerun, out_dir: Path, summary: Summary, note: Callable[
     for warning in rerun.lineage.warnings:
         note(f"Warning: {warning}")
     summary.warnings += rerun.lineage.warnings
-    rerun.open_history(out_dir)
+    rerun.prepare(out_dir)
 
 
 def _summary_so_far(source: _Source, send: SendSettings, earlier: Recorded, rerun: Rerun | None) -> Summary:

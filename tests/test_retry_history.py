@@ -293,3 +293,22 @@ def test_check_warns_about_signs_of_an_excel_round_trip(tmp_path, capsys):
     assert "UTF-8 text read as Windows-1252" in text and "row 2, Name: 'MÃ¼ller'" in text
     assert "runs of '?'" in text and "row 3, Name: '??? Kumar'" in text
     assert "column 'Phone'" in text and "column 'Ref'" in text and "scientific notation" in text
+
+
+def test_a_report_sorted_in_a_spreadsheet_is_sent_in_row_order(tmp_path, sandbox, bulk):
+    x = new_ids(1)[0]
+    box = sandbox(script=("503", "ok", "503"))  # rows 2 and 4 fail
+    rows = [["CompanyActivityId", "Status"], [x, "Open"], [new_ids(1)[0], "Won"], [x, "Closed"]]
+    bulk(box, "run", str(write_csv(tmp_path / "in.csv", rows)), "--out", str(tmp_path / "first"))
+    failed = tmp_path / "first" / "failed.csv"
+    lines = read_report(failed)
+    assert [line["_row"] for line in lines] == ["2", "4"]
+    with failed.open("w", newline="", encoding="utf-8") as f:  # sorted by Status, Z to A
+        out = csv.DictWriter(f, fieldnames=list(lines[0]))
+        out.writeheader()
+        out.writerows(reversed(lines))
+
+    code, _, _ = bulk(box, "retry", str(failed), "--out", str(tmp_path / "second"))
+
+    assert code == 0 and fields(box, x) == {"Status": "Closed"}
+    assert box.state.applied[-2:] == [x, x]

@@ -26,6 +26,7 @@ from ..requests import Invalid, NothingToChange, Plan, UpdateRequest, plan_row
 from ..rows import ACTIVITY_ID, NOTE, Row, Sheet
 from .damage import spreadsheet_change
 from .lineage import STATE_FILE, History, Lineage
+from .row_order import ORDER_FILE, RowOrder
 
 NEEDED = ("_row", "_outcome")
 _KNOWN = {outcome.value for outcome in Outcome}
@@ -51,21 +52,33 @@ class Rerun:
         self.lineage = lineage or Lineage()
         self.accept_changes = accept_changes
         self.history: History | None = None
+        self._order: RowOrder | None = None
         # The admin's edits sent (cells changed since the first run): counted, the first ones kept.
         self.edited_cells = 0
         self.edits: list[str] = []
 
-    def open_history(self, out_dir: Path) -> None:
-        """Index the chain's reports in `out_dir` (rebuilt by every session: the reports may have moved on)."""
+    def prepare(self, out_dir: Path) -> None:
+        """Build the on-disk indexes in `out_dir` (again by every session: the reports may have moved on):
+        the chain's history, and the rows in `_row` order."""
         if self.lineage.runs:
             self.history = History(out_dir / STATE_FILE, self.lineage)
+        self._order = RowOrder(out_dir / ORDER_FILE, self._file_rows())
 
     def close(self) -> None:
-        if self.history is not None:
-            self.history.close()
+        for index in (self.history, self._order):
+            if index is not None:
+                index.close()
 
     def rows(self) -> Iterator[Row]:
-        """Yield the rows to send again, numbered by their `_row`; raise InputError on a damaged line."""
+        """Yield the rows to send again, numbered by their `_row`: in `_row` order once `prepare`d.
+
+        Rows naming one activity are applied in the order they come; a report sorted in a
+        spreadsheet would otherwise let row 2 overwrite row 4 (file order wins, issue 9).
+        """
+        return self._order.rows() if self._order is not None else self._file_rows()
+
+    def _file_rows(self) -> Iterator[Row]:
+        """The rows to send again in the report's line order; raise InputError on a damaged line."""
         passed_over, seen = 0, set()
         for line in self.sheet.rows():
             number, outcome = self._row_number(line), line.meta["_outcome"].strip()
