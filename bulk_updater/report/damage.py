@@ -175,16 +175,18 @@ class DamageSigns:
 
     def add(self, number: int, cells: dict[str, str]) -> None:
         for column, value in cells.items():
+            # Cheap tests first: this runs on every cell of a big sheet.
             if not value:
                 continue
+            if value[0].isdigit():
+                if column not in self._id_like and id_like_cell(value):
+                    self._id_like.add(column)
+                if ("E" in value or "e" in value) and looks_scientific(value):
+                    self._note(self._scientific, column, (number, value))
             if not value.isascii() and looks_like_mojibake(value):
                 self._note(self._found, "mojibake", (number, column, value))
             if "??" in value:
                 self._note(self._found, "question marks", (number, column, value))
-            if column not in self._id_like and id_like_cell(value):
-                self._id_like.add(column)
-            if value[:1].isdigit() and looks_scientific(value):
-                self._note(self._scientific, column, (number, value))
 
     def _note(self, table: dict, key: str, example: tuple) -> None:
         entry = table.setdefault(key, [0, []])

@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..errors import InputError
-from ..outcomes import Outcome
+from ..outcomes import FINISHED_VALUES, Outcome
 from ..requests import UpdateRequest, plan_row
 from ..rows import NOTE, Row
 from .run_record import RUN_FILE, RunRecord, RunState
@@ -135,6 +135,7 @@ class History:
             stale.unlink(missing_ok=True)
         self._db = sqlite3.connect(path)
         self._db.executescript(_SCHEMA)
+        self._headers: list[list[str]] = []  # each run's columns: its cells are stored as lists
         for index, run in enumerate(lineage.runs):
             self._load_run(index, run)
         self._db.execute("CREATE INDEX success_by_activity ON success (activity, row)")
@@ -147,8 +148,8 @@ class History:
 
     def cells(self, row: int) -> list[dict[str, str]]:
         """The row's cells as each run of the chain read them, the first run first."""
-        query = "SELECT cells FROM cells WHERE row = ? ORDER BY run"
-        return [json.loads(text) for (text,) in self._db.execute(query, (row,))]
+        query = "SELECT run, cells FROM cells WHERE row = ? ORDER BY run"
+        return [dict(zip(self._headers[run], json.loads(text))) for run, text in self._db.execute(query, (row,))]
 
     def close(self) -> None:
         self._db.close()
@@ -156,11 +157,15 @@ class History:
     def _load_run(self, index: int, run: RunFolder) -> None:
         successes: list[tuple[str, str, int]] = []
         cells: list[tuple[int, int, str]] = []
+        self._headers.append([])
         for number, outcome, line in _report_lines(run.folder / RUN_REPORT):
-            if run.cells_trusted:
-                cells.append((number, index, json.dumps(line, ensure_ascii=False)))
             if outcome == Outcome.SUCCESS.value:
                 successes += _fields_set(number, line, run.record.clear_token)
+            elif run.cells_trusted and outcome not in FINISHED_VALUES:
+                # Only these rows can come back in a later retry: a finished row is never sent again.
+                if not self._headers[index]:
+                    self._headers[index] = list(line)
+                cells.append((number, index, json.dumps(list(line.values()), ensure_ascii=False)))
             if len(cells) >= BATCH or len(successes) >= BATCH:
                 self._insert(successes, cells)
         self._insert(successes, cells)

@@ -62,7 +62,7 @@ class Rerun:
         the chain's history, and the rows in `_row` order."""
         if self.lineage.runs:
             self.history = History(out_dir / STATE_FILE, self.lineage)
-        self._order = RowOrder(out_dir / ORDER_FILE, self._file_rows())
+        self._order = RowOrder(out_dir / ORDER_FILE, self.sheet.columns, self._file_rows())
 
     def close(self) -> None:
         for index in (self.history, self._order):

@@ -20,7 +20,8 @@ BATCH = 10_000
 
 
 class RowOrder:
-    def __init__(self, path: Path, rows: Iterable[Row]) -> None:
+    def __init__(self, path: Path, columns: list[str], rows: Iterable[Row]) -> None:
+        self._columns = columns  # every row's cells have these keys: stored as a list
         for stale in (path, path.with_name(path.name + "-journal")):
             stale.unlink(missing_ok=True)
         self._db = sqlite3.connect(path)
@@ -28,14 +29,17 @@ class RowOrder:
             "PRAGMA journal_mode = OFF; PRAGMA synchronous = OFF;"
             "CREATE TABLE rows (row INTEGER PRIMARY KEY, cells TEXT NOT NULL, meta TEXT NOT NULL);"
         )
-        encoded = ((row.number, json.dumps(row.cells, ensure_ascii=False), json.dumps(row.meta, ensure_ascii=False)) for row in rows)
+        encoded = (
+            (row.number, json.dumps([row.cells[name] for name in columns], ensure_ascii=False), json.dumps(row.meta, ensure_ascii=False))
+            for row in rows
+        )
         while batch := list(islice(encoded, BATCH)):
             self._db.executemany("INSERT INTO rows VALUES (?, ?, ?)", batch)
         self._db.commit()
 
     def rows(self) -> Iterator[Row]:
         for number, cells, meta in self._db.execute("SELECT row, cells, meta FROM rows ORDER BY row"):
-            yield Row(number, json.loads(cells), json.loads(meta))
+            yield Row(number, dict(zip(self._columns, json.loads(cells))), json.loads(meta))
 
     def close(self) -> None:
         self._db.close()
