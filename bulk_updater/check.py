@@ -128,15 +128,18 @@ def dry_run(input_path: str | Path, out_dir: str | Path, read: ReadOptions = Rea
     result = CheckResult(sheet.where)
     summary = Summary(input=str(input_path), rate="dry run")
     writer = ReportWriter(out_dir / REPORT, sheet.columns)
+    signs = DamageSigns()
     try:
         for row, plan in _planned(sheet, clear_token):
             result.add(row, plan)
+            signs.add(row.number, row.cells)
             outcome = _dry_outcome(row, plan)
             writer.write(outcome)
             summary.add(outcome)
     finally:
         writer.close()
     result.note_findings(sheet.findings)
+    result.warnings += signs.warnings()
     write_failed(out_dir / REPORT, out_dir / FAILED)
     summary.stop_reason = "dry_run"
     summary.write(out_dir / SUMMARY)
