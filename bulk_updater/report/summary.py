@@ -108,6 +108,11 @@ class Summary:
         groups, rows = self.groups_left_out(TOP_GROUPS)
         if groups:
             out.append(f"  and {counted(rows, 'row')} in {counted(groups, 'other group')} (see summary.json)")
+        if self.edited_cells:
+            out.append(f"{counted(self.edited_cells, 'cell')} changed since the first run, sent as edits:")
+            out += [f"  {edit}" for edit in self.edits[:EDITS_PRINTED]]
+            if self.edited_cells > EDITS_PRINTED:
+                out.append(f"  and {self.edited_cells - EDITS_PRINTED:,} more (see summary.json)")
         return out
 
 
