@@ -312,3 +312,47 @@ def test_a_report_sorted_in_a_spreadsheet_is_sent_in_row_order(tmp_path, sandbox
 
     assert code == 0 and fields(box, x) == {"Status": "Closed"}
     assert box.state.applied[-2:] == [x, x]
+
+
+def test_fixes_made_in_failed_xlsx_are_sent_exactly(tmp_path, sandbox, bulk):
+    import openpyxl
+
+    from workbooks import write_xlsx
+
+    ids = new_ids(2)
+    box = sandbox(activities=set())
+    sheet = write_xlsx(tmp_path / "in.xlsx", [["CompanyActivityId", "Code", "Status"], [ids[0], "007", "Open"], [ids[1], "0042", "Open"]])
+    bulk(box, "run", str(sheet), "--out", str(tmp_path / "first"))
+    failed = tmp_path / "first" / "failed.xlsx"
+    book = openpyxl.load_workbook(failed)
+    rows = list(book.active.iter_rows(min_row=2))
+    rows[0][1].value, rows[0][1].number_format = "008", "@"  # typed under the Text format: stays text
+    rows[1][2].value = "Closed"
+    book.save(failed)
+    box = sandbox()
+
+    code, out, _ = bulk(box, "retry", str(failed), "--out", str(tmp_path / "second"))
+
+    assert code == 0, out
+    assert fields(box, ids[0]) == {"Code": "008", "Status": "Open"} and fields(box, ids[1]) == {"Code": "0042", "Status": "Closed"}
+    assert "row 2, Code: '007' -> '008'" in out and "row 3, Status: 'Open' -> 'Closed'" in out
+
+
+def test_a_number_typed_over_leading_zeros_in_failed_xlsx_is_flagged(tmp_path, sandbox, bulk):
+    import openpyxl
+
+    from workbooks import write_xlsx
+
+    x = new_ids(1)[0]
+    box = sandbox(activities=set())
+    bulk(box, "run", str(write_xlsx(tmp_path / "in.xlsx", [["CompanyActivityId", "Code"], [x, "007"]])), "--out", str(tmp_path / "first"))
+    failed = tmp_path / "first" / "failed.xlsx"
+    book = openpyxl.load_workbook(failed)
+    book.active["B2"].value = 7  # a General cell: Excel stores the number
+    book.save(failed)
+    box = sandbox()
+
+    code, _, _ = bulk(box, "retry", str(failed), "--out", str(tmp_path / "second"))
+
+    assert code == 1 and box.state.calls == 0
+    assert "Code was '007', now '7'" in flagged(tmp_path / "second" / "report.csv", "2")
