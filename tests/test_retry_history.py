@@ -356,3 +356,22 @@ def test_a_number_typed_over_leading_zeros_in_failed_xlsx_is_flagged(tmp_path, s
 
     assert code == 1 and box.state.calls == 0
     assert "Code was '007', now '7'" in flagged(tmp_path / "second" / "report.csv", "2")
+
+
+def test_a_stopped_retry_resumes_with_its_history(tmp_path, sandbox, bulk):
+    x, y, z = new_ids(3)
+    box = sandbox(script=("503", "503", "ok", "503"))  # rows 2, 3 and 5 fail; row 4 succeeds
+    rows = [["CompanyActivityId", "Status"], [x, "Open"], [y, "Won"], [x, "Closed"], [z, "Lost"]]
+    bulk(box, "run", str(write_csv(tmp_path / "in.csv", rows)), "--out", str(tmp_path / "first"))
+    retry = ["retry", str(tmp_path / "first" / "failed.csv"), "--out", str(tmp_path / "second")]
+
+    bulk(box, *retry, "--max-calls", "1")  # row 2 superseded (no call), row 3 sent, row 5 not_sent
+    assert by_row(tmp_path / "second" / "report.csv")["5"]["_outcome"] == "not_sent"
+    code, _, _ = bulk(box, *retry)
+
+    assert code == 0
+    lines = by_row(tmp_path / "second" / "report.csv")
+    assert {n: line["_outcome"] for n, line in lines.items()} == {"2": "skipped", "3": "success", "5": "success"}
+    assert fields(box, x) == {"Status": "Closed"} and fields(box, z) == {"Status": "Lost"}
+    assert json.loads((tmp_path / "second" / "run.json").read_text())["retry_of"] == str((tmp_path / "first").resolve())
+    assert not list((tmp_path / "second").glob(".state-*"))  # rebuilt by each session, then removed

@@ -133,6 +133,7 @@ class History:
     def __init__(self, path: Path, lineage: Lineage) -> None:
         for stale in (path, path.with_name(path.name + "-journal")):
             stale.unlink(missing_ok=True)
+        self.path = path
         self._db = sqlite3.connect(path)
         self._db.executescript(_SCHEMA)
         self._headers: list[list[str]] = []  # each run's columns: its cells are stored as lists

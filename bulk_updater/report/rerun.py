@@ -65,9 +65,11 @@ class Rerun:
         self._order = RowOrder(out_dir / ORDER_FILE, self.sheet.columns, self._file_rows())
 
     def close(self) -> None:
+        """Close the indexes and delete them: every session builds its own."""
         for index in (self.history, self._order):
             if index is not None:
                 index.close()
+                index.path.unlink(missing_ok=True)
 
     def rows(self) -> Iterator[Row]:
         """Yield the rows to send again, numbered by their `_row`: in `_row` order once `prepare`d.

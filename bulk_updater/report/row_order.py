@@ -24,6 +24,7 @@ class RowOrder:
         self._columns = columns  # every row's cells have these keys: stored as a list
         for stale in (path, path.with_name(path.name + "-journal")):
             stale.unlink(missing_ok=True)
+        self.path = path
         self._db = sqlite3.connect(path)
         self._db.executescript(
             "PRAGMA journal_mode = OFF; PRAGMA synchronous = OFF;"
