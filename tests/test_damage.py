@@ -39,6 +39,11 @@ from bulk_updater.rows.mixed_lines import MixedLinesSource
         ("Müller", "MÃ¼ller", "UTF-8 text read as Windows-1252"),
         ("Müller", mojibake(mojibake("Müller")), "UTF-8 text read as Windows-1252"),
         ("€ 5", "â‚¬ 5", "UTF-8 text read as Windows-1252"),
+        ("1.5", "1,5", "decimal point written as a comma"),
+        ("1-2", "2-Jan", "turned into a date"),
+        ("3/4", "4-Mar", "turned into a date"),
+        ("SEPT1", "1-Sep", "turned into a date"),
+        ("MARCH1", "Mar-01", "turned into a date"),
     ],
 )
 def test_each_spreadsheet_change_is_recognised(old, new, kind):
@@ -59,6 +64,9 @@ def test_each_spreadsheet_change_is_recognised(old, new, kind):
         ("Müller", "Mueller"),
         ("राम", "श्याम"),
         ("", "7"),
+        ("1.5", "1,6"),
+        ("Plan A", "2-Jan"),
+        ("1-2", "1-3"),
     ],
 )
 def test_edits_are_not_taken_for_damage(old, new):

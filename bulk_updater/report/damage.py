@@ -19,6 +19,9 @@ SCIENTIFIC = re.compile(r"[+-]?\d(?:\.\d+)?[eE][+-]\d{1,3}")
 NUMBER = re.compile(r"[+-]?\d+(?:\.\d+)?")
 EXCEL_DIGITS = 15  # Excel keeps 15 significant digits of a number
 QUESTION_RUN = re.compile(r"\?{2,}")
+# Text Excel reads as a day and month (1-2, 3/4, SEPT1, Mar 5), and how it then shows it (2-Jan, Mar-05).
+EXCEL_DAY_MONTH = re.compile(r"\d{1,2}[-/]\d{1,2}|[A-Za-z]{3,9}[- ]?\d{1,2}|\d{1,2}[- ]?[A-Za-z]{3,9}")
+SHORT_DATE = re.compile(r"\d{1,2}-[A-Za-z]{3}|[A-Za-z]{3}-\d{2}")
 ID_WORDS = {"id", "code", "phone", "zip"}
 LONG_DIGITS = 12
 
@@ -31,7 +34,7 @@ def spreadsheet_change(old: str, new: str) -> str | None:
     """The spreadsheet change that turns `old` into `new` (e.g. "leading zeros stripped"), or None."""
     if old == new:
         return None
-    for test in (_leading_zeros, _scientific, _fifteen_digits, _date_reformatted, _not_windows_1252, _mojibake):
+    for test in (_leading_zeros, _scientific, _fifteen_digits, _decimal_comma, _date_reformatted, _made_a_date, _not_windows_1252, _mojibake):
         if (kind := test(old, new)) is not None:
             return kind
     return None
@@ -67,6 +70,22 @@ def _fifteen_digits(old: str, new: str) -> str | None:
     if old.isdigit() and new.isdigit() and len(old) == len(new) > EXCEL_DIGITS and set(new[EXCEL_DIGITS:]) == {"0"}:
         if abs(int(new) - int(old)) < 10 ** (len(old) - EXCEL_DIGITS):
             return f"digits past the {EXCEL_DIGITS}th replaced by zeros"
+    return None
+
+
+def _decimal_comma(old: str, new: str) -> str | None:
+    """Excel in a European locale writes 1.5 as 1,5."""
+    if NUMBER.fullmatch(old.strip()) and "." in old and new == old.replace(".", ","):
+        return "decimal point written as a comma (a European locale)"
+    return None
+
+
+def _made_a_date(old: str, new: str) -> str | None:
+    """Text Excel takes for a date: 1-2 -> 2-Jan, 3/4 -> 4-Mar, SEPT1 -> 1-Sep."""
+    if _datetimes(old) or not EXCEL_DAY_MONTH.fullmatch(old.strip()):
+        return None
+    if SHORT_DATE.fullmatch(new.strip()) or _datetimes(new):
+        return "turned into a date"
     return None
 
 
