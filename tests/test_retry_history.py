@@ -375,3 +375,17 @@ def test_a_stopped_retry_resumes_with_its_history(tmp_path, sandbox, bulk):
     assert fields(box, x) == {"Status": "Closed"} and fields(box, z) == {"Status": "Lost"}
     assert json.loads((tmp_path / "second" / "run.json").read_text())["retry_of"] == str((tmp_path / "first").resolve())
     assert not list((tmp_path / "second").glob(".state-*"))  # rebuilt by each session, then removed
+
+
+def test_resume_keeps_the_recorded_accept_spreadsheet_changes(tmp_path, sandbox, bulk):
+    ids, failed = first_run_all_failed(tmp_path, sandbox, bulk, [ORIGINAL, ORIGINAL])
+    edit_failed(failed, lambda line: {**line, "Code": "7"})
+    box = sandbox()
+    out = tmp_path / "second"
+    bulk(box, "retry", str(failed), "--out", str(out), "--accept-spreadsheet-changes", "--max-calls", "1")
+    assert len(box.state.applied) == 1
+
+    code, _, err = bulk(box, "resume", str(out))
+
+    assert code == 0, err
+    assert [fields(box, i)["Code"] for i in ids] == ["7", "7"]
