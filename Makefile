@@ -18,7 +18,7 @@ sandbox: $(STAMP)
 	$(VENV)/bin/bulk-updater sandbox --activities samples/sandbox-activities.txt
 
 test: $(STAMP)
-	$(PY) -m pytest -q -m "not e2e"
+	$(PY) -m pytest -q -m "not e2e" -n 2
 
 # Signals, kill -9, real filesystems and browsers: the slow tier, also run by CI.
 test-e2e: $(STAMP)
