@@ -92,10 +92,10 @@ def test_a_symlink_planted_during_the_run_is_refused_at_the_final_writes(tmp_pat
     out = tmp_path / "out"
     replacing = files.replacing
 
-    def planted_first(path, binary=False):
+    def planted_first(path, *args, **kwargs):
         if path.name == "failed.csv" and not path.is_symlink():
             path.symlink_to(outside)  # as another process would, while rows are sent
-        return replacing(path, binary)
+        return replacing(path, *args, **kwargs)
 
     monkeypatch.setattr(files, "replacing", planted_first)
 
