@@ -7,12 +7,39 @@
     summary = resume("out/", Credentials(access, secret))  # an unfinished run, with the options it recorded
 """
 
-from .credentials import credentials_from, environment
-from .errors import AuthError, BulkUpdaterError, ConnectError, InputError, StoppedAtOnce
-from .job import JobOptions, resume, retry, run
-from .hosts import host_url
-from .report import Summary
-from .settings import Credentials, Rate, SendSettings
-from .stopping import StopToken
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+# Imported on first use, not here: the CLI installs its signal handlers on its first line,
+# and importing this package must not first pull in aiohttp and pandas (so a Ctrl-C during
+# the imports stops cleanly). `from bulk_updater import run` works as before.
+_HOMES = {
+    "credentials_from": ".credentials", "environment": ".credentials",
+    "AuthError": ".errors", "BulkUpdaterError": ".errors", "ConnectError": ".errors", "InputError": ".errors", "StoppedAtOnce": ".errors",
+    "JobOptions": ".job", "resume": ".job", "retry": ".job", "run": ".job",
+    "host_url": ".hosts",
+    "Summary": ".report",
+    "Credentials": ".settings", "Rate": ".settings", "SendSettings": ".settings",
+    "StopToken": ".stopping",
+}  # fmt: skip
 
 __all__ = ["AuthError", "BulkUpdaterError", "ConnectError", "Credentials", "InputError", "JobOptions", "Rate", "SendSettings", "StopToken", "StoppedAtOnce", "Summary", "credentials_from", "environment", "host_url", "resume", "retry", "run"]
+
+if TYPE_CHECKING:
+    from .credentials import credentials_from, environment
+    from .errors import AuthError, BulkUpdaterError, ConnectError, InputError, StoppedAtOnce
+    from .hosts import host_url
+    from .job import JobOptions, resume, retry, run
+    from .report import Summary
+    from .settings import Credentials, Rate, SendSettings
+    from .stopping import StopToken
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _HOMES:
+        raise AttributeError(f"module 'bulk_updater' has no attribute {name!r}")
+    value = getattr(importlib.import_module(_HOMES[name], __name__), name)
+    globals()[name] = value
+    return value

@@ -2,8 +2,14 @@
 
 from __future__ import annotations
 
-import argparse
+# First, before the heavy imports below: Ctrl-C and SIGTERM stop cleanly from here on.
+from . import interrupts
+
+interrupts.install()
+
+import argparse  # noqa: E402  (after the handlers, on purpose)
 import asyncio
+import contextlib
 import getpass
 import inspect
 import math
@@ -27,6 +33,7 @@ FAILED_XLSX = "failed.xlsx"
 EXIT_OK, EXIT_SOME_FAILED, EXIT_BAD_INPUT, EXIT_UNAUTHORIZED = 0, 1, 2, 3
 NO_BUDGET = "none"
 EXIT_CRASH = 1  # what Python itself returns for an uncaught error
+EXIT_CLOSED_PIPE = 141  # as the shell reports a process ended by SIGPIPE (`... | head` closed stdout)
 # A run stopped by a signal exits as the shell reports a process killed by it: 128 + the signal.
 EXIT_STOPPED = {"interrupted": 130, "terminated": 143}
 
@@ -461,6 +468,25 @@ def _command(commands, name: str, handler) -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    interrupts.install()  # again: a caller in the same process may have replaced them
+    try:
+        with interrupts.inside_main():
+            code = _main(argv)
+            sys.stdout.flush()  # here, where a closed pipe can still be caught
+            return code
+    except BrokenPipeError:
+        _silence_stdout()
+        return EXIT_CLOSED_PIPE
+    except interrupts.Stopped as exc:  # while parsing the options or printing the last lines
+        print(f"Stopped ({exc.name}).", file=sys.stderr)
+        return exc.exit_code
+    except OSError as exc:  # stdout itself can't be written: a full disk, > /dev/full
+        _silence_stdout()
+        print(f"Error: can't write to standard output ({exc.strerror or exc}).", file=sys.stderr)
+        return EXIT_BAD_INPUT
+
+
+def _main(argv: Sequence[str] | None) -> int:
     # Everything printed, tracebacks included, passes through the redaction of the keys.
     with redacting_output(), warnings.catch_warnings():
         warnings.simplefilter("always", BulkUpdaterWarning)
@@ -471,9 +497,18 @@ def main(argv: Sequence[str] | None = None) -> int:
         except BulkUpdaterError as exc:
             print(f"Error: {exc}", file=sys.stderr)
             return exc.exit_code
+        except interrupts.Stopped as exc:
+            print(_stopped_message(exc, args), file=sys.stderr)
+            return exc.exit_code
         except KeyboardInterrupt:
             print("Interrupted.", file=sys.stderr)
             return 130
+        except BrokenPipeError:
+            raise  # stdout was closed (`| head`): nothing more to say, and nowhere to say it
+        except OSError as exc:
+            if exc.filename is None:
+                raise  # writing stdout failed: main says so
+            return _os_error(exc)
         except Exception:
             return _crashed()
 
@@ -484,6 +519,37 @@ def _print_warning(message, category, *_args, **_kwargs) -> None:
         print(f"Warning: {message}", file=sys.stderr)
     else:
         print(warnings.formatwarning(message, category, *_args[:2]), file=sys.stderr, end="")
+
+
+def _stopped_message(exc: interrupts.Stopped, args: argparse.Namespace) -> str:
+    """A stop outside the sending window: at start-up, during the key check, or the final writes."""
+    if args.command not in ("run", "retry", "resume") or getattr(args, "dry_run", False):
+        return f"Stopped ({exc.name})."
+    return (
+        f"Stopped ({exc.name}). Nothing is lost: every row that finished is in the report, and each other file is whole or absent. "
+        f"To finish the job, run the same command again, or: bulk-updater resume {shlex.quote(args.out)}"
+    )
+
+
+def _os_error(exc: OSError) -> int:
+    """An operating-system error on a file outside the run folder (the input, --map, --env-file): a plain message.
+
+    (The run folder's files raise FolderError, which says more: report/files.py.)
+    """
+    print(f"Error: {exc.filename}: {exc.strerror or exc}. Fix it, then run the same command again.", file=sys.stderr)
+    return EXIT_BAD_INPUT
+
+
+def _silence_stdout() -> None:
+    """stdout was closed early (`bulk-updater check big.csv | head -2`) or can't be written.
+
+    Python flushes stdout once more at exit; point it at /dev/null so that flush can't fail
+    and print a traceback.
+    """
+    with contextlib.suppress(OSError, ValueError, AttributeError):
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
 
 
 def _crashed() -> int:

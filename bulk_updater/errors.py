@@ -2,6 +2,8 @@
 
     BulkUpdaterError            base: anything the CLI turns into a clean message
     ├── InputError              the sheet or the options can't be used; nothing was sent (exit 2)
+    │   └── FolderError         a file of the run folder can't be used: a planted symlink, disk full,
+    │                           read-only, permission denied (exit 2; 1 once rows were sent)
     ├── AuthError               LeadSquared rejected the keys (exit 3)
     ├── ConnectError            the key check got no usable answer (TLS, network, not LeadSquared) (exit 4)
     └── StoppedAtOnce           a second Ctrl-C, SIGTERM or stop request ended the run at once (exit 130, 143 or 1)
@@ -33,6 +35,18 @@ class InputError(BulkUpdaterError):
         if hint:
             parts.append(hint)
         super().__init__("\n".join(parts))
+
+
+class FolderError(InputError):
+    """Raised when the tool can't safely read or write one of its files in the run folder.
+
+    A planted symlink or a non-regular file is refused; an operating-system error (disk full,
+    read-only folder, permission denied) is explained. The report stays consistent: a resume
+    (the same command) goes on from its last complete line.
+    """
+
+    # Set by the job once rows were sent: the run did part of its work.
+    SOME_SENT_EXIT_CODE = 1
 
 
 class AuthError(BulkUpdaterError):

@@ -12,6 +12,7 @@ folder with the options it recorded in run.json (see options.py).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import dataclasses
 import time
 from collections.abc import Callable, Iterator, Mapping
@@ -22,10 +23,11 @@ from typing import Any
 from . import options as recorded_options
 from .calls import LeadSquaredClient, RetryPolicy, WindowLimiter, open_session
 from .credentials import Credentials
-from .errors import InputError, StoppedAtOnce
+from .errors import FolderError, InputError, StoppedAtOnce
 from .outcomes import RowOutcome, Runner, RunStats
 from .preflight import preflight
 from .report import ReportWriter, Summary, write_failed
+from .report import files
 from .report.excel import write_workbook_copies
 from .report.folder import FAILED, REPORT, SUMMARY, check_resumable, lock_out_dir, open_out_dir
 from .report.progress import Progress
@@ -106,6 +108,7 @@ def retry(report_path: str | Path, out_dir: str | Path, send: SendSettings, opti
 
 async def retry_async(report_path: Path, out_dir: Path, send: SendSettings, options: JobOptions) -> Summary:
     job = _job_record("retry", report_path, send, options, out_dir)
+    files.is_present(report_path)  # an earlier run's report: refused if a symlink was planted in its place
     lineage = find_lineage(report_path)
     job.retry_of = str(lineage.folder) if lineage.folder else None
     # A tool report saved from Excel may mix encodings: read line by line, the odd lines flagged as damage.
@@ -216,7 +219,8 @@ async def _run_job(job: RunRecord, source: _Source, out_dir: Path, send: SendSet
     # Keys and region are checked before anything is written or sent: a failure leaves no folder behind.
     identity = await preflight(send, limiter)
     job.org_id, job.org = identity.org_id, identity.org  # a resume with another account's keys is refused
-    with lock_out_dir(out_dir):
+    stop: StopOnSignals | None = None
+    with _exit_1_once_sent(lambda: stop is not None and stop.runner is not None and stop.runner.stats.calls > 0), lock_out_dir(out_dir):
         earlier = open_out_dir(out_dir, job, report_header(source.columns), options.restart)
         started = time.monotonic()
         summary = _summary_so_far(source, send, earlier, rerun)
@@ -313,8 +317,8 @@ def _open_history(rerun: Rerun, out_dir: Path, summary: Summary, note: Callable[
 def _summary_so_far(source: _Source, send: SendSettings, earlier: Recorded, rerun: Rerun | None) -> Summary:
     """A summary that starts from the outcomes earlier sessions of this run recorded."""
     summary = Summary(input=str(source.path), rate=str(send.rate), resumed=len(earlier.rows), passed_over=rerun.passed_over if rerun else 0)
-    for outcome in earlier.outcomes:
-        summary.count(*outcome)
+    for (outcome, error_type, message), rows in earlier.outcomes.items():
+        summary.count(outcome, error_type, message, rows=rows)
     return summary
 
 
@@ -332,6 +336,17 @@ def _one_line_each(total: int, summary: Summary) -> bool:
     """Every row read has a report line: as many lines as rows. (The runner gives each row one
     outcome, and recovery drops a repeated line, so a count that matches means one line each.)"""
     return summary.rows == total
+
+
+@contextlib.contextmanager
+def _exit_1_once_sent(sent: Callable[[], bool]) -> Iterator[None]:
+    """A folder error (disk full, a planted symlink) after rows were sent: exit 1, the run did part of its work."""
+    try:
+        yield
+    except FolderError as exc:
+        if sent():
+            exc.exit_code = FolderError.SOME_SENT_EXIT_CODE
+        raise
 
 
 def _stopped_at_once(stop: StopOnSignals, out_dir: Path) -> StoppedAtOnce:

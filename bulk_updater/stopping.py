@@ -88,6 +88,8 @@ class StopOnSignals:
         """Await `sending` with the stop sources listening; return when it ends or is cut short."""
         loop = asyncio.get_running_loop()
         self._task = asyncio.ensure_future(sending)
+        # The handlers in place before (the CLI's, see interrupts.py) take over again after the window.
+        previous = {sig: signal.getsignal(sig) for sig in STOP_SIGNALS}
         installed = [sig for sig in STOP_SIGNALS if self._handle_signals and self._install(loop, sig)]
         if self._token is not None:
             self._token._attach(loop, self._on_stop)
@@ -97,7 +99,9 @@ class StopOnSignals:
             if self._token is not None:
                 self._token._detach()
             for sig in installed:
-                loop.remove_signal_handler(sig)
+                loop.remove_signal_handler(sig)  # this sets the default handler...
+                if previous[sig] is not None:
+                    signal.signal(sig, previous[sig])  # ...so put back the one that was there
             if self._timer is not None:
                 self._timer.cancel()
             if not self._task.done():  # we were cancelled ourselves

@@ -38,7 +38,8 @@ def test_a_torn_last_line_and_not_sent_lines_are_dropped(tmp_path):
 
     assert recorded.rows == {2, 4}
     assert (recorded.not_sent_dropped, recorded.damaged_dropped) == (1, 1)
-    assert sorted(recorded.outcomes) == [("failed", "E", "m"), ("success", "E", "m")]
+    # Counts, not lines; a finished row's message is not kept (the summary does not group them).
+    assert recorded.outcomes == {("failed", "E", "m"): 1, ("success", "", ""): 1}
     assert [line["_row"] for line in read_report(path)] == ["2", "4"]
     assert path.read_bytes().endswith(b"\r\n")
 

@@ -21,6 +21,7 @@ from openpyxl.cell import WriteOnlyCell
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 
 from ..errors import BulkUpdaterWarning
+from . import files
 from .writer import REPORT_ENCODING
 
 # Excel's rules for a sheet's name (an .ods sheet may have a name Excel refuses).
@@ -48,7 +49,7 @@ def write_workbook_copies(sheet_name: str | None, *csv_paths: Path) -> list[Path
         target = path.with_suffix(".xlsx")
         lines = _count_lines(path)
         if lines > min(COPY_MAX_LINES, EXCEL_MAX_ROWS - 1):
-            target.unlink(missing_ok=True)
+            files.remove(target)
             warnings.warn(
                 f"{target.name} was not written: {path.name} has {lines:,} lines, more than the {COPY_MAX_LINES:,} "
                 f"a workbook copy is made for. Use {path.name}, or split the input and run each part.",
@@ -65,7 +66,7 @@ def csv_to_xlsx(source: Path, target: Path, sheet_title: str = "report") -> None
     """Copy a report CSV into a one-sheet workbook of text cells, streaming (openpyxl's write-only mode)."""
     book = Workbook(write_only=True)
     sheet = book.create_sheet(EXCEL_FORBIDDEN.sub("_", sheet_title)[:EXCEL_TITLE_CHARS] or "report")
-    with source.open(newline="", encoding=REPORT_ENCODING) as f:
+    with files.open_read(source, encoding=REPORT_ENCODING) as f:
         lines = csv.reader(f)
         header = next(lines, [])
         # One styled cell per column, refilled for each line: openpyxl writes a row when it is
@@ -75,7 +76,8 @@ def csv_to_xlsx(source: Path, target: Path, sheet_title: str = "report") -> None
             if len(line) > len(cells):
                 cells += [_text_cell(sheet) for _ in range(len(line) - len(cells))]
             sheet.append([_filled(cell, value) for cell, value in zip(cells, line)])
-    book.save(target)
+    with files.replacing(target, binary=True) as out:  # whole or not at all, like the CSVs
+        book.save(out)
 
 
 def _text_cell(sheet) -> WriteOnlyCell:
@@ -94,5 +96,5 @@ def _filled(cell: WriteOnlyCell, value: str) -> WriteOnlyCell:
 
 
 def _count_lines(path: Path) -> int:
-    with path.open(newline="", encoding=REPORT_ENCODING) as f:
+    with files.open_read(path, encoding=REPORT_ENCODING) as f:
         return max(sum(1 for _ in csv.reader(f)) - 1, 0)

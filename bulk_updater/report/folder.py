@@ -8,6 +8,7 @@ same input (the same bytes, by SHA-256) with the same read options (options.py),
 from __future__ import annotations
 
 import contextlib
+import os
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -18,6 +19,7 @@ except ImportError:  # not Unix: no lock
 
 from .. import options as recorded_options
 from ..errors import InputError
+from . import files
 from .recovery import Recorded, recover_report
 from .run_record import DRY_RUN, RUN_FILE, RunRecord, RunState
 
@@ -26,6 +28,7 @@ REPORT, FAILED, SUMMARY = "report.csv", "failed.csv", "summary.json"
 WORKBOOK_COPIES = ("report.xlsx", "failed.xlsx")
 OUTPUTS = (REPORT, FAILED, SUMMARY, RUN_FILE, *WORKBOOK_COPIES)
 LOCK_FILE = ".bulk-updater.lock"
+STATE_PREFIX = ".state-"  # DIR/.state-<purpose>.sqlite
 
 
 @contextlib.contextmanager
@@ -35,7 +38,8 @@ def lock_out_dir(out_dir: Path) -> Iterator[None]:
     The lock goes with the process, so a killed command never leaves the folder locked.
     """
     _create(out_dir)
-    with (out_dir / LOCK_FILE).open("a") as handle:
+    _refuse_planted_files(out_dir)
+    with files.open_lock(out_dir / LOCK_FILE) as handle:
         if fcntl is not None:
             try:
                 fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
@@ -54,7 +58,7 @@ def open_out_dir(out_dir: Path, job: RunRecord, header: list[str], restart: bool
     if restart or (earlier is not None and earlier.replaceable):
         earlier = None
         _remove_outputs(out_dir)
-    elif earlier is None and (out_dir / REPORT).exists():
+    elif earlier is None and files.is_present(out_dir / REPORT):
         raise InputError(
             f"{out_dir} already holds a report, and no {RUN_FILE} saying which run it belongs to",
             hint="Choose another --out folder, or add --restart to start over in this one (its report is replaced).",
@@ -67,7 +71,7 @@ def open_out_dir(out_dir: Path, job: RunRecord, header: list[str], restart: bool
         return Recorded()
     # The old failed.csv and summary.json describe a state that is about to change.
     for stale in (FAILED, SUMMARY, *WORKBOOK_COPIES):
-        (out_dir / stale).unlink(missing_ok=True)
+        files.remove(out_dir / stale)
     recorded = recover_report(out_dir / REPORT, header)
     job.follow(earlier)
     job.save(out_dir)
@@ -81,7 +85,7 @@ def open_fresh_out_dir(out_dir: Path, input_path: Path) -> None:
     earlier = RunRecord.load(out_dir)
     if earlier is not None and earlier.replaceable:
         _remove_outputs(out_dir)
-    elif any((out_dir / name).exists() for name in OUTPUTS):
+    elif any(files.is_present(out_dir / name) for name in OUTPUTS):
         raise InputError(f"{out_dir} already holds a report", hint="Choose another --out folder for the dry run.")
     _create(out_dir)
     RunRecord.new(DRY_RUN, input_path).save(out_dir, RunState.FINISHED)
@@ -132,9 +136,21 @@ def _refuse_input_inside(out_dir: Path, input_path: Path) -> None:
         )
 
 
+def _refuse_planted_files(out_dir: Path) -> None:
+    """Before anything is sent: a symlink or a non-regular file named like one of ours is refused
+    (files.py refuses it again at each open, for one planted while the run goes)."""
+    for name in (*OUTPUTS, LOCK_FILE):
+        for variant in (name, name + files.TEMPORARY_SUFFIX):
+            files.is_present(out_dir / variant)
+    with files.explained(out_dir / LOCK_FILE), os.scandir(out_dir) as entries:
+        state_files = [entry.name for entry in entries if entry.name.startswith(STATE_PREFIX)]
+    for name in state_files:  # the SQLite state files (design notes §3), whatever their purpose
+        files.is_present(out_dir / name)
+
+
 def _remove_outputs(out_dir: Path) -> None:
     for name in OUTPUTS:
-        (out_dir / name).unlink(missing_ok=True)
+        files.remove(out_dir / name)
 
 
 def _create(out_dir: Path) -> None:

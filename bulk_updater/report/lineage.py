@@ -25,6 +25,7 @@ from ..errors import InputError
 from ..outcomes import FINISHED_VALUES, Outcome
 from ..requests import UpdateRequest, plan_row
 from ..rows import NOTE, Row
+from . import files
 from .run_record import RUN_FILE, RunRecord, RunState
 
 RUN_REPORT = "report.csv"
@@ -131,8 +132,7 @@ class History:
     """The chain's successes and cells, indexed on disk (rebuilt by every session of the retry)."""
 
     def __init__(self, path: Path, lineage: Lineage) -> None:
-        for stale in (path, path.with_name(path.name + "-journal")):
-            stale.unlink(missing_ok=True)
+        files.claim(path)  # stale ones removed; a planted symlink refused (report/files.py)
         self.path = path
         self._db = sqlite3.connect(path)
         self._db.executescript(_SCHEMA)
@@ -189,7 +189,7 @@ def _fields_set(number: int, cells: dict[str, str], clear_token: str) -> list[tu
 
 def _report_lines(path: Path) -> Iterator[tuple[int, str, dict[str, str]]]:
     """(`_row`, `_outcome`, cells) of each readable line of a tool's report.csv."""
-    with path.open(newline="", encoding="utf-8-sig", errors="replace") as f:
+    with files.open_read(path, encoding="utf-8-sig", errors="replace") as f:
         lines = csv.reader(f)
         header = next(lines, [])
         if "_row" not in header or "_outcome" not in header:

@@ -24,6 +24,7 @@ from ..errors import InputError
 from ..outcomes import FINISHED_VALUES, Outcome
 from ..requests import Invalid, NothingToChange, Plan, UpdateRequest, plan_row
 from ..rows import ACTIVITY_ID, NOTE, Row, Sheet
+from . import files
 from .damage import spreadsheet_change
 from .lineage import STATE_FILE, History, Lineage
 from .row_order import ORDER_FILE, RowOrder
@@ -69,7 +70,7 @@ class Rerun:
         for index in (self.history, self._order):
             if index is not None:
                 index.close()
-                index.path.unlink(missing_ok=True)
+                files.remove(index.path)
 
     def rows(self) -> Iterator[Row]:
         """Yield the rows to send again, numbered by their `_row`: in `_row` order once `prepare`d.

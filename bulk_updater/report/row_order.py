@@ -14,6 +14,7 @@ from itertools import islice
 from pathlib import Path
 
 from ..rows import Row
+from . import files
 
 ORDER_FILE = ".state-order.sqlite"
 BATCH = 10_000
@@ -22,8 +23,7 @@ BATCH = 10_000
 class RowOrder:
     def __init__(self, path: Path, columns: list[str], rows: Iterable[Row]) -> None:
         self._columns = columns  # every row's cells have these keys: stored as a list
-        for stale in (path, path.with_name(path.name + "-journal")):
-            stale.unlink(missing_ok=True)
+        files.claim(path)  # stale ones removed; a planted symlink refused (report/files.py)
         self.path = path
         self._db = sqlite3.connect(path)
         self._db.executescript(

@@ -9,11 +9,14 @@ import enum
 import hashlib
 import json
 import os
+import types
+import typing
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from .. import options as recorded_options
 from ..errors import InputError
+from . import files
 
 RUN_FILE = "run.json"
 # The command of a dry run's folder: nothing was sent, so any later command may replace it.
@@ -71,15 +74,17 @@ class RunRecord:
     @classmethod
     def load(cls, folder: Path) -> "RunRecord | None":
         path = folder / RUN_FILE
-        if not path.exists():
+        text = files.read_text(path)  # refuses a symlink or a folder named run.json
+        if text is None:
             return None
         try:
-            data = json.loads(path.read_text(encoding="utf-8"))
+            data = json.loads(text)
             data["state"] = RunState(data["state"])
             if "clear_token" in data:  # run.json of an older bulk-updater: it was the only option recorded
                 data.setdefault("options", {}).setdefault("read", {})["clear_token"] = data.pop("clear_token")
+            _check_types(data)
             return cls(**data)
-        except (ValueError, TypeError, KeyError):
+        except (ValueError, TypeError, KeyError, AttributeError):
             raise InputError(
                 f"{RUN_FILE} can't be read",
                 where=str(path),
@@ -100,6 +105,23 @@ class RunRecord:
         replace_atomically(folder / RUN_FILE, json.dumps(data, indent=2) + "\n")
 
 
+def _check_types(data: dict) -> None:
+    """A run.json edited by hand or by another tool: each field must hold its declared type (TypeError if not)."""
+    hints = typing.get_type_hints(RunRecord)
+    for name, value in data.items():
+        if name not in hints:
+            raise TypeError(name)
+        declared = hints[name]
+        choices = typing.get_args(declared) if isinstance(declared, types.UnionType) or typing.get_origin(declared) is typing.Union else (declared,)
+        allowed = tuple(typing.get_origin(t) or t for t in choices)
+        if not isinstance(value, allowed) or (isinstance(value, bool) and bool not in allowed):
+            raise TypeError(name)
+        if typing.get_origin(declared) is dict and typing.get_args(declared):  # options: {"read": {...}, ...}
+            inner = typing.get_origin(typing.get_args(declared)[1]) or typing.get_args(declared)[1]
+            if not all(isinstance(item, inner) for item in value.values()):
+                raise TypeError(name)
+
+
 def file_sha256(path: Path) -> str:
     digest = hashlib.sha256()
     with path.open("rb") as f:
@@ -109,16 +131,11 @@ def file_sha256(path: Path) -> str:
 
 
 def replace_atomically(path: Path, text: str, encoding: str = "utf-8") -> None:
-    """Write `text` to a temporary file beside `path`, then rename it over `path`.
+    """Write `text` to a temporary file beside `path`, then rename it over `path` (see report/files.py).
 
     With encoding "utf-8-sig" a non-empty file starts with a BOM, as the report CSVs do.
     """
-    temporary = path.with_name(path.name + ".tmp")
-    with temporary.open("w", newline="", encoding=encoding) as f:
-        f.write(text)
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(temporary, path)
+    files.replace_text(path, text, encoding)
 
 
 def _now() -> str:

@@ -11,6 +11,7 @@ from pathlib import Path
 from ..outcomes import FINISHED_VALUES, Outcome, RowOutcome
 from ..server_text import cut, printable
 from ..wording import counted, message_pattern
+from . import files
 
 # The row's own details in the tool's invalid-row messages: a quoted value (`'abc'`) and the cell
 # (` (cell D7)`). The summary groups on the message without them, so 500 bad ids are one group.
@@ -55,12 +56,12 @@ class Summary:
     def add(self, result: RowOutcome) -> None:
         self.count(result.outcome.value, result.error_type, result.error_message)
 
-    def count(self, outcome: str, error_type: str = "", error_message: str = "") -> None:
-        """Count one row's outcome, as a `RowOutcome` or as read back from a report line."""
-        self.counts[outcome] += 1
+    def count(self, outcome: str, error_type: str = "", error_message: str = "", rows: int = 1) -> None:
+        """Count `rows` rows of one outcome, as a `RowOutcome` or as read back from a report."""
+        self.counts[outcome] += rows
         if outcome not in FINISHED_VALUES:
             key = (outcome, error_type, message_pattern(group_message(error_type, error_message)))
-            self._groups[key] += 1
+            self._groups[key] += rows
             self._examples.setdefault(key, cut(error_message))
 
     def failure_groups(self, limit: int = TOP_GROUPS) -> list[dict]:
@@ -85,7 +86,7 @@ class Summary:
         return data
 
     def write(self, path: Path) -> None:
-        path.write_text(json.dumps(self.to_json(), indent=2) + "\n", encoding="utf-8")
+        files.replace_text(path, json.dumps(self.to_json(), indent=2) + "\n")
 
     def lines(self) -> list[str]:
         """The end-of-run summary for people."""

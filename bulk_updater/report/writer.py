@@ -11,6 +11,7 @@ from typing import TextIO
 
 from ..outcomes import FINISHED_VALUES, RowOutcome
 from ..server_text import spreadsheet_safe
+from . import files
 
 # A UTF-8 byte-order mark opens every report CSV, so that Excel reads it as UTF-8 (without one it
 # takes the ANSI code page: Müller shows as MÃ¼ller). Readers of the reports use "utf-8-sig".
@@ -28,7 +29,7 @@ class ReportWriter:
         self.path = path
         self._columns = columns
         # Appending to a file that has lines writes no second BOM: the encoder starts one only at offset 0.
-        self._file: TextIO = path.open("a", newline="", encoding=REPORT_ENCODING)
+        self._file: TextIO = files.open_append(path, REPORT_ENCODING)  # type: ignore[assignment]
         self._csv = csv.writer(self._file)
         if self._file.tell() == 0:
             self._csv.writerow(report_header(columns))
@@ -62,7 +63,7 @@ def report_header(columns: list[str]) -> list[str]:
 def write_failed(report: Path, failed: Path) -> int:
     """Copy the report lines whose outcome needs another look into `failed`, in sheet order; return how many."""
     count = 0
-    with report.open(newline="", encoding=REPORT_ENCODING) as source, failed.open("w", newline="", encoding=REPORT_ENCODING) as target:
+    with files.open_read(report, encoding=REPORT_ENCODING) as source, files.replacing(failed, encoding=REPORT_ENCODING) as target:
         lines = csv.reader(source)
         header = next(lines)
         out = csv.writer(target)
@@ -81,17 +82,18 @@ def _needing_a_look(lines: Iterator[list[str]], header: list[str]) -> Iterator[l
 def _in_sheet_order(lines: Iterable[list[str]], row_at: int, folder: Path) -> Iterator[list[str]]:
     """`lines` sorted by their `_row`. The report is in finish order; the sort runs on disk
     (SQLite in `folder`, removed after) so memory stays flat for any number of rows."""
-    index = folder / ".state-sort.sqlite"
-    index.unlink(missing_ok=True)
+    index = files.claim(folder / ".state-sort.sqlite")
     db = sqlite3.connect(index)
     try:
         db.execute("CREATE TABLE line (row INTEGER, cells TEXT)")
         db.executemany("INSERT INTO line VALUES (?, ?)", ((_row_key(line[row_at]), json.dumps(line)) for line in lines))
         for (cells,) in db.execute("SELECT cells FROM line ORDER BY row, rowid"):
             yield json.loads(cells)
+    except sqlite3.OperationalError as exc:  # a full disk, as SQLite says it
+        raise files.sqlite_error(exc, index) from None
     finally:
         db.close()
-        index.unlink(missing_ok=True)
+        files.remove(index)
 
 
 def _row_key(text: str) -> int:

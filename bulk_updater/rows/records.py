@@ -33,16 +33,24 @@ def spool_records(source: Any, folder: Path, timezone: str | None = None) -> Pat
     """Write `source` as a UTF-8 CSV in `folder`; return its path (the same bytes, the same name)."""
     header, rows = _header_and_rows(source)
     zone = zoneinfo.ZoneInfo(timezone) if timezone else None
+    # The run folder's files never go through a planted symlink (report/files.py; imported
+    # here, not above: report comes after rows in the flow).
+    from ..report import files
+
     folder.mkdir(parents=True, exist_ok=True)
-    temporary = folder / f"{SPOOL_PREFIX}spooling.csv.tmp"
-    digest = hashlib.sha256()
-    with temporary.open("w", newline="", encoding="utf-8") as f:
+    spooled = folder / f"{SPOOL_PREFIX}spooling.csv"
+    with files.replacing(spooled) as f:
         lines = csv.writer(f)
         for line in (header, *([_text(value, zone) for value in row] for row in rows)):
             lines.writerow(line)
-    digest.update(temporary.read_bytes())
+    digest = hashlib.sha256()
+    with files.open_read(spooled, binary=True) as f:
+        while block := f.read(1 << 20):
+            digest.update(block)
     target = folder / f"{SPOOL_PREFIX}{digest.hexdigest()[:16]}.csv"
-    os.replace(temporary, target)
+    files.is_present(target)  # refuses a symlink planted at the final name
+    with files.explained(target):
+        os.replace(spooled, target)
     return target
 
 
