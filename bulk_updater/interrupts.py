@@ -21,7 +21,7 @@ import threading
 from collections.abc import Iterator
 
 HANDLED = (signal.SIGINT, signal.SIGTERM)
-NAMES = {signal.SIGINT: "Ctrl-C", signal.SIGTERM: "SIGTERM"}
+NAMES: dict[int, str] = {signal.SIGINT: "Ctrl-C", signal.SIGTERM: "SIGTERM"}
 
 _phase = "starting"  # then "running" (inside main), then "ended"
 
@@ -65,5 +65,5 @@ def _on_signal(sig: int, frame: object) -> None:
     # Starting up (imports) or ending: no file of the run is open, so there is nothing to finish.
     if _phase == "starting":
         with contextlib.suppress(Exception):
-            sys.stderr.write(f"Stopped ({NAMES.get(sig, sig)}) while starting; nothing was read, sent or written.\n")
+            sys.stderr.write(f"Stopped ({NAMES.get(sig, str(sig))}) while starting; nothing was read, sent or written.\n")
     raise SystemExit(128 + sig)

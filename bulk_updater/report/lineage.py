@@ -25,6 +25,7 @@ from ..errors import InputError
 from ..outcomes import FINISHED_VALUES, Outcome
 from ..requests import UpdateRequest, plan_row
 from ..rows import NOTE, Row
+from ..settings import CLEAR_TOKEN
 from . import files
 from .run_record import RUN_FILE, RunRecord, RunState
 
@@ -161,7 +162,7 @@ class History:
         self._headers.append([])
         for number, outcome, line in _report_lines(run.folder / RUN_REPORT):
             if outcome == Outcome.SUCCESS.value:
-                successes += _fields_set(number, line, run.record.clear_token)
+                successes += _fields_set(number, line, _clear_token(run.record))
             elif run.cells_trusted and outcome not in FINISHED_VALUES:
                 # Only these rows can come back in a later retry: a finished row is never sent again.
                 if not self._headers[index]:
@@ -176,6 +177,11 @@ class History:
         self._db.executemany("INSERT OR REPLACE INTO cells VALUES (?, ?, ?)", cells)
         successes.clear()
         cells.clear()
+
+
+def _clear_token(record: RunRecord) -> str:
+    # A run.json of an older bulk-updater may not say: it then used the default.
+    return CLEAR_TOKEN if record.clear_token is None else record.clear_token
 
 
 def _fields_set(number: int, cells: dict[str, str], clear_token: str) -> list[tuple[str, str, int]]:

@@ -72,7 +72,7 @@ def recover_report(path: Path, header: list[str]) -> Recorded:
     return recorded
 
 
-def _count(recorded: Recorded, verdict: str, cells: list[str], at: tuple[int, int, int, int]) -> None:
+def _count(recorded: Recorded, verdict: str, cells: list[str], at: tuple[int, ...]) -> None:
     """Count one line; `at` holds the positions of _row, _outcome, _error_type and _error_message."""
     if verdict == DAMAGED:
         recorded.damaged_dropped += 1  # the row is sent again

@@ -274,7 +274,7 @@ def _detect_delimiter(path: Path, encoding: str) -> str:
                 break
     # Separators inside quoted header names don't count.
     counts = {sep: QUOTED.sub("", header).count(sep) for sep in SEPARATORS}
-    best = max(counts, key=counts.get)
+    best = max(counts, key=lambda sep: counts[sep])
     if counts[best]:
         return best
     return "\t" if path.suffix.lower() == ".tsv" else ","

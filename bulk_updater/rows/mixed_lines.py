@@ -90,5 +90,5 @@ def _decoded_lines(f, fell_back: list[bool]) -> Iterator[str]:
 
 def _separator(header: str) -> str:
     counts = {sep: QUOTED.sub("", header).count(sep) for sep in SEPARATORS}
-    best = max(counts, key=counts.get)
+    best = max(counts, key=lambda sep: counts[sep])
     return best if counts[best] else ","

@@ -48,10 +48,11 @@ class _Sheet:
             self._style(element)
 
     def _style(self, element: ET.Element) -> None:
-        if element.tag == STYLE + "style" and element.get(STYLE + "data-style-name"):
-            self.cell_styles[element.get(STYLE + "name")] = element.get(STYLE + "data-style-name")
+        name, data_style = element.get(STYLE + "name", ""), element.get(STYLE + "data-style-name")
+        if element.tag == STYLE + "style" and data_style:
+            self.cell_styles[name] = data_style
         elif element.tag == NUMBER + "date-style":
-            self.data_styles[element.get(STYLE + "name")] = any(part.tag in TIME_PARTS for part in element)
+            self.data_styles[name] = any(part.tag in TIME_PARTS for part in element)
 
     def facts(self, content) -> RowFacts:
         inside, row = False, 0
@@ -97,7 +98,8 @@ class _Sheet:
             if is_na_formula(formula):
                 return ErrorValue("#N/A", formula)
         if cell.get(CALCEXT + "value-type") == "error":
-            shown = "".join(cell.find(TEXT + "p").itertext()) if cell.find(TEXT + "p") is not None else "#N/A"
+            paragraph = cell.find(TEXT + "p")
+            shown = "".join(paragraph.itertext()) if paragraph is not None else "#N/A"
             return ErrorValue(shown.strip() or "#N/A", formula)
         if formula is not None and kind is None:
             return NoSavedValue(formula)

@@ -83,7 +83,7 @@ def _plain(value: object) -> object:
     elif type(value).__module__ == "numpy":
         value = value.item()  # type: ignore[attr-defined]  # np.bool_ -> bool, np.int64 -> int, np.datetime64 -> datetime/int
     if hasattr(value, "to_pydatetime"):  # pd.Timestamp
-        return value.to_pydatetime()  # type: ignore[attr-defined]
+        return value.to_pydatetime()
     if isinstance(value, float) and value != value:  # NaN
         return None
     return value

@@ -28,8 +28,8 @@ def xls_facts(path: Path, sheet_name: str) -> RowFacts:
                     xf = sheet.cell_xf_index(row, column)
                     if xf not in widths:
                         widths[xf] = padding_width(book.format_map[book.xf_list[xf].format_key].format_str)
-                    if widths[xf] is not None:
-                        facts[column] = PaddedNumber(widths[xf])
+                    if (width := widths[xf]) is not None:
+                        facts[column] = PaddedNumber(width)
                 elif kind == xlrd.XL_CELL_ERROR:
                     facts[column] = ErrorValue(xlrd.error_text_from_code.get(value, "#VALUE!"), origin_known=False)
                 elif kind == xlrd.XL_CELL_DATE:

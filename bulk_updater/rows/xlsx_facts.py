@@ -88,10 +88,12 @@ class _Scan:
             if element.tag.rpartition("}")[2] != "row":
                 continue
             number = int(element.get("r", number + 1))
-            facts, column = {}, -1
+            facts: dict[int, Fact] = {}
+            column = -1
             for cell in element:
                 ref = cell.get("r")
-                column = _column(REF.search(b'r="%s"' % ref.encode())[1]) if ref else column + 1
+                found = REF.search(b'r="%s"' % ref.encode()) if ref else None
+                column = _column(found[1]) if found else column + 1
                 xml = ET.tostring(cell)
                 attributes, _, inner = xml.partition(b">")
                 if (fact := self._fact(attributes, inner)) is not None:
@@ -104,7 +106,7 @@ class _Scan:
         has_formulas = b"<f" in data or b":f>" in data or b":f " in data
         if not has_formulas and b't="e"' not in data and not any(mark in data for mark in self.style_marks):
             return
-        row, facts = 0, {}
+        row, facts = 0, {}  # type: tuple[int, dict[int, Fact]]
         for match in ALL_CELLS.finditer(data) if has_formulas else self._marked_cells(data):
             ref = REF.search(match[1])
             fact = self._fact(match[1], match[2] or b"")
@@ -133,8 +135,8 @@ class _Scan:
                 yield cell
 
     def _fact(self, attributes: bytes, inner: bytes) -> Fact | None:
-        kind = TYPE.search(attributes)
-        kind = kind[1] if kind else b"n"
+        typed = TYPE.search(attributes)
+        kind = typed[1] if typed else b"n"
         value = VALUE.search(inner)
         formula = FORMULA.search(inner)
         if formula is not None:
