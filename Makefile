@@ -28,4 +28,4 @@ bench: $(STAMP)
 	$(PY) tests/bench/run.py $(BENCH)
 
 clean:
-	rm -rf $(VENV) demo-out bench-results *.egg-info
+	rm -rf $(VENV) demo-out demo-out-undo bench-results *.egg-info

@@ -5,6 +5,9 @@
     summary = run("edits.csv", "out/", SendSettings(host, Credentials(access, secret)))
     summary = retry("out/failed.csv", "out-2/", SendSettings(host, Credentials(access, secret)))
     summary = resume("out/", Credentials(access, secret))  # an unfinished run, with the options it recorded
+    summary = run("edits.csv", "out/", settings, JobOptions(backup=True))
+    summary = undo("out/", "out-undo/", settings)   # a run made with backup=True
+    result = verify("out/", settings)
 """
 
 from __future__ import annotations
@@ -18,20 +21,22 @@ from typing import TYPE_CHECKING, Any
 _HOMES = {
     "credentials_from": ".credentials", "environment": ".credentials",
     "AuthError": ".errors", "BulkUpdaterError": ".errors", "ConnectError": ".errors", "InputError": ".errors", "StoppedAtOnce": ".errors",
-    "JobOptions": ".job", "resume": ".job", "retry": ".job", "run": ".job",
+    "JobOptions": ".job", "resume": ".job", "retry": ".job", "run": ".job", "undo": ".job",
+    "verify": ".safety.verify",
     "host_url": ".hosts",
     "Summary": ".report",
     "Credentials": ".settings", "Rate": ".settings", "SendSettings": ".settings",
     "StopToken": ".stopping",
 }  # fmt: skip
 
-__all__ = ["AuthError", "BulkUpdaterError", "ConnectError", "Credentials", "InputError", "JobOptions", "Rate", "SendSettings", "StopToken", "StoppedAtOnce", "Summary", "credentials_from", "environment", "host_url", "resume", "retry", "run"]
+__all__ = ["AuthError", "BulkUpdaterError", "ConnectError", "Credentials", "InputError", "JobOptions", "Rate", "SendSettings", "StopToken", "StoppedAtOnce", "Summary", "credentials_from", "environment", "host_url", "resume", "retry", "run", "undo", "verify"]
 
 if TYPE_CHECKING:
     from .credentials import credentials_from, environment
     from .errors import AuthError, BulkUpdaterError, ConnectError, InputError, StoppedAtOnce
     from .hosts import host_url
-    from .job import JobOptions, resume, retry, run
+    from .job import JobOptions, resume, retry, run, undo
+    from .safety.verify import verify
     from .report import Summary
     from .settings import Credentials, Rate, SendSettings
     from .stopping import StopToken

@@ -27,6 +27,8 @@ from .errors import BulkUpdaterError, BulkUpdaterWarning, InputError
 from .hosts import DEFAULT_LOOKUP_HOST, REGIONS, host_url, require_host
 from .preflight import fetch_identity
 from .report import Summary
+from .safety import verify as verifying
+from .safety.backup import UNDO_FILE
 from .settings import CLEAR_TOKEN, DEFAULT_RATE, PLAN_CALLS, Credentials, Rate, SendSettings
 
 FAILED_XLSX = "failed.xlsx"
@@ -97,8 +99,41 @@ def cmd_resume(args: argparse.Namespace) -> int:
     return _report_end(_resume(args, _given(args, resuming=True)), args)
 
 
+def cmd_undo(args: argparse.Namespace) -> int:
+    """Take back a run made with --backup: send its undo.csv, as run sends a sheet.
+
+    Before restoring an activity it reads it again: if someone changed one of its fields
+    since the run wrote it, the activity is not touched (skipped, "changed since the run:
+    Status is now 'Won'"). --force restores anyway. Writes the undo's own report in
+    UNDO_DIR; the same options and resume rules as run.
+
+    Example: bulk-updater undo runs/monday --out runs/monday-undo
+    """
+    return _send(args, "undo", args.run_dir)
+
+
+def cmd_verify(args: argparse.Namespace) -> int:
+    """Read back every activity a run updated and compare it with what the run sent.
+
+    Reads DIR/report.csv (of a run, retry or undo) and, for each activity a successful row
+    updated, the value of the last successful row per field. Writes DIR/verify.csv, one line
+    per activity: match, mismatch (which fields, sent, now) or error, and prints the
+    mismatches grouped by field. One read per activity, at the rate given.
+    Exits 0 when everything matches, 1 otherwise.
+
+    Example: bulk-updater verify runs/monday --region in21
+    """
+    environ = _environment(args)
+    given = _given(args, resuming=False)
+    given["host"] = given.get("host") or job.recorded_values(args.run_dir).get("host") or _host_from_environment(environ)
+    send, _ = job.settings_from(given, _credentials(environ))
+    result = verifying.verify(args.run_dir, send)
+    print("\n".join(result.lines()))
+    return EXIT_OK if set(result.counts) <= {"match"} else EXIT_SOME_FAILED
+
+
 def _send(args: argparse.Namespace, command: str, source: str) -> int:
-    """run or retry: a new job in DIR, or the same command resuming the unfinished one it holds."""
+    """run, retry or undo: a new job in DIR, or the same command resuming the unfinished one it holds."""
     if not args.restart and job.holds_unfinished(args.out, command):
         # Options not given take the recorded values: argparse's defaults are None, so "not given" shows.
         return _report_end(_resume(args, _given(args, resuming=True), source), args)
@@ -106,7 +141,7 @@ def _send(args: argparse.Namespace, command: str, source: str) -> int:
     environ = _environment(args)
     given["host"] = given.get("host") or require_host(host_url(environ=environ))
     send, options = job.settings_from(given, _credentials(environ), restart=args.restart, **_session_options(args))
-    start = job.run if command == "run" else job.retry
+    start = {"run": job.run, "retry": job.retry, "undo": job.undo}[command]
     return _report_end(start(source, args.out, send, options), args)
 
 
@@ -116,8 +151,8 @@ def _resume(args: argparse.Namespace, given: dict, input_path: str | None = None
 
 
 def _session_options(args: argparse.Namespace) -> dict:
-    """What this command does that no run records: the bar, and stopping on Ctrl-C and SIGTERM."""
-    return {"progress": not args.no_progress, "handle_signals": True}
+    """What this command does that no run records: the bar, stopping on Ctrl-C and SIGTERM, the question before sending."""
+    return {"progress": not args.no_progress, "handle_signals": True, "confirm": _confirmer(args), "force": bool(getattr(args, "force", None))}
 
 
 def _report_end(summary: Summary, args: argparse.Namespace) -> int:
@@ -140,10 +175,25 @@ def _report_end(summary: Summary, args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return EXIT_SOME_FAILED
+    if summary.stop_reason == "failing":
+        failed_copy = _failed_copy(args.out)
+        print(
+            f"Error: stopped sending: {summary.stop_detail}. The rows left are not_sent. "
+            f"If a column or value is wrong, fix it in {failed_copy} and send those rows again: "
+            f"bulk-updater retry {shlex.quote(failed_copy)} --out NEW_DIR. "
+            f"If these failures are expected, send the rest anyway: {_finish_command(args)} --keep-going",
+            file=sys.stderr,
+        )
+        return EXIT_SOME_FAILED
     if summary.stop_reason in (*EXIT_STOPPED, "max_calls", "incomplete"):
         print(f"Stopped ({summary.stop_reason}). To finish the job, run: {_finish_command(args)}", file=sys.stderr)
         return EXIT_STOPPED.get(summary.stop_reason, EXIT_SOME_FAILED)
     needs_look = summary.rows - summary.counts["success"] - summary.counts["skipped"]
+    if needs_look and args.command == "undo":
+        # Not `retry`: that would restore without the "changed since the run" check.
+        print(f"{needs_look:,} rows need another look: {failed}")
+        print(f"To try again: bulk-updater undo {shlex.quote(args.run_dir)} --out NEW_DIR (activities already restored get the same values again)")
+        return EXIT_SOME_FAILED
     if needs_look:
         # The workbook copy survives Excel (a CSV opened and saved in Excel loses leading zeros and digits).
         failed_xlsx = os.path.join(args.out, FAILED_XLSX)
@@ -152,6 +202,25 @@ def _report_end(summary: Summary, args: argparse.Namespace) -> int:
         print(f"Fix them if needed (in Excel or LibreOffice), then: bulk-updater retry {shlex.quote(fix_in)} --out NEW_DIR")
         return EXIT_SOME_FAILED
     return EXIT_OK
+
+
+def _failed_copy(out: str) -> str:
+    """failed.xlsx when the run wrote one (a workbook input), else failed.csv."""
+    xlsx = os.path.join(out, "failed.xlsx")
+    return xlsx if os.path.exists(xlsx) else os.path.join(out, job.FAILED)
+
+
+def _confirmer(args: argparse.Namespace) -> Callable[[str], bool]:
+    """Print the "About to update" line; ask Continue? only when someone at a terminal can answer."""
+
+    def confirm(line: str) -> bool:
+        print(line, file=sys.stderr, flush=True)
+        if getattr(args, "yes", False) or sys.stdin is None or not sys.stdin.isatty():
+            return True
+        print("Continue? [y/N] ", end="", file=sys.stderr, flush=True)
+        return sys.stdin.readline().strip().lower() in ("y", "yes")
+
+    return confirm
 
 
 def _finish_command(args: argparse.Namespace) -> str:
@@ -352,6 +421,20 @@ def build_parser() -> argparse.ArgumentParser:
         add_options(resuming)
     add_damage_option(resuming)
     add_resume_options(resuming, restart=False)
+    add_safety_options(resuming, backup=False)
+
+    undoing = _command(commands, "undo", cmd_undo)
+    undoing.add_argument("run_dir", metavar="DIR", help="the --out folder of a run made with --backup")
+    undoing.add_argument("--out", required=True, metavar="UNDO_DIR", help="folder for the undo's report.csv, failed.csv and summary.json")
+    undoing.add_argument("--force", action="store_true", default=None, help="restore even the activities someone changed since the run")
+    for add_options in (add_connection_options, add_sending_options, add_display_options, add_resume_options):
+        add_options(undoing)
+    add_safety_options(undoing, backup=False)
+
+    verify = _command(commands, "verify", cmd_verify)
+    verify.add_argument("run_dir", metavar="DIR", help="the --out folder of a run, retry or undo (its host is the default)")
+    add_connection_options(verify)
+    add_sending_options(verify)
 
     checking = _command(commands, "check", cmd_check)
     checking.add_argument("input", metavar="INPUT", help="the sheet of edits (.csv, .tsv, .txt, .xlsx, .xlsm, .xls, .ods)")
@@ -374,7 +457,24 @@ def _sending_command(commands, name: str, handler, source: str, source_help: str
     parser.add_argument("--out", required=True, metavar="DIR", help="folder for report.csv, failed.csv, report.xlsx, failed.xlsx and summary.json")
     for add_options in (add_input_options, add_connection_options, add_sending_options, add_display_options, add_resume_options):
         add_options(parser)
+    add_safety_options(parser)
     return parser
+
+
+def add_safety_options(parser: argparse.ArgumentParser, backup: bool = True) -> None:
+    """Backup, stopping on systematic failure, and the question before sending (recorded but --yes)."""
+    group = parser.add_argument_group("safety net")
+    if backup:
+        group.add_argument(
+            "--backup", action="store_true", default=None,
+            help="read each activity before updating it and keep the old values in DIR/undo.csv, for `undo` (2 calls per row)",
+        )
+    group.add_argument("--keep-going", action="store_true", default=None, help="don't stop when every row sent fails the same way")
+    group.add_argument(
+        "--stop-after-failures", type=_positive_int, metavar="N",
+        help="stop after N rows in a row failed for their data (default: 50; the first 20 rows all failing the same way also stop)",
+    )
+    group.add_argument("--yes", action="store_true", help="don't ask Continue? before sending (nobody is asked without a terminal)")
 
 
 def add_input_options(parser: argparse.ArgumentParser) -> None:

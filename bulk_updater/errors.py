@@ -6,7 +6,8 @@
     │                           read-only, permission denied (exit 2; 1 once rows were sent)
     ├── AuthError               LeadSquared rejected the keys (exit 3)
     ├── ConnectError            the key check got no usable answer (TLS, network, not LeadSquared) (exit 4)
-    └── StoppedAtOnce           a second Ctrl-C, SIGTERM or stop request ended the run at once (exit 130, 143 or 1)
+    ├── StoppedAtOnce           a second Ctrl-C, SIGTERM or stop request ended the run at once (exit 130, 143 or 1)
+    └── Declined                the admin answered no to "Continue?"; nothing was sent (exit 1)
 
     BulkUpdaterWarning          (a Python warning, not an error) something the admin should know;
                                 the command goes on. The CLI prints it as `Warning: ...`
@@ -77,3 +78,9 @@ class StoppedAtOnce(BulkUpdaterError):
 class BulkUpdaterWarning(UserWarning):
     """Issued (warnings.warn) for an option that does nothing here, or a copy of the report that
     was not made. The command goes on; the CLI prints the message on stderr."""
+
+
+class Declined(BulkUpdaterError):
+    """Raised when the admin answers no to the question asked before the first update. Nothing was sent."""
+
+    exit_code = 1

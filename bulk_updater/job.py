@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
+import sys
 import time
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
@@ -23,7 +24,7 @@ from typing import Any
 from . import options as recorded_options
 from .calls import LeadSquaredClient, RetryPolicy, WindowLimiter, open_session
 from .credentials import Credentials
-from .errors import FolderError, InputError, StoppedAtOnce
+from .errors import Declined, FolderError, InputError, StoppedAtOnce
 from .outcomes import RowOutcome, Runner, RunStats
 from .preflight import preflight
 from .report import ReportWriter, Summary, write_failed
@@ -39,10 +40,15 @@ from .report.writer import report_header
 from .requests import Plan, plan_row
 from .rows import ReadOptions, Row, open_sheet
 from .rows.records import is_records, spool_records
+from .safety import hooks
+from .safety.failing import STREAK, FailureWatch, StopRule
+from .safety.options import record_safety
+from .safety.options import recorded as recorded_options_of_safety
+from .safety.undo import UndoSource, undo_clear_token_of
 from .settings import CLEAR_TOKEN, SendSettings
 from .stopping import SIGNAL_NAMES, StopOnSignals, StopToken
 
-__all__ = ["FAILED", "REPORT", "SUMMARY", "JobOptions", "holds_unfinished", "recorded_values", "resume", "retry", "run", "settings_from"]
+__all__ = ["FAILED", "REPORT", "SUMMARY", "JobOptions", "holds_unfinished", "recorded_values", "resume", "retry", "run", "settings_from", "undo"]
 
 # Seconds the calls in flight get to finish after a first Ctrl-C or SIGTERM.
 STOP_WAIT = 10.0
@@ -64,13 +70,25 @@ class JobOptions:
     handle_signals: bool = False
     # retry: send rows whose cells look changed by a spreadsheet (leading zeros, 1.23457E+19...) as they are.
     accept_spreadsheet_changes: bool = False
+    # The safety net (safety/): --backup, and the stop on systematic failure, recorded (record class).
+    backup: bool = False
+    keep_going: bool = False
+    stop_after_failures: int = STREAK
+    # Not recorded. Shown "About to update N rows ... in ORG as USER" before the first update; False
+    # sends nothing. None: no line, no field check, no question (a library caller that decided already).
+    confirm: Callable[[str], bool] | None = None
+    force: bool = False  # undo: restore even the activities changed since the run (kept in run.json for its resume)
+
+    @property
+    def stop_rule(self) -> StopRule:
+        return StopRule(enabled=not self.keep_going, streak=self.stop_after_failures)
 
 
 @dataclass(frozen=True)
 class _Source:
     """Where a job's rows come from, numbered as its report numbers them."""
 
-    command: str  # "run" or "retry"
+    command: str  # "run", "retry" or "undo"
     path: Path
     columns: list[str]
     rows: Callable[[], Iterator[Row]]
@@ -107,6 +125,8 @@ def retry(report_path: str | Path, out_dir: str | Path, send: SendSettings, opti
 
 
 async def retry_async(report_path: Path, out_dir: Path, send: SendSettings, options: JobOptions) -> Summary:
+    # An undo's report holds its own clear token: read with another, a restored empty field would be sent as text.
+    options = dataclasses.replace(options, clear_token=undo_clear_token_of(report_path.parent) or options.clear_token)
     job = _job_record("retry", report_path, send, options, out_dir)
     files.is_present(report_path)  # an earlier run's report: refused if a symlink was planted in its place
     lineage = find_lineage(report_path)
@@ -116,6 +136,25 @@ async def retry_async(report_path: Path, out_dir: Path, send: SendSettings, opti
     rerun = Rerun(sheet, lineage, options.accept_spreadsheet_changes)
     source = _Source("retry", report_path, sheet.columns, rerun.rows, sheet.sheet_name, rerun.plan)
     return await _run_job(job, source, out_dir, send, options, rerun)
+
+
+def undo(run_dir: str | Path, out_dir: str | Path, send: SendSettings, options: JobOptions = JobOptions()) -> Summary:
+    """Send back the run_dir/undo.csv of a --backup run, skipping activities changed since (unless `options.force`)."""
+    return asyncio.run(undo_async(Path(run_dir), Path(out_dir), send, options))
+
+
+async def undo_async(run_dir: Path, out_dir: Path, send: SendSettings, options: JobOptions) -> Summary:
+    if run_dir.is_file():  # resume names the undo.csv
+        run_dir = run_dir.parent
+    if not (run_dir / RUN_FILE).is_file():
+        raise InputError(f"{run_dir} holds no run (no {RUN_FILE})", hint="Give the --out folder of a run made with --backup.")
+    with lock_out_dir(run_dir):  # refused while a command still writes there: its undo.csv is not complete
+        found = UndoSource.find(run_dir)
+    options = dataclasses.replace(options, clear_token=found.clear_token, read=ReadOptions(), backup=False)
+    job = _job_record("undo", found.undo_csv, send, options, out_dir)
+    sheet = open_sheet(found.undo_csv)
+    source = _Source("undo", found.undo_csv, sheet.columns, sheet.rows, None)
+    return await _run_job(job, source, out_dir, send, options, undo_from=found)
 
 
 def resume(
@@ -138,7 +177,9 @@ async def resume_async(
     earlier = _resumable_record(out_dir)
     values = recorded_options.resolve(earlier.options, given, _defaults())
     send, options = settings_from(values, credentials, **not_recorded)
-    start = run_async if earlier.command == "run" else retry_async
+    if earlier.command == "undo":
+        options = dataclasses.replace(options, force=options.force or bool(recorded_options_of_safety(earlier).get("force")))
+    start = {"run": run_async, "retry": retry_async, "undo": undo_async}[earlier.command]
     return await start(Path(input_path or earlier.input), out_dir, send, options)
 
 
@@ -207,14 +248,18 @@ def _job_record(command: str, path: Path, send: SendSettings, options: JobOption
     map_path = options.read.map_path
     map_sha256 = file_sha256(Path(map_path)) if map_path is not None and Path(map_path).is_file() else None
     job = RunRecord.new(command, path, options=recorded_options.recorded(values, map_sha256))
+    record_safety(out_dir, job, options.backup, options.force, options.restart)  # the undo clear token, before the comparison
     # Before the sheet is read: read with other options, it could fail in ways that hide the real problem.
     check_resumable(out_dir, job, options.restart)
     return job
 
 
-async def _run_job(job: RunRecord, source: _Source, out_dir: Path, send: SendSettings, options: JobOptions, rerun: Rerun | None = None) -> Summary:
-    # A first pass finds unreadable lines before anything is sent, and sizes the progress bar.
-    total = sum(1 for _ in source.rows())
+async def _run_job(
+    job: RunRecord, source: _Source, out_dir: Path, send: SendSettings, options: JobOptions, rerun: Rerun | None = None, undo_from: UndoSource | None = None
+) -> Summary:
+    # A first pass finds unreadable lines before anything is sent, sizes the progress bar, and counts what is sent.
+    counted = hooks.count_rows(source.rows(), options.clear_token)
+    total = counted.total
     limiter = WindowLimiter(send.rate.calls, send.rate.period, send.jitter)
     # Keys and region are checked before anything is written or sent: a failure leaves no folder behind.
     identity = await preflight(send, limiter)
@@ -222,10 +267,16 @@ async def _run_job(job: RunRecord, source: _Source, out_dir: Path, send: SendSet
     stop: StopOnSignals | None = None
     with _exit_1_once_sent(lambda: stop is not None and stop.runner is not None and stop.runner.stats.calls > 0), lock_out_dir(out_dir):
         earlier = open_out_dir(out_dir, job, report_header(source.columns), options.restart)
+        if earlier.rows:  # a resume: count the rows left
+            counted = hooks.count_rows((row for row in source.rows() if row.number not in earlier.rows), options.clear_token)
+        await _before_sending(job, source, counted, identity, send, limiter, options, undo_from, out_dir)
+        guard = undo_from.open_guard(out_dir, options.force) if undo_from else None
+        log = hooks.open_undo_log(out_dir, source.columns, job.options["record"]["undo_clear_token"]) if options.backup else None
         started = time.monotonic()
         summary = _summary_so_far(source, send, earlier, rerun)
         summary.changed_on_resume = job.changed_on_resume
         session = _Session(out_dir / REPORT, source.columns, summary, Progress(total, options.progress, done=summary.counts), send, options.on_outcome)
+        session.watch, session.translate = FailureWatch(options.stop_rule), guard.translate if guard else None
         if earlier.rows or earlier.not_sent_dropped or earlier.damaged_dropped:
             session.progress.note(_resume_note(out_dir, total, earlier))
         if job.changed_on_resume:
@@ -233,16 +284,19 @@ async def _run_job(job: RunRecord, source: _Source, out_dir: Path, send: SendSet
         if rerun is not None:
             _open_history(rerun, out_dir, summary, session.progress.note)
         stop = StopOnSignals(options.stop_wait, session.progress.note, options.stop_token, options.handle_signals)
+        sender = hooks.Sender(log, guard)
         try:
-            await _send_rows_left(source, earlier, send, options, session, stop, limiter)
+            await _send_rows_left(source, earlier, send, options, session, stop, limiter, sender)
         finally:
             session.close()
             if rerun is not None:
                 rerun.close()
                 summary.edited_cells, summary.edits = rerun.edited_cells, rerun.edits
+            sender.close()
             if stop.at_once:
                 job.save(out_dir, RunState.STOPPED)
         _finish_summary(summary, stop.runner.stats if stop.runner else RunStats(), stop, started)
+        hooks.finish_summary(summary, session.watch, sender)
         if not summary.stop_reason and not _one_line_each(total, summary):
             summary.stop_reason = "incomplete"  # a bug: never call it finished; a resume sends the rows left
         write_failed(out_dir / REPORT, out_dir / FAILED)
@@ -250,6 +304,25 @@ async def _run_job(job: RunRecord, source: _Source, out_dir: Path, send: SendSet
         write_workbook_copies(source.sheet_name, out_dir / REPORT, out_dir / FAILED)
         job.save(out_dir, RunState.STOPPED if summary.stop_reason else RunState.FINISHED)
     return summary
+
+
+async def _before_sending(
+    job: RunRecord, source: _Source, counted: "hooks.Counted", identity, send: SendSettings, limiter: WindowLimiter,
+    options: JobOptions, undo_from: UndoSource | None, out_dir: Path,
+) -> None:
+    """The field check and the line (and question) before the first update; a no leaves no new run behind."""
+    calls_per_row = 2 if options.backup or (undo_from and not options.force) else 1
+    columns = [] if undo_from else source.columns  # undo sends the columns the run sent: no field check
+    try:
+        await hooks.before_sending(columns, counted, calls_per_row, identity, send, limiter, options.confirm, _note)
+    except Declined:
+        if job.sessions == 1:
+            files.remove(out_dir / RUN_FILE)
+        raise
+
+
+def _note(text: str) -> None:
+    print(text, file=sys.stderr, flush=True)
 
 
 class _Session:
@@ -261,8 +334,13 @@ class _Session:
         self.summary, self.progress, self._credentials, self._on_outcome = summary, progress, send.credentials, on_outcome
         self.out_dir = report.parent
         self.writer = ReportWriter(report, columns)
+        self.watch: FailureWatch | None = None  # stop on systematic failure
+        self.translate: Callable[[RowOutcome], RowOutcome] | None = None  # undo: held-back rows are skipped
+        self.runner: Runner | None = None
 
     def record(self, result: RowOutcome) -> None:
+        if self.translate is not None:
+            result = self.translate(result)
         # The last gate before the report and summary.json: no error text may carry a key.
         if not result.error_message and (left_out := result.row.meta.get(SENT_WITHOUT)):
             result = dataclasses.replace(result, error_message=left_out)  # retry: the fields later rows had set
@@ -274,6 +352,8 @@ class _Session:
         self.progress.add(result)
         if self._on_outcome is not None:
             self._on_outcome(result)
+        if self.watch is not None and self.watch.observe(result) and self.runner is not None:
+            self.runner.stop()  # the rows left are recorded not_sent
 
     def close(self) -> None:
         self.progress.close()
@@ -281,27 +361,32 @@ class _Session:
 
 
 async def _send_rows_left(
-    source: _Source, earlier: Recorded, send: SendSettings, options: JobOptions, session: _Session, stop: StopOnSignals, limiter: WindowLimiter
+    source: _Source, earlier: Recorded, send: SendSettings, options: JobOptions, session: _Session, stop: StopOnSignals, limiter: WindowLimiter,
+    sender: "hooks.Sender",
 ) -> None:
     """Send the rows without an outcome until done or stopped; after a stop, every row still gets its line."""
     pending = (row for row in source.rows() if row.number not in earlier.rows)
-    await stop.run(_send_all(source, pending, send, options, session.record, stop, limiter))
+    await stop.run(_send_all(source, pending, send, options, session, stop, limiter, sender))
     if stop.at_once:
         raise _stopped_at_once(stop, session.out_dir)
 
 
-async def _send_all(source: _Source, pending: Iterator[Row], send: SendSettings, options: JobOptions, record, stop: StopOnSignals, limiter: WindowLimiter) -> Runner:
+async def _send_all(
+    source: _Source, pending: Iterator[Row], send: SendSettings, options: JobOptions, recorder: _Session, stop: StopOnSignals, limiter: WindowLimiter,
+    sender: "hooks.Sender",
+) -> Runner:
     async with open_session(send.concurrency) as session:
         client = LeadSquaredClient(session, send.host, send.credentials, send.timeout)
         runner = Runner(
-            client.send_update,
+            sender.send(client, lambda: runner.acquire_call()),
             limiter,
-            record,
+            recorder.record,
             concurrency=send.concurrency,
             retry=RetryPolicy(max_attempts=send.max_attempts, throttle_timeout=send.throttle_timeout),
             max_calls=options.max_calls,
         )
         stop.attach(runner)
+        recorder.runner = runner
         await runner.run(source.plan(row, options.clear_token) for row in pending)
     return runner
 

@@ -85,7 +85,10 @@ OPTIONS: tuple[Option, ...] = (
     Option("stop_wait", SEND, "--stop-wait", JOB),
     Option("throttle_timeout", SEND, "--throttle-timeout", SENDING),
     Option("accept_spreadsheet_changes", SEND, "--accept-spreadsheet-changes", JOB),  # retry: send cells a spreadsheet changed
-    # record: what the run writes, when it stops (none yet; e.g. Option("backup", RECORD, "--backup", JOB))
+    # record: what the run writes, when it stops (the safety net; safety/options.py adds the undo clear token)
+    Option("backup", RECORD, "--backup", JOB),
+    Option("keep_going", RECORD, "--keep-going", JOB),
+    Option("stop_after_failures", RECORD, "--stop-after-failures", JOB),
 )
 BY_NAME = {option.name: option for option in OPTIONS}
 MAP_HASH = "map_sha256"  # recorded under read beside map_path: a map edited between sessions reads differently

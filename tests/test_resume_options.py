@@ -304,6 +304,7 @@ NOT_RECORDED = {
     "--help": "", "--version": "", "--out": "the folder itself", "--restart": "starts over", "--dry-run": "sends nothing",
     "--no-progress": "display", "--env-file": "where the keys come from: given again",
     "--region": "recorded as the host", "--plan": "recorded as the rate", "--headroom": "recorded in the rate",
+    "--yes": "asks nothing: given again",
 }
 
 

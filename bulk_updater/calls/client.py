@@ -25,6 +25,7 @@ from ..server_text import cut
 
 UPDATE_PATH = "/v2/CompanyActivity.svc/Update"
 USER_PATH = "/v2/Authentication.svc/UserByAccessKey.Get"
+RETRIEVE_PATH = "/v2/CompanyActivity.svc/RetrieveById"
 # Gateway and overload answers: the call never reached the application, so it may succeed later.
 RETRYABLE_STATUSES = {502, 503, 504}
 # LeadSquared's answers are a few hundred bytes; a 50 MB one is read no further than this.
@@ -166,6 +167,22 @@ class LeadSquaredClient:
     async def send_update(self, request: UpdateRequest) -> CallResult:
         answer = await self._call("POST", UPDATE_PATH, json=request.to_json())
         return answer if isinstance(answer, CallResult) else self._redacted(classify_response(*answer))
+
+    async def retrieve_activity(self, activity_id: str) -> tuple[CallResult, dict]:
+        """GET RetrieveById: the activity's note and fields as they are now (keys in headers, like the update).
+
+        Classified like the update; a 200 that is not an activity (no ActivityFields) is permanent.
+        """
+        answer = await self._call("GET", RETRIEVE_PATH, params={"activityId": activity_id})
+        if isinstance(answer, CallResult):
+            return answer, {}
+        status, body = answer
+        payload = _json_object(body)
+        if status == 200 and isinstance(payload.get("ActivityFields"), dict):
+            return CallResult(Kind.SUCCESS, status), payload
+        if status == 200:
+            return self._redacted(CallResult(Kind.PERMANENT, status, "UnexpectedResponse", body.strip()[:200] or "an empty answer")), {}
+        return self._redacted(classify_response(status, body)), {}
 
     async def fetch_user(self) -> tuple[CallResult, dict]:
         """GET UserByAccessKey.Get: the user, org and region host the keys belong to (keys in headers)."""

@@ -187,6 +187,13 @@ class Runner:
         elif result.kind is Kind.SUCCESS:
             self._limiter.on_success()
 
+    async def acquire_call(self) -> None:
+        """Take a limiter slot for the second call of a row in flight (a --backup snapshot's update,
+        undo's restore after its check). It counts as a call; like any call in flight it finishes
+        after a stop, and the call budget is checked before the row's next call, not here."""
+        await self._limiter.acquire()
+        self.stats.calls += 1
+
     def _may_call(self) -> bool:
         if self._max_calls is not None and self.stats.calls >= self._max_calls:
             self.stats.stopped_by_max_calls = True

@@ -31,8 +31,11 @@ class Summary:
     calls_throttled: int = 0
     elapsed_seconds: float = 0.0
     # Why sending stopped early: "unauthorized", "interrupted" (Ctrl-C), "terminated" (SIGTERM), "throttled",
+    # "failing" (every row sent failed the same way),
     # "max_calls", "incomplete" (a row read got no report line: a bug; a resume sends it), or "" when it did not.
     stop_reason: str = ""
+    stop_detail: str = ""  # for "failing": the rule, the error and an example row
+    backup_reads: int = 0  # --backup: snapshot reads (calls besides the updates) this session
     # Rows whose outcome an earlier session of this run recorded (a resume); they are in `counts`.
     resumed: int = 0
     # retry: rows of the earlier report already done (success or skipped), not sent nor reported again.
@@ -99,6 +102,8 @@ class Summary:
             out.append("Stopped sending at --max-calls: the rows left are not_sent.")
         if self.stop_reason == "incomplete":
             out.append(f"{self.rows:,} report lines, but not exactly one for each row read (a bug): the run is not finished; resume it.")
+        if self.backup_reads:
+            out.append(f"Backup: {self.backup_reads:,} snapshot reads kept in undo.csv (a read before each update: 2 calls per row, about half the speed)")
         if self.resumed:
             out.append(f"{self.resumed:,} of these rows {'was' if self.resumed == 1 else 'were'} recorded before this session (resumed)")
         if self.passed_over:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import os
 import random
 import re
@@ -25,6 +26,7 @@ from .limits import MODES, CallCounter
 
 UPDATE_PATH = "/v2/CompanyActivity.svc/Update"
 USER_PATH = "/v2/Authentication.svc/UserByAccessKey.Get"
+RETRIEVE_PATH = "/v2/CompanyActivity.svc/RetrieveById"
 STATE_PATH = "/_sandbox/state"
 DEMO_ACCESS_KEY = "sandbox-access-key"
 DEMO_SECRET_KEY = "sandbox-secret-key"
@@ -49,6 +51,12 @@ class SandboxConfig:
     # "429" or "ok". Then the random shares above apply. Makes fault tests deterministic.
     script: tuple[str, ...] = ()
     activities: set[str] | None = None  # the activity ids that exist; None: every GUID exists
+    # What the activities hold at the start: id -> {"ActivityNote": ..., "Fields": {SchemaName: value}}.
+    initial: dict[str, dict] | None = None
+    # The activity type's SchemaNames: an update naming another fails (MX error), and RetrieveById
+    # lists every one of them, empty ones as "". None: any schema name is a field, and only set ones are listed.
+    fields: frozenset[str] | None = None
+    read_faults: bool = False  # the faults above (script and shares) apply to RetrieveById too
     seed: int | None = None
     # The API host UserByAccessKey.Get names as the keys' region; None: the host the call came to.
     region_host: str | None = None
@@ -67,6 +75,7 @@ class SandboxState:
     keys_in_query: int = 0
     faults: int = 0
     user_calls: int = 0  # UserByAccessKey.Get calls; `calls` counts Update calls only
+    retrieve_calls: int = 0  # RetrieveById calls
     arrivals: list[float] = field(default_factory=list)  # admitted calls, server clock
     applied: list[str] = field(default_factory=list)  # activity ids, in the order updates applied
     activities: dict[str, dict] = field(default_factory=dict)
@@ -79,6 +88,7 @@ class SandboxState:
             "keys_in_query": self.keys_in_query,
             "faults": self.faults,
             "user_calls": self.user_calls,
+            "retrieve_calls": self.retrieve_calls,
             "arrivals": self.arrivals,
             "applied": self.applied,
             "activities": self.activities,
@@ -94,6 +104,11 @@ class Sandbox:
     def __init__(self, config: SandboxConfig) -> None:
         self.config = config
         self.state = SandboxState()
+        for activity_id, activity in (config.initial or {}).items():
+            self.state.activities[activity_id.lower()] = {
+                "ActivityNote": activity.get("ActivityNote"),
+                "Fields": dict(activity.get("Fields") or {}),
+            }
         self._rng = random.Random(config.seed)
         self._script = iter(config.script)
         self._counter = (
@@ -117,6 +132,30 @@ class Sandbox:
         if high:
             await asyncio.sleep(self._rng.uniform(low, high))
         return response
+
+    async def retrieve_by_id(self, request: web.Request) -> web.StreamResponse:
+        """RetrieveById, served from the same state the updates change; it counts against the same limit."""
+        self.state.retrieve_calls += 1
+        refusal = self._admit(request)
+        if refusal is not None:
+            return refusal
+        fault = await self._fault(request) if self.config.read_faults else None
+        if fault is not None:
+            return fault
+        activity_id = request.query.get("activityId", "").lower()
+        if not GUID.fullmatch(activity_id):
+            return _error(400, "MXInvalidInputException", "activityId must be a GUID")
+        known = self.config.activities
+        if known is not None and activity_id not in known:
+            return _error(500, "MXInvalidEntityException", "Activity does not exist")
+        activity = self.state.activities.get(activity_id, {"ActivityNote": None, "Fields": {}})
+        listed = {name: "" for name in sorted(self.config.fields or ())} | activity["Fields"]
+        low, high = self.config.latency
+        if high:
+            await asyncio.sleep(self._rng.uniform(low, high))
+        return web.json_response(
+            {"Id": activity_id, "ActivityNote": activity["ActivityNote"] or "", "ActivityFields": listed, "ModifiedOn": "2026-01-01 00:00:00"}
+        )
 
     async def user_by_access_key(self, request: web.Request) -> web.Response:
         """Who the keys belong to, shaped like LeadSquared's answer (fields trimmed to the useful ones)."""
@@ -206,6 +245,8 @@ class Sandbox:
         if known is not None and activity_id not in known:
             return self._error(request, 500, "MXInvalidEntityException", "Activity does not exist")
         for field_ in body.get("Fields", []):
+            if self.config.fields is not None and field_["SchemaName"] not in self.config.fields:
+                return _error(500, "MXInvalidSchemaNameException", f"{field_['SchemaName']} is not a field of this activity type")
             if field_["SchemaName"] == "Owner" and field_["Value"] and not GUID.fullmatch(field_["Value"].lower()):
                 return _error(500, "MXInvalidInputException", "Owner must be a user id (GUID)")
         activity = self.state.activities.setdefault(activity_id, {"ActivityNote": None, "Fields": {}})
@@ -247,6 +288,7 @@ def build_app(config: SandboxConfig) -> tuple[web.Application, Sandbox]:
     app = web.Application()
     app.router.add_post(UPDATE_PATH, sandbox.update)
     app.router.add_get(USER_PATH, sandbox.user_by_access_key)
+    app.router.add_get(RETRIEVE_PATH, sandbox.retrieve_by_id)
     app.router.add_get(STATE_PATH, sandbox.state_json)
     return app, sandbox
 
@@ -301,13 +343,14 @@ def add_sandbox_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--fail-503", type=float, default=0.0, metavar="SHARE", help="share of calls answered 503, e.g. 0.1")
     parser.add_argument("--drop", type=float, default=0.0, metavar="SHARE", help="share of calls whose connection is dropped")
     parser.add_argument("--hang", type=float, default=0.0, metavar="SHARE", help="share of calls that never answer")
-    parser.add_argument("--activities", metavar="FILE", help="activity ids that exist, one per line; others get an MX error (default: all)")
+    parser.add_argument("--activities", metavar="FILE", help="activity ids that exist, one per line, or a .json file of id -> {ActivityNote, Fields}; others get an MX error (default: all)")
     parser.add_argument("--seed", type=int, help="seed for latency and faults, to repeat a run")
     parser.add_argument("--region-host", metavar="HOST", help="the API host UserByAccessKey.Get names for the keys (default: the sandbox's own)")
 
 
 def config_from_args(args: argparse.Namespace) -> SandboxConfig:
     low, _, high = args.latency.partition("-")
+    initial = _read_activities(Path(args.activities)) if args.activities else None
     return SandboxConfig(
         access_key=os.environ.get("LSQ_ACCESS_KEY") or DEMO_ACCESS_KEY,
         secret_key=os.environ.get("LSQ_SECRET_KEY") or DEMO_SECRET_KEY,
@@ -319,14 +362,19 @@ def config_from_args(args: argparse.Namespace) -> SandboxConfig:
         fail_503=args.fail_503,
         drop=args.drop,
         hang=args.hang,
-        activities=_read_ids(Path(args.activities)) if args.activities else None,
+        activities=set(initial) if initial is not None else None,
+        initial=initial,
         seed=args.seed,
         region_host=args.region_host,
     )
 
 
-def _read_ids(path: Path) -> set[str]:
-    return {line.strip().lower() for line in path.read_text(encoding="utf-8").splitlines() if line.strip()}
+def _read_activities(path: Path) -> dict[str, dict]:
+    """id -> {"ActivityNote", "Fields"}: from a .json file of that shape, or a text file of ids (empty activities)."""
+    text = path.read_text(encoding="utf-8")
+    if path.suffix.lower() == ".json":
+        return {activity_id.lower(): activity or {} for activity_id, activity in json.loads(text).items()}
+    return {line.strip().lower(): {} for line in text.splitlines() if line.strip()}
 
 
 def serve_forever(args: argparse.Namespace) -> None:

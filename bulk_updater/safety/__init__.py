@@ -1,0 +1,11 @@
+"""The safety net for a live CRM: backup and undo, verify, stop on systematic failure, confirm before sending.
+
+    backup.py   --backup: snapshots in DIR/undo.csv before each update
+    undo.py     `undo DIR`: send undo.csv back, skipping activities changed since the run
+    verify.py   `verify DIR`: read back what a run wrote, DIR/verify.csv
+    compare.py  the one comparison both use (LeadSquared's normalising is no change)
+    failing.py  stop sending when every row fails the same way
+    confirm.py  "About to update N rows ... in ORG as USER"; unknown column warnings
+    options.py  the record-class options, as run.json keeps them
+    hooks.py    the few steps job.py calls
+"""

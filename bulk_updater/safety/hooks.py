@@ -1,0 +1,123 @@
+"""Where the safety net plugs into a job (job.py): counting, the line before sending, the send step, the summary.
+
+Kept apart from job.py so the job only calls a few named steps.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Awaitable, Callable, Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ..calls import CallResult, LeadSquaredClient, WindowLimiter, open_session
+from ..errors import Declined
+from ..preflight import Identity
+from ..report import Summary
+from ..requests import UpdateRequest, plan_row
+from ..rows import Row
+from ..settings import SendSettings
+from .activity import read_activity
+from .backup import BackupSend, UndoLog
+from .confirm import SendPlan, about_to_update, unknown_columns
+from .failing import FailureWatch
+from .undo import UndoGuard
+
+Send = Callable[[UpdateRequest], Awaitable[CallResult]]
+
+
+@dataclass
+class Counted:
+    """The counting pass: every row read, and those that will be sent."""
+
+    total: int = 0
+    to_send: int = 0
+    first: UpdateRequest | None = None  # the first request that will be sent (the field check reads its activity)
+    # Ids as 128-bit numbers, to count distinct activities (as `check` does).
+    _ids: set[int] = field(default_factory=set, repr=False)
+
+    @property
+    def activities(self) -> int:
+        return len(self._ids)
+
+
+def count_rows(rows: Iterable[Row], clear_token: str) -> Counted:
+    counted = Counted()
+    for row in rows:
+        counted.total += 1
+        plan = plan_row(row, clear_token)
+        if isinstance(plan, UpdateRequest):
+            counted.to_send += 1
+            counted.first = counted.first or plan
+            counted._ids.add(uuid.UUID(plan.activity_id).int)
+    return counted
+
+
+async def before_sending(
+    columns: list[str],
+    counted: Counted,
+    calls_per_row: int,
+    identity: Identity,
+    send: SendSettings,
+    limiter: WindowLimiter,
+    confirm: Callable[[str], bool] | None,
+    say: Callable[[str], None],
+) -> None:
+    """Warn about columns the first activity does not have, then say what is about to change and ask."""
+    if confirm is None or not counted.to_send:
+        return
+    for warning in await check_fields(columns, counted.first, send, limiter):
+        say(f"Warning: {warning}")
+    plan = SendPlan(counted.to_send, counted.activities, calls_per_row)
+    if not confirm(about_to_update(plan, identity.org, identity.user, send.host, send.rate)):
+        raise Declined("Nothing was sent.")
+
+
+async def check_fields(columns: list[str], first: UpdateRequest | None, send: SendSettings, limiter: WindowLimiter) -> list[str]:
+    """One read of the first activity to be sent; warnings for the sheet's columns it does not list."""
+    if first is None or not columns:
+        return []
+    async with open_session(1) as session:
+        client = LeadSquaredClient(session, send.host, send.credentials, send.timeout)
+        result, activity = await read_activity(client, limiter, first.activity_id, send.max_attempts)
+    if activity is None:
+        return [f"could not read activity {first.activity_id} to check the column names ({result.error_type}: {result.error_message})"]
+    return unknown_columns(columns, activity)
+
+
+def open_undo_log(out_dir: Path, columns: list[str], clear_token: str) -> UndoLog:
+    return UndoLog(out_dir, columns, clear_token)
+
+
+class Sender:
+    """The runner's `send`: the plain update, the backup step before it, or undo's check."""
+
+    def __init__(self, log: UndoLog | None, guard: UndoGuard | None) -> None:
+        self._log, self._guard = log, guard
+        self.backup: BackupSend | None = None
+
+    def send(self, client: LeadSquaredClient, acquire: Callable[[], Awaitable[None]]) -> Send:
+        if self._guard is not None:
+            return self._guard.send(client, acquire)
+        if self._log is not None:
+            self.backup = BackupSend(client, self._log, acquire)
+            return self.backup
+        return client.send_update
+
+    def close(self) -> None:
+        for part in (self._log, self._guard):
+            if part is not None:
+                part.close()
+
+
+def finish_summary(summary: Summary, watch: FailureWatch | None, sender: Sender) -> None:
+    if sender.backup is not None:
+        summary.backup_reads = sender.backup.reads
+    if watch is not None and watch.tripped and summary.stop_reason in ("", "max_calls"):
+        tripped = watch.tripped
+        summary.stop_reason = "failing"
+        summary.stop_detail = (
+            f"{tripped.rule} with {tripped.error_type or 'the same error'}"
+            + (f" ({tripped.error_message})" if tripped.error_message else "")
+            + f", e.g. row {tripped.example_row}"
+        )
