@@ -124,12 +124,18 @@ def cmd_verify(args: argparse.Namespace) -> int:
     Example: bulk-updater verify runs/monday --region in21
     """
     environ = _environment(args)
-    given = _given(args, resuming=False)
-    given["host"] = given.get("host") or job.recorded_values(args.run_dir).get("host") or _host_from_environment(environ)
-    send, _ = job.settings_from(given, _credentials(environ))
+    # The run's own host and pace unless given: verify reads the account the run wrote to.
+    recorded = {name: value for name, value in job.recorded_values(args.run_dir).items() if name in _VERIFY_TAKES}
+    given = recorded | _given(args, resuming=False)
+    given["host"] = given.get("host") or _host_from_environment(environ)
+    send, _ = job.settings_from({name: given[name] for name in given if name in _VERIFY_TAKES}, _credentials(environ))
     result = verifying.verify(args.run_dir, send)
     print("\n".join(result.lines()))
     return EXIT_OK if set(result.counts) <= {"match"} else EXIT_SOME_FAILED
+
+
+# The recorded options verify takes from the run (how to reach the account, how fast); it reads no sheet.
+_VERIFY_TAKES = ("host", "check_region", "rate", "concurrency", "max_attempts", "timeout", "jitter", "throttle_timeout")
 
 
 def _send(args: argparse.Namespace, command: str, source: str) -> int:

@@ -438,3 +438,15 @@ def test_an_undo_stopped_midway_is_finished_by_resume(tmp_path, sandbox, bulk):
     assert now(box, ids[2]) == ("hello", {"mx_Custom_1": "a colleague's"})  # still checked on resume
     record = json.loads((tmp_path / "undo" / "run.json").read_text())
     assert record["command"] == "undo" and record["sessions"] == 2
+
+
+def test_verify_reads_the_account_the_run_wrote_to(tmp_path, sandbox, bulk, monkeypatch):
+    box = sandbox()
+    sheet = write_csv(tmp_path / "in.csv", [["CompanyActivityId", "Status"], *[[i, "Won"] for i in new_ids(2)]])
+    assert bulk(box, "run", str(sheet), "--out", str(tmp_path / "run"), "--rate", "50/1")[0] == 0
+    monkeypatch.setenv("LSQ_HOST", "https://api-in21.leadsquared.com")  # not where the run went
+    monkeypatch.setenv("LSQ_ACCESS_KEY", box.config.access_key)
+    monkeypatch.setenv("LSQ_SECRET_KEY", box.config.secret_key)
+
+    assert cli.main(["verify", str(tmp_path / "run")]) == 0
+    assert box.state.retrieve_calls == 1 + 2  # the run's field check, then one read per activity
