@@ -450,3 +450,21 @@ def test_verify_reads_the_account_the_run_wrote_to(tmp_path, sandbox, bulk, monk
 
     assert cli.main(["verify", str(tmp_path / "run")]) == 0
     assert box.state.retrieve_calls == 1 + 2  # the run's field check, then one read per activity
+
+
+def test_the_counting_pass_agrees_with_the_plan_of_every_row():
+    from bulk_updater.requests import UpdateRequest, activity_to_update, plan_row
+    from bulk_updater.rows import Row
+
+    a = new_ids(1)[0]
+    cases = [
+        {"CompanyActivityId": a, "Status": "Won"},
+        {"CompanyActivityId": f"  {a.upper()} ", "ActivityNote": "n"},
+        {"CompanyActivityId": a, "Status": "#N/A"},
+        {"CompanyActivityId": a, "Status": "  ", "ActivityNote": ""},
+        {"CompanyActivityId": "not-a-guid", "Status": "Won"},
+        {"CompanyActivityId": "", "Status": "Won"},
+    ]
+    for cells in cases:
+        plan = plan_row(Row(2, cells))
+        assert activity_to_update(Row(2, cells)) == (plan.activity_id if isinstance(plan, UpdateRequest) else None), cells

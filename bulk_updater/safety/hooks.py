@@ -5,7 +5,6 @@ Kept apart from job.py so the job only calls a few named steps.
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -14,7 +13,7 @@ from ..calls import CallResult, LeadSquaredClient, WindowLimiter, open_session
 from ..errors import Declined
 from ..preflight import Identity
 from ..report import Summary
-from ..requests import UpdateRequest, plan_row
+from ..requests import UpdateRequest, activity_to_update, plan_row
 from ..rows import Row
 from ..settings import SendSettings
 from .activity import read_activity
@@ -33,23 +32,33 @@ class Counted:
     total: int = 0
     to_send: int = 0
     first: UpdateRequest | None = None  # the first request that will be sent (the field check reads its activity)
-    # Ids as 128-bit numbers, to count distinct activities (as `check` does).
-    _ids: set[int] = field(default_factory=set, repr=False)
+    # Hashes of the ids, to count distinct activities (the count is shown, never acted on); None past MAX_DISTINCT.
+    _ids: set[int] | None = field(default_factory=set, repr=False)
 
     @property
-    def activities(self) -> int:
-        return len(self._ids)
+    def activities(self) -> int | None:
+        return len(self._ids) if self._ids is not None else None
+
+
+# Past this many distinct activities the line leaves their count out: memory stays bounded.
+MAX_DISTINCT = 1_000_000
 
 
 def count_rows(rows: Iterable[Row], clear_token: str) -> Counted:
     counted = Counted()
     for row in rows:
         counted.total += 1
-        plan = plan_row(row, clear_token)
-        if isinstance(plan, UpdateRequest):
-            counted.to_send += 1
-            counted.first = counted.first or plan
-            counted._ids.add(uuid.UUID(plan.activity_id).int)
+        activity_id = activity_to_update(row, clear_token)
+        if activity_id is None:
+            continue
+        counted.to_send += 1
+        if counted.first is None:
+            plan = plan_row(row, clear_token)
+            counted.first = plan if isinstance(plan, UpdateRequest) else None
+        if counted._ids is not None:
+            counted._ids.add(hash(activity_id))
+            if len(counted._ids) > MAX_DISTINCT:
+                counted._ids = None
     return counted
 
 
