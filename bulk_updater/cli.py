@@ -28,7 +28,6 @@ from .hosts import DEFAULT_LOOKUP_HOST, REGIONS, host_url, require_host
 from .preflight import fetch_identity
 from .report import Summary
 from .safety import verify as verifying
-from .safety.backup import UNDO_FILE
 from .settings import CLEAR_TOKEN, DEFAULT_RATE, PLAN_CALLS, Credentials, Rate, SendSettings
 
 FAILED_XLSX = "failed.xlsx"
@@ -127,7 +126,7 @@ def cmd_verify(args: argparse.Namespace) -> int:
     # The run's own host and pace unless given: verify reads the account the run wrote to.
     recorded = {name: value for name, value in job.recorded_values(args.run_dir).items() if name in _VERIFY_TAKES}
     given = recorded | _given(args, resuming=False)
-    given["host"] = given.get("host") or _host_from_environment(environ)
+    given["host"] = given.get("host") or require_host(host_url(environ=environ))
     send, _ = job.settings_from({name: given[name] for name in given if name in _VERIFY_TAKES}, _credentials(environ))
     result = verifying.verify(args.run_dir, send)
     print("\n".join(result.lines()))

@@ -468,3 +468,9 @@ def test_the_counting_pass_agrees_with_the_plan_of_every_row():
     for cells in cases:
         plan = plan_row(Row(2, cells))
         assert activity_to_update(Row(2, cells)) == (plan.activity_id if isinstance(plan, UpdateRequest) else None), cells
+
+
+def test_verify_of_a_folder_without_a_run(tmp_path, monkeypatch, capsys):
+    monkeypatch.delenv("LSQ_HOST", raising=False)
+    assert cli.main(["verify", str(tmp_path)]) == 2
+    assert "no LeadSquared host is set" in capsys.readouterr().err
