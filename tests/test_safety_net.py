@@ -464,10 +464,14 @@ def test_the_counting_pass_agrees_with_the_plan_of_every_row():
         {"CompanyActivityId": a, "Status": "  ", "ActivityNote": ""},
         {"CompanyActivityId": "not-a-guid", "Status": "Won"},
         {"CompanyActivityId": "", "Status": "Won"},
+        {"CompanyActivityId": "{" + a + "}", "Status": "Won"},
+        {"CompanyActivityId": a, "Status": "#REF!"},
+        {"CompanyActivityId": a, "Status": "#N/A", "Owner": "x"},
     ]
     for cells in cases:
-        plan = plan_row(Row(2, cells))
-        assert activity_to_update(Row(2, cells)) == (plan.activity_id if isinstance(plan, UpdateRequest) else None), cells
+        for token in ("#N/A", "CLEAR"):
+            plan = plan_row(Row(2, cells), token)
+            assert activity_to_update(Row(2, cells), token) == (plan.activity_id if isinstance(plan, UpdateRequest) else None), (cells, token)
 
 
 def test_verify_of_a_folder_without_a_run(tmp_path, monkeypatch, capsys):
