@@ -27,13 +27,12 @@ from .credentials import Credentials
 from .errors import Declined, FolderError, InputError, StoppedAtOnce
 from .outcomes import RowOutcome, Runner, RunStats
 from .preflight import preflight
-from .report import ReportWriter, Summary, write_failed
-from .report import files
+from .report import ReportWriter, Summary, files, write_failed
 from .report.excel import write_workbook_copies
 from .report.folder import FAILED, REPORT, SUMMARY, check_resumable, lock_out_dir, open_out_dir
+from .report.lineage import find_lineage
 from .report.progress import Progress
 from .report.recovery import Recorded
-from .report.lineage import find_lineage
 from .report.rerun import SENT_WITHOUT, Rerun
 from .report.run_record import RUN_FILE, RunRecord, RunState, file_sha256
 from .report.writer import report_header
@@ -307,7 +306,7 @@ async def _run_job(
 
 
 async def _before_sending(
-    job: RunRecord, source: _Source, counted: "hooks.Counted", identity, send: SendSettings, limiter: WindowLimiter,
+    job: RunRecord, source: _Source, counted: hooks.Counted, identity, send: SendSettings, limiter: WindowLimiter,
     options: JobOptions, undo_from: UndoSource | None, out_dir: Path,
 ) -> None:
     """The field check and the line (and question) before the first update; a no leaves no new run behind."""
@@ -362,7 +361,7 @@ class _Session:
 
 async def _send_rows_left(
     source: _Source, earlier: Recorded, send: SendSettings, options: JobOptions, session: _Session, stop: StopOnSignals, limiter: WindowLimiter,
-    sender: "hooks.Sender",
+    sender: hooks.Sender,
 ) -> None:
     """Send the rows without an outcome until done or stopped; after a stop, every row still gets its line."""
     pending = (row for row in source.rows() if row.number not in earlier.rows)
@@ -373,7 +372,7 @@ async def _send_rows_left(
 
 async def _send_all(
     source: _Source, pending: Iterator[Row], send: SendSettings, options: JobOptions, recorder: _Session, stop: StopOnSignals, limiter: WindowLimiter,
-    sender: "hooks.Sender",
+    sender: hooks.Sender,
 ) -> Runner:
     async with open_session(send.concurrency) as session:
         client = LeadSquaredClient(session, send.host, send.credentials, send.timeout)

@@ -8,11 +8,11 @@ import json
 import uuid
 
 import pytest
+from conftest import new_ids, read_report, write_csv
 
 from bulk_updater import cli
 from bulk_updater.sandbox.server import config_from_args
 from bulk_updater.settings import Rate
-from conftest import new_ids, read_report, write_csv
 
 OWNER_1, OWNER_2 = str(uuid.uuid4()), str(uuid.uuid4())
 
@@ -384,7 +384,14 @@ def test_snapshot_reads_and_the_field_check_count_against_the_rate(tmp_path, san
 
 @pytest.mark.parametrize(
     "sent, now",
-    [("Won", " Won "), ("2026-03-26 14:15:00", "2026-03-26T14:15:00Z"), ("2026-03-26 14:15:00", "2026-03-26T19:45:00+05:30"), ("12.5", "12.50"), ("7", "7.0"), ("", None)],
+    [
+        ("Won", " Won "),
+        ("2026-03-26 14:15:00", "2026-03-26T14:15:00Z"),
+        ("2026-03-26 14:15:00", "2026-03-26T19:45:00+05:30"),
+        ("12.5", "12.50"),
+        ("7", "7.0"),
+        ("", None),
+    ],
 )
 def test_values_leadsquared_normalised_are_the_same(sent, now):
     from bulk_updater.safety.compare import same_value

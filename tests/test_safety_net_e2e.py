@@ -10,7 +10,6 @@ import sys
 import time
 
 import pytest
-
 from conftest import cli_env, new_ids, read_report, run_cli, write_csv
 
 FAST = ["--rate", "1000/1", "--no-progress"]

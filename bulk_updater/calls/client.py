@@ -19,8 +19,8 @@ from urllib.parse import urljoin, urlsplit
 
 import aiohttp
 
-from ..requests import UpdateRequest
 from ..credentials import Credentials
+from ..requests import UpdateRequest
 from ..server_text import cut
 
 UPDATE_PATH = "/v2/CompanyActivity.svc/Update"

@@ -21,7 +21,7 @@ class Activity:
     fields: dict[str, str]
 
     @classmethod
-    def from_json(cls, payload: dict) -> "Activity":
+    def from_json(cls, payload: dict) -> Activity:
         fields = payload.get("ActivityFields") or {}
         return cls(_text(payload.get("ActivityNote")), {str(name): _text(value) for name, value in fields.items()})
 

@@ -83,7 +83,8 @@ class UndoLog:
             if value.strip() == self.clear_token:
                 return f"{name}'s value is the undo clear token {self.clear_token!r}; it can't be kept"
             values[name] = value if value.strip() else self.clear_token
-        self._csv.writerow([request.activity_id if name == ACTIVITY_ID else str(request.row) if name == "_row" else values.get(name, "") for name in self.header])
+        own = {ACTIVITY_ID: request.activity_id, "_row": str(request.row)}
+        self._csv.writerow([own.get(name, values.get(name, "")) for name in self.header])
         self._file.flush()
         with self._index:
             self._index.executemany("INSERT OR IGNORE INTO snapshot VALUES (?, ?)", [(request.activity_id, name) for name in names])

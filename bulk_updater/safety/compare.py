@@ -33,8 +33,8 @@ def same_value(sent: str | None, now: str | None) -> bool:
         return True
     if (x := _number(a)) is not None and (y := _number(b)) is not None:
         return x == y
-    if (x := _instant(a)) is not None and (y := _instant(b)) is not None:
-        return x == y
+    if (t := _instant(a)) is not None and (u := _instant(b)) is not None:
+        return t == u
     return False
 
 

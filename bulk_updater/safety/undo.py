@@ -24,6 +24,7 @@ from ..report.folder import REPORT
 from ..report.run_record import RunRecord
 from ..requests import UpdateRequest
 from ..rows import ACTIVITY_ID
+from ..settings import CLEAR_TOKEN
 from . import written
 from .activity import Activity
 from .backup import UNDO_FILE
@@ -44,7 +45,7 @@ class UndoSource:
     run_clear_token: str  # the run's own, to read what its report says it sent
 
     @classmethod
-    def find(cls, run_dir: Path) -> "UndoSource":
+    def find(cls, run_dir: Path) -> UndoSource:
         record = RunRecord.load(run_dir)
         if record is None:
             raise InputError(f"{run_dir} holds no run (no run.json)", hint="Give the --out folder of a run made with --backup.")
@@ -54,9 +55,9 @@ class UndoSource:
                 f"{run_dir} has no {UNDO_FILE}: its {record.command} was not made with --backup",
                 hint="Only a run made with --backup can be undone.",
             )
-        return cls(run_dir, run_dir / UNDO_FILE, token, record.clear_token)
+        return cls(run_dir, run_dir / UNDO_FILE, token, record.clear_token or CLEAR_TOKEN)
 
-    def open_guard(self, out_dir: Path, force: bool) -> "UndoGuard":
+    def open_guard(self, out_dir: Path, force: bool) -> UndoGuard:
         db = written.build(self.run_dir / REPORT, self.run_clear_token, out_dir / INDEX_FILE)
         db.execute("CREATE TABLE snap (activity TEXT, field TEXT, old TEXT)")
         with db:
@@ -71,7 +72,7 @@ def undo_clear_token_of(folder: Path) -> str:
         record = RunRecord.load(folder)
     except InputError:
         return ""
-    return record.clear_token if record is not None and record.command == "undo" else ""
+    return (record.clear_token or "") if record is not None and record.command == "undo" else ""
 
 
 def _snapshots(undo_csv: Path, token: str):

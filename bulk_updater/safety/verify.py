@@ -22,7 +22,7 @@ from ..report import files
 from ..report.folder import REPORT
 from ..report.run_record import RunRecord
 from ..report.writer import REPORT_ENCODING
-from ..settings import SendSettings
+from ..settings import CLEAR_TOKEN, SendSettings
 from ..wording import counted
 from . import written
 from .activity import Activity, read_activity
@@ -58,7 +58,7 @@ async def verify_async(run_dir: Path, send: SendSettings) -> VerifyResult:
         raise InputError(f"{run_dir} holds no run (no run.json and report.csv)", hint="Give the --out folder of a run, retry or undo.")
     limiter = WindowLimiter(send.rate.calls, send.rate.period, send.jitter)
     await preflight(send, limiter)
-    db = written.build(run_dir / REPORT, record.clear_token, run_dir / INDEX_FILE)
+    db = written.build(run_dir / REPORT, record.clear_token or CLEAR_TOKEN, run_dir / INDEX_FILE)
     result = VerifyResult(run_dir / VERIFY_FILE)
     try:
         with _open_for_writing(result.path) as f:

@@ -343,7 +343,10 @@ def add_sandbox_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--fail-503", type=float, default=0.0, metavar="SHARE", help="share of calls answered 503, e.g. 0.1")
     parser.add_argument("--drop", type=float, default=0.0, metavar="SHARE", help="share of calls whose connection is dropped")
     parser.add_argument("--hang", type=float, default=0.0, metavar="SHARE", help="share of calls that never answer")
-    parser.add_argument("--activities", metavar="FILE", help="activity ids that exist, one per line, or a .json file of id -> {ActivityNote, Fields}; others get an MX error (default: all)")
+    parser.add_argument(
+        "--activities", metavar="FILE",
+        help="activity ids that exist, one per line, or a .json file of id -> {ActivityNote, Fields}; others get an MX error (default: all)",
+    )
     parser.add_argument("--seed", type=int, help="seed for latency and faults, to repeat a run")
     parser.add_argument("--region-host", metavar="HOST", help="the API host UserByAccessKey.Get names for the keys (default: the sandbox's own)")
 
