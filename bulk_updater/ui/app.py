@@ -118,7 +118,7 @@ async def home(request: web.Request) -> web.Response:
     state = _state(request)
     runs = await _in_thread(state.workspace.all_runs)
     return render("home.html", runs=runs, live={run.id for run in runs if state.jobs.live(run.id)},
-                  cap=state.workspace.upload_cap, extensions=SHEET_EXTENSIONS, connected=state.connection is not None)
+                  cap=_megabytes(state.workspace.upload_cap), extensions=SHEET_EXTENSIONS, connected=state.connection is not None)
 
 
 async def upload(request: web.Request) -> web.Response:
@@ -159,7 +159,7 @@ async def _stream_to(part, path: Path, cap: int) -> None:
 
 
 def _megabytes(size: int) -> str:
-    return f"{size / (1024 * 1024):g} MB"
+    return f"{size / (1024 * 1024):g} MB" if size >= 1024 * 1024 else f"{size:,} bytes"
 
 
 def _upload(request: web.Request):

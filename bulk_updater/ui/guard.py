@@ -61,7 +61,8 @@ def allowed_hosts(request: web.Request) -> set[str]:
 
 def _trade_token(request: web.Request, token: str) -> web.StreamResponse:
     query = {k: v for k, v in request.query.items() if k != TOKEN_PARAM}
-    response = web.HTTPSeeOther(request.rel_url.with_query(query) if query else request.path)
+    location = str(request.rel_url.with_query(query)) if query else request.path
+    response = web.Response(status=303, headers={"Location": location})
     response.set_cookie(COOKIE, token, httponly=True, samesite="Strict", path="/")
     return response
 
