@@ -22,7 +22,8 @@ from ..credentials import REDACTOR
 from ..errors import BulkUpdaterError, InputError
 from ..hosts import REGIONS
 from ..report.folder import FAILED
-from ..rows import ReadOptions, open_sheet
+from ..rows import ReadOptions
+from ..rows.reader import read_header
 from ..rows.workbook import sheet_names
 from ..wording import counted
 from .connection import Connection, chosen_credentials, chosen_host, connect, keys_in_environment
@@ -178,15 +179,10 @@ async def sheet_page(request: web.Request) -> web.Response:
         if item.is_workbook:
             sheets = await _in_thread(sheet_names, item.path)
         # Headers as the sheet has them, before any map: the fields to map from.
-        sheet = await _in_thread(open_sheet, item.path, ReadOptions(sheet=item.sheet))
-        columns = _raw_headers(sheet)
+        columns = await _in_thread(read_header, item.path, ReadOptions(sheet=item.sheet))
     except InputError as exc:
         error = str(exc)
     return render("sheet.html", upload=item, sheets=sheets, columns=columns, error=error)
-
-
-def _raw_headers(sheet) -> list[str]:
-    return [name for name in sheet.columns]
 
 
 async def sheet_save(request: web.Request) -> web.Response:
@@ -310,7 +306,8 @@ async def start(request: web.Request) -> web.Response:
     choices = state.choices.get(item.id, SendChoices())
     folder = state.workspace.new_run_folder()
     state.choices[folder.id] = choices
-    state.jobs.start(Job(folder.id, folder.path, "run", item.path, choices.send_settings(state.connection), item.read_options()))
+    line = _confirmation(state.connection, state.checks[item.id].will_update, choices)
+    state.jobs.start(Job(folder.id, folder.path, "run", item.path, choices.send_settings(state.connection), item.read_options(), headline=line))
     raise web.HTTPSeeOther(f"/runs/{folder.id}")
 
 

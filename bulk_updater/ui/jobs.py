@@ -92,6 +92,7 @@ class Job:
     read: ReadOptions
     stop_token: StopToken = field(default_factory=StopToken)
     progress: Progress = field(default_factory=Progress)
+    headline: str = ""  # the confirmation line the run was started with
     state: str = "starting"  # starting, running, stopping, finished, stopped, failed
     error: str = ""
     summary: dict | None = None
@@ -123,6 +124,15 @@ class Jobs:
     def live(self, run_id: str) -> bool:
         job = self._jobs.get(run_id)
         return job is not None and job.live
+
+    def stop_all(self, wait: float) -> None:
+        """Stop every live job as a Ctrl-C would, and give them `wait` seconds to record their rows."""
+        live = [job for job in self._jobs.values() if job.live]
+        for job in live:
+            job.stop()
+        for job in live:
+            assert job.thread is not None
+            job.thread.join(wait)
 
     def start(self, job: Job, on_end: Callable[[Job], None] | None = None) -> Job:
         self._jobs[job.run_id] = job

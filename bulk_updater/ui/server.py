@@ -12,7 +12,8 @@ from pathlib import Path
 
 from aiohttp import web
 
-from .app import build_app
+from ..job import STOP_WAIT
+from .app import STATE, build_app
 from .guard import ACCESS_LOG, TOKEN_PARAM, QuietAccessLogger, new_token
 
 HOST = "127.0.0.1"
@@ -55,11 +56,13 @@ def serve(workspace: Path, port: int, open_browser: bool, environ: Mapping[str, 
             await asyncio.Event().wait()
         finally:
             await runner.cleanup()
+            # Runs still going are stopped cleanly: every row gets its line, and Resume finishes them.
+            await asyncio.get_running_loop().run_in_executor(None, app[STATE].jobs.stop_all, STOP_WAIT + 5)
 
     try:
         asyncio.run(main())
     except KeyboardInterrupt:
-        pass
+        say("Stopped the server.")
 
 
 class UiThread:
