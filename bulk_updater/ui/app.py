@@ -381,11 +381,9 @@ async def run_resume(request: web.Request) -> web.Response:
         raise web.HTTPSeeOther(f"/connect?next=/runs/{folder.id}")
     if state.jobs.live(folder.id) or not folder.unfinished or folder.record is None:
         raise web.HTTPSeeOther(f"/runs/{folder.id}")
-    record = folder.record
-    item = state.workspace.upload_of_input(record.input)
-    read = item.read_options() if item is not None else ReadOptions()
-    choices = state.choices.get(folder.id, SendChoices())
-    state.jobs.start(Job(folder.id, folder.path, record.command, Path(record.input), choices.send_settings(state.connection), read))
+    # The library resumes with the options run.json recorded (sheet, map, rate...): the CLI's `resume DIR`.
+    send = SendChoices().send_settings(state.connection)  # only its keys are used
+    state.jobs.start(Job(folder.id, folder.path, "resume", Path(folder.record.input), send, ReadOptions()))
     raise web.HTTPSeeOther(f"/runs/{folder.id}")
 
 

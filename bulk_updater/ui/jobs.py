@@ -23,6 +23,7 @@ from ..outcomes import Outcome, RowOutcome
 from ..report import Summary
 from ..report.folder import REPORT
 from ..report.rerun import Rerun
+from ..report.run_record import RunRecord
 from ..rows import ReadOptions, open_sheet
 from ..settings import SendSettings
 from ..stopping import StopToken
@@ -86,8 +87,8 @@ def _filled(series: list[list[int]], now: int) -> list[int]:
 class Job:
     run_id: str
     out_dir: Path
-    command: str  # "run" or "retry"
-    source: Path  # the sheet, or the report retried
+    command: str  # "run", "retry", or "resume" (the run or retry the folder holds, with its recorded options)
+    source: Path  # the sheet, or the report retried; for a resume, what run.json names
     send: SendSettings
     read: ReadOptions
     stop_token: StopToken = field(default_factory=StopToken)
@@ -149,11 +150,13 @@ def _work(job: Job, on_end: Callable[[Job], None] | None) -> None:
         for outcome, rows in _outcomes_before(job.out_dir).items():
             job.progress.counts[outcome] += rows
         job.state = "running" if job.state == "starting" else job.state
-        options = library.JobOptions(read=job.read, progress=False, on_outcome=job.progress.add, stop_token=job.stop_token)
-        if job.command == "retry":
-            summary = library.retry(job.source, job.out_dir, job.send, options)
+        hooks = {"progress": False, "on_outcome": job.progress.add, "stop_token": job.stop_token}
+        if job.command == "resume":
+            summary = library.resume(job.out_dir, job.send.credentials, {}, **hooks)
+        elif job.command == "retry":
+            summary = library.retry(job.source, job.out_dir, job.send, library.JobOptions(read=job.read, **hooks))
         else:
-            summary = library.run(job.source, job.out_dir, job.send, options)
+            summary = library.run(job.source, job.out_dir, job.send, library.JobOptions(read=job.read, **hooks))
         job.summary = summary.to_json()
         job.state = "stopped" if summary.stop_reason else "finished"
     except BulkUpdaterError as exc:
@@ -166,10 +169,16 @@ def _work(job: Job, on_end: Callable[[Job], None] | None) -> None:
 
 
 def _rows_to_send(job: Job) -> int:
-    if job.command == "retry":
-        rerun = Rerun(open_sheet(job.source, job.read))
+    command, read = job.command, job.read
+    if command == "resume":  # read as the run recorded
+        record = RunRecord.load(job.out_dir)
+        if record is None:
+            return 0
+        command, read = record.command, library.settings_from(library.recorded_values(job.out_dir), job.send.credentials)[1].read
+    if command == "retry":
+        rerun = Rerun(open_sheet(job.source, read))
         return sum(1 for _ in rerun.rows())
-    return sum(1 for _ in open_sheet(job.source, job.read).rows())
+    return sum(1 for _ in open_sheet(job.source, read).rows())
 
 
 def _outcomes_before(out_dir: Path) -> dict[str, int]:

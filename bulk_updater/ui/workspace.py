@@ -103,13 +103,6 @@ class Workspace:
         mapped = json.loads((folder / MAP).read_text(encoding="utf-8")) if (folder / MAP).exists() else {}
         return Upload(upload_id, folder / choices["file"], choices["original_name"], choices.get("sheet"), mapped)
 
-    def upload_of_input(self, input_path: str) -> Upload | None:
-        """The upload a run's input is, so a resume reads it as the run did (sheet, map)."""
-        path = Path(input_path)
-        if path.parent.parent.resolve() == self.uploads.resolve():
-            return self.upload(path.parent.name)
-        return None
-
     # --- runs --------------------------------------------------------------------------
 
     def new_run_folder(self) -> RunFolder:
