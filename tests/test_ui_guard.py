@@ -10,7 +10,7 @@ import aiohttp
 import pytest
 
 from bulk_updater.ui import UiThread
-from bulk_updater.ui.guard import COOKIE
+from bulk_updater.ui.guard import cookie_name
 
 from conftest import write_csv
 
@@ -30,7 +30,7 @@ def ui(tmp_path):
 
 
 def signed_in(server: UiThread) -> dict[str, str]:
-    return {"Cookie": f"{COOKIE}={server.token}"}
+    return {"Cookie": f"{cookie_name(server.port)}={server.token}"}
 
 
 def posting(server: UiThread) -> dict[str, str]:
@@ -49,7 +49,7 @@ async def test_without_token_or_cookie_every_path_is_403(ui):
         status, body, _ = await fetch("GET", server.base + path)
         assert status == 403, path
         assert "Open the address bulk-updater ui printed" in body
-    assert (await fetch("GET", server.base + "/", headers={"Cookie": f"{COOKIE}=wrong"}))[0] == 403
+    assert (await fetch("GET", server.base + "/", headers={"Cookie": f"{cookie_name(server.port)}=wrong"}))[0] == 403
 
 
 async def test_the_token_is_traded_for_a_strict_httponly_cookie_and_stays_out_of_the_log(ui, caplog):
@@ -57,7 +57,7 @@ async def test_the_token_is_traded_for_a_strict_httponly_cookie_and_stays_out_of
     server = ui()
     status, _, response = await fetch("GET", server.url)
     assert status == 303 and response.headers["Location"] == "/"  # the token leaves the address bar
-    cookie = response.cookies[COOKIE]
+    cookie = response.cookies[cookie_name(server.port)]
     assert cookie.value == server.token and cookie["httponly"] and cookie["samesite"] == "Strict"
     status, body, _ = await fetch("GET", server.base + "/", headers=signed_in(server))
     assert status == 200 and "Runs in this workspace" in body and server.token not in body

@@ -7,6 +7,7 @@ workspace's, the jobs are jobs.py's, the rules of who may ask are guard.py's.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import functools
 import json
 import shutil
@@ -47,6 +48,7 @@ class UiState:
     connection: Connection | None = None
     choices: dict[str, SendChoices] = field(default_factory=dict)  # by upload or run id
     checks: dict[str, checking.CheckResult] = field(default_factory=dict)  # by upload id
+    started: dict[str, str] = field(default_factory=dict)  # upload id -> the run last started from it
 
 
 STATE = web.AppKey("state", UiState)
@@ -224,7 +226,8 @@ async def check_page(request: web.Request) -> web.Response:
         return render("check.html", upload=item, result=None, refusal=f"Error: {exc}")
     refusal = "" if result.usable else f"Error: {result.where}: {result.problem()}\nFix the rows listed above, then check again."
     if result.usable:
-        state.checks[item.id] = result
+        # Kept for the confirmation, without the ids it counted duplicates with (a million rows: megabytes).
+        state.checks[item.id] = dataclasses.replace(result, _ids=set())
     previews = [(number, json.dumps(body, ensure_ascii=False, indent=1)) for number, body in result.previews]
     return render("check.html", upload=item, result=result, refusal=refusal, previews=previews)
 
@@ -303,9 +306,13 @@ async def start(request: web.Request) -> web.Response:
     state, item = _state(request), _upload(request)
     if state.connection is None or item.id not in state.checks:
         raise web.HTTPSeeOther(f"/confirm/{item.id}")
+    running = state.started.get(item.id)
+    if running and state.jobs.live(running):  # a second click on Start: the run already going
+        raise web.HTTPSeeOther(f"/runs/{running}")
     choices = state.choices.get(item.id, SendChoices())
     folder = state.workspace.new_run_folder()
     state.choices[folder.id] = choices
+    state.started[item.id] = folder.id
     line = _confirmation(state.connection, state.checks[item.id].will_update, choices)
     state.jobs.start(Job(folder.id, folder.path, "run", item.path, choices.send_settings(state.connection), item.read_options(), headline=line))
     raise web.HTTPSeeOther(f"/runs/{folder.id}")

@@ -21,6 +21,8 @@ from collections.abc import Awaitable, Callable
 from aiohttp import web
 from aiohttp.abc import AbstractAccessLogger
 
+# Cookies are shared by every port of a host: each server's cookie is named after its port,
+# so two pages open at once don't sign each other out.
 COOKIE = "bulk_updater_session"
 TOKEN_PARAM = "token"
 LOOPBACK_NAMES = ("127.0.0.1", "localhost")
@@ -38,32 +40,36 @@ def guard_middleware(token: str):
 
     @web.middleware
     async def guard(request: web.Request, handler: Handler) -> web.StreamResponse:
-        allowed = allowed_hosts(request)
+        port = own_port(request)
+        allowed = {f"{name}:{port}" for name in LOOPBACK_NAMES}
         if request.host not in allowed:
             return _refused("This page answers only at its own loopback address (the Host header names another).")
         if request.method not in SAFE_METHODS and request.headers.get("Origin") not in {f"http://{host}" for host in allowed}:
             return _refused("A change must come from this page itself (the Origin header is missing or names another site).")
-        if _same(request.cookies.get(COOKIE), token):
+        if _same(request.cookies.get(cookie_name(port)), token):
             return await handler(request)
         if request.method in SAFE_METHODS and _same(request.query.get(TOKEN_PARAM), token):
-            return _trade_token(request, token)
+            return _trade_token(request, token, cookie_name(port))
         return _refused("Open the address bulk-updater ui printed when it started (it carries the key to this page).")
 
     return guard
 
 
-def allowed_hosts(request: web.Request) -> set[str]:
-    """The Host values that name this server: the loopback address with the port we listen on."""
+def own_port(request: web.Request) -> int:
+    """The port this server listens on, from the connection itself (not from anything the client says)."""
     sockname = request.transport.get_extra_info("sockname") if request.transport else None
-    port = sockname[1] if sockname else 0
-    return {f"{name}:{port}" for name in LOOPBACK_NAMES}
+    return sockname[1] if sockname else 0
 
 
-def _trade_token(request: web.Request, token: str) -> web.StreamResponse:
+def cookie_name(port: int) -> str:
+    return f"{COOKIE}_{port}"
+
+
+def _trade_token(request: web.Request, token: str, cookie: str) -> web.StreamResponse:
     query = {k: v for k, v in request.query.items() if k != TOKEN_PARAM}
     location = str(request.rel_url.with_query(query)) if query else request.path
     response = web.Response(status=303, headers={"Location": location})
-    response.set_cookie(COOKIE, token, httponly=True, samesite="Strict", path="/")
+    response.set_cookie(cookie, token, httponly=True, samesite="Strict", path="/")
     return response
 
 

@@ -1,0 +1,79 @@
+"""A run started from the web page, without a browser: its own thread, throttled live events, the CLI's folder."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import re
+import time
+
+import aiohttp
+
+from bulk_updater.settings import Rate
+from bulk_updater.ui.app import PROGRESS_INTERVAL
+
+from conftest import new_ids, run_cli, cli_env, write_csv
+from test_ui_guard import _multipart, fetch, posting, signed_in, ui  # noqa: F401  (the `ui` fixture)
+
+
+async def _start_run(server, box, sheet, rate: str) -> str:
+    body, content_type = _multipart(sheet.name, sheet.read_bytes())
+    _, _, response = await fetch("POST", server.base + "/upload", headers={**posting(server), "Content-Type": content_type}, data=body)
+    upload_id = response.headers["Location"].rsplit("/", 1)[-1]
+    await fetch("GET", f"{server.base}/check/{upload_id}", headers=signed_in(server))
+    status, _, _ = await fetch("POST", server.base + "/connect", headers=posting(server), data={"next": "/"})
+    assert status == 200  # the host and keys given at launch
+    await fetch("POST", f"{server.base}/options/{upload_id}", headers=posting(server), data={"rate": rate})
+    status, _, response = await fetch("POST", f"{server.base}/start/{upload_id}", headers=posting(server))
+    run_page = response.headers["Location"]
+    # A second click on Start while the run goes on shows the same run: no second run of the sheet.
+    _, _, again = await fetch("POST", f"{server.base}/start/{upload_id}", headers=posting(server))
+    assert again.headers["Location"] == run_page
+    return run_page.rsplit("/", 1)[-1]
+
+
+async def _events(server, run_id: str) -> tuple[list[dict], list[float], bool]:
+    snapshots, times, ended = [], [], False
+    async with aiohttp.ClientSession() as session:
+        async with session.get(f"{server.base}/runs/{run_id}/events", headers=signed_in(server)) as response:
+            assert response.headers["Content-Type"] == "text/event-stream"
+            async for raw in response.content:
+                line = raw.decode().strip()
+                if line == "event: end":
+                    ended = True
+                elif line.startswith("data: ") and not ended:
+                    snapshots.append(json.loads(line[len("data: "):]))
+                    times.append(time.monotonic())
+    return snapshots, times, ended
+
+
+async def test_live_events_are_throttled_and_end_with_the_counts_of_summary_json(ui, sandbox, tmp_path):
+    box = sandbox(rate=Rate(1000, 1))
+    ids = new_ids(60)
+    sheet = write_csv(tmp_path / "edits.csv", [["CompanyActivityId", "Status"], *[[i, "Won"] for i in ids]])
+    server = ui({"LSQ_HOST": box.url, "LSQ_ACCESS_KEY": box.config.access_key, "LSQ_SECRET_KEY": box.config.secret_key})
+    run_id = await _start_run(server, box, sheet, "30/1")  # about 2 s: 60 rows could make 60 events
+    snapshots, times, ended = await _events(server, run_id)
+    assert ended and snapshots[-1]["done"] == snapshots[-1]["total"] == 60
+    # a few events a second, however fast rows finish; no event holds rows
+    gaps = [b - a for a, b in zip(times, times[1:])]
+    assert len(snapshots) < 60 and all(gap > PROGRESS_INTERVAL / 2 for gap in gaps)
+    assert set(snapshots[-1]) >= {"counts", "calls_per_second", "eta_seconds", "groups", "series"} and "rows" not in snapshots[-1]
+    folder = tmp_path / "ws" / "runs" / run_id
+    summary = json.loads((folder / "summary.json").read_text())
+    assert summary["counts"] == snapshots[-1]["counts"]
+    # the CLI's own folder: `resume` finds nothing left to do in it, as for a run the CLI made
+    result = await asyncio.to_thread(run_cli, "resume", str(folder), env=cli_env(box))  # the CLI runs its own loop
+    assert result.returncode == 2 and "finished run" in result.stderr
+    _, page, _ = await fetch("GET", f"{server.base}/runs/{run_id}", headers=signed_in(server))
+    assert re.search(r'href="/runs/[^"]+/files/report.csv"', page)
+
+
+def test_the_server_listens_on_loopback_only(tmp_path):
+    from bulk_updater.ui import UiThread
+
+    server = UiThread(tmp_path, {})
+    try:
+        assert server.sock.getsockname()[0] == "127.0.0.1" and server.url.startswith(f"http://127.0.0.1:{server.port}/?token=")
+    finally:
+        server.sock.close()
