@@ -77,3 +77,28 @@ def test_the_server_listens_on_loopback_only(tmp_path):
         assert server.sock.getsockname()[0] == "127.0.0.1" and server.url.startswith(f"http://127.0.0.1:{server.port}/?token=")
     finally:
         server.sock.close()
+
+
+def test_the_ui_command_serves_the_workspace_with_the_launch_environment(tmp_path, monkeypatch):
+    import bulk_updater.ui as ui_package
+
+    served = {}
+    monkeypatch.setattr(ui_package, "serve", lambda workspace, port, open_browser, environ: served.update(
+        workspace=workspace, port=port, open_browser=open_browser, environ=environ))
+    env_file = write_csv(tmp_path / "lsq.env", [["LSQ_ACCESS_KEY=from-the-file-123456"], ["LSQ_HOST=http://127.0.0.1:9"]])
+    env_file.chmod(0o600)
+    monkeypatch.chdir(tmp_path)
+    result = run_cli("ui", "--no-browser", "--env-file", str(env_file))
+    assert result.returncode == 0, result.stderr
+    assert str(served["workspace"]) == "bulk-updater-runs" and served["open_browser"] is False
+    assert served["environ"]["LSQ_ACCESS_KEY"] == "from-the-file-123456" and served["environ"]["LSQ_HOST"] == "http://127.0.0.1:9"
+
+
+def test_the_browser_is_sent_a_private_file_not_the_token_in_its_command_line():
+    from bulk_updater.ui.server import _redirect_file
+
+    opener = _redirect_file("http://127.0.0.1:1/?token=abc")
+    try:
+        assert opener.stat().st_mode & 0o077 == 0 and "token=abc" in opener.read_text()
+    finally:
+        opener.unlink()

@@ -3,8 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import html
 import logging
+import os
+import signal
 import socket
+import sys
+import tempfile
 import threading
 import webbrowser
 from collections.abc import Mapping
@@ -50,19 +55,33 @@ def serve(workspace: Path, port: int, open_browser: bool, environ: Mapping[str, 
     async def main() -> None:
         runner = await start_site(app, sock)
         say(f"bulk-updater ui: open {address}\n(workspace: {workspace}; Ctrl-C stops the server)")
-        if open_browser:
-            webbrowser.open(address)
+        sys.stdout.flush()  # the address must show at once, even through a pipe
+        opener = _redirect_file(address) if open_browser else None
+        if opener is not None:
+            webbrowser.open(opener.as_uri())
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop.set)
         try:
-            await asyncio.Event().wait()
+            await stop.wait()
         finally:
+            say("Stopping the server; runs still going are stopped cleanly (Resume finishes them).")
             await runner.cleanup()
-            # Runs still going are stopped cleanly: every row gets its line, and Resume finishes them.
-            await asyncio.get_running_loop().run_in_executor(None, app[STATE].jobs.stop_all, STOP_WAIT + 5)
+            if opener is not None:
+                opener.unlink(missing_ok=True)
+            await loop.run_in_executor(None, app[STATE].jobs.stop_all, STOP_WAIT + 5)
 
-    try:
-        asyncio.run(main())
-    except KeyboardInterrupt:
-        say("Stopped the server.")
+    asyncio.run(main())
+
+
+def _redirect_file(address: str) -> Path:
+    """A private page that sends the browser on to `address`: opening it keeps the token out of the
+    browser's command line, which other users of the machine can read (as Jupyter does)."""
+    fd, name = tempfile.mkstemp(prefix="bulk-updater-ui-", suffix=".html")  # mode 0600
+    with os.fdopen(fd, "w", encoding="utf-8") as f:
+        f.write(f'<!doctype html><meta http-equiv="refresh" content="0;url={html.escape(address)}"><a href="{html.escape(address)}">Open bulk-updater</a>\n')
+    return Path(name)
 
 
 class UiThread:
