@@ -16,13 +16,14 @@ from conftest import new_ids, run_cli, cli_env, write_csv
 from test_ui_guard import _multipart, fetch, posting, signed_in, ui  # noqa: F401  (the `ui` fixture)
 
 
-async def _start_run(server, box, sheet, rate: str) -> str:
+async def _start_run(server, box, sheet, rate: str, after_connect=lambda: None) -> str:
     body, content_type = _multipart(sheet.name, sheet.read_bytes())
     _, _, response = await fetch("POST", server.base + "/upload", headers={**posting(server), "Content-Type": content_type}, data=body)
     upload_id = response.headers["Location"].rsplit("/", 1)[-1]
     await fetch("GET", f"{server.base}/check/{upload_id}", headers=signed_in(server))
     status, _, _ = await fetch("POST", server.base + "/connect", headers=posting(server), data={"next": "/"})
     assert status == 200  # the host and keys given at launch
+    after_connect()
     await fetch("POST", f"{server.base}/options/{upload_id}", headers=posting(server), data={"rate": rate})
     status, _, response = await fetch("POST", f"{server.base}/start/{upload_id}", headers=posting(server))
     run_page = response.headers["Location"]
@@ -102,3 +103,22 @@ def test_the_browser_is_sent_a_private_file_not_the_token_in_its_command_line():
         assert opener.stat().st_mode & 0o077 == 0 and "token=abc" in opener.read_text()
     finally:
         opener.unlink()
+
+
+async def test_a_run_refused_at_its_key_check_says_why_on_its_page(ui, sandbox, tmp_path):
+    box = sandbox()
+    sheet = write_csv(tmp_path / "edits.csv", [["CompanyActivityId", "Status"], *[[i, "Won"] for i in new_ids(3)]])
+    server = ui({"LSQ_HOST": box.url, "LSQ_ACCESS_KEY": box.config.access_key, "LSQ_SECRET_KEY": box.config.secret_key})
+
+    def rotate_keys() -> None:  # the admin rotated the keys after the page checked them
+        box.config.secret_key = "the-key-was-changed-since"
+
+    run_id = await _start_run(server, box, sheet, "100/1", after_connect=rotate_keys)
+    for _ in range(100):
+        _, page, _ = await fetch("GET", f"{server.base}/runs/{run_id}", headers=signed_in(server))
+        if 'id="refusal"' in page:
+            break
+        await asyncio.sleep(0.1)
+    assert "LeadSquared rejected the keys (401" in page and box.state.calls == 0
+    _, home, _ = await fetch("GET", server.base + "/", headers=signed_in(server))
+    assert "not started (nothing sent)" in home
