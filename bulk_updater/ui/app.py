@@ -56,6 +56,8 @@ STATE = web.AppKey("state", UiState)
 
 def build_app(workspace: Path, environ: Mapping[str, str], token: str, upload_cap: int | None = None) -> web.Application:
     state = UiState(Workspace(workspace) if upload_cap is None else Workspace(workspace, upload_cap), dict(environ))
+    if keys_in_environment(environ):  # masked from the start, even before the page uses them
+        chosen_credentials("", "", environ)
     # The upload streams past aiohttp's body limit; every other body is a small form.
     app = web.Application(middlewares=[guard_middleware(token)])
     app[STATE] = state
