@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..report.folder import SUMMARY
-from ..report.run_record import RUN_FILE, RunRecord, RunState
+from ..report.run_record import RunRecord, RunState
 from ..rows import ReadOptions
 
 UPLOAD_CAP = 200 * 1024 * 1024  # bytes; aiohttp's own body limit (1 MiB) does not apply to a streamed upload
@@ -144,6 +144,3 @@ def new_id() -> str:
     """Sortable by time, unguessable enough to never collide: 20261128-031500-a1b2c3."""
     return dt.datetime.now().strftime("%Y%m%d-%H%M%S") + "-" + secrets.token_hex(3)
 
-
-def has_run_file(path: Path) -> bool:
-    return (path / RUN_FILE).exists()
