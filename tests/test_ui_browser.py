@@ -13,11 +13,10 @@ import re
 from pathlib import Path
 
 import pytest
+from conftest import new_ids, write_csv
 
 from bulk_updater import check
 from bulk_updater.ui import UiThread
-
-from conftest import new_ids, write_csv
 
 pytestmark = pytest.mark.e2e
 

@@ -5,12 +5,12 @@ from __future__ import annotations
 import json
 import re
 
-from bulk_updater import check
-from bulk_updater.rows import ReadOptions
-
 from conftest import new_ids
 from test_ui_guard import _multipart, fetch, posting, signed_in, ui  # noqa: F401  (the `ui` fixture)
 from workbooks import write_xlsx
+
+from bulk_updater import check
+from bulk_updater.rows import ReadOptions
 
 
 async def test_pick_a_workbook_sheet_and_map_its_headers_into_a_map_file_beside_it(ui, tmp_path):  # noqa: F811

@@ -8,11 +8,10 @@ import re
 
 import aiohttp
 import pytest
+from conftest import write_csv
 
 from bulk_updater.ui import UiThread
 from bulk_updater.ui.guard import cookie_name
-
-from conftest import write_csv
 
 
 @pytest.fixture

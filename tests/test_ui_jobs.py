@@ -8,12 +8,11 @@ import re
 import time
 
 import aiohttp
+from conftest import cli_env, new_ids, run_cli, write_csv
+from test_ui_guard import _multipart, fetch, posting, signed_in, ui  # noqa: F401  (the `ui` fixture)
 
 from bulk_updater.settings import Rate
 from bulk_updater.ui.app import PROGRESS_INTERVAL
-
-from conftest import new_ids, run_cli, cli_env, write_csv
-from test_ui_guard import _multipart, fetch, posting, signed_in, ui  # noqa: F401  (the `ui` fixture)
 
 
 async def _start_run(server, box, sheet, rate: str, after_connect=lambda: None) -> str:
@@ -48,7 +47,7 @@ async def _events(server, run_id: str) -> tuple[list[dict], list[float], bool]:
     return snapshots, times, ended
 
 
-async def test_live_events_are_throttled_and_end_with_the_counts_of_summary_json(ui, sandbox, tmp_path):
+async def test_live_events_are_throttled_and_end_with_the_counts_of_summary_json(ui, sandbox, tmp_path):  # noqa: F811
     box = sandbox(rate=Rate(1000, 1))
     ids = new_ids(60)
     sheet = write_csv(tmp_path / "edits.csv", [["CompanyActivityId", "Status"], *[[i, "Won"] for i in ids]])
@@ -57,7 +56,7 @@ async def test_live_events_are_throttled_and_end_with_the_counts_of_summary_json
     snapshots, times, ended = await _events(server, run_id)
     assert ended and snapshots[-1]["done"] == snapshots[-1]["total"] == 60
     # a few events a second, however fast rows finish; no event holds rows
-    gaps = [b - a for a, b in zip(times, times[1:])]
+    gaps = [b - a for a, b in zip(times, times[1:], strict=False)]
     assert len(snapshots) < 60 and all(gap > PROGRESS_INTERVAL / 2 for gap in gaps)
     assert set(snapshots[-1]) >= {"counts", "calls_per_second", "eta_seconds", "groups", "series"} and "rows" not in snapshots[-1]
     folder = tmp_path / "ws" / "runs" / run_id
@@ -105,7 +104,7 @@ def test_the_browser_is_sent_a_private_file_not_the_token_in_its_command_line():
         opener.unlink()
 
 
-async def test_a_run_refused_at_its_key_check_says_why_on_its_page(ui, sandbox, tmp_path):
+async def test_a_run_refused_at_its_key_check_says_why_on_its_page(ui, sandbox, tmp_path):  # noqa: F811
     box = sandbox()
     sheet = write_csv(tmp_path / "edits.csv", [["CompanyActivityId", "Status"], *[[i, "Won"] for i in new_ids(3)]])
     server = ui({"LSQ_HOST": box.url, "LSQ_ACCESS_KEY": box.config.access_key, "LSQ_SECRET_KEY": box.config.secret_key})

@@ -11,11 +11,10 @@ import sys
 import types
 
 import pytest
-
-from bulk_updater.settings import Rate
-
 from conftest import cli_env, new_ids, write_csv
 from test_ui_jobs import _start_run
+
+from bulk_updater.settings import Rate
 
 pytestmark = pytest.mark.e2e
 

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import jinja2
-from aiohttp import web
+from aiohttp import BodyPartReader, web
 
 from .. import check as checking
 from ..credentials import REDACTOR
@@ -132,15 +132,13 @@ async def upload(request: web.Request) -> web.Response:
     too_big = f"The file is larger than the {cap_text} limit. Split it into smaller sheets and upload each."
     if request.content_length is not None and request.content_length > workspace.upload_cap + 64 * 1024:
         return problem(too_big, status=413)
-    reader = await request.multipart()
-    part = await reader.next()
-    while part is not None and getattr(part, "name", None) != "sheet":
-        part = await reader.next()
-    if part is None or not getattr(part, "filename", None):
+    part = await _sheet_part(request)
+    if part is None or not part.filename:
         return problem("Choose a file to upload.")
-    if Path(part.filename).suffix.lower() not in SHEET_EXTENSIONS:
-        return problem(f"{Path(part.filename).name}: not a sheet bulk-updater reads. Upload a {', '.join(SHEET_EXTENSIONS)} file.")
-    path = workspace.new_upload_path(part.filename)
+    filename = part.filename
+    if Path(filename).suffix.lower() not in SHEET_EXTENSIONS:
+        return problem(f"{Path(filename).name}: not a sheet bulk-updater reads. Upload a {', '.join(SHEET_EXTENSIONS)} file.")
+    path = workspace.new_upload_path(filename)
     try:
         await _stream_to(part, path, workspace.upload_cap)
     except UploadTooBig:
@@ -149,11 +147,20 @@ async def upload(request: web.Request) -> web.Response:
     except BaseException:
         shutil.rmtree(path.parent, ignore_errors=True)
         raise
-    saved = workspace.save_upload(path, part.filename)
+    saved = workspace.save_upload(path, filename)
     raise web.HTTPSeeOther(f"/sheet/{saved.id}")
 
 
-async def _stream_to(part, path: Path, cap: int) -> None:
+async def _sheet_part(request: web.Request) -> BodyPartReader | None:
+    """The form's `sheet` field, not yet read: the file streams from it."""
+    reader = await request.multipart()
+    while (part := await reader.next()) is not None:
+        if isinstance(part, BodyPartReader) and part.name == "sheet":
+            return part
+    return None
+
+
+async def _stream_to(part: BodyPartReader, path: Path, cap: int) -> None:
     size = 0
     with path.open("wb") as f:
         while chunk := await part.read_chunk(1 << 16):

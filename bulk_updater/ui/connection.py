@@ -50,7 +50,10 @@ def chosen_credentials(typed_access: str, typed_secret: str, environ: Mapping[st
     if not (access or secret):
         access, secret = environ.get(ACCESS_KEY, "").strip(), environ.get(SECRET_KEY, "").strip()
     if not (access and secret):
-        raise InputError("both keys are needed", hint="Type the access key and the secret key, or start bulk-updater ui with them in the environment or an --env-file.")
+        raise InputError(
+            "both keys are needed",
+            hint="Type the access key and the secret key, or start bulk-updater ui with them in the environment or an --env-file.",
+        )
     credentials = Credentials(access, secret)
     REDACTOR.protect(credentials)
     return credentials

@@ -150,13 +150,12 @@ def _work(job: Job, on_end: Callable[[Job], None] | None) -> None:
         for outcome, rows in _outcomes_before(job.out_dir).items():
             job.progress.counts[outcome] += rows
         job.state = "running" if job.state == "starting" else job.state
-        hooks = {"progress": False, "on_outcome": job.progress.add, "stop_token": job.stop_token}
         if job.command == "resume":
-            summary = library.resume(job.out_dir, job.send.credentials, {}, **hooks)
-        elif job.command == "retry":
-            summary = library.retry(job.source, job.out_dir, job.send, library.JobOptions(read=job.read, **hooks))
+            summary = library.resume(job.out_dir, job.send.credentials, {}, progress=False, on_outcome=job.progress.add, stop_token=job.stop_token)
         else:
-            summary = library.run(job.source, job.out_dir, job.send, library.JobOptions(read=job.read, **hooks))
+            options = library.JobOptions(read=job.read, progress=False, on_outcome=job.progress.add, stop_token=job.stop_token)
+            start = library.retry if job.command == "retry" else library.run
+            summary = start(job.source, job.out_dir, job.send, options)
         job.summary = summary.to_json()
         job.state = "stopped" if summary.stop_reason else "finished"
     except BulkUpdaterError as exc:

@@ -52,7 +52,7 @@ def parse_choices(form: Mapping[str, str]) -> SendChoices:
         max_attempts=int(_number(form, "max_attempts", 5, lambda v: v >= 1 and v == int(v), "a whole number of 1 or more")),
         timeout=_number(form, "timeout", 30.0, lambda v: v > 0, "a number of seconds above 0"),
     )
-    choices.limit  # a bad rate is refused here, with the CLI's message
+    _ = choices.limit  # a bad rate is refused here, with the CLI's message
     return choices
 
 

@@ -106,7 +106,7 @@ class UiThread:
         await self._stop.wait()
         await runner.cleanup()
 
-    def __enter__(self) -> "UiThread":
+    def __enter__(self) -> UiThread:
         self._thread.start()
         if not self._ready.wait(10):
             raise RuntimeError("the ui server did not start")

@@ -20,10 +20,10 @@ import uuid
 from pathlib import Path
 
 import aiohttp
+from common import KEYS, sandbox_process
 
 from bulk_updater.ui import UiThread
 from bulk_updater.ui.guard import cookie_name
-from common import KEYS, sandbox_process
 
 ROWS = 100_000
 SEND_SECONDS = 15.0
