@@ -2,7 +2,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: demo sandbox test test-e2e bench clean
+.PHONY: demo sandbox test test-e2e bench screenshots clean
 
 $(STAMP): pyproject.toml
 	python3 -m venv $(VENV)
@@ -23,6 +23,10 @@ test: $(STAMP)
 # Signals, kill -9, real filesystems and browsers: the slow tier, also run by CI.
 test-e2e: $(STAMP)
 	$(PY) -m pytest -q -m e2e
+
+# docs/ui.png: the web page's run screen, taken by the browser test (needs /usr/bin/chromium).
+screenshots: $(STAMP)
+	BULK_UPDATER_SCREENSHOTS=1 BULK_UPDATER_REQUIRE_BROWSER=1 $(PY) -m pytest -q -m e2e tests/test_ui_browser.py -k stop
 
 bench: $(STAMP)
 	$(PY) tests/bench/run.py $(BENCH)

@@ -316,6 +316,24 @@ def cmd_sandbox(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_ui(args: argparse.Namespace) -> int:
+    """Open the whole job in a local web page: sheet, check, connection, options, run, results.
+
+    Starts a server on 127.0.0.1 only and opens the browser at its address, which carries
+    a one-time token. Uploads and run folders go in the workspace (the CLI's folders:
+    either can resume or retry the other's runs). Keys come from the environment, the
+    --env-file, or the page's password fields, and stay in the server's memory.
+
+    Example: bulk-updater ui --workspace ~/lsq-runs --env-file ~/lsq.env
+    """
+    from pathlib import Path
+
+    from .ui import serve
+
+    serve(Path(args.workspace), args.port, not args.no_browser, _environment(args))
+    return EXIT_OK
+
+
 # Options a run records (options.py), by name -> the argparse dest that gives them (their flag's).
 # Their argparse defaults are None, so that a resume can tell an option given from one left out.
 # The rate, the host and the region check are given by several flags: see _given.
@@ -447,6 +465,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     whoami = _command(commands, "whoami", cmd_whoami)
     add_connection_options(whoami)
+
+    ui = _command(commands, "ui", cmd_ui)
+    ui.add_argument("--workspace", default="bulk-updater-runs", metavar="DIR", help="folder for the uploads and the run folders (default: %(default)s)")
+    ui.add_argument("--port", type=int, default=0, metavar="N", help="the port on 127.0.0.1 (default: a free one)")
+    ui.add_argument("--no-browser", action="store_true", help="print the address; don't open a browser")
+    ui.add_argument("--env-file", metavar="PATH", help="a .env-style file of LSQ_ACCESS_KEY, LSQ_SECRET_KEY, LSQ_HOST for the page to use")
 
     sandbox = _command(commands, "sandbox", cmd_sandbox)
     from .sandbox.server import add_sandbox_options

@@ -207,6 +207,19 @@ def open_sheet(path: str | Path, options: ReadOptions = ReadOptions()) -> Sheet:
     return sheet
 
 
+def read_header(path: str | Path, options: ReadOptions = ReadOptions()) -> list[str]:
+    """The header row's names as the sheet has them, before any map and without requiring the id
+    column: what the web page offers to map to SchemaNames."""
+    path = Path(path)
+    try:
+        source = _open_source(path, options)
+        _, header = _header(source, source.records())
+    except OSError as exc:
+        raise InputError(f"the file can't be opened ({exc.strerror or exc})", where=str(path), hint="Close it in other programs and check you may read it.") from None
+    names = [cell_text(value).strip() for value in header]
+    return [name for name in names if name and not name.startswith("_")]
+
+
 def _open_source(path: Path, options: ReadOptions) -> Source:
     if not path.exists():
         raise InputError("no such file", where=str(path), hint="Check the path and try again.")

@@ -58,6 +58,12 @@ def open_workbook(path: Path, sheet: str | None = None) -> WorkbookSource:
     return WorkbookSource(path, _chosen_sheet(path, names, sheet))
 
 
+def sheet_names(path: Path) -> list[str]:
+    """The workbook's sheets, in order (the web page lets the admin pick one)."""
+    with _opened(path) as book:
+        return list(book.sheet_names)
+
+
 def _chosen_sheet(path: Path, names: list[str], wanted: str | None) -> str:
     if not names:
         raise InputError("the workbook has no sheets", where=str(path), hint="Open it in Excel and save it again.")

@@ -1,0 +1,412 @@
+"""The routes of the web page: one screen at a time, Sheet -> Check -> Connection -> Options -> Run -> Results.
+
+Handlers are thin: the work is the library's (check, run, retry), the files are the
+workspace's, the jobs are jobs.py's, the rules of who may ask are guard.py's.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import functools
+import json
+import shutil
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import jinja2
+from aiohttp import BodyPartReader, web
+
+from .. import check as checking
+from ..credentials import REDACTOR
+from ..errors import BulkUpdaterError, InputError
+from ..hosts import REGIONS
+from ..report.folder import FAILED
+from ..rows import ReadOptions
+from ..rows.reader import read_header
+from ..rows.workbook import sheet_names
+from ..wording import counted
+from .connection import Connection, chosen_credentials, chosen_host, connect, keys_in_environment
+from .guard import guard_middleware
+from .jobs import Job, Jobs
+from .options import PLANS, SendChoices, parse_choices
+from .workspace import SHEET_EXTENSIONS, UploadTooBig, Workspace
+
+# How often a live page gets the job's numbers: a few times a second, whatever the row rate.
+PROGRESS_INTERVAL = 0.3
+# Files a results page offers for download (the CLI's outputs, and undo.csv where main writes it).
+DOWNLOADS = ("report.csv", "failed.csv", "summary.json", "report.xlsx", "failed.xlsx", "undo.csv")
+HERE = Path(__file__).parent
+
+
+@dataclass
+class UiState:
+    workspace: Workspace
+    environ: Mapping[str, str]
+    jobs: Jobs = field(default_factory=Jobs)
+    connection: Connection | None = None
+    choices: dict[str, SendChoices] = field(default_factory=dict)  # by upload or run id
+    checks: dict[str, checking.CheckResult] = field(default_factory=dict)  # by upload id
+    started: dict[str, str] = field(default_factory=dict)  # upload id -> the run last started from it
+
+
+STATE = web.AppKey("state", UiState)
+
+
+def build_app(workspace: Path, environ: Mapping[str, str], token: str, upload_cap: int | None = None) -> web.Application:
+    state = UiState(Workspace(workspace) if upload_cap is None else Workspace(workspace, upload_cap), dict(environ))
+    if keys_in_environment(environ):  # masked from the start, even before the page uses them
+        chosen_credentials("", "", environ)
+    # The upload streams past aiohttp's body limit; every other body is a small form.
+    app = web.Application(middlewares=[guard_middleware(token)])
+    app[STATE] = state
+    app.add_routes([
+        web.get("/", home),
+        web.post("/upload", upload),
+        web.get("/sheet/{upload}", sheet_page),
+        web.post("/sheet/{upload}", sheet_save),
+        web.get("/check/{upload}", check_page),
+        web.get("/connect", connect_page),
+        web.post("/connect", connect_save),
+        web.get("/options/{upload}", options_page),
+        web.post("/options/{upload}", options_save),
+        web.get("/confirm/{upload}", confirm_page),
+        web.post("/start/{upload}", start),
+        web.get("/runs/{run}", run_page),
+        web.get("/runs/{run}/events", run_events),
+        web.post("/runs/{run}/stop", run_stop),
+        web.post("/runs/{run}/retry", run_retry),
+        web.post("/runs/{run}/resume", run_resume),
+        web.get("/runs/{run}/files/{name}", run_file),
+        web.static("/static", HERE / "static"),
+    ])
+    return app
+
+
+# --- rendering ------------------------------------------------------------------------
+
+
+@functools.lru_cache(maxsize=1)
+def _templates() -> jinja2.Environment:
+    return jinja2.Environment(
+        loader=jinja2.FileSystemLoader(HERE / "templates"),
+        autoescape=True,
+        # Every value a page shows passes the CLI's key masking.
+        finalize=lambda value: REDACTOR.redact(value) if isinstance(value, str) else value,
+        undefined=jinja2.StrictUndefined,
+    )
+
+
+def render(name: str, status: int = 200, **context) -> web.Response:
+    html = _templates().get_template(name).render(regions=REGIONS, counted=counted, **context)
+    return web.Response(text=html, content_type="text/html", status=status, headers={"Cache-Control": "no-store"})
+
+
+def problem(message: str, back: str = "/", status: int = 400) -> web.Response:
+    return render("problem.html", status=status, message=message, back=back)
+
+
+def _state(request: web.Request) -> UiState:
+    return request.app[STATE]
+
+
+async def _in_thread(function, *args):
+    """Blocking work (reading a sheet, counting rows) off the server's loop."""
+    return await asyncio.get_running_loop().run_in_executor(None, function, *args)
+
+
+# --- home and Sheet -------------------------------------------------------------------
+
+
+async def home(request: web.Request) -> web.Response:
+    state = _state(request)
+    runs = await _in_thread(state.workspace.all_runs)
+    return render("home.html", runs=runs, live={run.id for run in runs if state.jobs.live(run.id)},
+                  cap=_megabytes(state.workspace.upload_cap), extensions=SHEET_EXTENSIONS, connected=state.connection is not None)
+
+
+async def upload(request: web.Request) -> web.Response:
+    workspace = _state(request).workspace
+    cap_text = _megabytes(workspace.upload_cap)
+    too_big = f"The file is larger than the {cap_text} limit. Split it into smaller sheets and upload each."
+    if request.content_length is not None and request.content_length > workspace.upload_cap + 64 * 1024:
+        return problem(too_big, status=413)
+    part = await _sheet_part(request)
+    if part is None or not part.filename:
+        return problem("Choose a file to upload.")
+    filename = part.filename
+    if Path(filename).suffix.lower() not in SHEET_EXTENSIONS:
+        return problem(f"{Path(filename).name}: not a sheet bulk-updater reads. Upload a {', '.join(SHEET_EXTENSIONS)} file.")
+    path = workspace.new_upload_path(filename)
+    try:
+        await _stream_to(part, path, workspace.upload_cap)
+    except UploadTooBig:
+        shutil.rmtree(path.parent, ignore_errors=True)
+        return problem(too_big, status=413)
+    except BaseException:
+        shutil.rmtree(path.parent, ignore_errors=True)
+        raise
+    saved = workspace.save_upload(path, filename)
+    raise web.HTTPSeeOther(f"/sheet/{saved.id}")
+
+
+async def _sheet_part(request: web.Request) -> BodyPartReader | None:
+    """The form's `sheet` field, not yet read: the file streams from it."""
+    reader = await request.multipart()
+    while (part := await reader.next()) is not None:
+        if isinstance(part, BodyPartReader) and part.name == "sheet":
+            return part
+    return None
+
+
+async def _stream_to(part: BodyPartReader, path: Path, cap: int) -> None:
+    size = 0
+    with path.open("wb") as f:
+        while chunk := await part.read_chunk(1 << 16):
+            size += len(chunk)
+            if size > cap:
+                raise UploadTooBig
+            f.write(chunk)
+
+
+def _megabytes(size: int) -> str:
+    return f"{size / (1024 * 1024):g} MB" if size >= 1024 * 1024 else f"{size:,} bytes"
+
+
+def _upload(request: web.Request):
+    found = _state(request).workspace.upload(request.match_info["upload"])
+    if found is None:
+        raise web.HTTPNotFound(text="No such upload.")
+    return found
+
+
+async def sheet_page(request: web.Request) -> web.Response:
+    item = _upload(request)
+    sheets: list[str] = []
+    columns: list[str] = []
+    error = ""
+    try:
+        if item.is_workbook:
+            sheets = await _in_thread(sheet_names, item.path)
+        # Headers as the sheet has them, before any map: the fields to map from.
+        columns = await _in_thread(read_header, item.path, ReadOptions(sheet=item.sheet))
+    except InputError as exc:
+        error = str(exc)
+    return render("sheet.html", upload=item, sheets=sheets, columns=columns, error=error)
+
+
+async def sheet_save(request: web.Request) -> web.Response:
+    item = _upload(request)
+    form = await request.post()
+    if item.is_workbook and form.get("sheet"):
+        item.sheet = str(form["sheet"])
+    if form.get("action") == "pick":  # another sheet picked: show its headers
+        item.mapped = {}
+        _state(request).workspace.save_choices(item)
+        raise web.HTTPSeeOther(f"/sheet/{item.id}")
+    item.mapped = _map_from_form(form)
+    _state(request).workspace.save_choices(item)
+    _state(request).checks.pop(item.id, None)
+    raise web.HTTPSeeOther(f"/check/{item.id}")
+
+
+def _map_from_form(form) -> dict[str, str]:
+    """Fields header_N (the sheet's header) and schema_N (what it maps to; blank: kept as it is)."""
+    mapped = {}
+    for key in form:
+        if key.startswith("header_"):
+            target = str(form.get("schema_" + key[len("header_"):], "")).strip()
+            header = str(form[key])
+            if target and target != header:
+                mapped[header] = target
+    return mapped
+
+
+# --- Check ----------------------------------------------------------------------------
+
+
+async def check_page(request: web.Request) -> web.Response:
+    state, item = _state(request), _upload(request)
+    try:
+        result = await _in_thread(checking.check, item.path, item.read_options())
+    except InputError as exc:
+        state.checks.pop(item.id, None)
+        return render("check.html", upload=item, result=None, refusal=f"Error: {exc}")
+    refusal = "" if result.usable else f"Error: {result.where}: {result.problem()}\nFix the rows listed above, then check again."
+    if result.usable:
+        # Kept for the confirmation, without the ids it counted duplicates with (a million rows: megabytes).
+        state.checks[item.id] = dataclasses.replace(result, _ids=set())
+    previews = [(number, json.dumps(body, ensure_ascii=False, indent=1)) for number, body in result.previews]
+    return render("check.html", upload=item, result=result, refusal=refusal, previews=previews)
+
+
+# --- Connection -----------------------------------------------------------------------
+
+
+def _next_path(value: str) -> str:
+    """Only a path on this server: never a redirect elsewhere."""
+    return value if value.startswith("/") and not value.startswith("//") and "\\" not in value else "/"
+
+
+async def connect_page(request: web.Request) -> web.Response:
+    state = _state(request)
+    return render("connect.html", connection=state.connection, error="", next=_next_path(request.query.get("next", "/")),
+                  env_keys=keys_in_environment(state.environ), env_host=state.environ.get("LSQ_HOST", ""))
+
+
+async def connect_save(request: web.Request) -> web.Response:
+    state = _state(request)
+    form = await request.post()
+    following = _next_path(str(form.get("next", "/")))
+    try:
+        host = chosen_host(str(form.get("region", "")), str(form.get("host", "")), state.environ)
+        credentials = chosen_credentials(str(form.get("access_key", "")), str(form.get("secret_key", "")), state.environ)
+        state.connection = await connect(host, credentials, check_region=not form.get("no_region_check"))
+        error = ""
+    except BulkUpdaterError as exc:
+        error = f"Error: {exc}"
+    return render("connect.html", connection=state.connection if not error else None, error=error, next=following,
+                  env_keys=keys_in_environment(state.environ), env_host=state.environ.get("LSQ_HOST", ""),
+                  status=400 if error else 200)
+
+
+# --- Options, confirmation, start -----------------------------------------------------
+
+
+async def options_page(request: web.Request) -> web.Response:
+    item = _upload(request)
+    choices = _state(request).choices.get(item.id, SendChoices())
+    return render("options.html", upload=item, choices=choices, defaults=SendChoices(), plans=PLANS, error="")
+
+
+async def options_save(request: web.Request) -> web.Response:
+    state, item = _state(request), _upload(request)
+    form = await request.post()
+    try:
+        state.choices[item.id] = parse_choices({k: str(v) for k, v in form.items()})
+    except InputError as exc:
+        return render("options.html", upload=item, choices=SendChoices(), defaults=SendChoices(), plans=PLANS, error=f"Error: {exc}", status=400)
+    raise web.HTTPSeeOther(f"/confirm/{item.id}")
+
+
+async def confirm_page(request: web.Request) -> web.Response:
+    state, item = _state(request), _upload(request)
+    result = state.checks.get(item.id)
+    if result is None:
+        raise web.HTTPSeeOther(f"/check/{item.id}")
+    if state.connection is None:
+        raise web.HTTPSeeOther(f"/connect?next=/options/{item.id}")
+    choices = state.choices.get(item.id, SendChoices())
+    return render("confirm.html", upload=item, result=result, connection=state.connection, choices=choices,
+                  line=_confirmation(state.connection, result.will_update, choices))
+
+
+def _confirmation(connection: Connection, rows: int, choices: SendChoices) -> str:
+    minutes = choices.estimated_seconds(rows) / 60
+    estimate = f"about {minutes:.0f} min" if minutes >= 1 else f"about {choices.estimated_seconds(rows):.0f} s"
+    org = connection.identity.org or "unknown org"
+    limit = choices.limit
+    return (f"Update {counted(rows, 'activity', 'activities')} in {org} at {connection.host}, "
+            f"at most {limit.calls} calls per {limit.period:g} s: {estimate}.")
+
+
+async def start(request: web.Request) -> web.Response:
+    state, item = _state(request), _upload(request)
+    if state.connection is None or item.id not in state.checks:
+        raise web.HTTPSeeOther(f"/confirm/{item.id}")
+    running = state.started.get(item.id)
+    if running and state.jobs.live(running):  # a second click on Start: the run already going
+        raise web.HTTPSeeOther(f"/runs/{running}")
+    choices = state.choices.get(item.id, SendChoices())
+    folder = state.workspace.new_run_folder()
+    state.choices[folder.id] = choices
+    state.started[item.id] = folder.id
+    line = _confirmation(state.connection, state.checks[item.id].will_update, choices)
+    state.jobs.start(Job(folder.id, folder.path, "run", item.path, choices.send_settings(state.connection), item.read_options(), headline=line))
+    raise web.HTTPSeeOther(f"/runs/{folder.id}")
+
+
+# --- Run and Results ------------------------------------------------------------------
+
+
+def _run_folder(request: web.Request):
+    found = _state(request).workspace.run(request.match_info["run"])
+    if found is None:
+        raise web.HTTPNotFound(text="No such run.")
+    return found
+
+
+async def run_page(request: web.Request) -> web.Response:
+    state, folder = _state(request), _run_folder(request)
+    job = state.jobs.get(folder.id)
+    files = [name for name in DOWNLOADS if (folder.path / name).exists()]
+    summary = folder.summary
+    needs_look = summary.get("rows", 0) - summary.get("counts", {}).get("success", 0) - summary.get("counts", {}).get("skipped", 0) if summary else 0
+    return render("run.html", run=folder, job=job, live=bool(job and job.live), files=files, summary=summary,
+                  needs_look=needs_look, connected=state.connection is not None, error=REDACTOR.redact(job.error) if job else "")
+
+
+async def run_events(request: web.Request) -> web.StreamResponse:
+    """Server-sent events: the job's numbers, at most a few times a second, then `end`."""
+    job = _state(request).jobs.get(request.match_info["run"])
+    if job is None:
+        raise web.HTTPNotFound(text="No live job for this run.")
+    response = web.StreamResponse(headers={"Content-Type": "text/event-stream", "Cache-Control": "no-store"})
+    await response.prepare(request)
+    last = ""
+    try:
+        while True:
+            live = job.live
+            text = REDACTOR.redact(json.dumps(job.snapshot()))
+            if text != last:
+                await response.write(f"data: {text}\n\n".encode())
+                last = text
+            if not live:
+                await response.write(b"event: end\ndata: {}\n\n")
+                break
+            await asyncio.sleep(PROGRESS_INTERVAL)
+    except ConnectionResetError:  # the tab was closed: the job goes on
+        pass
+    return response
+
+
+async def run_stop(request: web.Request) -> web.Response:
+    job = _state(request).jobs.get(request.match_info["run"])
+    if job is not None and job.live:
+        job.stop()
+    raise web.HTTPSeeOther(f"/runs/{request.match_info['run']}")
+
+
+async def run_retry(request: web.Request) -> web.Response:
+    state, earlier = _state(request), _run_folder(request)
+    if state.connection is None:
+        raise web.HTTPSeeOther(f"/connect?next=/runs/{earlier.id}")
+    if not (earlier.path / FAILED).exists():
+        return problem("This run has no failed.csv to retry.", back=f"/runs/{earlier.id}")
+    choices = state.choices.get(earlier.id, SendChoices())
+    folder = state.workspace.new_run_folder()
+    state.choices[folder.id] = choices
+    state.jobs.start(Job(folder.id, folder.path, "retry", earlier.path / FAILED, choices.send_settings(state.connection), ReadOptions()))
+    raise web.HTTPSeeOther(f"/runs/{folder.id}")
+
+
+async def run_resume(request: web.Request) -> web.Response:
+    state, folder = _state(request), _run_folder(request)
+    if state.connection is None:
+        raise web.HTTPSeeOther(f"/connect?next=/runs/{folder.id}")
+    if state.jobs.live(folder.id) or not folder.unfinished or folder.record is None:
+        raise web.HTTPSeeOther(f"/runs/{folder.id}")
+    # The library resumes with the options run.json recorded (sheet, map, rate...): the CLI's `resume DIR`.
+    send = SendChoices().send_settings(state.connection)  # only its keys are used
+    state.jobs.start(Job(folder.id, folder.path, "resume", Path(folder.record.input), send, ReadOptions()))
+    raise web.HTTPSeeOther(f"/runs/{folder.id}")
+
+
+async def run_file(request: web.Request) -> web.StreamResponse:
+    folder, name = _run_folder(request), request.match_info["name"]
+    if name not in DOWNLOADS or not (folder.path / name).is_file():
+        raise web.HTTPNotFound(text="No such file in this run.")
+    return web.FileResponse(folder.path / name, headers={"Content-Disposition": f'attachment; filename="{folder.id}-{name}"'})
+
+

@@ -1,0 +1,151 @@
+"""The web page's safety rules, against the real server on a free loopback port (no browser)."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import re
+
+import aiohttp
+import pytest
+from conftest import write_csv
+
+from bulk_updater.ui import UiThread
+from bulk_updater.ui.guard import cookie_name
+
+
+@pytest.fixture
+def ui(tmp_path):
+    started = []
+
+    def start(environ=None, upload_cap=None) -> UiThread:
+        server = UiThread(tmp_path / "ws", environ or {}, upload_cap).__enter__()
+        started.append(server)
+        return server
+
+    yield start
+    for server in started:
+        server.__exit__(None, None, None)
+
+
+def signed_in(server: UiThread) -> dict[str, str]:
+    return {"Cookie": f"{cookie_name(server.port)}={server.token}"}
+
+
+def posting(server: UiThread) -> dict[str, str]:
+    return {**signed_in(server), "Origin": server.base}
+
+
+async def fetch(method: str, url: str, **kwargs) -> tuple[int, str, aiohttp.ClientResponse]:
+    async with aiohttp.ClientSession() as session:
+        async with session.request(method, url, allow_redirects=False, **kwargs) as response:
+            return response.status, await response.text(), response
+
+
+async def test_without_token_or_cookie_every_path_is_403(ui):
+    server = ui()
+    for path in ("/", "/static/style.css", "/connect", "/runs/20260101-000000-abcdef", "/?token=wrong"):
+        status, body, _ = await fetch("GET", server.base + path)
+        assert status == 403, path
+        assert "Open the address bulk-updater ui printed" in body
+    assert (await fetch("GET", server.base + "/", headers={"Cookie": f"{cookie_name(server.port)}=wrong"}))[0] == 403
+
+
+async def test_the_token_is_traded_for_a_strict_httponly_cookie_and_stays_out_of_the_log(ui, caplog):
+    caplog.set_level(logging.INFO, logger="bulk_updater.ui.access")
+    server = ui()
+    status, _, response = await fetch("GET", server.url)
+    assert status == 303 and response.headers["Location"] == "/"  # the token leaves the address bar
+    cookie = response.cookies[cookie_name(server.port)]
+    assert cookie.value == server.token and cookie["httponly"] and cookie["samesite"] == "Strict"
+    status, body, _ = await fetch("GET", server.base + "/", headers=signed_in(server))
+    assert status == 200 and "Runs in this workspace" in body and server.token not in body
+    await asyncio.sleep(0.3)  # the server logs a request after answering it
+    logged = "\n".join(record.getMessage() for record in caplog.records)
+    assert "GET / 303" in logged and "GET / 200" in logged
+    assert server.token not in logged
+
+
+async def test_a_foreign_host_is_refused_even_with_the_cookie(ui):
+    server = ui()
+    for host in ("evil.example", f"evil.example:{server.port}", f"127.0.0.1:{server.port + 1}", "127.0.0.1"):
+        status, body, _ = await fetch("GET", server.base + "/", headers={**signed_in(server), "Host": host})
+        assert status == 403 and "Host header" in body, host
+    assert (await fetch("GET", server.base + "/", headers={**signed_in(server), "Host": f"localhost:{server.port}"}))[0] == 200
+
+
+async def test_a_change_needs_the_pages_own_origin(ui):
+    server = ui()
+    for origin in ({"Origin": "http://evil.example"}, {"Origin": f"http://127.0.0.1:{server.port + 1}"}, {"Origin": "null"}, {}):
+        status, body, _ = await fetch("POST", server.base + "/connect", headers={**signed_in(server), **origin}, data={"region": "sg"})
+        assert status == 403 and "Origin" in body, origin
+    status, _, _ = await fetch("POST", server.base + "/connect", headers=posting(server), data={"region": "sg"})
+    assert status == 400  # past the guard: refused for lack of keys, not for where it came from
+
+
+def _multipart(filename: str, content: bytes) -> tuple[bytes, str]:
+    boundary = "testboundary1234"
+    body = (f"--{boundary}\r\nContent-Disposition: form-data; name=\"sheet\"; filename=\"{filename}\"\r\n"
+            "Content-Type: text/csv\r\n\r\n").encode() + content + f"\r\n--{boundary}--\r\n".encode()
+    return body, f"multipart/form-data; boundary={boundary}"
+
+
+async def test_an_upload_over_the_cap_is_refused_naming_it_and_leaves_nothing(ui, tmp_path):
+    server = ui(upload_cap=2000)
+    body, content_type = _multipart("big.csv", b"CompanyActivityId,Status\n" + b"x" * 5000)
+    status, text, _ = await fetch("POST", server.base + "/upload", headers={**posting(server), "Content-Type": content_type}, data=body)
+    assert status == 413 and "2,000 bytes limit" in text
+
+    async def chunks():  # no Content-Length: the cap is enforced while streaming
+        for start in range(0, len(body), 1000):
+            yield body[start:start + 1000]
+
+    status, text, _ = await fetch("POST", server.base + "/upload", headers={**posting(server), "Content-Type": content_type}, data=chunks())
+    assert status == 413 and "2,000 bytes limit" in text
+    uploads = tmp_path / "ws" / "uploads"
+    assert not uploads.exists() or not any(uploads.rglob("*"))
+    status, home, _ = await fetch("GET", server.base + "/", headers=signed_in(server))
+    assert "2,000 bytes" in home  # the page says the cap
+
+
+async def test_uploads_are_stored_under_names_the_server_chooses(ui, tmp_path):
+    server = ui()
+    body, content_type = _multipart("../../escape.csv", b"CompanyActivityId,Status\n6513270e-269e-4d37-b2a7-4de452e6b438,Won\n")
+    status, _, response = await fetch("POST", server.base + "/upload", headers={**posting(server), "Content-Type": content_type}, data=body)
+    assert status == 303 and re.fullmatch(r"/sheet/\d{8}-\d{6}-[0-9a-f]{6}", response.headers["Location"])
+    stored = sorted(p.relative_to(tmp_path) for p in tmp_path.rglob("*") if p.is_file())
+    assert [p.name for p in stored] == ["choices.json", "input.csv"] and all(p.parts[:2] == ("ws", "uploads") for p in stored)
+    body, content_type = _multipart("macro.exe", b"MZ")
+    status, text, _ = await fetch("POST", server.base + "/upload", headers={**posting(server), "Content-Type": content_type}, data=body)
+    assert status == 400 and "not a sheet" in text
+
+
+async def _upload(server: UiThread, path) -> str:
+    body, content_type = _multipart(path.name, path.read_bytes())
+    _, _, response = await fetch("POST", server.base + "/upload", headers={**posting(server), "Content-Type": content_type}, data=body)
+    return response.headers["Location"].rsplit("/", 1)[-1]
+
+
+async def test_a_refused_file_shows_the_clis_message_and_cannot_start(ui, tmp_path):
+    server = ui()
+    upload_id = await _upload(server, write_csv(tmp_path / "no-id.csv", [["Status"], ["Won"]]))
+    status, page, _ = await fetch("GET", f"{server.base}/check/{upload_id}", headers=signed_in(server))
+    assert "Error: " in page and "CompanyActivityId" in page and 'id="to-connect"' not in page
+    status, _, response = await fetch("POST", f"{server.base}/start/{upload_id}", headers=posting(server))
+    assert status == 303 and not (tmp_path / "ws" / "runs").exists()
+
+
+async def test_typed_keys_stay_in_memory_and_a_wrong_region_is_refused_as_the_cli_does(ui, sandbox, tmp_path, caplog):
+    caplog.set_level(logging.DEBUG)
+    box = sandbox(access_key="typed-access-key-123456", secret_key="typed-secret-key-654321")
+    server = ui()
+    form = {"host": box.url, "access_key": box.config.access_key, "secret_key": box.config.secret_key}
+    status, page, _ = await fetch("POST", server.base + "/connect", headers=posting(server), data=form)
+    assert status == 200 and 'id="who-org"' in page
+    wrong = sandbox(access_key="typed-access-key-123456", secret_key="typed-secret-key-654321", region_host="api-in21.leadsquared.com")
+    status, refused, _ = await fetch("POST", server.base + "/connect", headers=posting(server), data={**form, "host": wrong.url})
+    assert status == 400 and "the keys belong to the region host api-in21.leadsquared.com" in refused and "--region in21" in refused
+    on_disk = "".join(p.read_text(errors="replace") for p in tmp_path.rglob("*") if p.is_file())
+    logged = "\n".join(record.getMessage() for record in caplog.records)
+    for key in (box.config.access_key, box.config.secret_key):
+        assert key not in page + refused + on_disk + logged
