@@ -1,89 +1,123 @@
 """Pace calls so that no `period`-second window, as the server counts it, holds more than `calls`.
 
-Why not a bare `AsyncLimiter(calls, period)`: it is a leaky bucket that starts empty, so it
-lets `calls` through at once and then `calls/period` a second, and up to twice the limit lands
-in the first window. Here aiolimiter paces calls evenly, one every (period + jitter) / calls
-seconds, and a log of the last `calls` start times holds the window as a hard guarantee
-(it matters while the pace changes). Spacing calls by (period + jitter) / calls keeps any
-`calls + 1` consecutive arrivals more than `period` apart even when the network delays each
-call by anything between 0 and `jitter`. That one rule satisfies a server counting a sliding
-window, a fixed window or a token bucket of `calls` per `period`.
+The contract (the window guarantee): a call may start only while fewer than `budget` calls
+started in the last `period + jitter` seconds, and `budget` never exceeds `calls`. Then any
+`budget + 1` consecutive starts are more than `period + jitter` apart, so their arrivals are
+at least `period` apart even when the network delays each by anything between 0 and
+`jitter`; that one rule satisfies a server counting a sliding window, a fixed window or a
+token bucket of `calls` per `period`. A job therefore opens with a burst of `budget` calls:
+every counting mode allows it, and a short job finishes up to a window sooner than with
+even spacing.
 
-When the server still answers 429 (another integration shares the account), every caller
-pauses for one period and the pace halves; each success then wins back a step of the pace.
+On a shared account (another integration uses part of the limit) the server still answers
+429. Each 429 lowers the budget by one, and never leaves it above the starts in the window
+minus one, so a burst that overshot by k calls comes down by k; waiters re-read the budget
+before they start, so no queued call starts outside it. While a 429 was seen in the last
+window, calls are also spaced evenly (window / budget apart), because a burst on a shared
+account fills the window for the other integration. Each two windows without a 429 win one
+call of the budget back, up to `calls` (the rate after --headroom: a ceiling the learning
+never exceeds).
+
+All of it is one piece of state (the log of starts, the budget, the next even slot) that
+every waiter re-reads when it wakes, rather than pacers swapped in when the pace changes.
+aiolimiter, which the project used for the even pacing before, fixes its rate when it is
+built, so a budget that moves one call at a time can't live in it; the sandbox's other
+integration still paces with it.
+
+The log keeps only the starts of the last window, so its memory is bounded by one window's
+calls (at a lifted limit, by what the client reaches in one window), whatever the row count.
 """
 
 from __future__ import annotations
 
 import asyncio
+import math
 from collections import deque
 
-from aiolimiter import AsyncLimiter
-
-# Each success after a 429 wins back this share of the full pace.
-RECOVERY_STEP = 0.05
-# Below this spacing, pacing would only add timer wake-ups finer than the event loop can
-# keep; the start log alone then holds the window.
-MIN_SPACING = 0.001
+# Windows without a 429 that win one call of the budget back.
+CLEAN_WINDOWS_PER_STEP = 2
+# A start holds its place this much longer than the window, so that a server subtracting
+# float times never sees two starts exactly one period apart as less than one.
+MARGIN = 1e-6
 
 
 class WindowLimiter:
+    """The run's limiter: `acquire` before each call, then report 429s and successes."""
+
     def __init__(self, calls: int, period: float, jitter: float = 0.1) -> None:
-        self.calls, self.period, self.jitter = calls, period, jitter
-        self._window = period + jitter
-        self.ceiling = calls / self._window  # calls per second at full pace
-        self.floor = 1 / self._window
-        self.pace = self.ceiling
-        self._pacer = _pacer(self.pace)
+        self.ceiling = calls
+        self.budget = calls
+        self.period, self.jitter = period, jitter
+        self.window = period + jitter
+        self._hold = self.window + MARGIN  # how long a start counts against the budget
+        # Start times in the last window, oldest first (no more than `ceiling` can be in it).
         self._starts: deque[float] = deque(maxlen=calls)
-        self._resume_at = 0.0
+        self._last_throttled = -math.inf
+        self._clean_since = -math.inf  # the last 429, or the last call won back
+        self._next_even = -math.inf  # the next slot of the even pace, while learning
+
+    # -- the runner's interface (time is the event loop's) --
 
     async def acquire(self) -> None:
         """Wait until one more call may start, and count it as started."""
-        await self._sleep_until(self._resume_at)
-        if self._pacer is not None:
-            await self._pacer.acquire()
-        # The pace may have changed, or a 429 arrived, while we waited: check again,
-        # and record the start in the same step so no other task slips in between.
-        while (wait := self._wait_needed()) > 0:
+        # Re-read on every wake-up: a 429 may have lowered the budget while we slept.
+        while (wait := self.next_start(now := _now()) - now) > 0:
             await asyncio.sleep(wait)
-        self._starts.append(_now())
+        self.start(now)
 
     def ready(self) -> bool:
         """True when `acquire()` would return without waiting."""
-        return self._wait_needed() <= 0 and (self._pacer is None or self._pacer.has_capacity())
+        now = _now()
+        return self.next_start(now) <= now
 
     def on_throttled(self) -> None:
-        """A call got 429: pause everyone for a period, and halve the pace (once per pause)."""
-        now = _now()
-        if now < self._resume_at:
-            return  # the other calls of the same burst
-        self._resume_at = now + self.period
-        self._set_pace(max(self.floor, self.pace / 2))
+        """A call got 429: lower the budget and pace evenly for a window."""
+        self.throttled(_now())
 
     def on_success(self) -> None:
-        if self.pace < self.ceiling:
-            self._set_pace(min(self.ceiling, self.pace + self.ceiling * RECOVERY_STEP))
+        """A call went through (the budget is won back by time: nothing to do per call)."""
 
-    def _set_pace(self, pace: float) -> None:
-        # A new pacer starts empty; the start log keeps that from letting a burst through.
-        self.pace = pace
-        self._pacer = _pacer(pace)
+    # -- the same, at an explicit time (what the tests drive) --
 
-    def _wait_needed(self) -> float:
-        now = _now()
-        wait = self._resume_at - now
-        if len(self._starts) == self.calls:
-            wait = max(wait, self._starts[0] + self._window - now)
-        return wait
+    def next_start(self, now: float) -> float:
+        """The earliest moment, not before `now`, a call may start as things stand."""
+        self._forget_ended(now)
+        self._win_back(now)
+        at = now
+        if len(self._starts) >= self.budget:
+            at = self._starts[-self.budget] + self._hold
+        if self.learning(now):
+            at = max(at, self._next_even)
+        return at
 
-    async def _sleep_until(self, moment: float) -> None:
-        while (wait := moment - _now()) > 0:
-            await asyncio.sleep(wait)
+    def start(self, now: float) -> None:
+        """Count a call started at `now` (the caller checked `next_start(now) <= now`)."""
+        self._starts.append(now)
+        self._next_even = now + self.window / self.budget
 
+    def throttled(self, now: float) -> None:
+        self._forget_ended(now)
+        in_window = len(self._starts)
+        cap = in_window - 1 if in_window else self.budget - 1
+        self.budget = max(1, min(self.budget - 1, cap))
+        self._last_throttled = self._clean_since = now
+        if self._starts:
+            self._next_even = max(self._next_even, self._starts[-1] + self.window / self.budget)
 
-def _pacer(pace: float) -> AsyncLimiter | None:
-    return AsyncLimiter(1, 1 / pace) if 1 / pace >= MIN_SPACING else None
+    def learning(self, now: float) -> bool:
+        """True while a 429 was seen in the last window: calls are then spaced evenly."""
+        return now - self._last_throttled < self.window
+
+    def _forget_ended(self, now: float) -> None:
+        """Drop the starts that no longer count at `now`."""
+        starts, hold = self._starts, self._hold
+        while starts and starts[0] + hold <= now:
+            starts.popleft()
+
+    def _win_back(self, now: float) -> None:
+        if self.budget < self.ceiling and now - self._clean_since >= CLEAN_WINDOWS_PER_STEP * self.window:
+            self.budget += 1
+            self._clean_since = now
 
 
 def _now() -> float:
