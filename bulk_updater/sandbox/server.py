@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from aiohttp import web
+from aiolimiter import AsyncLimiter
 
 from ..settings import Rate
 from .limits import MODES, CallCounter
@@ -65,6 +66,10 @@ class SandboxConfig:
     revoke_after: int | None = None  # the keys are rejected after this many Update calls (user deactivated)
     echo_keys: bool = False  # error messages quote the keys the call carried, as a careless server might
     ssl_context: ssl.SSLContext | None = None  # serve https:// with this certificate
+    # Another integration sharing the account's limit: this many calls per period, evenly
+    # spaced, or all at once at the start of each period with `other_bursts`.
+    other_integration: int = 0
+    other_bursts: bool = False
 
 
 @dataclass
@@ -79,9 +84,17 @@ class SandboxState:
     arrivals: list[float] = field(default_factory=list)  # admitted calls, server clock
     applied: list[str] = field(default_factory=list)  # activity ids, in the order updates applied
     activities: dict[str, dict] = field(default_factory=dict)
+    user_arrivals: list[float] = field(default_factory=list)  # admitted key checks, server clock
+    other_calls: int = 0  # the other integration's calls, and those answered 429
+    other_throttled: int = 0
+    other_throttled_at: list[float] = field(default_factory=list)
 
     def to_json(self) -> dict:
         return {
+            "user_arrivals": self.user_arrivals,
+            "other_calls": self.other_calls,
+            "other_throttled": self.other_throttled,
+            "other_throttled_at": self.other_throttled_at,
             "calls": self.calls,
             "throttled": self.throttled,
             "unauthorized": self.unauthorized,
@@ -163,6 +176,7 @@ class Sandbox:
         refusal = self._admit(request)
         if refusal is not None:
             return refusal
+        self.state.user_arrivals.append(time.monotonic())
         config = self.config
         return web.json_response(
             {
@@ -260,6 +274,32 @@ class Sandbox:
     async def state_json(self, request: web.Request) -> web.Response:
         return web.json_response(self.state.to_json())
 
+    async def other_integration(self, app: web.Application):
+        """While the server runs, another integration's calls count against the same limit."""
+        task = asyncio.create_task(self._other_calls()) if self.config.other_integration and self._counter else None
+        yield
+        if task:
+            task.cancel()
+
+    async def _other_calls(self) -> None:
+        calls, period = self.config.other_integration, self._counter.period  # type: ignore[union-attr]
+        if self.config.other_bursts:
+            while True:
+                for _ in range(calls):
+                    self._other_call()
+                await asyncio.sleep(period - time.monotonic() % period)
+        pace = AsyncLimiter(1, period / calls)  # a leaky bucket of one: evenly spaced
+        while True:
+            await pace.acquire()
+            self._other_call()
+
+    def _other_call(self) -> None:
+        now = time.monotonic()
+        self.state.other_calls += 1
+        if not self._counter.admit(now):  # type: ignore[union-attr]
+            self.state.other_throttled += 1
+            self.state.other_throttled_at.append(now)
+
 
 def _body_problem(body: object) -> str:
     """What is wrong with an Update body, as LeadSquared's 400 would say; "" if nothing."""
@@ -290,6 +330,7 @@ def build_app(config: SandboxConfig) -> tuple[web.Application, Sandbox]:
     app.router.add_get(USER_PATH, sandbox.user_by_access_key)
     app.router.add_get(RETRIEVE_PATH, sandbox.retrieve_by_id)
     app.router.add_get(STATE_PATH, sandbox.state_json)
+    app.cleanup_ctx.append(sandbox.other_integration)
     return app, sandbox
 
 
@@ -348,6 +389,8 @@ def add_sandbox_options(parser: argparse.ArgumentParser) -> None:
         help="activity ids that exist, one per line, or a .json file of id -> {ActivityNote, Fields}; others get an MX error (default: all)",
     )
     parser.add_argument("--seed", type=int, help="seed for latency and faults, to repeat a run")
+    parser.add_argument("--other-integration", type=int, default=0, metavar="B", help="another integration sharing the limit makes B calls per period, evenly spaced (default: none)")
+    parser.add_argument("--other-bursts", action="store_true", help="the other integration makes its B calls all at once at the start of each period")
     parser.add_argument("--region-host", metavar="HOST", help="the API host UserByAccessKey.Get names for the keys (default: the sandbox's own)")
 
 
@@ -369,6 +412,8 @@ def config_from_args(args: argparse.Namespace) -> SandboxConfig:
         initial=initial,
         seed=args.seed,
         region_host=args.region_host,
+        other_integration=args.other_integration,
+        other_bursts=args.other_bursts,
     )
 
 

@@ -1,0 +1,60 @@
+"""Pacing at the physical limit, end to end in process: the key check inside the window, the
+opening burst, and a run that shares the account with another integration."""
+
+import json
+import time
+
+import pytest
+
+from bulk_updater import cli
+from bulk_updater.settings import Rate
+from conftest import cli_env, new_ids, write_csv
+
+
+def run_in_process(box, monkeypatch, tmp_path, rows: int, *options: str) -> dict:
+    for name, value in cli_env(box).items():
+        monkeypatch.setenv(name, value)
+    sheet = write_csv(tmp_path / "in.csv", [["CompanyActivityId", "Status"], *[[i, "Won"] for i in new_ids(rows)]])
+    code = cli.main(["run", str(sheet), "--out", str(tmp_path / "out"), "--no-progress", *options])
+    assert code == 0
+    return json.loads((tmp_path / "out" / "summary.json").read_text())
+
+
+def test_the_key_check_counts_inside_the_window(sandbox, monkeypatch, tmp_path):
+    """5 rows at 5/1: the key check takes one place, so the 5th update waits for the next window."""
+    box = sandbox(rate=Rate(5, 1.0))
+    run_in_process(box, monkeypatch, tmp_path, 5, "--rate", "5/1", "--jitter", "0.05")
+    state = box.state
+    assert state.throttled == 0 and state.user_calls == 1 and len(state.applied) == 5
+    assert state.arrivals[-1] - state.user_arrivals[0] >= 1.0
+
+
+def test_a_short_job_opens_with_a_burst(sandbox, monkeypatch, tmp_path):
+    """The key check and 4 updates fit one window of 5: none waits for even spacing."""
+    box = sandbox(rate=Rate(5, 2.0))
+    run_in_process(box, monkeypatch, tmp_path, 4, "--rate", "5/2", "--jitter", "0.05")
+    state = box.state
+    assert state.throttled == 0 and len(state.applied) == 4
+    # Evenly spaced, the last would start 4 x 2.05 / 5 = 1.64 s after the key check.
+    assert state.arrivals[-1] - state.user_arrivals[0] < 1.0
+
+
+def test_the_other_integration_paces_evenly_or_bursts(sandbox):
+    even = sandbox(rate=Rate(5, 0.5), other_integration=4)
+    bursts = sandbox(rate=Rate(5, 0.5), other_integration=4, other_bursts=True)
+    time.sleep(1.1)
+    assert 8 <= even.state.other_calls <= 11 and even.state.other_throttled == 0
+    assert bursts.state.other_calls % 4 == 0 and bursts.state.other_calls >= 8
+
+
+def test_a_run_sharing_the_account_learns_the_room(sandbox, monkeypatch, tmp_path):
+    """Another integration evenly uses 4 of 10 calls per second: with no flag the run settles
+    on what it leaves, and every row still succeeds."""
+    box = sandbox(rate=Rate(10, 1.0), other_integration=4)
+    time.sleep(1.0)  # the other integration is already at work when the run starts
+    summary = run_in_process(box, monkeypatch, tmp_path, 40, "--rate", "10/1", "--jitter", "0.05")
+    state = box.state
+    assert summary["counts"]["success"] == 40
+    # The opening burst overshoots by the other's share; learning keeps the rest few.
+    assert state.throttled <= 14
+    assert state.other_throttled <= 4
