@@ -428,7 +428,8 @@ _seconds = _number(lambda v: v > 0, "a number of seconds above 0")
 _seconds_or_zero = _number(lambda v: v >= 0, "a number of seconds, 0 or more")
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(command: str | None = None) -> argparse.ArgumentParser:
+    """The whole parser; given the `command` about to run, only what that command needs."""
     parser = argparse.ArgumentParser(prog="bulk-updater", description="Apply a spreadsheet of edits to LeadSquared account activities.")
     parser.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
@@ -473,9 +474,10 @@ def build_parser() -> argparse.ArgumentParser:
     ui.add_argument("--env-file", metavar="PATH", help="a .env-style file of LSQ_ACCESS_KEY, LSQ_SECRET_KEY, LSQ_HOST for the page to use")
 
     sandbox = _command(commands, "sandbox", cmd_sandbox)
-    from .sandbox.server import add_sandbox_options
+    if command in (None, "sandbox"):  # its options live beside the server, which imports aiohttp.web
+        from .sandbox.server import add_sandbox_options
 
-    add_sandbox_options(sandbox)
+        add_sandbox_options(sandbox)
     return parser
 
 
@@ -620,7 +622,8 @@ def _main(argv: Sequence[str] | None) -> int:
     with redacting_output(), warnings.catch_warnings():
         warnings.simplefilter("always", BulkUpdaterWarning)
         warnings.showwarning = _print_warning
-        args = build_parser().parse_args(argv)
+        argv = sys.argv[1:] if argv is None else list(argv)
+        args = build_parser(argv[0] if argv else None).parse_args(argv)
         try:
             return args.handler(args)
         except BulkUpdaterError as exc:

@@ -26,7 +26,7 @@ from .calls import LeadSquaredClient, RetryPolicy, WindowLimiter, open_session
 from .credentials import Credentials
 from .errors import Declined, FolderError, InputError, StoppedAtOnce
 from .outcomes import RowOutcome, Runner, RunStats
-from .preflight import preflight
+from .preflight import Identity, preflight
 from .report import ReportWriter, Summary, files, write_failed
 from .report.excel import write_workbook_copies
 from .report.folder import FAILED, REPORT, SUMMARY, check_resumable, lock_out_dir, open_out_dir
@@ -256,12 +256,9 @@ def _job_record(command: str, path: Path, send: SendSettings, options: JobOption
 async def _run_job(
     job: RunRecord, source: _Source, out_dir: Path, send: SendSettings, options: JobOptions, rerun: Rerun | None = None, undo_from: UndoSource | None = None
 ) -> Summary:
-    # A first pass finds unreadable lines before anything is sent, sizes the progress bar, and counts what is sent.
-    counted = hooks.count_rows(source.rows(), options.clear_token)
-    total = counted.total
     limiter = WindowLimiter(send.rate.calls, send.rate.period, send.jitter)
-    # Keys and region are checked before anything is written or sent: a failure leaves no folder behind.
-    identity = await preflight(send, limiter)
+    counted, identity = await _count_beside_key_check(source, send, limiter, options.clear_token)
+    total = counted.total
     job.org_id, job.org = identity.org_id, identity.org  # a resume with another account's keys is refused
     stop: StopOnSignals | None = None
     with _exit_1_once_sent(lambda: stop is not None and stop.runner is not None and stop.runner.stats.calls > 0), lock_out_dir(out_dir):
@@ -303,6 +300,26 @@ async def _run_job(
         write_workbook_copies(source.sheet_name, out_dir / REPORT, out_dir / FAILED)
         job.save(out_dir, RunState.STOPPED if summary.stop_reason else RunState.FINISHED)
     return summary
+
+
+async def _count_beside_key_check(source: _Source, send: SendSettings, limiter: WindowLimiter, clear_token: str) -> tuple[hooks.Counted, Identity]:
+    """Count the rows while the keys and region are checked.
+
+    The counting pass finds unreadable lines before any update is sent, sizes the progress bar
+    and counts what is sent; it runs in a thread beside the key check (which goes through the
+    run's limiter, so it counts against the rate limit), so start-up waits for the longer of
+    the two, not both. Both come before anything is written: a failure leaves no folder
+    behind. A bad sheet is reported before bad keys, as when the two ran in turn.
+    """
+    counting = asyncio.ensure_future(asyncio.to_thread(hooks.count_rows, source.rows(), clear_token))
+    try:
+        identity = await preflight(send, limiter)
+    except Exception:  # (a Ctrl-C or a cancel is not held up here)
+        await asyncio.wait([counting])
+        if not counting.cancelled() and (problem := counting.exception()) is not None:
+            raise problem from None
+        raise
+    return await counting, identity
 
 
 async def _before_sending(

@@ -15,9 +15,11 @@ import json
 import re
 import ssl
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 from urllib.parse import urljoin, urlsplit
 
-import aiohttp
+if TYPE_CHECKING:
+    import aiohttp
 
 from ..credentials import Credentials
 from ..requests import UpdateRequest
@@ -107,6 +109,8 @@ def _is_successful(payload: dict) -> bool:
 
 def _is_certificate_error(exc: aiohttp.ClientError) -> bool:
     """aiohttp raises ClientConnectorSSLError for any ssl.SSLError; only a certificate error is permanent."""
+    import aiohttp
+
     return isinstance(exc, aiohttp.ClientConnectorCertificateError) or isinstance(
         getattr(exc, "os_error", None) or exc.__cause__, ssl.SSLCertVerificationError
     )
@@ -147,6 +151,10 @@ def tls_context() -> ssl.SSLContext:
 
 
 def open_session(concurrency: int) -> aiohttp.ClientSession:
+    # aiohttp is imported where it is used: its import takes about a quarter of a second
+    # that --help and check never need.
+    import aiohttp
+
     return aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=concurrency, ssl=tls_context()))
 
 
@@ -162,6 +170,8 @@ class LeadSquaredClient:
         self._host = host.rstrip("/")
         self._credentials = credentials
         self._headers = credentials.headers()
+        import aiohttp
+
         self._timeout = aiohttp.ClientTimeout(total=timeout)
 
     async def send_update(self, request: UpdateRequest) -> CallResult:
@@ -199,6 +209,8 @@ class LeadSquaredClient:
 
     async def _call(self, method: str, path: str, **kwargs) -> tuple[int, str] | CallResult:
         """The answer's status and body, or the CallResult of a call that got no answer."""
+        import aiohttp
+
         try:
             # allow_redirects=False: aiohttp would send the keys' headers on to whatever origin a
             # 3xx names (plain http included), and turn a POST into a GET that "succeeds".

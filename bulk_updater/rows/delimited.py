@@ -18,8 +18,6 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-import pandas as pd
-
 from ..errors import InputError
 
 SUFFIXES = {".csv", ".tsv", ".txt"}
@@ -63,6 +61,8 @@ class DelimitedSource:
 
         pandas' C parser reads the file in chunks, so memory stays flat however long it is.
         """
+        import pandas as pd  # here, not above: its import takes a third of a second that --help and whoami never need
+
         try:
             chunks = pd.read_csv(
                 self.path,

@@ -12,7 +12,6 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-import python_calamine as calamine
 
 from ..errors import InputError
 from .cell_facts import merged, read_facts
@@ -84,6 +83,8 @@ class _opened:
     """A workbook opened for reading, with calamine's errors turned into admin messages."""
 
     def __init__(self, path: Path) -> None:
+        import python_calamine as calamine  # here, not above: only workbooks need it
+
         self._book = _loaded(path, lambda: calamine.CalamineWorkbook.from_path(str(path)))
 
     def __enter__(self) -> calamine.CalamineWorkbook:
@@ -106,6 +107,8 @@ def _facts(path: Path, sheet_name: str):
 
 
 def _loaded(path: Path, load):
+    import python_calamine as calamine
+
     try:
         return load()
     except calamine.PasswordError:
