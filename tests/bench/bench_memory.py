@@ -1,0 +1,82 @@
+"""Memory stays flat at a lifted limit: peak RSS of `run` on 1,000,000 rows beside 100,000.
+
+The limit is lifted (`--rate 1000000/1`, sandbox `--rate none --counters-only`), so the
+tool runs as fast as the client goes and the log of starts holds as many as one window sees.
+Peak RSS is the tool process's own (wait4). Target (issue 12): the 1,000,000-row run within
+20 MB of the 100,000-row run.
+
+Beside it, in process, the start log alone: the limiter after 1,000,000 starts at 10,000 a
+second, against the baseline of a log that keeps every start (a deque whose maxlen is the
+call count, as before).
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import tempfile
+import time
+import tracemalloc
+from collections import deque
+from pathlib import Path
+
+from common import KEYS, sandbox_process, table, write_sheet
+
+SIZES = tuple(int(n) for n in os.environ.get("BENCH_SIZES", "100000,1000000").split(","))
+
+
+def peak_rss_mb(sheet: Path, out: Path, url: str) -> tuple[float, float]:
+    env = {**os.environ, **KEYS, "LSQ_HOST": url}
+    started = time.monotonic()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "bulk_updater", "run", str(sheet), "--out", str(out), "--no-progress", "--rate", "1000000/1"],
+        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )
+    _, status, usage = os.wait4(proc.pid, 0)
+    if os.waitstatus_to_exitcode(status) != 0:
+        raise RuntimeError(f"the tool failed: {status}")
+    return usage.ru_maxrss / 1024, time.monotonic() - started
+
+
+def start_log_kb() -> tuple[int, float, float]:
+    from bulk_updater.calls import WindowLimiter
+
+    tracemalloc.start()
+    limiter = WindowLimiter(1_000_000, 1.0, 0.1)
+    for n in range(1_000_000):
+        now = n / 10_000
+        limiter.next_start(now)
+        limiter.start(now)
+    kept, size = len(limiter._starts), tracemalloc.get_traced_memory()[0] / 1024
+    tracemalloc.stop()
+    tracemalloc.start()
+    every = deque(maxlen=1_000_000)
+    for n in range(1_000_000):
+        every.append(n / 10_000)
+    baseline = tracemalloc.get_traced_memory()[0] / 1024
+    tracemalloc.stop()
+    return kept, size, baseline
+
+
+def main() -> dict:
+    runs = []
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp)
+        for rows in SIZES:
+            write_sheet(folder / f"{rows}.csv", rows)
+            with sandbox_process("--rate", "none", "--counters-only") as url:
+                rss, seconds = peak_rss_mb(folder / f"{rows}.csv", folder / f"out-{rows}", url)
+            runs.append({"rows": rows, "peak_rss_mb": rss, "seconds": seconds})
+            (folder / f"{rows}.csv").unlink()
+    kept, log_kb, every_kb = start_log_kb()
+    lines = [["run, limit lifted", "peak RSS MB", "seconds"]] + [[f"{r['rows']:,} rows", f"{r['peak_rss_mb']:.0f}", f"{r['seconds']:.0f}"] for r in runs]
+    print(table(lines))
+    if len(runs) == 2:
+        print(f"growth {runs[1]['peak_rss_mb'] - runs[0]['peak_rss_mb']:.0f} MB; target <= 20 MB")
+    print(table([
+        ["start log after 1,000,000 starts at 10,000/s", "entries", "KB"],
+        ["the limiter (keeps one window)", f"{kept:,}", f"{log_kb:,.0f}"],
+        ["baseline: a log keeping every start", "1,000,000", f"{every_kb:,.0f}"],
+    ]))
+    return {"runs": runs, "start_log_entries": kept, "start_log_kb": log_kb, "every_start_kb": every_kb}
