@@ -281,3 +281,22 @@ def test_the_log_of_starts_holds_one_window_at_a_lifted_limit():
         assert limiter.next_start(now) <= now
         limiter.start(now)
     assert len(limiter._starts) <= 11_001
+
+
+def test_a_call_won_back_into_a_full_room_makes_the_next_try_wait_longer():
+    limiter = WindowLimiter(5, 1.0, 0.0)
+    limiter.throttled(0.0)
+    assert limiter.budget == 4
+    limiter.next_start(2.0)  # two clean windows: one call back
+    assert limiter.budget == 5
+    limiter.throttled(2.5)  # ... and at once a 429: the room was full
+    assert limiter.budget == 4
+    limiter.next_start(4.5)
+    assert limiter.budget == 4  # not after two windows this time
+    limiter.next_start(6.5)
+    assert limiter.budget == 5  # but after four
+    limiter.next_start(8.5)  # that one held: back to two windows a step
+    assert limiter.budget == 5  # (the ceiling)
+    limiter.throttled(9.0)
+    limiter.next_start(11.0)
+    assert limiter.budget == 5

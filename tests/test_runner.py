@@ -70,7 +70,7 @@ async def test_429_costs_no_attempt(mocked):
     [outcome], stats = await run_against_mock(rows(IDS[0]), limiter=limiter)
     assert outcome.outcome is Outcome.SUCCESS and outcome.attempts == 7
     assert stats.throttled == 4
-    assert limiter.pace < limiter.ceiling  # it slowed down
+    assert limiter.budget < limiter.ceiling  # it slowed down
 
 
 async def test_401_stops_the_run_and_the_rest_are_not_sent(mocked):

@@ -16,7 +16,8 @@ before they start, so no queued call starts outside it. While a 429 was seen in 
 window, calls are also spaced evenly (window / budget apart), because a burst on a shared
 account fills the window for the other integration. Each two windows without a 429 win one
 call of the budget back, up to `calls` (the rate after --headroom: a ceiling the learning
-never exceeds).
+never exceeds); when a call won back is answered 429 at once, the next try waits twice as
+many windows (up to 16), so a run that found the room leaves the other's share alone.
 
 All of it is one piece of state (the log of starts, the budget, the next even slot) that
 every waiter re-reads when it wakes, rather than pacers swapped in when the pace changes.
@@ -34,8 +35,11 @@ import asyncio
 import math
 from collections import deque
 
-# Windows without a 429 that win one call of the budget back.
+# Windows without a 429 that win one call of the budget back; after a call won back is
+# answered 429 within a window (the room was full), the next try waits twice as long, up to
+# MAX_WINDOWS_PER_STEP, so a run that found the room stops knocking on the other's share.
 CLEAN_WINDOWS_PER_STEP = 2
+MAX_WINDOWS_PER_STEP = 16
 # A start holds its place this much longer than the window, so that a server subtracting
 # float times never sees two starts exactly one period apart as less than one.
 MARGIN = 1e-6
@@ -54,6 +58,8 @@ class WindowLimiter:
         self._starts: deque[float] = deque(maxlen=calls)
         self._last_throttled = -math.inf
         self._clean_since = -math.inf  # the last 429, or the last call won back
+        self._won_back_at = -math.inf
+        self._windows_per_step = CLEAN_WINDOWS_PER_STEP
         self._next_even = -math.inf  # the next slot of the even pace, while learning
 
     # -- the runner's interface (time is the event loop's) --
@@ -100,6 +106,10 @@ class WindowLimiter:
         in_window = len(self._starts)
         cap = in_window - 1 if in_window else self.budget - 1
         self.budget = max(1, min(self.budget - 1, cap))
+        if now - self._won_back_at < self.window:  # the call won back found no room
+            self._windows_per_step = min(2 * self._windows_per_step, MAX_WINDOWS_PER_STEP)
+        else:  # the other integration's use grew: learn at the first pace again
+            self._windows_per_step = CLEAN_WINDOWS_PER_STEP
         self._last_throttled = self._clean_since = now
         if self._starts:
             self._next_even = max(self._next_even, self._starts[-1] + self.window / self.budget)
@@ -115,9 +125,11 @@ class WindowLimiter:
             starts.popleft()
 
     def _win_back(self, now: float) -> None:
-        if self.budget < self.ceiling and now - self._clean_since >= CLEAN_WINDOWS_PER_STEP * self.window:
+        if self.budget < self.ceiling and now - self._clean_since >= self._windows_per_step * self.window:
+            if self._won_back_at > self._last_throttled:  # the last call won back held: the room may be growing
+                self._windows_per_step = max(CLEAN_WINDOWS_PER_STEP, self._windows_per_step // 2)
             self.budget += 1
-            self._clean_since = now
+            self._clean_since = self._won_back_at = now
 
 
 def _now() -> float:
