@@ -17,7 +17,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from bulk_updater.calls import WindowLimiter
-from bulk_updater.calls.limiter import CLEAN_WINDOWS_PER_STEP
+from bulk_updater.calls.limiter import CLEAN_WINDOWS_PER_STEP, PROBE_WINDOWS
 from bulk_updater.sandbox.limits import MODES, CallCounter
 
 CALLS, PERIOD, JITTER = 5, 0.1, 0.03
@@ -60,6 +60,9 @@ class Simulation:
         heapq.heapify(events)
         while events and len(self.starts) < self.calls:
             now, worker = heapq.heappop(events)
+            if worker < 0:  # a 429 comes back: report it, then that worker goes again
+                self.limiter.throttled(now)
+                worker = -1 - worker
             at = self.limiter.next_start(now)
             if at > now:
                 heapq.heappush(events, (at, worker))
@@ -72,15 +75,7 @@ class Simulation:
                 heapq.heappush(events, (answered, -1 - worker))  # report the 429, then go again
             else:
                 heapq.heappush(events, (answered, worker))
-            self._report_throttles(events)
         return self
-
-    def _report_throttles(self, events: list) -> None:
-        # Events with a negative worker id are 429s to report when their time comes.
-        while events and events[0][1] < 0:
-            when, tagged = heapq.heappop(events)
-            self.limiter.throttled(when)
-            heapq.heappush(events, (when, -1 - tagged))
 
 
 # -- the window guarantee --
@@ -230,17 +225,31 @@ async def test_no_queued_worker_starts_outside_the_new_budget():
     assert most_in_any_window(before_win_back, period) <= 3
 
 
-def test_two_clean_windows_win_one_call_back_up_to_the_ceiling():
-    limiter = WindowLimiter(5, 1.0, 0.0)
+def test_two_clean_windows_win_one_call_back_below_the_room_then_probes_are_rare():
+    limiter = WindowLimiter(10, 1.0, 0.0)
     for _ in range(3):
-        limiter.throttled(0.0)
+        limiter.start(0.0)
+    limiter.throttled(0.5)  # at a budget of 10, with only 3 of ours in the window: down to 2
     assert limiter.budget == 2
     step = CLEAN_WINDOWS_PER_STEP * limiter.window
-    limiter.next_start(step - 0.01)
+    limiter.next_start(0.5 + step - 0.01)
     assert limiter.budget == 2
-    for k in range(1, 10):
-        limiter.next_start(k * step)
-    assert limiter.budget == 5  # never above the ceiling (the rate after --headroom)
+    for k in range(1, 9):
+        limiter.next_start(0.5 + k * step)
+    assert limiter.budget == 9  # one call each two windows, up to below the room (10)
+    won_back_at = 0.5 + 7 * step
+    limiter.next_start(won_back_at + PROBE_WINDOWS * limiter.window - 0.01)
+    assert limiter.budget == 9  # 10 is a probe: it waits 8 windows
+    limiter.next_start(won_back_at + PROBE_WINDOWS * limiter.window)
+    assert limiter.budget == 10
+
+
+def test_the_budget_never_grows_above_the_ceiling():
+    limiter = WindowLimiter(5, 1.0, 0.0)
+    limiter.throttled(0.0)
+    for k in range(1, 200):
+        limiter.next_start(float(k))
+    assert limiter.budget == 5  # the rate after --headroom
 
 
 def test_headroom_is_a_ceiling_the_learning_never_exceeds():
@@ -283,20 +292,17 @@ def test_the_log_of_starts_holds_one_window_at_a_lifted_limit():
     assert len(limiter._starts) <= 11_001
 
 
-def test_a_call_won_back_into_a_full_room_makes_the_next_try_wait_longer():
+def test_a_probe_into_a_full_room_makes_the_next_wait_longer():
     limiter = WindowLimiter(5, 1.0, 0.0)
-    limiter.throttled(0.0)
+    limiter.throttled(0.0)  # at 5: the budget falls to 4, the room is 5
     assert limiter.budget == 4
-    limiter.next_start(2.0)  # two clean windows: one call back
-    assert limiter.budget == 5
-    limiter.throttled(2.5)  # ... and at once a 429: the room was full
+    limiter.next_start(PROBE_WINDOWS - 0.01)
     assert limiter.budget == 4
-    limiter.next_start(4.5)
-    assert limiter.budget == 4  # not after two windows this time
-    limiter.next_start(6.5)
-    assert limiter.budget == 5  # but after four
-    limiter.next_start(8.5)  # that one held: back to two windows a step
-    assert limiter.budget == 5  # (the ceiling)
-    limiter.throttled(9.0)
-    limiter.next_start(11.0)
+    limiter.next_start(PROBE_WINDOWS)  # the probe
     assert limiter.budget == 5
+    limiter.throttled(PROBE_WINDOWS + 0.5)  # ... answered 429 at once
+    assert limiter.budget == 4
+    limiter.next_start(PROBE_WINDOWS + 0.5 + PROBE_WINDOWS)
+    assert limiter.budget == 4  # not after 8 windows this time
+    limiter.next_start(PROBE_WINDOWS + 0.5 + 2 * PROBE_WINDOWS)
+    assert limiter.budget == 5  # but after 16

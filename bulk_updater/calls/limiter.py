@@ -16,8 +16,10 @@ before they start, so no queued call starts outside it. While a 429 was seen in 
 window, calls are also spaced evenly (window / budget apart), because a burst on a shared
 account fills the window for the other integration. Each two windows without a 429 win one
 call of the budget back, up to `calls` (the rate after --headroom: a ceiling the learning
-never exceeds); when a call won back is answered 429 at once, the next try waits twice as
-many windows (up to 16), so a run that found the room leaves the other's share alone.
+never exceeds), until the budget the last 429 came at. Above that, a call won back is a probe
+of room the other integration may be using; when the room is full the other may be the one
+answered 429, which we never see, so probes come only each 8 clean windows, and a probe
+answered 429 makes the next wait twice as long (up to 32 windows).
 
 All of it is one piece of state (the log of starts, the budget, the next even slot) that
 every waiter re-reads when it wakes, rather than pacers swapped in when the pace changes.
@@ -35,11 +37,13 @@ import asyncio
 import math
 from collections import deque
 
-# Windows without a 429 that win one call of the budget back; after a call won back is
-# answered 429 within a window (the room was full), the next try waits twice as long, up to
-# MAX_WINDOWS_PER_STEP, so a run that found the room stops knocking on the other's share.
+# Windows without a 429 that win one call of the budget back, below the budget a 429 last
+# came at. At or above it the call won back is a probe of room the other integration may be
+# using: when the room is full the other may be the one answered 429, which we never see, so
+# probes are rare. A probe answered 429 within a window makes the next wait twice as long.
 CLEAN_WINDOWS_PER_STEP = 2
-MAX_WINDOWS_PER_STEP = 16
+PROBE_WINDOWS = 8
+MAX_PROBE_WINDOWS = 32
 # A start holds its place this much longer than the window, so that a server subtracting
 # float times never sees two starts exactly one period apart as less than one.
 MARGIN = 1e-6
@@ -58,8 +62,9 @@ class WindowLimiter:
         self._starts: deque[float] = deque(maxlen=calls)
         self._last_throttled = -math.inf
         self._clean_since = -math.inf  # the last 429, or the last call won back
-        self._won_back_at = -math.inf
-        self._windows_per_step = CLEAN_WINDOWS_PER_STEP
+        self._probed_at = -math.inf
+        self._room = math.inf  # the budget the last 429 came at: above it, winning back is probing
+        self._probe_windows = PROBE_WINDOWS
         self._next_even = -math.inf  # the next slot of the even pace, while learning
 
     # -- the runner's interface (time is the event loop's) --
@@ -105,11 +110,10 @@ class WindowLimiter:
         self._forget_ended(now)
         in_window = len(self._starts)
         cap = in_window - 1 if in_window else self.budget - 1
+        if now - self._probed_at < self.window:  # the probe found no room
+            self._probe_windows = min(2 * self._probe_windows, MAX_PROBE_WINDOWS)
+        self._room = self.budget
         self.budget = max(1, min(self.budget - 1, cap))
-        if now - self._won_back_at < self.window:  # the call won back found no room
-            self._windows_per_step = min(2 * self._windows_per_step, MAX_WINDOWS_PER_STEP)
-        else:  # the other integration's use grew: learn at the first pace again
-            self._windows_per_step = CLEAN_WINDOWS_PER_STEP
         self._last_throttled = self._clean_since = now
         if self._starts:
             self._next_even = max(self._next_even, self._starts[-1] + self.window / self.budget)
@@ -125,11 +129,13 @@ class WindowLimiter:
             starts.popleft()
 
     def _win_back(self, now: float) -> None:
-        if self.budget < self.ceiling and now - self._clean_since >= self._windows_per_step * self.window:
-            if self._won_back_at > self._last_throttled:  # the last call won back held: the room may be growing
-                self._windows_per_step = max(CLEAN_WINDOWS_PER_STEP, self._windows_per_step // 2)
+        probing = self.budget + 1 >= self._room
+        windows = self._probe_windows if probing else CLEAN_WINDOWS_PER_STEP
+        if self.budget < self.ceiling and now - self._clean_since >= windows * self.window:
             self.budget += 1
-            self._clean_since = self._won_back_at = now
+            self._clean_since = now
+            if probing:  # the room is at least this much now; the next call is a probe again
+                self._room, self._probed_at = self.budget + 1, now
 
 
 def _now() -> float:
