@@ -1,8 +1,8 @@
 """Sharing the account: 200 rows at 25/5 while another integration uses part of the limit.
 
 The sandbox (sliding window, latency 0.1-0.6 s, 0-0.1 s arrival jitter) runs the other
-integration itself (`--other-integration B`, evenly spaced, or `--other-bursts`), from before
-the tool starts. With no flag the tool must learn the room; beside it, in the same run, the
+integration itself (`--other-integration B`, evenly spaced, or `--other-bursts`), for a whole
+window before the tool starts (steady state, as on a real shared account). With no flag the tool must learn the room; beside it, in the same run, the
 tool told the room by hand (`--headroom`), which is the baseline. Targets (issue 12):
 - other evenly using 10 of 25, no flag: in-run within 1.05x of `--headroom 40`; at most 8% of
   calls answered 429; the other integration gets at most 5 more 429s than with `--headroom 40`,
@@ -17,6 +17,7 @@ from __future__ import annotations
 import os
 import statistics
 import tempfile
+import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -25,6 +26,7 @@ from timed import run_timed
 
 ROWS = 200
 SANDBOX = ["--rate", "25/5", "--latency", "0.1-0.6", "--arrival-jitter", "0.1"]
+WARM_UP = 5.5  # the other integration fills its share of a whole window before the tool starts
 OPENING = 5.0 + 0.1 + 0.6  # the opening window: a period, the jitter and the last latency
 RUNS = int(os.environ.get("BENCH_RUNS", 3))
 CASES = [  # (name, other integration's sandbox options, the tool's options)
@@ -42,6 +44,7 @@ def one_case(folder: Path, case: int, run: int) -> dict:
     sheet = folder / f"{case}-{run}.csv"
     write_sheet(sheet, ROWS)
     with sandbox_process(*SANDBOX, "--seed", str(run), *other) as url:
+        time.sleep(WARM_UP)
         timed = run_timed(sheet, folder / f"out-{case}-{run}", url, "--rate", "25/5", *options)
     figures = timed.as_dict()
     figures["other_throttled_after_opening"] = sum(t > OPENING for t in timed.other_throttled_in_run)
