@@ -21,20 +21,22 @@ def run_in_process(box, monkeypatch, tmp_path, rows: int, *options: str) -> dict
 
 
 def test_the_key_check_counts_inside_the_window(sandbox, monkeypatch, tmp_path):
-    """5 rows at 5/1: the key check takes one place, so the 5th update waits for the next window."""
+    """4 rows at 5/1: the key check and the field check take two places, so the 4th update
+    waits for the next window (a key check outside the limiter would draw a 429 here)."""
     box = sandbox(rate=Rate(5, 1.0))
-    run_in_process(box, monkeypatch, tmp_path, 5, "--rate", "5/1", "--jitter", "0.05")
+    run_in_process(box, monkeypatch, tmp_path, 4, "--rate", "5/1", "--jitter", "0.05")
     state = box.state
-    assert state.throttled == 0 and state.user_calls == 1 and len(state.applied) == 5
+    assert state.throttled == 0 and state.user_calls == 1 and len(state.applied) == 4
     assert state.arrivals[-1] - state.user_arrivals[0] >= 1.0
 
 
 def test_a_short_job_opens_with_a_burst(sandbox, monkeypatch, tmp_path):
-    """The key check and 4 updates fit one window of 5: none waits for even spacing."""
+    """The key check, the field check (one read of the first activity) and 3 updates fit one
+    window of 5: none waits for even spacing."""
     box = sandbox(rate=Rate(5, 2.0))
-    run_in_process(box, monkeypatch, tmp_path, 4, "--rate", "5/2", "--jitter", "0.05")
+    run_in_process(box, monkeypatch, tmp_path, 3, "--rate", "5/2", "--jitter", "0.05")
     state = box.state
-    assert state.throttled == 0 and len(state.applied) == 4
+    assert state.throttled == 0 and len(state.applied) == 3
     # Evenly spaced, the last would start 4 x 2.05 / 5 = 1.64 s after the key check.
     assert state.arrivals[-1] - state.user_arrivals[0] < 1.0
 
