@@ -4,11 +4,10 @@ opening burst, and a run that shares the account with another integration."""
 import json
 import time
 
-import pytest
+from conftest import cli_env, new_ids, write_csv
 
 from bulk_updater import cli
 from bulk_updater.settings import Rate
-from conftest import cli_env, new_ids, write_csv
 
 
 def run_in_process(box, monkeypatch, tmp_path, rows: int, *options: str) -> dict:

@@ -11,10 +11,13 @@ import zipfile
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-
+from typing import TYPE_CHECKING
 
 from ..errors import InputError
 from .cell_facts import merged, read_facts
+
+if TYPE_CHECKING:
+    import python_calamine as calamine
 
 SUFFIXES = {".xlsx", ".xlsm", ".xls", ".ods"}
 

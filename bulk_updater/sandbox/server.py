@@ -393,7 +393,10 @@ def add_sandbox_options(parser: argparse.ArgumentParser) -> None:
         help="activity ids that exist, one per line, or a .json file of id -> {ActivityNote, Fields}; others get an MX error (default: all)",
     )
     parser.add_argument("--seed", type=int, help="seed for latency and faults, to repeat a run")
-    parser.add_argument("--other-integration", type=int, default=0, metavar="B", help="another integration sharing the limit makes B calls per period, evenly spaced (default: none)")
+    parser.add_argument(
+        "--other-integration", type=int, default=0, metavar="B",
+        help="another integration sharing the limit makes B calls per period, evenly spaced (default: none)",
+    )
     parser.add_argument("--other-bursts", action="store_true", help="the other integration makes its B calls all at once at the start of each period")
     parser.add_argument("--counters-only", action="store_true", help="keep only counters, no arrivals or activities (for very long runs)")
     parser.add_argument("--region-host", metavar="HOST", help="the API host UserByAccessKey.Get names for the keys (default: the sandbox's own)")

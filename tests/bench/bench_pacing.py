@@ -27,7 +27,6 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import aiohttp
-
 from common import KEYS, sandbox_process, sandbox_state, table, write_sheet
 from timed import run_timed
 
@@ -97,7 +96,7 @@ def main() -> dict:
             for rows in SIZES:
                 tools = [pool.submit(one_case, Path(tmp), rows, mode, run) for mode in MODES]
                 bases = [pool.submit(one_baseline, Path(tmp), rows, mode, run) for mode in MODES]
-                for tool, base in zip(tools, bases):
+                for tool, base in zip(tools, bases, strict=True):
                     results.append({**tool.result(), "baseline": base.result()})
     header = ["rows", "counting", "bound", "in-run", "target", "baseline: even spacing", "whole process", "target", "baseline: import aiohttp, pandas", "429s"]
     lines = [header]

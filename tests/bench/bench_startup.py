@@ -66,8 +66,11 @@ def main() -> dict:
             figures["key_check"].append(key_check)
             figures["first_update"].append(first)
     print(table([
-        ["seconds, median (min-max) of %d" % RUNS, "bulk-updater", "target", "baseline in the same run"],
-        ["launch to the first update, 40-row CSV", spread(figures["first_update"]), "< 0.5", f"python + import aiohttp, pandas: {spread(figures['python_aiohttp_pandas'])}"],
+        [f"seconds, median (min-max) of {RUNS}", "bulk-updater", "target", "baseline in the same run"],
+        [
+            "launch to the first update, 40-row CSV", spread(figures["first_update"]), "< 0.5",
+            f"python + import aiohttp, pandas: {spread(figures['python_aiohttp_pandas'])}",
+        ],
         ["launch to the key check's arrival", spread(figures["key_check"]), "", f"python + import aiohttp: {spread(figures['python_aiohttp'])}"],
         ["bulk-updater --help", spread(figures["help"]), "< 0.3", f"python -c pass: {spread(figures['python'])}"],
         ["bulk-updater whoami (whole process)", spread(figures["whoami"]), "< 0.3", f"python + import aiohttp: {spread(figures['python_aiohttp'])}"],
