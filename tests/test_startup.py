@@ -5,7 +5,7 @@ import sys
 
 import pytest
 
-HEAVY = ("pandas", "openpyxl", "python_calamine", "aiohttp")
+HEAVY = ("pandas", "openpyxl", "xlsxwriter", "python_calamine", "aiohttp")
 
 PROBE = """
 import sys
