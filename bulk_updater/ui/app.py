@@ -26,17 +26,23 @@ from ..report.folder import FAILED
 from ..rows import ReadOptions
 from ..rows.reader import read_header
 from ..rows.workbook import sheet_names
+from ..safety.backup import UNDO_FILE
+from ..safety.confirm import SendPlan, about_to_update
+from ..safety.verify import VERIFY_FILE
 from ..wording import counted
 from .connection import Connection, chosen_credentials, chosen_host, connect, keys_in_environment
 from .guard import guard_middleware
 from .jobs import Job, Jobs
 from .options import PLANS, SendChoices, parse_choices
+from .undoing import undo_plan, wrong_account
+from .verifying import Verification, verify_send
+from .verifying import start as start_verification
 from .workspace import SHEET_EXTENSIONS, UploadTooBig, Workspace
 
 # How often a live page gets the job's numbers: a few times a second, whatever the row rate.
 PROGRESS_INTERVAL = 0.3
-# Files a results page offers for download (the CLI's outputs, and undo.csv where main writes it).
-DOWNLOADS = ("report.csv", "failed.csv", "summary.json", "report.xlsx", "failed.xlsx", "undo.csv")
+# Files a results page offers for download (the CLI's outputs, and the safety net's undo.csv and verify.csv).
+DOWNLOADS = ("report.csv", "failed.csv", "summary.json", "report.xlsx", "failed.xlsx", UNDO_FILE, VERIFY_FILE)
 HERE = Path(__file__).parent
 
 
@@ -49,6 +55,7 @@ class UiState:
     choices: dict[str, SendChoices] = field(default_factory=dict)  # by upload or run id
     checks: dict[str, checking.CheckResult] = field(default_factory=dict)  # by upload id
     started: dict[str, str] = field(default_factory=dict)  # upload id -> the run last started from it
+    verifications: dict[str, Verification] = field(default_factory=dict)  # by run id: the last verify of it
 
 
 STATE = web.AppKey("state", UiState)
@@ -78,6 +85,8 @@ def build_app(workspace: Path, environ: Mapping[str, str], token: str, upload_ca
         web.post("/runs/{run}/stop", run_stop),
         web.post("/runs/{run}/retry", run_retry),
         web.post("/runs/{run}/resume", run_resume),
+        web.post("/runs/{run}/verify", run_verify),
+        web.post("/runs/{run}/undo", run_undo),
         web.get("/runs/{run}/files/{name}", run_file),
         web.static("/static", HERE / "static"),
     ])
@@ -299,16 +308,13 @@ async def confirm_page(request: web.Request) -> web.Response:
         raise web.HTTPSeeOther(f"/connect?next=/options/{item.id}")
     choices = state.choices.get(item.id, SendChoices())
     return render("confirm.html", upload=item, result=result, connection=state.connection, choices=choices,
-                  line=_confirmation(state.connection, result.will_update, choices))
+                  line=_confirmation(state.connection, result, choices))
 
 
-def _confirmation(connection: Connection, rows: int, choices: SendChoices) -> str:
-    minutes = choices.estimated_seconds(rows) / 60
-    estimate = f"about {minutes:.0f} min" if minutes >= 1 else f"about {choices.estimated_seconds(rows):.0f} s"
-    org = connection.identity.org or "unknown org"
-    limit = choices.limit
-    return (f"Update {counted(rows, 'activity', 'activities')} in {org} at {connection.host}, "
-            f"at most {limit.calls} calls per {limit.period:g} s: {estimate}.")
+def _confirmation(connection: Connection, result: checking.CheckResult, choices: SendChoices) -> str:
+    """The CLI's "About to update N rows (M activities) in ORG as USER ..." line, from the check's counts."""
+    plan = SendPlan(result.will_update, result.will_update - result.duplicate_ids, choices.calls_per_row)
+    return about_to_update(plan, connection.identity.org, connection.identity.user, connection.host, choices.limit)
 
 
 async def start(request: web.Request) -> web.Response:
@@ -322,8 +328,9 @@ async def start(request: web.Request) -> web.Response:
     folder = state.workspace.new_run_folder()
     state.choices[folder.id] = choices
     state.started[item.id] = folder.id
-    line = _confirmation(state.connection, state.checks[item.id].will_update, choices)
-    state.jobs.start(Job(folder.id, folder.path, "run", item.path, choices.send_settings(state.connection), item.read_options(), headline=line))
+    line = _confirmation(state.connection, state.checks[item.id], choices)
+    state.jobs.start(Job(folder.id, folder.path, "run", item.path, choices.send_settings(state.connection), item.read_options(), headline=line,
+                         safety=choices.safety()))
     raise web.HTTPSeeOther(f"/runs/{folder.id}")
 
 
@@ -344,7 +351,8 @@ async def run_page(request: web.Request) -> web.Response:
     summary = folder.summary
     needs_look = summary.get("rows", 0) - summary.get("counts", {}).get("success", 0) - summary.get("counts", {}).get("skipped", 0) if summary else 0
     return render("run.html", run=folder, job=job, live=bool(job and job.live), files=files, summary=summary,
-                  needs_look=needs_look, connected=state.connection is not None, error=REDACTOR.redact(job.error) if job else "")
+                  needs_look=needs_look, connected=state.connection is not None, error=REDACTOR.redact(job.error) if job else "",
+                  verification=state.verifications.get(folder.id), can_undo=(folder.path / UNDO_FILE).is_file())
 
 
 async def run_events(request: web.Request) -> web.StreamResponse:
@@ -387,7 +395,8 @@ async def run_retry(request: web.Request) -> web.Response:
     choices = state.choices.get(earlier.id, SendChoices())
     folder = state.workspace.new_run_folder()
     state.choices[folder.id] = choices
-    state.jobs.start(Job(folder.id, folder.path, "retry", earlier.path / FAILED, choices.send_settings(state.connection), ReadOptions()))
+    state.jobs.start(Job(folder.id, folder.path, "retry", earlier.path / FAILED, choices.send_settings(state.connection), ReadOptions(),
+                         safety=choices.safety()))
     raise web.HTTPSeeOther(f"/runs/{folder.id}")
 
 
@@ -400,6 +409,49 @@ async def run_resume(request: web.Request) -> web.Response:
     # The library resumes with the options run.json recorded (sheet, map, rate...): the CLI's `resume DIR`.
     send = SendChoices().send_settings(state.connection)  # only its keys are used
     state.jobs.start(Job(folder.id, folder.path, "resume", Path(folder.record.input), send, ReadOptions()))
+    raise web.HTTPSeeOther(f"/runs/{folder.id}")
+
+
+async def run_verify(request: web.Request) -> web.Response:
+    """The CLI's `verify DIR` on this run, in a thread; the run's page shows its counts when it ends."""
+    state, folder = _state(request), _run_folder(request)
+    if state.connection is None:
+        raise web.HTTPSeeOther(f"/connect?next=/runs/{folder.id}")
+    if state.jobs.live(folder.id) or (folder.id in state.verifications and state.verifications[folder.id].live):
+        raise web.HTTPSeeOther(f"/runs/{folder.id}")
+    if refusal := await _in_thread(wrong_account, folder.path, state.connection):
+        return problem(refusal, back=f"/runs/{folder.id}")
+    try:
+        send = await _in_thread(verify_send, folder.path, SendChoices().send_settings(state.connection))
+    except InputError as exc:
+        return problem(f"Error: {exc}", back=f"/runs/{folder.id}")
+    state.verifications[folder.id] = start_verification(Verification(folder.path, send))
+    raise web.HTTPSeeOther(f"/runs/{folder.id}")
+
+
+async def run_undo(request: web.Request) -> web.Response:
+    """The CLI's `undo DIR --out UNDO_DIR` for a run made with backup: into a new run folder, shown like any run."""
+    state, earlier = _state(request), _run_folder(request)
+    if state.connection is None:
+        raise web.HTTPSeeOther(f"/connect?next=/runs/{earlier.id}")
+    if state.jobs.live(earlier.id) or not (earlier.path / UNDO_FILE).is_file():
+        return problem("This run has no undo.csv to undo (it was not made with backup), or it is still running.", back=f"/runs/{earlier.id}")
+    if refusal := await _in_thread(wrong_account, earlier.path, state.connection):
+        return problem(refusal, back=f"/runs/{earlier.id}")
+    form = await request.post()
+    force = bool(form.get("force"))
+    choices = dataclasses.replace(state.choices.get(earlier.id, SendChoices()), backup=False)
+    try:
+        plan = await _in_thread(undo_plan, earlier.path, force)
+    except InputError as exc:
+        return problem(f"Error: {exc}", back=f"/runs/{earlier.id}")
+    identity = state.connection.identity
+    line = about_to_update(plan, identity.org, identity.user, state.connection.host, choices.limit)
+    folder = state.workspace.new_run_folder()
+    state.choices[folder.id] = choices
+    safety = {"keep_going": choices.keep_going, "stop_after_failures": choices.stop_after_failures, "force": force}
+    state.jobs.start(Job(folder.id, folder.path, "undo", earlier.path, choices.send_settings(state.connection), ReadOptions(),
+                         headline=line, safety=safety))
     raise web.HTTPSeeOther(f"/runs/{folder.id}")
 
 

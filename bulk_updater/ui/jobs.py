@@ -25,6 +25,7 @@ from ..report.folder import REPORT
 from ..report.rerun import Rerun
 from ..report.run_record import RunRecord
 from ..rows import ReadOptions, open_sheet
+from ..safety.backup import UNDO_FILE
 from ..settings import SendSettings
 from ..stopping import StopToken
 
@@ -87,13 +88,14 @@ def _filled(series: list[list[int]], now: int) -> list[int]:
 class Job:
     run_id: str
     out_dir: Path
-    command: str  # "run", "retry", or "resume" (the run or retry the folder holds, with its recorded options)
-    source: Path  # the sheet, or the report retried; for a resume, what run.json names
+    command: str  # "run", "retry", "undo", or "resume" (the job the folder holds, with its recorded options)
+    source: Path  # the sheet, the report retried, the run folder undone; for a resume, what run.json names
     send: SendSettings
     read: ReadOptions
     stop_token: StopToken = field(default_factory=StopToken)
     progress: Progress = field(default_factory=Progress)
     headline: str = ""  # the confirmation line the run was started with
+    safety: dict = field(default_factory=dict)  # JobOptions' backup, keep_going, stop_after_failures, force
     state: str = "starting"  # starting, running, stopping, finished, stopped, failed
     error: str = ""
     summary: dict | None = None
@@ -153,8 +155,8 @@ def _work(job: Job, on_end: Callable[[Job], None] | None) -> None:
         if job.command == "resume":
             summary = library.resume(job.out_dir, job.send.credentials, {}, progress=False, on_outcome=job.progress.add, stop_token=job.stop_token)
         else:
-            options = library.JobOptions(read=job.read, progress=False, on_outcome=job.progress.add, stop_token=job.stop_token)
-            start = library.retry if job.command == "retry" else library.run
+            options = library.JobOptions(read=job.read, progress=False, on_outcome=job.progress.add, stop_token=job.stop_token, **job.safety)
+            start = {"run": library.run, "retry": library.retry, "undo": library.undo}[job.command]
             summary = start(job.source, job.out_dir, job.send, options)
         job.summary = summary.to_json()
         job.state = "stopped" if summary.stop_reason else "finished"
@@ -174,10 +176,16 @@ def _rows_to_send(job: Job) -> int:
         if record is None:
             return 0
         command, read = record.command, library.settings_from(library.recorded_values(job.out_dir), job.send.credentials)[1].read
+    if command == "undo":  # the run's undo.csv, as library.undo reads it
+        return sum(1 for _ in open_sheet(_undo_csv(job.source)).rows())
     if command == "retry":
         rerun = Rerun(open_sheet(job.source, read))
         return sum(1 for _ in rerun.rows())
     return sum(1 for _ in open_sheet(job.source, read).rows())
+
+
+def _undo_csv(source: Path) -> Path:
+    return source if source.is_file() else source / UNDO_FILE
 
 
 def _outcomes_before(out_dir: Path) -> dict[str, int]:

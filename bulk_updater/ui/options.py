@@ -7,6 +7,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from ..errors import InputError
+from ..safety.failing import STREAK
 from ..settings import DEFAULT_RATE, PLAN_CALLS, Rate, SendSettings
 from .connection import Connection
 
@@ -19,6 +20,10 @@ class SendChoices:
     concurrency: int = 25
     max_attempts: int = 5
     timeout: float = 30.0
+    # The safety net, as the CLI's --backup, --keep-going and --stop-after-failures (recorded in run.json).
+    backup: bool = False
+    keep_going: bool = False
+    stop_after_failures: int = STREAK
 
     @property
     def limit(self) -> Rate:
@@ -31,9 +36,13 @@ class SendChoices:
             max_attempts=self.max_attempts, timeout=self.timeout, check_region=connection.check_region,
         )
 
-    def estimated_seconds(self, rows: int) -> float:
-        limit = self.limit
-        return rows * limit.period / limit.calls
+    @property
+    def calls_per_row(self) -> int:
+        return 2 if self.backup else 1  # a snapshot read before each update
+
+    def safety(self) -> dict[str, object]:
+        """The library's JobOptions fields for the safety net."""
+        return {"backup": self.backup, "keep_going": self.keep_going, "stop_after_failures": self.stop_after_failures}
 
 
 PLANS = list(PLAN_CALLS)
@@ -51,6 +60,9 @@ def parse_choices(form: Mapping[str, str]) -> SendChoices:
         concurrency=int(_number(form, "concurrency", 25, lambda v: v >= 1 and v == int(v), "a whole number of 1 or more")),
         max_attempts=int(_number(form, "max_attempts", 5, lambda v: v >= 1 and v == int(v), "a whole number of 1 or more")),
         timeout=_number(form, "timeout", 30.0, lambda v: v > 0, "a number of seconds above 0"),
+        backup=bool(form.get("backup")),
+        keep_going=form.get("on_failures") == "keep_going",
+        stop_after_failures=int(_number(form, "stop_after_failures", STREAK, lambda v: v >= 1 and v == int(v), "a whole number of 1 or more")),
     )
     _ = choices.limit  # a bad rate is refused here, with the CLI's message
     return choices

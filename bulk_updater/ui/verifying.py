@@ -1,0 +1,65 @@
+"""Verify on the web page: the library's verify (the CLI's `verify DIR`) in a thread of its own, one per run.
+
+The page shows its counts and the mismatches grouped by field once it ends; DIR/verify.csv
+is the record, offered for download like the run's other files.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .. import job as library
+from ..credentials import REDACTOR
+from ..errors import BulkUpdaterError
+from ..safety import verify as verifying
+from ..settings import SendSettings
+
+# The recorded options verify takes from the run (its pace), as the CLI's verify does; the page's connection gives the rest.
+PACE = ("rate", "concurrency", "max_attempts", "timeout", "jitter", "throttle_timeout")
+
+
+@dataclass
+class Verification:
+    run_dir: Path
+    send: SendSettings
+    state: str = "running"  # running, finished, failed
+    counts: dict[str, int] = field(default_factory=dict)
+    by_field: list[tuple[str, int]] = field(default_factory=list)
+    error: str = ""
+    thread: threading.Thread | None = None
+
+    @property
+    def live(self) -> bool:
+        return self.thread is not None and self.thread.is_alive()
+
+    @property
+    def all_match(self) -> bool:
+        return self.state == "finished" and set(self.counts) <= {"match"}
+
+
+def verify_send(run_dir: Path, page_send: SendSettings) -> SendSettings:
+    """The page's host and keys, at the pace the run recorded (verify reads as fast as the run wrote)."""
+    recorded = {name: value for name, value in library.recorded_values(run_dir).items() if name in PACE}
+    values = {"host": page_send.host, "check_region": page_send.check_region, **recorded}
+    send, _ = library.settings_from(values, page_send.credentials)
+    return send
+
+
+def start(verification: Verification) -> Verification:
+    verification.thread = threading.Thread(target=_work, args=(verification,), name=f"verify-{verification.run_dir.name}", daemon=True)
+    verification.thread.start()
+    return verification
+
+
+def _work(verification: Verification) -> None:
+    try:
+        result = verifying.verify(verification.run_dir, verification.send)
+        verification.counts = {name: result.counts.get(name, 0) for name in ("match", "mismatch", "error")}
+        verification.by_field = result.by_field.most_common()
+        verification.state = "finished"
+    except BulkUpdaterError as exc:
+        verification.error, verification.state = REDACTOR.redact(str(exc)), "failed"
+    except Exception as exc:  # a bug: say so on the page, keys masked
+        verification.error, verification.state = REDACTOR.redact(f"unexpected error: {type(exc).__name__}: {exc}"), "failed"
