@@ -72,14 +72,16 @@ def upload_and_check(page, server: UiThread, sheet: Path) -> None:
     page.click("#to-check")
 
 
-def connect_and_start(page, rate: str) -> None:
+def connect_and_start(page, rate: str, backup: bool = False) -> None:
     page.click("#to-connect")
     page.click("#check-keys")  # the keys and host given at launch
     page.wait_for_selector("#who-org")
     page.click("#to-next")
     page.fill("#rate", rate)
+    if backup:
+        page.check("#backup")
     page.click("#to-confirm")
-    assert "Update" in page.inner_text("#confirmation")
+    assert page.inner_text("#confirmation").startswith("About to update ")
     page.click("#start")
 
 
@@ -139,7 +141,7 @@ def test_stop_with_the_button_then_resume_from_the_home_page(page, ui, sandbox, 
     assert "running now" in page.inner_text("#runs")
     page.goto(run_address)
     page.wait_for_function("+document.getElementById('done').textContent >= 40", timeout=WAIT)
-    assert "Update 150 activities" in page.inner_text("#confirmation")
+    assert "About to update 150 rows (150 activities)" in page.inner_text("#confirmation")
     assert "failed" in page.inner_text("#groups")
     if os.environ.get("BULK_UPDATER_SCREENSHOTS"):
         (ROOT / "docs").mkdir(exist_ok=True)
@@ -160,6 +162,36 @@ def test_stop_with_the_button_then_resume_from_the_home_page(page, ui, sandbox, 
     assert set(box.state.applied) == set(ids) - unknown
     page.goto(server.base + "/")
     assert "finished" in page.locator(f"#runs tr[data-run='{folder.name}']").inner_text()
+
+
+def test_a_backup_run_verifies_all_matching_then_undo_restores_the_sandbox(page, ui, sandbox, tmp_path):
+    ids = new_ids(6)
+    initial = {i: {"ActivityNote": "as it was", "Fields": {"Status": "Open", "mx_Custom_1": str(n)}} for n, i in enumerate(ids)}
+    box = sandbox(initial=json.loads(json.dumps(initial)))
+    server = ui(box)
+    sheet = write_csv(tmp_path / "edits.csv", [["CompanyActivityId", "Status", "mx_Custom_1"], *[[i, "Won", "changed"] for i in ids]])
+    before = json.loads(json.dumps(box.state.activities))
+    upload_and_check(page, server, sheet)
+    connect_and_start(page, "100/1", backup=True)
+    page.wait_for_selector("#results", timeout=WAIT)
+    [run] = run_folders(tmp_path)
+    assert summary_of(run)["counts"]["success"] == len(ids) and (run / "undo.csv").is_file()
+    assert all(box.state.activities[i]["Fields"] == {"Status": "Won", "mx_Custom_1": "changed"} for i in ids)
+    page.click("#verify")
+    for _ in range(60):  # the page refreshes itself while verify runs
+        if page.locator("#verify-counts").count():
+            break
+        page.wait_for_timeout(500)
+    assert page.inner_text("#verify-counts") == f"{len(ids)} match, 0 mismatch, 0 error"
+    with page.expect_download() as download:
+        page.click("#downloads >> text=verify.csv")
+    assert Path(download.value.path()).read_bytes() == (run / "verify.csv").read_bytes()
+    page.click("#undo")
+    page.wait_for_selector("#results", timeout=WAIT)
+    assert "About to update 6 rows (6 activities)" in page.inner_text("#confirmation")
+    undone = [folder for folder in run_folders(tmp_path) if folder != run][0]
+    assert summary_of(undone)["counts"]["success"] == len(ids)
+    assert box.state.activities == before
 
 
 def test_a_refused_file_shows_its_message_and_offers_no_way_on(page, ui, sandbox, tmp_path):

@@ -158,3 +158,21 @@ async def test_verify_and_undo_refuse_keys_of_another_account(ui, sandbox, tmp_p
         status, text, _ = await fetch("POST", f"{server.base}/runs/{run_id}/{action}", headers=posting(server))
         assert status == 400 and "another account" in text, action
     assert other.state.calls == 0 and len(list((tmp_path / "ws" / "runs").iterdir())) == 1
+
+
+async def test_the_map_step_suggests_the_fields_of_the_first_rows_activity_once_connected(ui, sandbox, tmp_path):  # noqa: F811
+    a, b = new_ids(2)
+    box = sandbox(fields=frozenset({"Status", "Owner", "mx_Custom_1"}), initial={a: {"ActivityNote": "", "Fields": {"Status": "Open"}}})
+    server = ui(_environ(box))
+    sheet = write_csv(tmp_path / "edits.csv", [["CompanyActivityId", "Stauts"], ["", ""], [a, "Won"], [b, "Won"]])
+    body, content_type = _multipart(sheet.name, sheet.read_bytes())
+    _, _, response = await fetch("POST", server.base + "/upload", headers={**posting(server), "Content-Type": content_type}, data=body)
+    sheet_page = server.base + response.headers["Location"]
+    _, page, _ = await fetch("GET", sheet_page, headers=signed_in(server))
+    assert 'id="activity-fields"' not in page and box.state.retrieve_calls == 0  # not connected: nothing read
+    assert (await fetch("POST", server.base + "/connect", headers=posting(server), data={"next": "/"}))[0] == 200
+    _, page, _ = await fetch("GET", sheet_page, headers=signed_in(server))
+    assert f"the fields of the first row's activity ({a}): Owner, Status, mx_Custom_1." in page
+    assert re.search(r'<option value="Owner">', page) and re.search(r'<option value="mx_Custom_1">', page)
+    assert "Warning: Stauts is not among this activity&#39;s fields; did you mean Status?" in page
+    assert box.state.retrieve_calls == 1 and box.state.calls == 0  # one read, nothing written

@@ -31,6 +31,7 @@ from ..safety.confirm import SendPlan, about_to_update
 from ..safety.verify import VERIFY_FILE
 from ..wording import counted
 from .connection import Connection, chosen_credentials, chosen_host, connect, keys_in_environment
+from .fields import ActivityFields, first_activity_fields, first_request
 from .guard import guard_middleware
 from .jobs import Job, Jobs
 from .options import PLANS, SendChoices, parse_choices
@@ -202,7 +203,19 @@ async def sheet_page(request: web.Request) -> web.Response:
         columns = await _in_thread(read_header, item.path, ReadOptions(sheet=item.sheet))
     except InputError as exc:
         error = str(exc)
-    return render("sheet.html", upload=item, sheets=sheets, columns=columns, error=error)
+    suggested = await _activity_fields(_state(request), item) if columns else None
+    return render("sheet.html", upload=item, sheets=sheets, columns=columns, error=error, suggested=suggested)
+
+
+async def _activity_fields(state: UiState, item) -> ActivityFields | None:
+    """When connected: the fields of the first row's activity (the safety net's field check), to map to."""
+    if state.connection is None:
+        return None
+    try:
+        columns, first = await _in_thread(first_request, item.path, item.read_options())
+    except InputError:  # the id column is not mapped yet, or the map does not fit: nothing to read
+        columns, first = [], None
+    return await first_activity_fields(columns, first, SendChoices().send_settings(state.connection))
 
 
 async def sheet_save(request: web.Request) -> web.Response:

@@ -1,0 +1,60 @@
+"""The map step's suggestions from the account: the fields of the first row's activity.
+
+No documented call lists an activity type's fields, so, as the safety net's field check
+does before a run, one RetrieveById of the first activity the sheet would update tells
+which SchemaNames it has. The page offers them as SchemaNames to map to, and warns (with
+the field check's own wording) about mapped columns it does not list. One read, through a
+limiter at the page's rate; only when connected.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ..calls import LeadSquaredClient, WindowLimiter, open_session
+from ..requests import UpdateRequest, plan_row
+from ..rows import ReadOptions, open_sheet
+from ..safety.activity import read_activity
+from ..safety.confirm import unknown_columns
+from ..settings import CLEAR_TOKEN, SendSettings
+
+# Rows looked at for one the run would send: the first few, never the whole sheet.
+ROWS_LOOKED_AT = 100
+
+
+@dataclass(frozen=True)
+class ActivityFields:
+    activity_id: str = ""
+    fields: list[str] = field(default_factory=list)  # the SchemaNames the activity lists
+    warnings: list[str] = field(default_factory=list)  # the field check's, for the mapped columns
+    problem: str = ""  # why there are none: no row to send yet, or the read failed
+
+
+def first_request(path: Path, read: ReadOptions) -> tuple[list[str], UpdateRequest | None]:
+    """The sheet's columns (as mapped) and the first update it would send, among its first rows."""
+    sheet = open_sheet(path, read)
+    rows = sheet.rows()
+    with contextlib.closing(rows):  # type: ignore[arg-type]  # a generator: closing it closes the file
+        for looked, row in enumerate(rows):
+            if looked >= ROWS_LOOKED_AT:
+                break
+            plan = plan_row(row, CLEAR_TOKEN)
+            if isinstance(plan, UpdateRequest):
+                return sheet.columns, plan
+    return sheet.columns, None
+
+
+async def first_activity_fields(columns: list[str], first: UpdateRequest | None, send: SendSettings) -> ActivityFields:
+    if first is None:
+        return ActivityFields(problem="Map the id column to CompanyActivityId to see the fields of the first row's activity.")
+    limiter = WindowLimiter(send.rate.calls, send.rate.period, send.jitter)
+    async with open_session(1) as session:
+        client = LeadSquaredClient(session, send.host, send.credentials, send.timeout)
+        result, activity = await read_activity(client, limiter, first.activity_id, send.max_attempts)
+    if activity is None:
+        return ActivityFields(first.activity_id, problem=f"could not read activity {first.activity_id} ({result.error_type}: {result.error_message})")
+    return ActivityFields(first.activity_id, sorted(activity.fields), unknown_columns(columns, activity))
+
+
