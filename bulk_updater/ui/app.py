@@ -57,6 +57,7 @@ class UiState:
     checks: dict[str, checking.CheckResult] = field(default_factory=dict)  # by upload id
     started: dict[str, str] = field(default_factory=dict)  # upload id -> the run last started from it
     verifications: dict[str, Verification] = field(default_factory=dict)  # by run id: the last verify of it
+    undoing: dict[str, str] = field(default_factory=dict)  # run id -> the undo last started of it
 
 
 STATE = web.AppKey("state", UiState)
@@ -449,6 +450,9 @@ async def run_undo(request: web.Request) -> web.Response:
         raise web.HTTPSeeOther(f"/connect?next=/runs/{earlier.id}")
     if state.jobs.live(earlier.id) or not (earlier.path / UNDO_FILE).is_file():
         return problem("This run has no undo.csv to undo (it was not made with backup), or it is still running.", back=f"/runs/{earlier.id}")
+    running = state.undoing.get(earlier.id)
+    if running and state.jobs.live(running):  # a second click on Undo: the undo already going
+        raise web.HTTPSeeOther(f"/runs/{running}")
     if refusal := await _in_thread(wrong_account, earlier.path, state.connection):
         return problem(refusal, back=f"/runs/{earlier.id}")
     form = await request.post()
@@ -462,6 +466,7 @@ async def run_undo(request: web.Request) -> web.Response:
     line = about_to_update(plan, identity.org, identity.user, state.connection.host, choices.limit)
     folder = state.workspace.new_run_folder()
     state.choices[folder.id] = choices
+    state.undoing[earlier.id] = folder.id
     safety = {"keep_going": choices.keep_going, "stop_after_failures": choices.stop_after_failures, "force": force}
     state.jobs.start(Job(folder.id, folder.path, "undo", earlier.path, choices.send_settings(state.connection), ReadOptions(),
                          headline=line, safety=safety))

@@ -9,7 +9,7 @@ limiter at the page's rate; only when connected.
 
 from __future__ import annotations
 
-import contextlib
+import itertools
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -35,14 +35,10 @@ class ActivityFields:
 def first_request(path: Path, read: ReadOptions) -> tuple[list[str], UpdateRequest | None]:
     """The sheet's columns (as mapped) and the first update it would send, among its first rows."""
     sheet = open_sheet(path, read)
-    rows = sheet.rows()
-    with contextlib.closing(rows):  # type: ignore[arg-type]  # a generator: closing it closes the file
-        for looked, row in enumerate(rows):
-            if looked >= ROWS_LOOKED_AT:
-                break
-            plan = plan_row(row, CLEAR_TOKEN)
-            if isinstance(plan, UpdateRequest):
-                return sheet.columns, plan
+    for row in itertools.islice(sheet.rows(), ROWS_LOOKED_AT):
+        plan = plan_row(row, CLEAR_TOKEN)
+        if isinstance(plan, UpdateRequest):
+            return sheet.columns, plan
     return sheet.columns, None
 
 
