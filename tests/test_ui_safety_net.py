@@ -176,3 +176,15 @@ async def test_the_map_step_suggests_the_fields_of_the_first_rows_activity_once_
     assert re.search(r'<option value="Owner">', page) and re.search(r'<option value="mx_Custom_1">', page)
     assert "Warning: Stauts is not among this activity&#39;s fields; did you mean Status?" in page
     assert box.state.retrieve_calls == 1 and box.state.calls == 0  # one read, nothing written
+
+
+async def test_a_second_click_on_undo_shows_the_undo_already_going(ui, sandbox, tmp_path):  # noqa: F811
+    box = sandbox()
+    server = ui(_environ(box))
+    run_id, _ = await _backup_run(server, box, tmp_path, new_ids(3))
+    box.config.latency = (0.3, 0.3)  # the undo takes seconds: still going at the second click
+    _, _, first = await fetch("POST", f"{server.base}/runs/{run_id}/undo", headers=posting(server))
+    _, _, second = await fetch("POST", f"{server.base}/runs/{run_id}/undo", headers=posting(server))
+    assert first.headers["Location"] == second.headers["Location"] != f"/runs/{run_id}"
+    await _finished(server, first.headers["Location"].rsplit("/", 1)[-1])
+    assert len(list((tmp_path / "ws" / "runs").iterdir())) == 2
