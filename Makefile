@@ -2,7 +2,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: demo sandbox test test-e2e bench screenshots clean
+.PHONY: demo sandbox test test-e2e lint bench screenshots clean
 
 $(STAMP): pyproject.toml
 	python3 -m venv $(VENV)
@@ -23,6 +23,11 @@ test: $(STAMP)
 # Signals, kill -9, real filesystems and browsers: the slow tier, also run by CI.
 test-e2e: $(STAMP)
 	$(PY) -m pytest -q -m e2e
+
+# Style and types: ruff and mypy, both clean (CI runs this too).
+lint: $(STAMP)
+	$(VENV)/bin/ruff check bulk_updater tests samples
+	$(VENV)/bin/mypy
 
 # docs/ui.png: the web page's run screen, taken by the browser test (needs /usr/bin/chromium).
 screenshots: $(STAMP)

@@ -36,8 +36,8 @@ if TYPE_CHECKING:
     from .errors import AuthError, BulkUpdaterError, ConnectError, InputError, StoppedAtOnce
     from .hosts import host_url
     from .job import JobOptions, resume, retry, run, undo
-    from .safety.verify import verify
     from .report import Summary
+    from .safety.verify import verify
     from .settings import Credentials, Rate, SendSettings
     from .stopping import StopToken
 

@@ -63,7 +63,7 @@ class Credentials:
         return self._mask.redact(text) if text else text
 
     @functools.cached_property
-    def _mask(self) -> "_Mask":
+    def _mask(self) -> _Mask:
         # Worked out once: redact runs on every row's outcome.
         return _Mask((self.access_key, self.secret_key))
 
@@ -230,7 +230,7 @@ class RedactingStream:
     `flush()` passes on all but a tail that could still be the start of a key; `close()` the rest.
     """
 
-    def __init__(self, stream: TextIO, redactor: "Redactor") -> None:
+    def __init__(self, stream: TextIO, redactor: Redactor) -> None:
         self._stream, self._redactor = stream, redactor
         self._held = ""
         self._closed = False

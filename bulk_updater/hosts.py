@@ -65,7 +65,7 @@ def check_host(url: str) -> str:
     url = url.strip()
     try:
         parts = urlsplit(url)
-        parts.port  # raises ValueError for a port that is not a number in range
+        _ = parts.port  # raises ValueError for a port that is not a number in range
     except ValueError:
         raise _bad_host(url, "is not a URL") from None
     if parts.scheme not in ("https", "http") or not parts.hostname:

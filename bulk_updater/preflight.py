@@ -32,7 +32,7 @@ class Identity:
     api_host: str  # the region's API host, bare (api-in21.leadsquared.com); "" if not given
 
     @classmethod
-    def from_json(cls, payload: dict, redact: Callable[[str], str] = str) -> "Identity":
+    def from_json(cls, payload: dict, redact: Callable[[str], str] = str) -> Identity:
         """`redact` masks the keys in the server's texts, before they are cut to one printable line."""
 
         def text(name: str) -> str:

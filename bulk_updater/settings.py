@@ -29,7 +29,7 @@ class Rate:
             raise InputError(f"a rate of {self.calls} calls in {self.period} seconds is not a rate", hint="Give at least 1 call in more than 0 seconds, e.g. 25/5.")
 
     @classmethod
-    def parse(cls, text: str) -> "Rate":
+    def parse(cls, text: str) -> Rate:
         match = re.fullmatch(r"\s*(\d+)\s*/\s*(\d+(?:\.\d+)?)\s*", text)
         if not match or int(match[1]) < 1 or float(match[2]) <= 0:
             raise InputError(
@@ -39,20 +39,20 @@ class Rate:
         return cls(int(match[1]), float(match[2]))
 
     @classmethod
-    def for_plan(cls, plan: str) -> "Rate":
+    def for_plan(cls, plan: str) -> Rate:
         if plan not in PLAN_CALLS:
             raise InputError(f"{plan!r} is not a LeadSquared plan", hint=f"Choose one of {', '.join(PLAN_CALLS)}.")
         return cls(PLAN_CALLS[plan], PLAN_PERIOD)
 
     @classmethod
-    def resolve(cls, rate: "str | Rate | None" = None, plan: str | None = None, headroom: float = 0.0) -> "Rate":
+    def resolve(cls, rate: str | Rate | None = None, plan: str | None = None, headroom: float = 0.0) -> Rate:
         """The rate to send at: a plan's limit or a given rate (default 25/5), less `headroom` percent."""
         if rate is not None and plan is not None:
             raise InputError("give a rate or a plan, not both", hint="A plan stands for its rate: --plan pro is --rate 5/5.")
         base = cls.for_plan(plan) if plan else cls.parse(rate) if isinstance(rate, str) else rate or cls.parse(DEFAULT_RATE)
         return base.with_headroom(headroom)
 
-    def with_headroom(self, percent: float) -> "Rate":
+    def with_headroom(self, percent: float) -> Rate:
         """Leave `percent` of the limit to other integrations that share the account."""
         return Rate(max(1, math.floor(self.calls * (100 - percent) / 100 + 1e-9)), self.period)
 

@@ -6,9 +6,9 @@ expected parts name what is wrong and where (file, sheet, row, column).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
 
 from workbooks import write_encrypted_xlsx, write_xlsx
 

@@ -3,10 +3,11 @@
 import datetime as dt
 import json
 
-from bulk_updater.check import check, dry_run
-from bulk_updater.rows import ReadOptions
 from conftest import cli_env, new_ids, read_report, run_cli, write_csv
 from workbooks import write_xlsx
+
+from bulk_updater.check import check, dry_run
+from bulk_updater.rows import ReadOptions
 
 HEADER = ["CompanyActivityId", "ActivityNote", "Status"]
 

@@ -5,11 +5,11 @@ import re
 
 import pytest
 import python_calamine
+from conftest import cli_commands, cli_env, new_ids, read_report, run_cli, write_csv
+from workbooks import write_xlsx
 
 from bulk_updater.report import META_COLUMNS
 from bulk_updater.settings import Rate
-from conftest import cli_commands, cli_env, new_ids, read_report, run_cli, write_csv
-from workbooks import write_xlsx
 
 HEADER = ["CompanyActivityId", "ActivityNote", "Status", "mx_Custom_1"]
 

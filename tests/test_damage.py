@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from bulk_updater.errors import InputError
 from bulk_updater.report.damage import (
     DamageSigns,
     id_like_cell,
@@ -12,7 +13,6 @@ from bulk_updater.report.damage import (
     mojibake,
     spreadsheet_change,
 )
-from bulk_updater.errors import InputError
 from bulk_updater.rows import ReadOptions, open_sheet
 from bulk_updater.rows.mixed_lines import MixedLinesSource
 

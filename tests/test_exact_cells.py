@@ -10,13 +10,13 @@ import datetime as dt
 
 import openpyxl
 import pytest
+from conftest import cli_env, new_ids, read_report
+from workbooks import patch_zip_part, write_ods, write_xls_cells, write_xlsx, write_xlsxwriter
 
 from bulk_updater import cli
 from bulk_updater.check import check
 from bulk_updater.requests import Invalid, UpdateRequest, plan_row
 from bulk_updater.rows import ReadOptions, cell_text, open_sheet
-from conftest import cli_env, new_ids, read_report
-from workbooks import patch_zip_part, write_ods, write_xls_cells, write_xlsx, write_xlsxwriter
 
 ID = "255539a4-0380-4b8c-84db-7746b46c3fe2"
 HEADER = ["CompanyActivityId", "Status"]

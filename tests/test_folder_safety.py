@@ -15,11 +15,11 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
+from conftest import cli_env, new_ids, read_report, write_csv
 
 from bulk_updater import cli
 from bulk_updater.errors import FolderError
 from bulk_updater.report import files
-from conftest import cli_env, new_ids, read_report, write_csv
 
 HEADER = ["CompanyActivityId", "ActivityNote", "Status"]
 FAST = ["--rate", "1000/1", "--no-progress"]
@@ -348,9 +348,10 @@ def test_a_closed_stdout_ends_quietly(tmp_path, monkeypatch, capsys):
 
 
 def test_spooled_records_never_go_through_a_planted_symlink(tmp_path, sandbox):
+    from conftest import FAST_RATE
+
     import bulk_updater
     from bulk_updater import Credentials, JobOptions, SendSettings
-    from conftest import FAST_RATE
 
     box = sandbox()
     outside = tmp_path / "outside.txt"

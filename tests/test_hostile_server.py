@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import base64
-import csv
 import html
 import json
 import re
@@ -22,11 +21,11 @@ from urllib.parse import quote, quote_plus
 
 import pytest
 from aiohttp import web
+from conftest import cli_env, new_ids, read_report, run_cli, write_csv
 
 from bulk_updater.calls import Kind, classify_response
 from bulk_updater.credentials import Credentials, Redactor, redacting_output
 from bulk_updater.errors import InputError
-from conftest import cli_env, new_ids, read_report, run_cli, write_csv
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 UPDATE_PATH = "/v2/CompanyActivity.svc/Update"
@@ -76,7 +75,7 @@ class ScriptedServer:
         await self._stop.wait()
         await runner.cleanup()
 
-    def __enter__(self) -> "ScriptedServer":
+    def __enter__(self) -> ScriptedServer:
         self._thread.start()
         assert self._ready.wait(10)
         return self

@@ -3,6 +3,8 @@
 import json
 
 import pytest
+from conftest import cli_env, read_report
+from workbooks import write_xlsx
 
 from bulk_updater import cli
 from bulk_updater.check import check
@@ -10,8 +12,6 @@ from bulk_updater.errors import BulkUpdaterWarning, InputError
 from bulk_updater.report import Summary
 from bulk_updater.requests import Invalid, plan_row
 from bulk_updater.rows import ReadOptions, Row, open_sheet
-from conftest import cli_env, new_ids, read_report
-from workbooks import write_xlsx
 
 ID = "6513270e-269d-4e4b-9d0a-8d3a6a8c2f10"
 

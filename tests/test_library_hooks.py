@@ -5,10 +5,11 @@ from __future__ import annotations
 import signal
 import threading
 
+from conftest import FAST_RATE, new_ids, read_report, write_csv
+
 import bulk_updater
 from bulk_updater import Credentials, JobOptions, SendSettings, StopToken
 from bulk_updater.settings import Rate
-from conftest import FAST_RATE, new_ids, read_report, write_csv
 
 
 def settings(box, rate: Rate = FAST_RATE) -> SendSettings:

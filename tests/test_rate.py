@@ -3,11 +3,11 @@
 import json
 
 import pytest
-
-from bulk_updater.sandbox.limits import MODES
-from bulk_updater.errors import InputError
-from bulk_updater.settings import PLAN_CALLS, Rate
 from conftest import cli_env, new_ids, read_report, run_cli, write_csv
+
+from bulk_updater.errors import InputError
+from bulk_updater.sandbox.limits import MODES
+from bulk_updater.settings import PLAN_CALLS, Rate
 
 HEADER = ["CompanyActivityId", "Status"]
 

@@ -3,13 +3,13 @@ import json
 
 import openpyxl
 import pytest
+from conftest import write_csv
+from workbooks import write_ods, write_xls, write_xlsx
 
 from bulk_updater.errors import InputError
 from bulk_updater.report import META_COLUMNS
 from bulk_updater.report.excel import csv_to_xlsx
 from bulk_updater.rows import ReadOptions, open_sheet
-from conftest import write_csv
-from workbooks import write_ods, write_xls, write_xlsx
 
 ID = "255539a4-0380-4b8c-84db-7746b46c3fe2"
 

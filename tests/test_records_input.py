@@ -6,10 +6,10 @@ import datetime as dt
 
 import numpy as np
 import pandas as pd
+from conftest import FAST_RATE, new_ids, read_report
 
 import bulk_updater
 from bulk_updater import Credentials, JobOptions, SendSettings
-from conftest import FAST_RATE, new_ids, read_report
 
 
 def settings(box) -> SendSettings:

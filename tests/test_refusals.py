@@ -6,13 +6,13 @@ from __future__ import annotations
 import argparse
 
 import pytest
-
 from bad_inputs import CASES, BadInput
-from bulk_updater.check import check
-from bulk_updater.cli import add_input_options
-from bulk_updater.cli import _read_options as read_options_from
-from bulk_updater.errors import InputError
 from conftest import cli_env, run_cli
+
+from bulk_updater.check import check
+from bulk_updater.cli import _read_options as read_options_from
+from bulk_updater.cli import add_input_options
+from bulk_updater.errors import InputError
 
 IDS = [case.name for case in CASES]
 

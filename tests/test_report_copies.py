@@ -5,13 +5,13 @@ import csv
 
 import openpyxl
 import pytest
+from conftest import cli_env, new_ids, read_report, write_csv
 
 from bulk_updater import cli
 from bulk_updater.errors import BulkUpdaterWarning
 from bulk_updater.report import excel
 from bulk_updater.requests import plan_row
 from bulk_updater.rows import open_sheet
-from conftest import cli_env, new_ids, read_report, write_csv
 
 HEADER = ["CompanyActivityId", "Status", "mx_Code"]
 

@@ -3,6 +3,7 @@
 import json
 
 import pytest
+from conftest import read_report, write_csv
 
 from bulk_updater.errors import InputError
 from bulk_updater.outcomes import Outcome, RowOutcome
@@ -13,7 +14,6 @@ from bulk_updater.report.rerun import Rerun
 from bulk_updater.report.run_record import RunRecord, RunState
 from bulk_updater.report.writer import report_header
 from bulk_updater.rows import Row, open_sheet
-from conftest import read_report, write_csv
 
 ID = "255539a4-0380-4b8c-84db-7746b46c3fe2"
 COLUMNS = ["CompanyActivityId", "ActivityNote"]

@@ -5,12 +5,13 @@ from __future__ import annotations
 import csv
 import io
 
+from conftest import read_report
+
 from bulk_updater.outcomes import Outcome, RowOutcome
 from bulk_updater.report import Summary, write_failed
 from bulk_updater.report.progress import Progress
 from bulk_updater.rows import Row
 from bulk_updater.wording import counted
-from conftest import read_report
 
 
 class _Terminal(io.StringIO):

@@ -8,7 +8,6 @@ import time
 from collections import Counter
 
 import pytest
-
 from conftest import cli_env, new_ids, read_report, run_cli, write_csv
 
 HEADER = ["CompanyActivityId", "ActivityNote", "Status", "Owner"]

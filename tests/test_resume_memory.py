@@ -7,10 +7,11 @@ from __future__ import annotations
 import csv
 import tracemalloc
 
+from conftest import read_report
+
 from bulk_updater.report.recovery import recover_report
 from bulk_updater.report.rowset import RowSet
 from bulk_updater.report.writer import report_header
-from conftest import read_report
 
 COLUMNS = ["CompanyActivityId", "ActivityNote"]
 HEADER = report_header(COLUMNS)

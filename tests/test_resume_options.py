@@ -12,6 +12,8 @@ import shlex
 from pathlib import Path
 
 import pytest
+from conftest import FAST_RATE, cli_env, new_ids, read_report, write_csv
+from workbooks import write_xlsx
 
 import bulk_updater
 from bulk_updater import cli, job
@@ -19,8 +21,6 @@ from bulk_updater.errors import InputError
 from bulk_updater.options import refuse_mismatch
 from bulk_updater.report.run_record import RunRecord
 from bulk_updater.settings import Credentials, Rate, SendSettings
-from conftest import FAST_RATE, cli_env, new_ids, read_report, write_csv
-from workbooks import write_xlsx
 
 HEADER = ["CompanyActivityId", "Status"]
 QUICK = ["--no-progress", "--concurrency", "1"]  # one call at a time: --max-calls stops at an exact row

@@ -10,10 +10,10 @@ import shutil
 from pathlib import Path
 
 import pytest
+from conftest import new_ids, read_report, write_csv
 
 from bulk_updater import cli
 from bulk_updater.report.damage import mojibake
-from conftest import new_ids, read_report, write_csv
 
 FAST = ["--no-progress", "--rate", "1000/1", "--concurrency", "1", "--max-attempts", "1"]
 
@@ -316,7 +316,6 @@ def test_a_report_sorted_in_a_spreadsheet_is_sent_in_row_order(tmp_path, sandbox
 
 def test_fixes_made_in_failed_xlsx_are_sent_exactly(tmp_path, sandbox, bulk):
     import openpyxl
-
     from workbooks import write_xlsx
 
     ids = new_ids(2)
@@ -340,7 +339,6 @@ def test_fixes_made_in_failed_xlsx_are_sent_exactly(tmp_path, sandbox, bulk):
 
 def test_a_number_typed_over_leading_zeros_in_failed_xlsx_is_flagged(tmp_path, sandbox, bulk):
     import openpyxl
-
     from workbooks import write_xlsx
 
     x = new_ids(1)[0]

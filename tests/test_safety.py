@@ -17,9 +17,9 @@ from pathlib import Path
 
 import pytest
 import trustme
+from conftest import cli_env, new_ids, read_report, run_cli, write_csv
 
 from bulk_updater.settings import Rate
-from conftest import cli_env, new_ids, read_report, run_cli, write_csv
 
 HEADER = ["CompanyActivityId", "ActivityNote", "Status"]
 

@@ -18,6 +18,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from conftest import cli_env, read_report
 
 from bulk_updater.calls import CallResult, Kind, RetryPolicy
 from bulk_updater.outcomes import Outcome, RowOutcome, Runner
@@ -25,7 +26,6 @@ from bulk_updater.report import ReportWriter
 from bulk_updater.requests import Plan, plan_row
 from bulk_updater.rows import Row
 from bulk_updater.stopping import StopOnSignals
-from conftest import cli_env, read_report
 
 ROWS = 100_000
 COLUMNS = ["CompanyActivityId", "Status"]

@@ -18,7 +18,6 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
-
 from conftest import cli_env, new_ids, read_report, run_cli, write_csv
 
 pytestmark = pytest.mark.e2e

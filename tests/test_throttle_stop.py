@@ -9,9 +9,9 @@ from __future__ import annotations
 import json
 
 import pytest
+from conftest import cli_env, new_ids, read_report, write_csv
 
 from bulk_updater import cli
-from conftest import cli_env, new_ids, read_report, write_csv
 
 
 def test_a_run_that_gets_only_429s_stops_after_the_throttle_timeout(tmp_path, sandbox, monkeypatch, capsys):

@@ -2,7 +2,7 @@
 
 from .client import CallResult, Kind, LeadSquaredClient, classify_response, open_session, tls_context
 from .limiter import WindowLimiter
-from .retry import Action, Backoff, Decision, RetryPolicy, Retrying, Tries
+from .retry import Action, Backoff, Decision, Retrying, RetryPolicy, Tries
 
 __all__ = [
     "Action", "Backoff", "Decision", "RetryPolicy", "Retrying", "Tries",

@@ -72,7 +72,7 @@ class RetryPolicy:
         if self.max_attempts < 1 or not self.throttle_timeout > 0:
             raise ValueError("a retry policy needs max_attempts >= 1 and throttle_timeout > 0")
 
-    def watch(self) -> "Retrying":
+    def watch(self) -> Retrying:
         """The state one run (or one key check) keeps: since when every answer has been a 429."""
         return Retrying(self)
 

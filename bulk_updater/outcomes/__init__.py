@@ -1,7 +1,7 @@
 """calls -> outcomes: the worker pool that gives every row exactly one outcome."""
 
-from .outcome import FINISHED, FINISHED_VALUES, Outcome, RowOutcome
 from ..calls import RetryPolicy  # the runner's policy, re-exported for its callers
+from .outcome import FINISHED, FINISHED_VALUES, Outcome, RowOutcome
 from .runner import Runner, RunStats
 
 __all__ = ["FINISHED", "FINISHED_VALUES", "Outcome", "RetryPolicy", "RowOutcome", "RunStats", "Runner"]

@@ -17,7 +17,6 @@ import re
 import warnings
 from pathlib import Path
 
-
 from ..errors import BulkUpdaterWarning
 from . import files
 from .writer import REPORT_ENCODING

@@ -39,7 +39,7 @@ _NOT_ALLOWED = {errno.EACCES, errno.EPERM, errno.EROFS}
 GOES_ON = "then run the same command: the report holds every row up to here, and the run goes on from there."
 
 
-def open_append(path: Path, encoding: str = "utf-8") -> "GuardedFile":
+def open_append(path: Path, encoding: str = "utf-8") -> GuardedFile:
     """Open a text file of ours for appending (created if absent), e.g. report.csv.
 
     A file with a second hard link is refused too: appending would write into that other name.
@@ -56,7 +56,7 @@ def open_read(path: Path, binary: bool = False, encoding: str = "utf-8", errors:
     return _fdopen(_open(path, os.O_RDONLY), "rb" if binary else "r", encoding, errors)
 
 
-def open_lock(path: Path) -> "GuardedFile":
+def open_lock(path: Path) -> GuardedFile:
     """Open (or create) the folder's lock file, for `flock`."""
     return GuardedFile(_fdopen(_open(path, os.O_RDWR | os.O_CREAT), "rb+"), path)
 
@@ -70,7 +70,7 @@ def read_text(path: Path) -> str | None:
 
 
 @contextlib.contextmanager
-def replacing(path: Path, binary: bool = False, encoding: str = "utf-8") -> Iterator["GuardedFile"]:
+def replacing(path: Path, binary: bool = False, encoding: str = "utf-8") -> Iterator[GuardedFile]:
     """Write a file of ours whole: the block writes NAME.tmp, which then replaces NAME.
 
     If the block fails (or a signal stops it), NAME is left as it was and NAME.tmp is removed.
@@ -179,7 +179,7 @@ class GuardedFile:
         with explained(self.path):
             self._file.close()
 
-    def __enter__(self) -> "GuardedFile":
+    def __enter__(self) -> GuardedFile:
         return self
 
     def __exit__(self, *exc_info: object) -> None:

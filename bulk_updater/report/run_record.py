@@ -54,7 +54,7 @@ class RunRecord:
     @classmethod
     def new(
         cls, command: str, input_path: Path, clear_token: str | None = None, options: dict[str, dict] | None = None, retry_of: str | None = None
-    ) -> "RunRecord":
+    ) -> RunRecord:
         now = _now()
         options = options or {"read": {}, "send": {}, "record": {}}
         if clear_token is not None:
@@ -72,7 +72,7 @@ class RunRecord:
         return self.options.get("read", {}).get("clear_token")
 
     @classmethod
-    def load(cls, folder: Path) -> "RunRecord | None":
+    def load(cls, folder: Path) -> RunRecord | None:
         path = folder / RUN_FILE
         text = files.read_text(path)  # refuses a symlink or a folder named run.json
         if text is None:
@@ -91,7 +91,7 @@ class RunRecord:
                 hint="Choose another --out folder, or add --restart to start over in this one.",
             ) from None
 
-    def follow(self, earlier: "RunRecord") -> None:
+    def follow(self, earlier: RunRecord) -> None:
         """Make this record the next session of `earlier`."""
         self.started_at, self.sessions = earlier.started_at, earlier.sessions + 1
         self.changed_on_resume = recorded_options.changes(earlier.options, self.options)

@@ -17,7 +17,8 @@ class CallCounter:
         self.calls, self.period, self.mode, self.count_rejected = calls, period, mode, count_rejected
         self._arrivals: deque[float] = deque()
         self._window_index, self._window_count = -1, 0
-        self._tokens, self._tokens_at = float(calls), None
+        self._tokens = float(calls)
+        self._tokens_at: float | None = None
 
     def admit(self, now: float) -> bool:
         return {"sliding": self._sliding, "fixed": self._fixed, "token": self._token}[self.mode](now)

@@ -230,7 +230,8 @@ class Sandbox:
         if fault == "429":
             return self._throttled()
         if fault == "drop":
-            request.transport.close()  # the client sees the connection drop with no answer
+            if request.transport is not None:
+                request.transport.close()  # the client sees the connection drop with no answer
             return web.Response(status=500)
         await asyncio.sleep(self.config.hang_seconds)  # "hang"
         return None
@@ -355,7 +356,7 @@ class SandboxThread:
         assert self.sandbox is not None
         return self.sandbox.state
 
-    def __enter__(self) -> "SandboxThread":
+    def __enter__(self) -> SandboxThread:
         self._thread.start()
         if not self._ready.wait(10):
             raise RuntimeError("the sandbox did not start")

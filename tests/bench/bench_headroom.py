@@ -13,7 +13,6 @@ import time
 from pathlib import Path
 
 import aiohttp
-
 from common import KEYS, run_tool, sandbox_process, table, write_sheet
 
 ROWS, WORKERS = 20_000, 25

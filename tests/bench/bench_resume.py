@@ -24,6 +24,7 @@ import uuid
 from pathlib import Path
 
 import pandas as pd
+from conftest import cli_env, read_report
 
 from bulk_updater.outcomes import Outcome, RowOutcome
 from bulk_updater.report import ReportWriter
@@ -31,7 +32,6 @@ from bulk_updater.report.run_record import RunRecord
 from bulk_updater.rows import Row
 from bulk_updater.sandbox import SandboxConfig, SandboxThread
 from bulk_updater.settings import Rate
-from conftest import cli_env, read_report
 
 ROWS, DONE, NOT_SENT = 100_000, 99_000, 500
 BIG_ROWS, BIG_DONE, BIG_NOT_SENT = 1_000_000, 995_000, 4_500

@@ -16,7 +16,6 @@ from pathlib import Path
 
 import aiohttp
 from aiolimiter import AsyncLimiter
-
 from common import KEYS, report_lines, run_tool, sandbox_process, table, write_sheet
 
 ROWS, CALLS, PERIOD = 500, 25, 5.0
