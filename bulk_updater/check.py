@@ -7,20 +7,26 @@ except for the ids.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import uuid
+import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from .errors import BulkUpdaterWarning
 from .outcomes import Outcome, RowOutcome
 from .report import ReportWriter, Summary, write_failed
 from .report.damage import DamageSigns
 from .report.excel import write_workbook_copies
 from .report.folder import FAILED, REPORT, SUMMARY, open_fresh_out_dir
+from .report.lineage import find_lineage
+from .report.rerun import Rerun
 from .requests import Invalid, NothingToChange, Plan, UpdateRequest, plan_row
 from .rows import ReadOptions, Row, Sheet, open_sheet
 from .rows.reader import ReadFindings
+from .safety.undo import undo_clear_token_of
 from .settings import CLEAR_TOKEN
 from .wording import counted
 
@@ -126,12 +132,35 @@ def dry_run(input_path: str | Path, out_dir: str | Path, read: ReadOptions = Rea
     input_path, out_dir = Path(input_path), Path(out_dir)
     sheet = open_sheet(input_path, read)
     open_fresh_out_dir(out_dir, input_path)
+    return _write_dry_run(sheet, input_path, out_dir, _planned(sheet, clear_token))
+
+
+def dry_run_retry(
+    report_path: str | Path, out_dir: str | Path, read: ReadOptions = ReadOptions(), clear_token: str = CLEAR_TOKEN, accept_changes: bool = False
+) -> CheckResult:
+    """What `retry` would send of an earlier report, sending nothing: the same rows, planned with
+    the same history (supersession) and damage checks, written as a dry run's report."""
+    report_path, out_dir = Path(report_path), Path(out_dir)
+    clear_token = undo_clear_token_of(report_path.parent) or clear_token  # as retry reads an undo's report
+    sheet = open_sheet(report_path, dataclasses.replace(read, mixed_lines=True))
+    rerun = Rerun(sheet, find_lineage(report_path), accept_changes)
+    open_fresh_out_dir(out_dir, report_path)
+    for warning in rerun.lineage.warnings:
+        warnings.warn(warning, BulkUpdaterWarning, stacklevel=2)
+    rerun.prepare(out_dir)
+    try:
+        return _write_dry_run(sheet, report_path, out_dir, (rerun.plan(row, clear_token) for row in rerun.rows()))
+    finally:
+        rerun.close()
+
+
+def _write_dry_run(sheet: Sheet, input_path: Path, out_dir: Path, planned: Iterator[tuple[Row, Plan]]) -> CheckResult:
     result = CheckResult(sheet.where)
     summary = Summary(input=str(input_path), rate="dry run")
     writer = ReportWriter(out_dir / REPORT, sheet.columns)
     signs = DamageSigns()
     try:
-        for row, plan in _planned(sheet, clear_token):
+        for row, plan in planned:
             result.add(row, plan)
             signs.add(row.number, row.cells)
             outcome = _dry_outcome(row, plan)
@@ -157,4 +186,4 @@ def _dry_outcome(row: Row, plan: Plan) -> RowOutcome:
         return RowOutcome(row, Outcome.NOT_SENT, error_type=DRY_RUN_TYPE, error_message=DRY_RUN_MESSAGE)
     if isinstance(plan, Invalid):
         return RowOutcome(row, Outcome.INVALID, error_type="InvalidRow", error_message=plan.reason)
-    return RowOutcome(row, Outcome.SKIPPED, error_message="no cells to change")
+    return RowOutcome(row, Outcome.SKIPPED, error_message=plan.reason)

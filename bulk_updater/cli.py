@@ -81,6 +81,8 @@ def cmd_retry(args: argparse.Namespace) -> int:
 
     Example: bulk-updater retry runs/monday/failed.xlsx --out runs/monday-2
     """
+    if args.dry_run:
+        return _dry_run(args)
     return _send(args, "retry", args.report)
 
 
@@ -274,11 +276,17 @@ def cmd_check(args: argparse.Namespace) -> int:
 
 
 def _dry_run(args: argparse.Namespace) -> int:
-    result = check.dry_run(args.input, args.out, _read_options(args), _clear_token(args))
+    """run --dry-run or retry --dry-run: what the command would send, written as its report; nothing sent."""
+    if args.command == "retry":
+        source = args.report
+        result = check.dry_run_retry(source, args.out, _read_options(args), _clear_token(args), bool(args.accept_spreadsheet_changes))
+    else:
+        source = args.input
+        result = check.dry_run(source, args.out, _read_options(args), _clear_token(args))
     code = _report_check(result)
     print(f"Report of the dry run (nothing was sent): {os.path.join(args.out, job.REPORT)}")
     if code == EXIT_OK:
-        print(f"To send it: bulk-updater run {shlex.quote(args.input)} --out {shlex.quote(args.out)} (the dry run's report is replaced)")
+        print(f"To send it: bulk-updater {args.command} {shlex.quote(source)} --out {shlex.quote(args.out)} (the dry run's report is replaced)")
     return code
 
 
@@ -438,6 +446,7 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
     add_dry_run_option(run)
     retry = _sending_command(commands, "retry", cmd_retry, "report", "an earlier report (.csv or .xlsx) or failed.csv")
     add_damage_option(retry)
+    add_dry_run_option(retry)
 
     resuming = _command(commands, "resume", cmd_resume)
     resuming.add_argument("out", metavar="DIR", help="the folder of the unfinished run or retry (it holds run.json)")

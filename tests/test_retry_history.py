@@ -387,3 +387,23 @@ def test_resume_keeps_the_recorded_accept_spreadsheet_changes(tmp_path, sandbox,
 
     assert code == 0, err
     assert [fields(box, i)["Code"] for i in ids] == ["7", "7"]
+
+
+def test_retry_dry_run_shows_what_retry_would_send_and_sends_nothing(tmp_path, sandbox, bulk):
+    x, y, z = new_ids(3)
+    box = sandbox(script=("503", "503"))  # rows 2 and 3 fail; the rest succeed
+    rows = [["CompanyActivityId", "Status", "mx_Custom_1"], [x, "Open", ""], [y, "Won", "u1"], [x, "Closed", ""], [z, "Lost", ""]]
+    bulk(box, "run", str(write_csv(tmp_path / "in.csv", rows)), "--concurrency", "1", "--out", str(tmp_path / "first"))
+    calls_before = box.state.calls
+
+    code, out, _ = bulk(box, "retry", str(tmp_path / "first" / "failed.csv"), "--out", str(tmp_path / "dry"), "--dry-run")
+
+    assert code == 0, out
+    assert box.state.calls == calls_before
+    dry = by_row(tmp_path / "dry" / "report.csv")
+    assert (dry["2"]["_outcome"], dry["2"]["_error_message"]) == ("skipped", "superseded by row 4")
+    assert (dry["3"]["_outcome"], dry["3"]["_error_type"]) == ("not_sent", "DryRun")
+    assert "To send it: bulk-updater retry" in out
+    # the real retry replaces the dry run's report in the same folder
+    code, _, _ = bulk(box, "retry", str(tmp_path / "first" / "failed.csv"), "--out", str(tmp_path / "dry"))
+    assert code == 0 and fields(box, y) == {"Status": "Won", "mx_Custom_1": "u1"} and fields(box, x) == {"Status": "Closed"}
