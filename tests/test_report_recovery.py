@@ -44,6 +44,19 @@ def test_a_torn_last_line_and_not_sent_lines_are_dropped(tmp_path):
     assert path.read_bytes().endswith(b"\r\n")
 
 
+def test_a_second_line_for_a_row_is_dropped_and_the_first_kept(tmp_path):
+    path = write_report(tmp_path / "report.csv", {2: ("success", "a"), 3: ("failed", "b")})
+    writer = ReportWriter(path, COLUMNS)  # the same row again, as two sessions writing one report would
+    writer.write(RowOutcome(Row(2, {"CompanyActivityId": ID, "ActivityNote": "again"}), Outcome.FAILED, error_type="E", error_message="m"))
+    writer.close()
+
+    recorded = recover_report(path, HEADER)
+
+    assert recorded.rows == {2, 3} and recorded.damaged_dropped == 1
+    assert recorded.outcomes == {("success", "", ""): 1, ("failed", "E", "m"): 1}  # one outcome per row
+    assert [(line["_row"], line["ActivityNote"]) for line in read_report(path)] == [("2", "a"), ("3", "b")]
+
+
 @pytest.mark.parametrize("cut", ['"a note\r\n', '"a note\r\nsecond line"', '"a note\r\nsecond line",2,succ'])
 def test_a_line_cut_inside_a_quoted_cell_is_torn(tmp_path, cut):
     path = write_report(tmp_path / "report.csv", {2: ("success", "a")})
