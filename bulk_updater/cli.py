@@ -11,6 +11,7 @@ import argparse  # noqa: E402  (after the handlers, on purpose)
 import asyncio
 import contextlib
 import getpass
+import importlib
 import inspect
 import math
 import os
@@ -19,16 +20,34 @@ import sys
 import traceback
 import warnings
 from collections.abc import Callable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any
 
-from . import check, job, rows
 from . import options as recorded_options
 from .credentials import credentials_from, environment, redacting_output
 from .errors import BulkUpdaterError, BulkUpdaterWarning, InputError
 from .hosts import DEFAULT_LOOKUP_HOST, REGIONS, host_url, require_host
 from .preflight import fetch_identity
-from .report import Summary
-from .safety import verify as verifying
 from .settings import CLEAR_TOKEN, DEFAULT_RATE, PLAN_CALLS, Credentials, Rate, SendSettings
+
+
+class _Lazy:
+    """A module imported on its first attribute access."""
+
+    def __init__(self, name: str) -> None:
+        self._name = name
+
+    def __getattr__(self, attribute: str) -> Any:
+        return getattr(importlib.import_module(self._name, __package__), attribute)
+
+
+if TYPE_CHECKING:
+    from . import check, job, rows
+    from .report import Summary
+    from .safety import verify as verifying
+else:
+    # Imported when a command first uses them: `--help` and `whoami` start without the readers,
+    # the report writers and the progress bar.
+    check, job, rows, verifying = (_Lazy(name) for name in (".check", ".job", ".rows", ".safety.verify"))
 
 FAILED_XLSX = "failed.xlsx"
 EXIT_OK, EXIT_SOME_FAILED, EXIT_BAD_INPUT, EXIT_UNAUTHORIZED = 0, 1, 2, 3
