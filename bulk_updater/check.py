@@ -26,7 +26,7 @@ from .report.rerun import Rerun
 from .requests import Invalid, NothingToChange, Plan, UpdateRequest, plan_row
 from .rows import ReadOptions, Row, Sheet, open_sheet
 from .rows.reader import ReadFindings
-from .safety.undo import undo_clear_token_of
+from .safety.undo import retry_clear_token
 from .settings import CLEAR_TOKEN
 from .wording import counted
 
@@ -141,7 +141,7 @@ def dry_run_retry(
     """What `retry` would send of an earlier report, sending nothing: the same rows, planned with
     the same history (supersession) and damage checks, written as a dry run's report."""
     report_path, out_dir = Path(report_path), Path(out_dir)
-    clear_token = undo_clear_token_of(report_path.parent) or clear_token  # as retry reads an undo's report
+    clear_token = retry_clear_token(report_path, clear_token)  # as retry reads it
     sheet = open_sheet(report_path, dataclasses.replace(read, mixed_lines=True))
     rerun = Rerun(sheet, find_lineage(report_path), accept_changes)
     open_fresh_out_dir(out_dir, report_path)

@@ -43,7 +43,7 @@ from .safety import hooks
 from .safety.failing import STREAK, FailureWatch, StopRule
 from .safety.options import record_safety
 from .safety.options import recorded as recorded_options_of_safety
-from .safety.undo import UndoSource, undo_clear_token_of
+from .safety.undo import UndoSource, retry_clear_token
 from .settings import CLEAR_TOKEN, SendSettings
 from .stopping import SIGNAL_NAMES, StopOnSignals, StopToken
 
@@ -124,8 +124,9 @@ def retry(report_path: str | Path, out_dir: str | Path, send: SendSettings, opti
 
 
 async def retry_async(report_path: Path, out_dir: Path, send: SendSettings, options: JobOptions) -> Summary:
-    # An undo's report holds its own clear token: read with another, a restored empty field would be sent as text.
-    options = dataclasses.replace(options, clear_token=undo_clear_token_of(report_path.parent) or options.clear_token)
+    # A report's cells mean what they meant to the run that wrote it: an undo's report holds its own clear
+    # token, a run's its --clear-token. Read with another, a field to clear would be sent as the token's text.
+    options = dataclasses.replace(options, clear_token=retry_clear_token(report_path, options.clear_token))
     job = _job_record("retry", report_path, send, options, out_dir)
     files.is_present(report_path)  # an earlier run's report: refused if a symlink was planted in its place
     lineage = find_lineage(report_path)

@@ -34,6 +34,7 @@ _KNOWN = {outcome.value for outcome in Outcome}
 # Row.meta keys this module adds (never written: the report writes only the cells and its own columns).
 NOT_UTF8 = "_line_not_utf8"  # the row's line was decoded as Windows-1252 in a mixed-encoding file
 SENT_WITHOUT = "_sent_without"  # the fields left out because later rows set them: noted on the report line
+SENT_WITHOUT_PREFIX, SUPERSEDED_BY = "sent without ", ": superseded by "
 EDIT_EXAMPLES = 100  # listed in summary.json
 
 
@@ -132,7 +133,7 @@ class Rerun:
         by = _rows(sorted({later[name] for name in left}))
         if note is None and not fields:
             return NothingToChange(f"superseded by {by}"), ""
-        return UpdateRequest(plan.activity_id, note, fields), f"sent without {', '.join(left)}: superseded by {by}"
+        return UpdateRequest(plan.activity_id, note, fields, row=plan.row), f"{SENT_WITHOUT_PREFIX}{', '.join(left)}{SUPERSEDED_BY}{by}"
 
     def _damage(self, row: Row, columns: list[str], earlier: list[dict[str, str]]) -> str:
         """Why `row` looks damaged by a spreadsheet, naming row, column and both values; "" if it does not."""
@@ -190,3 +191,11 @@ def _columns_sent(plan: UpdateRequest) -> list[str]:
 
 def _rows(numbers: list[int]) -> str:
     return f"row {numbers[0]}" if len(numbers) == 1 else "rows " + ", ".join(map(str, numbers))
+
+
+def left_out_fields(message: str) -> set[str]:
+    """The fields (and the note) a retry's report line says it did not send, from its `_error_message`
+    (`sent without Status, ActivityNote: superseded by row 4`); none for any other message."""
+    if not message.startswith(SENT_WITHOUT_PREFIX) or SUPERSEDED_BY not in message:
+        return set()
+    return set(message[len(SENT_WITHOUT_PREFIX) :].split(SUPERSEDED_BY)[0].split(", "))

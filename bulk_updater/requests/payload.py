@@ -13,6 +13,9 @@ GUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-
 BRACED_GUID = re.compile(r"\{(" + GUID.pattern + r")\}")
 # What a spreadsheet shows for an error value, and Excel writes into a CSV export as text.
 # Sending one would write "#REF!" into the CRM; only the clear token (#N/A by default) means something.
+# The shape of an undo.csv's clear token (safety/backup.py): read with another token, such a cell would
+# be sent as text where the undo means to clear the field.
+UNDO_CLEAR_TOKEN = re.compile(r"#CLEAR-[0-9a-f]{8}#")
 ERROR_VALUES = frozenset({"#NULL!", "#DIV/0!", "#VALUE!", "#REF!", "#NAME?", "#NUM!", "#N/A", "#SPILL!", "#CALC!", "#GETTING_DATA"})
 
 
@@ -75,6 +78,11 @@ def plan_row(row: Row, clear_token: str = CLEAR_TOKEN) -> Plan:
             value = ""
         elif shown in ERROR_VALUES:
             return _error_value(row, name, shown, clear_token)
+        elif UNDO_CLEAR_TOKEN.fullmatch(shown):
+            return Invalid(
+                f"{name} holds {shown}, the clear token of an undo.csv, read here with {clear_token!r}: it would be sent as text. "
+                f"Send undo.csv with `bulk-updater undo`, retry an undo's report from its own folder, or give --clear-token {shown!r}"
+            )
         else:
             value = cell
         if name == NOTE:
@@ -97,7 +105,7 @@ def activity_to_update(row: Row, clear_token: str = CLEAR_TOKEN) -> str | None:
         shown = cell.strip()
         if name == ACTIVITY_ID or not shown:
             continue
-        if shown != clear_token and shown in ERROR_VALUES:
+        if shown != clear_token and (shown in ERROR_VALUES or UNDO_CLEAR_TOKEN.fullmatch(shown)):
             return None
         sends = True
     return activity_id.lower() if sends else None

@@ -36,7 +36,9 @@ BACKUP_FAILED = "BackupFailed"
 
 
 def new_undo_clear_token() -> str:
-    """A clear token no old value will equal (and one that does is refused, never written)."""
+    """A clear token no old value will equal (and one that does is refused, never written).
+
+    Its shape is requests.payload.UNDO_CLEAR_TOKEN: a cell of that shape read with another token is refused."""
     return f"#CLEAR-{secrets.token_hex(4)}#"
 
 

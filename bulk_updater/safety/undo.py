@@ -66,13 +66,29 @@ class UndoSource:
         return UndoGuard(db, force)
 
 
-def undo_clear_token_of(folder: Path) -> str:
-    """The clear token of the undo whose folder this is; "" for any other folder."""
+def retry_clear_token(report: Path, asked: str) -> str:
+    """The clear token to read an earlier report with: the one its run read its rows with, so the
+    cells mean what they meant then (an undo's own token, a run's --clear-token, a retry's, down a
+    chain of retries). `asked` (the command's) counts only where no run is found behind the report;
+    asking for another token than the run's, other than the default, is refused."""
+    record = _record_of(report.parent)
+    written_with = record.clear_token if record is not None else None
+    if not written_with or asked == written_with:
+        return asked
+    if asked != CLEAR_TOKEN:
+        raise InputError(
+            f"{report} was written by a run that read its cells with --clear-token {written_with!r}, not {asked!r}",
+            hint=f"Retry it with --clear-token {written_with!r} (or without --clear-token): read with another token, its cleared fields would be sent as text.",
+        )
+    return written_with
+
+
+def _record_of(folder: Path) -> RunRecord | None:
+    """The run in `folder`, or None when it holds none that can be read."""
     try:
-        record = RunRecord.load(folder)
+        return RunRecord.load(folder)
     except InputError:
-        return ""
-    return (record.clear_token or "") if record is not None and record.command == "undo" else ""
+        return None
 
 
 def _snapshots(undo_csv: Path, token: str):

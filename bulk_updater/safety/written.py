@@ -14,6 +14,7 @@ from pathlib import Path
 
 from ..outcomes import Outcome
 from ..report import files
+from ..report.rerun import left_out_fields
 from ..requests import UpdateRequest, plan_row
 from ..rows import NOTE, Row
 from .backup import BACKUP_FAILED
@@ -41,7 +42,9 @@ def _sent_values(report: Path, clear_token: str) -> Iterator[tuple[str, str, int
             plan = plan_row(Row(int(line["_row"]), cells), clear_token)
             if isinstance(plan, UpdateRequest):
                 values = ([(NOTE, plan.note)] if plan.note is not None else []) + list(plan.fields)
-                for name, value in values:
+                # A retry's row sent without the fields later rows had set: those were not written by it.
+                left_out = left_out_fields(line.get("_error_message", ""))
+                for name, value in (pair for pair in values if pair[0] not in left_out):
                     yield plan.activity_id, name, plan.row, value, int(outcome == Outcome.SUCCESS.value)
 
 
