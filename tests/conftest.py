@@ -87,6 +87,35 @@ def run_cli_process(*args: str, env: dict[str, str] | None = None, timeout: floa
     )
 
 
+# What `bulk` adds to a command that does not give it; a test module may set its own BULK_OPTIONS.
+BULK_OPTIONS = {"--rate": "1000/1", "--no-progress": None}
+# verify takes no progress bar and sends nothing but reads: only the rate applies to it.
+_VERIFY_OPTIONS = {"--rate"}
+
+
+@pytest.fixture
+def bulk(request, monkeypatch, capsys):
+    """`bulk(box, "run", ...)`: the CLI in process against the sandbox `box`; returns (exit code,
+    stdout, stderr). Each of the module's BULK_OPTIONS the command does not give is added."""
+    from bulk_updater import cli
+
+    defaults: dict[str, str | None] = getattr(request.module, "BULK_OPTIONS", BULK_OPTIONS)
+
+    def call(box: SandboxThread, *args: str) -> tuple[int, str, str]:
+        monkeypatch.setenv("LSQ_HOST", box.url)
+        monkeypatch.setenv("LSQ_ACCESS_KEY", box.config.access_key)
+        monkeypatch.setenv("LSQ_SECRET_KEY", box.config.secret_key)
+        added: list[str] = []
+        for flag, value in defaults.items():
+            if flag not in args and (args[0] != "verify" or flag in _VERIFY_OPTIONS):
+                added += [flag] if value is None else [flag, value]
+        code = cli.main([*args, *added])
+        out = capsys.readouterr()
+        return code, out.out, out.err
+
+    return call
+
+
 def cli_commands() -> list[str]:
     """The commands `bulk-updater --help` lists, so a new command is covered by the tests over all of them."""
     listing = run_cli("--help").stdout.split("COMMAND", 2)[-1].split("options:")[0]

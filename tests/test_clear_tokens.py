@@ -5,24 +5,9 @@ from __future__ import annotations
 
 import shutil
 
-import pytest
 from conftest import new_ids, read_report, write_csv
 
-from bulk_updater import cli
-
-
-@pytest.fixture
-def bulk(monkeypatch, capsys):
-    def call(box, *args: str) -> tuple[int, str, str]:
-        monkeypatch.setenv("LSQ_HOST", box.url)
-        monkeypatch.setenv("LSQ_ACCESS_KEY", box.config.access_key)
-        monkeypatch.setenv("LSQ_SECRET_KEY", box.config.secret_key)
-        extra = ["--no-progress", "--yes", "--concurrency", "1"] if args[0] != "verify" else []
-        code = cli.main([*args, "--rate", "1000/1", *extra])
-        out = capsys.readouterr()
-        return code, out.out, out.err
-
-    return call
+BULK_OPTIONS = {"--rate": "1000/1", "--no-progress": None, "--concurrency": "1"}
 
 
 def fields(box, activity_id):

@@ -9,28 +9,12 @@ import json
 import shutil
 from pathlib import Path
 
-import pytest
 from conftest import new_ids, read_report, write_csv
 
 from bulk_updater import cli
 from bulk_updater.report.damage import mojibake
 
-FAST = ["--no-progress", "--rate", "1000/1", "--concurrency", "1", "--max-attempts", "1"]
-
-
-@pytest.fixture
-def bulk(monkeypatch, capsys):
-    """Run the CLI in process against a sandbox: bulk(box, "run", ...) -> (exit code, stdout, stderr)."""
-
-    def call(box, *args: str) -> tuple[int, str, str]:
-        monkeypatch.setenv("LSQ_HOST", box.url)
-        monkeypatch.setenv("LSQ_ACCESS_KEY", box.config.access_key)
-        monkeypatch.setenv("LSQ_SECRET_KEY", box.config.secret_key)
-        code = cli.main([*args, *FAST])
-        out, err = capsys.readouterr()
-        return code, out, err
-
-    return call
+BULK_OPTIONS = {"--no-progress": None, "--rate": "1000/1", "--concurrency": "1", "--max-attempts": "1"}
 
 
 def fields(box, activity: str) -> dict[str, str]:

@@ -17,22 +17,6 @@ from bulk_updater.settings import Rate
 OWNER_1, OWNER_2 = str(uuid.uuid4()), str(uuid.uuid4())
 
 
-@pytest.fixture
-def bulk(monkeypatch, capsys):
-    """Run `bulk-updater ARGS` in process against `box`; return (exit code, stdout, stderr)."""
-
-    def call(box, *args: str) -> tuple[int, str, str]:
-        monkeypatch.setenv("LSQ_HOST", box.url)
-        monkeypatch.setenv("LSQ_ACCESS_KEY", box.config.access_key)
-        monkeypatch.setenv("LSQ_SECRET_KEY", box.config.secret_key)
-        fast = [] if "--rate" in args else ["--rate", "1000/1"]
-        code = cli.main([*args, *fast, *(["--no-progress"] if args[0] != "verify" else [])])
-        out = capsys.readouterr()
-        return code, out.out, out.err
-
-    return call
-
-
 def now(box, activity_id: str) -> tuple[str, dict[str, str]]:
     """An activity's note and fields as the sandbox holds them; absent and empty are the same."""
     activity = box.state.activities.get(activity_id, {"ActivityNote": None, "Fields": {}})
