@@ -2,7 +2,7 @@
 
     python tests/paused_cli.py AT MARKER ARGS...
 
-AT is where it pauses: "imports" (bulk_updater.job being imported, after the CLI's first
+AT is where it pauses: "imports" (bulk_updater.preflight being imported, after the CLI's first
 line; aiohttp, pandas and openpyxl are imported later, where they are used),
 "key-check" (the call that checks the keys) or "failed-csv" (halfway through writing
 failed.csv). On reaching it, the process creates the file MARKER and sleeps, for the test
@@ -66,7 +66,7 @@ def main() -> None:
     at, marker, *args = sys.argv[1:]
     marker = Path(marker)
     if at == "imports":
-        sys.meta_path.insert(0, _PauseOnImport("bulk_updater.job", marker))
+        sys.meta_path.insert(0, _PauseOnImport("bulk_updater.preflight", marker))
     elif at == "key-check":
         pause_in_key_check(marker)
     elif at == "failed-csv":
