@@ -18,7 +18,6 @@ from decimal import Decimal, InvalidOperation
 SCIENTIFIC = re.compile(r"[+-]?\d(?:\.\d+)?[eE][+-]\d{1,3}")
 NUMBER = re.compile(r"[+-]?\d+(?:\.\d+)?")
 EXCEL_DIGITS = 15  # Excel keeps 15 significant digits of a number
-QUESTION_RUN = re.compile(r"\?{2,}")
 # Text Excel reads as a day and month (1-2, 3/4, SEPT1, Mar 5), and how it then shows it (2-Jan, Mar-05).
 EXCEL_DAY_MONTH = re.compile(r"\d{1,2}[-/]\d{1,2}|[A-Za-z]{3,9}[- ]?\d{1,2}|\d{1,2}[- ]?[A-Za-z]{3,9}")
 SHORT_DATE = re.compile(r"\d{1,2}-[A-Za-z]{3}|[A-Za-z]{3}-\d{2}")
@@ -162,11 +161,6 @@ def looks_like_mojibake(text: str) -> bool:
         return False
 
 
-def looks_like_lost_characters(text: str) -> bool:
-    """A run of `?`: what characters Windows-1252 lacks become when saved as ANSI CSV."""
-    return QUESTION_RUN.search(text) is not None
-
-
 def looks_scientific(text: str) -> bool:
     return SCIENTIFIC.fullmatch(text.strip()) is not None
 
@@ -204,7 +198,7 @@ class DamageSigns:
                     self._note(self._scientific, column, (number, value))
             if not value.isascii() and looks_like_mojibake(value):
                 self._note(self._found, "mojibake", (number, column, value))
-            if "??" in value:
+            if "??" in value:  # a run of `?`: what characters Windows-1252 lacks become in an ANSI CSV
                 self._note(self._found, "question marks", (number, column, value))
 
     def _note(self, table: dict, key: str, example: tuple) -> None:

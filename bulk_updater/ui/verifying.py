@@ -34,10 +34,6 @@ class Verification:
     def live(self) -> bool:
         return self.thread is not None and self.thread.is_alive()
 
-    @property
-    def all_match(self) -> bool:
-        return self.state == "finished" and set(self.counts) <= {"match"}
-
 
 def verify_send(run_dir: Path, page_send: SendSettings) -> SendSettings:
     """The page's host and keys, at the pace the run recorded (verify reads as fast as the run wrote)."""
