@@ -7,7 +7,6 @@ except for the ids.
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import uuid
 import warnings
@@ -21,7 +20,6 @@ from .report import ReportWriter, Summary, write_failed
 from .report.damage import DamageSigns
 from .report.excel import write_workbook_copies
 from .report.folder import FAILED, REPORT, SUMMARY, open_fresh_out_dir
-from .report.lineage import find_lineage
 from .report.rerun import Rerun
 from .requests import Invalid, NothingToChange, Plan, UpdateRequest, plan_row
 from .rows import ReadOptions, Row, Sheet, open_sheet
@@ -142,14 +140,13 @@ def dry_run_retry(
     the same history (supersession) and damage checks, written as a dry run's report."""
     report_path, out_dir = Path(report_path), Path(out_dir)
     clear_token = retry_clear_token(report_path, clear_token)  # as retry reads it
-    sheet = open_sheet(report_path, dataclasses.replace(read, mixed_lines=True))
-    rerun = Rerun(sheet, find_lineage(report_path), accept_changes)
+    rerun = Rerun.open(report_path, read, accept_changes)
     open_fresh_out_dir(out_dir, report_path)
     for warning in rerun.lineage.warnings:
         warnings.warn(warning, BulkUpdaterWarning, stacklevel=2)
     rerun.prepare(out_dir)
     try:
-        return _write_dry_run(sheet, report_path, out_dir, (rerun.plan(row, clear_token) for row in rerun.rows()))
+        return _write_dry_run(rerun.sheet, report_path, out_dir, (rerun.plan(row, clear_token) for row in rerun.rows()))
     finally:
         rerun.close()
 

@@ -30,7 +30,6 @@ from .preflight import Identity, preflight
 from .report import ReportWriter, Summary, files, write_failed
 from .report.excel import write_workbook_copies
 from .report.folder import FAILED, REPORT, SUMMARY, check_resumable, lock_out_dir, open_out_dir
-from .report.lineage import find_lineage
 from .report.progress import Progress
 from .report.recovery import Recorded
 from .report.rerun import SENT_WITHOUT, Rerun
@@ -128,13 +127,9 @@ async def retry_async(report_path: Path, out_dir: Path, send: SendSettings, opti
     # token, a run's its --clear-token. Read with another, a field to clear would be sent as the token's text.
     options = dataclasses.replace(options, clear_token=retry_clear_token(report_path, options.clear_token))
     job = _job_record("retry", report_path, send, options, out_dir)
-    files.is_present(report_path)  # an earlier run's report: refused if a symlink was planted in its place
-    lineage = find_lineage(report_path)
-    job.retry_of = str(lineage.folder) if lineage.folder else None
-    # A tool report saved from Excel may mix encodings: read line by line, the odd lines flagged as damage.
-    sheet = open_sheet(report_path, dataclasses.replace(options.read, mixed_lines=True))
-    rerun = Rerun(sheet, lineage, options.accept_spreadsheet_changes)
-    source = _Source("retry", report_path, sheet.columns, rerun.rows, sheet.sheet_name, rerun.plan)
+    rerun = Rerun.open(report_path, options.read, options.accept_spreadsheet_changes)
+    job.retry_of = str(rerun.lineage.folder) if rerun.lineage.folder else None
+    source = _Source("retry", report_path, rerun.sheet.columns, rerun.rows, rerun.sheet.sheet_name, rerun.plan)
     return await _run_job(job, source, out_dir, send, options, rerun)
 
 

@@ -17,16 +17,17 @@ With the run behind the report found (lineage.py), each row is planned against i
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterator
 from pathlib import Path
 
 from ..errors import InputError
 from ..outcomes import FINISHED_VALUES, Outcome
 from ..requests import Invalid, NothingToChange, Plan, UpdateRequest, plan_row
-from ..rows import ACTIVITY_ID, NOTE, Row, Sheet
+from ..rows import ACTIVITY_ID, NOTE, ReadOptions, Row, Sheet, open_sheet
 from . import files
 from .damage import spreadsheet_change
-from .lineage import STATE_FILE, History, Lineage
+from .lineage import STATE_FILE, History, Lineage, find_lineage
 from .row_order import ORDER_FILE, RowOrder
 
 NEEDED = ("_row", "_outcome")
@@ -58,6 +59,15 @@ class Rerun:
         # The admin's edits sent (cells changed since the first run): counted, the first ones kept.
         self.edited_cells = 0
         self.edits: list[str] = []
+
+    @classmethod
+    def open(cls, report: Path, read: ReadOptions, accept_changes: bool = False) -> Rerun:
+        """An earlier report, opened as `retry` (and its dry run) read it: refused if a symlink was
+        planted in its place, read line by line (a tool report saved from Excel may mix encodings:
+        the odd lines are flagged as damage), with the runs behind it found."""
+        files.is_present(report)
+        sheet = open_sheet(report, dataclasses.replace(read, mixed_lines=True))
+        return cls(sheet, find_lineage(report), accept_changes)
 
     def prepare(self, out_dir: Path) -> None:
         """Build the on-disk indexes in `out_dir` (again by every session: the reports may have moved on):
