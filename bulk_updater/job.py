@@ -44,7 +44,7 @@ from .safety.options import record_safety
 from .safety.options import recorded as recorded_options_of_safety
 from .safety.undo import UndoSource, retry_clear_token
 from .settings import CLEAR_TOKEN, SendSettings
-from .stopping import SIGNAL_NAMES, StopOnSignals, StopToken
+from .stopping import CAUSE_NAMES, StopOnSignals, StopToken
 
 __all__ = ["FAILED", "REPORT", "SUMMARY", "JobOptions", "holds_unfinished", "recorded_values", "resume", "retry", "run", "settings_from", "undo"]
 
@@ -449,7 +449,7 @@ def _exit_1_once_sent(sent: Callable[[], bool]) -> Iterator[None]:
 def _stopped_at_once(stop: StopOnSignals, out_dir: Path) -> StoppedAtOnce:
     assert stop.signal is not None
     return StoppedAtOnce(
-        f"stopped at once by a second {SIGNAL_NAMES[stop.signal]}. The report holds every row that finished; "
+        f"stopped at once by a second {CAUSE_NAMES[stop.signal]}. The report holds every row that finished; "
         f"the rows in flight are sent again when you resume the run (bulk-updater resume {out_dir}), which finishes the job.",
         stop.signal,
     )

@@ -27,8 +27,6 @@ STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
 REQUESTED = 0
 CAUSE_NAMES = {signal.SIGINT: "Ctrl-C", signal.SIGTERM: "SIGTERM", REQUESTED: "stop request"}
 STOP_REASONS = {signal.SIGINT: "interrupted", signal.SIGTERM: "terminated", REQUESTED: "stopped"}
-# Kept for the callers that name signals only.
-SIGNAL_NAMES = CAUSE_NAMES
 
 
 class StopToken:
