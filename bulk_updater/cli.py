@@ -13,6 +13,7 @@ import contextlib
 import getpass
 import importlib
 import inspect
+import logging
 import math
 import os
 import shlex
@@ -658,6 +659,10 @@ def _main(argv: Sequence[str] | None) -> int:
             print(f"Error: {exc}", file=sys.stderr)
             return exc.exit_code
         except interrupts.Stopped as exc:
+            # The signal may have landed in any task of the run's event loop; asyncio would then log
+            # that task's "exception never retrieved", with a traceback, as the process ends. The
+            # stop is reported here, once.
+            logging.getLogger("asyncio").disabled = True
             print(_stopped_message(exc, args), file=sys.stderr)
             return exc.exit_code
         except KeyboardInterrupt:
