@@ -179,7 +179,10 @@ def _resume(args: argparse.Namespace, given: dict, input_path: str | None = None
 
 def _session_options(args: argparse.Namespace) -> dict:
     """What this command does that no run records: the bar, stopping on Ctrl-C and SIGTERM, the question before sending."""
-    return {"progress": not args.no_progress, "handle_signals": True, "confirm": _confirmer(args), "force": bool(getattr(args, "force", None))}
+    return {
+        "progress": not args.no_progress, "handle_signals": True, "confirm": _confirmer(args), "confirm_asks": _asks(args),
+        "force": bool(getattr(args, "force", None)),
+    }
 
 
 def _report_end(summary: Summary, args: argparse.Namespace) -> int:
@@ -242,12 +245,16 @@ def _confirmer(args: argparse.Namespace) -> Callable[[str], bool]:
 
     def confirm(line: str) -> bool:
         print(line, file=sys.stderr, flush=True)
-        if getattr(args, "yes", False) or sys.stdin is None or not sys.stdin.isatty():
+        if not _asks(args):
             return True
         print("Continue? [y/N] ", end="", file=sys.stderr, flush=True)
         return sys.stdin.readline().strip().lower() in ("y", "yes")
 
     return confirm
+
+
+def _asks(args: argparse.Namespace) -> bool:
+    return not getattr(args, "yes", False) and sys.stdin is not None and sys.stdin.isatty()
 
 
 def _finish_command(args: argparse.Namespace) -> str:

@@ -75,6 +75,9 @@ class JobOptions:
     # Not recorded. Shown "About to update N rows ... in ORG as USER" before the first update; False
     # sends nothing. None: no line, no field check, no question (a library caller that decided already).
     confirm: Callable[[str], bool] | None = None
+    # False when `confirm` never asks anyone (--yes, no terminal): then the field check's one read
+    # goes out with the first updates instead of before them, and its warnings follow the line.
+    confirm_asks: bool = True
     force: bool = False  # undo: restore even the activities changed since the run (kept in run.json for its resume)
 
     @property
@@ -261,7 +264,7 @@ async def _run_job(
         earlier = open_out_dir(out_dir, job, report_header(source.columns), options.restart)
         if earlier.rows:  # a resume: count the rows left
             counted = hooks.count_rows((row for row in source.rows() if row.number not in earlier.rows), options.clear_token)
-        await _before_sending(job, source, counted, identity, send, limiter, options, undo_from, out_dir)
+        field_check = await _before_sending(job, source, counted, identity, send, limiter, options, undo_from, out_dir)
         guard = undo_from.open_guard(out_dir, options.force) if undo_from else None
         log = hooks.open_undo_log(out_dir, source.columns, job.options["record"]["undo_clear_token"]) if options.backup else None
         started = time.monotonic()
@@ -277,9 +280,13 @@ async def _run_job(
             _open_history(rerun, out_dir, summary, session.progress.note)
         stop = StopOnSignals(options.stop_wait, session.progress.note, options.stop_token, options.handle_signals)
         sender = hooks.Sender(log, guard)
+        if field_check is not None:
+            field_check.say_when_answered(session.progress.note)
         try:
-            await _send_rows_left(source, earlier, send, options, session, stop, limiter, sender)
+            await _send_rows_left(source, earlier, send, options, session, stop, limiter, sender, field_check)
         finally:
+            if field_check is not None:
+                field_check.reading.cancel()  # still unanswered only after a failure or a stop at once
             session.close()
             if rerun is not None:
                 rerun.close()
@@ -321,12 +328,12 @@ async def _count_beside_key_check(source: _Source, send: SendSettings, limiter: 
 async def _before_sending(
     job: RunRecord, source: _Source, counted: hooks.Counted, identity, send: SendSettings, limiter: WindowLimiter,
     options: JobOptions, undo_from: UndoSource | None, out_dir: Path,
-) -> None:
+) -> hooks.FieldCheck | None:
     """The field check and the line (and question) before the first update; a no leaves no new run behind."""
     calls_per_row = 2 if options.backup or (undo_from and not options.force) else 1
     columns = [] if undo_from else source.columns  # undo sends the columns the run sent: no field check
     try:
-        await hooks.before_sending(columns, counted, calls_per_row, identity, send, limiter, options.confirm, _note)
+        return await hooks.before_sending(columns, counted, calls_per_row, identity, send, limiter, options.confirm, _note, options.confirm_asks)
     except Declined:
         if job.sessions == 1:
             files.remove(out_dir / RUN_FILE)
@@ -374,11 +381,17 @@ class _Session:
 
 async def _send_rows_left(
     source: _Source, earlier: Recorded, send: SendSettings, options: JobOptions, session: _Session, stop: StopOnSignals, limiter: WindowLimiter,
-    sender: hooks.Sender,
+    sender: hooks.Sender, field_check: hooks.FieldCheck | None,
 ) -> None:
     """Send the rows without an outcome until done or stopped; after a stop, every row still gets its line."""
     pending = (row for row in source.rows() if row.number not in earlier.rows)
-    await stop.run(_send_all(source, pending, send, options, session, stop, limiter, sender))
+
+    async def sending() -> None:
+        await _send_all(source, pending, send, options, session, stop, limiter, sender)
+        if field_check is not None:  # within the stop window: a second Ctrl-C cuts its wait short too
+            await field_check.finish(stopping=stop.signal is not None)
+
+    await stop.run(sending())
     if stop.at_once:
         raise _stopped_at_once(stop, session.out_dir)
 

@@ -1,12 +1,15 @@
 """Pacing at the physical limit, end to end in process: the key check inside the window, the
 opening burst, and a run that shares the account with another integration."""
 
+import asyncio
 import json
 import time
 
 from conftest import cli_env, new_ids, write_csv
 
-from bulk_updater import cli
+import bulk_updater
+from bulk_updater import Credentials, JobOptions, SendSettings, cli
+from bulk_updater.sandbox.server import Sandbox
 from bulk_updater.settings import Rate
 
 
@@ -59,3 +62,56 @@ def test_a_run_sharing_the_account_learns_the_room(sandbox, monkeypatch, tmp_pat
     # The opening burst overshoots by the other's share; learning keeps the rest few.
     assert state.throttled <= 14
     assert state.other_throttled <= 4
+
+
+def read_answering_after_an_update(monkeypatch) -> dict:
+    """Make the sandbox's RetrieveById hold its answer until an update has arrived (or 1.5 s passed).
+
+    Returns what the read saw: whether an update had arrived when it answered. A job that waits
+    for the field check before its first update makes the read wait the full 1.5 s and see none.
+    """
+    seen: dict = {}
+    original = Sandbox.retrieve_by_id
+
+    async def retrieve_by_id(self, request):
+        for _ in range(150):
+            if self.state.arrivals:
+                break
+            await asyncio.sleep(0.01)
+        seen["update_arrived_first"] = bool(self.state.arrivals)
+        return await original(self, request)
+
+    monkeypatch.setattr(Sandbox, "retrieve_by_id", retrieve_by_id)
+    return seen
+
+
+def test_with_nobody_to_ask_the_field_check_goes_out_with_the_first_updates(sandbox, monkeypatch, tmp_path, capsys):
+    """Without a terminal (or with --yes) nothing waits on the field check's warnings: its read
+    must not hold up the opening burst (a whole read's latency on a short job), and its warning
+    still comes."""
+    seen = read_answering_after_an_update(monkeypatch)
+    box = sandbox(fields=frozenset({"Status"}))
+    for name, value in cli_env(box).items():
+        monkeypatch.setenv(name, value)
+    sheet = write_csv(tmp_path / "in.csv", [["CompanyActivityId", "Status", "Stauts"], *[[i, "Won", "x"] for i in new_ids(3)]])
+
+    cli.main(["run", str(sheet), "--out", str(tmp_path / "out"), "--no-progress", "--keep-going"])
+
+    assert seen == {"update_arrived_first": True}
+    err = capsys.readouterr().err
+    assert "Warning: Stauts is not among this activity's fields; did you mean Status?" in err
+    assert err.index("About to update 3 rows") < err.index("Warning: Stauts")
+
+
+def test_when_someone_is_asked_the_field_check_answers_first(sandbox, monkeypatch, tmp_path):
+    """At a terminal the warning must come before the question, so the read precedes every update."""
+    seen = read_answering_after_an_update(monkeypatch)
+    box = sandbox(fields=frozenset({"Status"}))
+    asked: list[str] = []
+    send = SendSettings(box.url, Credentials(box.config.access_key, box.config.secret_key), rate=Rate(1000, 1))
+    sheet = write_csv(tmp_path / "in.csv", [["CompanyActivityId", "Stauts"], *[[i, "x"] for i in new_ids(2)]])
+    options = JobOptions(progress=False, keep_going=True, confirm=lambda line: asked.append(line) or True, confirm_asks=True)
+
+    bulk_updater.run(sheet, tmp_path / "out", send, options)
+
+    assert seen == {"update_arrived_first": False} and len(asked) == 1 and len(box.state.arrivals) == 2

@@ -5,6 +5,7 @@ Kept apart from job.py so the job only calls a few named steps.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -72,15 +73,49 @@ async def before_sending(
     limiter: WindowLimiter,
     confirm: Callable[[str], bool] | None,
     say: Callable[[str], None],
-) -> None:
-    """Warn about columns the first activity does not have, then say what is about to change and ask."""
+    may_ask: bool = True,
+) -> FieldCheck | None:
+    """Warn about columns the first activity does not have, then say what is about to change and ask.
+
+    When nobody will be asked (`may_ask` False: --yes, or no terminal), nothing waits on the
+    field check's warnings, so its one read does not hold the first updates up: it goes out with
+    them, and the FieldCheck returned says its warnings when it answers. A short job then starts
+    a whole read (up to the server's latency) sooner; the warnings are the same.
+    """
     if confirm is None or not counted.to_send:
-        return
-    for warning in await check_fields(columns, counted.first, send, limiter):
-        say(f"Warning: {warning}")
+        return None
+    check = FieldCheck(asyncio.ensure_future(check_fields(columns, counted.first, send, limiter)))
+    if may_ask:
+        _say_warnings(await check.reading, say)
     plan = SendPlan(counted.to_send, counted.activities, calls_per_row)
     if not confirm(about_to_update(plan, identity.org, identity.user, send.host, send.rate)):
+        check.reading.cancel()
         raise Declined("Nothing was sent.")
+    return None if may_ask else check
+
+
+@dataclass
+class FieldCheck:
+    """The field check's read, going out with the first updates (see before_sending)."""
+
+    reading: asyncio.Future[list[str]]
+
+    def say_when_answered(self, say: Callable[[str], None]) -> None:
+        """Say the warnings as soon as the read answers: mid-run, where a Ctrl-C can still act on them."""
+        self.reading.add_done_callback(lambda done: None if done.cancelled() or done.exception() else _say_warnings(done.result(), say))
+
+    async def finish(self, stopping: bool) -> None:
+        """Wait for the answer, which belongs to this run's output; after a stop, drop it instead."""
+        if stopping:
+            self.reading.cancel()
+        await asyncio.wait([self.reading])
+        if not self.reading.cancelled() and (failure := self.reading.exception()) is not None:
+            raise failure
+
+
+def _say_warnings(warnings: list[str], say: Callable[[str], None]) -> None:
+    for warning in warnings:
+        say(f"Warning: {warning}")
 
 
 async def check_fields(columns: list[str], first: UpdateRequest | None, send: SendSettings, limiter: WindowLimiter) -> list[str]:
