@@ -55,7 +55,7 @@ def test_a_run_holds_no_more_heap_after_3000_rows_than_after_1000(tmp_path, sand
     # buffers of calls in flight. One worker, so the last outcome comes before the reader ends.
     monkeypatch.setattr(LeadSquaredClient, "send_update", answered_at_once)
     sheet = write_csv(tmp_path / "in.csv", [HEADER, *([str(uuid.uuid4()), f"note {n}", "Won"] for n in range(ROWS))])
-    # A lifted limit, a window of 10 ms: the limiter's log of starts holds a handful.
+    # A lifted limit, a window of 10 ms: the limiter's log of starts holds a few dozen.
     send = SendSettings(box.url, Credentials(box.config.access_key, box.config.secret_key), rate=Rate(1_000_000, 0.01), jitter=0.0, concurrency=1)
     heap: dict[int, int] = {}
     done = 0
