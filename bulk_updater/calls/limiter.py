@@ -16,10 +16,18 @@ before they start, so no queued call starts outside it. While a 429 was seen in 
 window, calls are also spaced evenly (window / budget apart), because a burst on a shared
 account fills the window for the other integration. Each two windows without a 429 win one
 call of the budget back, up to `calls` (the rate after --headroom: a ceiling the learning
-never exceeds), until the budget the last 429 came at. Above that, a call won back is a probe
-of room the other integration may be using; when the room is full the other may be the one
-answered 429, which we never see, so probes come only each 8 clean windows, and a probe
-answered 429 makes the next wait twice as long (up to 32 windows).
+never exceeds), until the budget the last 429 came at (the room).
+
+Above the room, a call won back is a probe of room the other integration may be using, and a
+probe costs the other integration a call whenever it gets in: a share used evenly is never
+exactly full (its calls run a little late), so the probe lands in a moment of slack, and the
+other's next call, not ours, is answered 429, which we never see. (Measured in
+tests/sharing_sim.py: with probes each 8 windows, one run in four cost the other integration
+calls after the opening window.) So the room a 429 showed holds, like a --headroom, for 64
+clean windows (5.4 min at 25/5) before the first probe; a 429 within two windows of a probe
+(the probe's own, or our next burst meeting the other's full share) doubles that wait, up to
+256 windows. A probe with no 429 after it shows the other left room (it slowed or stopped),
+so the next call is won back two clean windows later, and so on until a 429 comes.
 
 All of it is one piece of state (the log of starts, the budget, the next even slot) that
 every waiter re-reads when it wakes, rather than pacers swapped in when the pace changes.
@@ -38,12 +46,14 @@ import math
 from collections import deque
 
 # Windows without a 429 that win one call of the budget back, below the budget a 429 last
-# came at. At or above it the call won back is a probe of room the other integration may be
-# using: when the room is full the other may be the one answered 429, which we never see, so
-# probes are rare. A probe answered 429 within a window makes the next wait twice as long.
+# came at (and after a probe above it that drew no 429).
 CLEAN_WINDOWS_PER_STEP = 2
-PROBE_WINDOWS = 8
-MAX_PROBE_WINDOWS = 32
+# Above it the call won back is a probe of room the other integration may be using, which may
+# cost the other a call we never see answered 429: the first probe waits this many clean
+# windows, and a probe answered 429 (within PROBE_ANSWER windows) makes the next wait twice as long.
+PROBE_WINDOWS = 64
+MAX_PROBE_WINDOWS = 256
+PROBE_ANSWER = 2
 # A start holds its place this much longer than the window, so that a server subtracting
 # float times never sees two starts exactly one period apart as less than one.
 MARGIN = 1e-6
@@ -110,7 +120,7 @@ class WindowLimiter:
         self._forget_ended(now)
         in_window = len(self._starts)
         cap = in_window - 1 if in_window else self.budget - 1
-        if now - self._probed_at < self.window:  # the probe found no room
+        if now - self._probed_at < PROBE_ANSWER * self.window:  # the probe found no room
             self._probe_windows = min(2 * self._probe_windows, MAX_PROBE_WINDOWS)
         self._room = self.budget
         self.budget = max(1, min(self.budget - 1, cap))
@@ -130,7 +140,9 @@ class WindowLimiter:
 
     def _win_back(self, now: float) -> None:
         probing = self.budget + 1 >= self._room
-        windows = self._probe_windows if probing else CLEAN_WINDOWS_PER_STEP
+        # A probe with no 429 since (the clean time is still the probe's) found room: step on.
+        probe_passed = self._clean_since == self._probed_at
+        windows = self._probe_windows if probing and not probe_passed else CLEAN_WINDOWS_PER_STEP
         if self.budget < self.ceiling and now - self._clean_since >= windows * self.window:
             self.budget += 1
             self._clean_since = now
