@@ -74,6 +74,7 @@ class WindowLimiter:
         self._clean_since = -math.inf  # the last 429, or the last call won back
         self._probed_at = -math.inf
         self._room = math.inf  # the budget the last 429 came at: above it, winning back is probing
+        self._spare = 0  # calls the 429s showed room for but kept free (see `throttled`)
         self._probe_windows = PROBE_WINDOWS
         self._next_even = -math.inf  # the next slot of the even pace, while learning
 
@@ -122,8 +123,13 @@ class WindowLimiter:
         cap = in_window - 1 if in_window else self.budget - 1
         if now - self._probed_at < PROBE_ANSWER * self.window:  # the probe found no room
             self._probe_windows = min(2 * self._probe_windows, MAX_PROBE_WINDOWS)
-        self._room = self.budget
-        self.budget = max(1, min(self.budget - 1, cap))
+        shown = self.budget + self._spare  # the calls the 429s so far showed room for
+        fits = max(1, min(shown - 1, cap))
+        # Counted down by a burst's 429s, a small room is likely one call too high (see the
+        # module's docstring): keep that call free, and make taking it a probe.
+        self._spare = 1 if fits == shown - 1 and 1 < fits <= self.ceiling / 2 else 0
+        self._room = fits if self._spare else shown
+        self.budget = fits - self._spare
         self._last_throttled = self._clean_since = now
         if self._starts:
             self._next_even = max(self._next_even, self._starts[-1] + self.window / self.budget)
@@ -145,6 +151,7 @@ class WindowLimiter:
         windows = self._probe_windows if probing and not probe_passed else CLEAN_WINDOWS_PER_STEP
         if self.budget < self.ceiling and now - self._clean_since >= windows * self.window:
             self.budget += 1
+            self._spare = 0
             self._clean_since = now
             if probing:  # the room is at least this much now; the next call is a probe again
                 self._room, self._probed_at = self.budget + 1, now
