@@ -11,7 +11,7 @@ What the model keeps from the sandbox, because the outcome turns on it:
 - the tool: the key check, then one read, then `rows` updates by `workers` workers; a call
   answered 429 is reported to the limiter and sent again at once (the limiter paces it).
 
-`python tests/sharing_sim.py [--other 20] [--seeds 200]` prints, over many seeds, the
+`python tests/sharing_sim.py [--other 20] [--seeds 200] [--other-late 0.006]` prints, over many seeds, the
 other integration's 429s (in the opening window and after), ours, and the run's length; a test
 (tests/test_sharing_sim.py) holds the targets of issue 12 over a few seeds.
 """
@@ -24,13 +24,14 @@ import itertools
 import random
 import statistics
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bulk_updater.calls import WindowLimiter  # noqa: E402
+from bulk_updater.calls import limiter as limiter_module  # noqa: E402
 from bulk_updater.sandbox.limits import CallCounter  # noqa: E402
 
 CALLS, PERIOD, JITTER = 25, 5.0, 0.1
@@ -142,7 +143,8 @@ def simulate(
             at(arrival, arrive)
         return started
 
-    def send(kind: str, delay: Callable[[], float], done: Callable[[float], None]) -> None:
+    def send(kind: str, delay: Callable[[], float], done: Callable[[float], None]) -> Callable[[float], None]:
+        """A call of `kind` that, once answered (after its retries of 429s), goes on with `done`."""
         def answered(now: float, admitted: bool) -> None:
             if admitted:
                 done(now)
@@ -150,8 +152,7 @@ def simulate(
                 limiter.throttled(now)
                 note_budget(now)
                 at(now, acquire(call(kind, delay(), answered)))
-        at_now = acquire(call(kind, delay(), answered))
-        return at_now
+        return acquire(call(kind, delay(), answered))
 
     def worker_next(now: float) -> None:
         if rows_left[0] <= 0:
@@ -210,7 +211,13 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--ceiling", type=int, default=CALLS, help="the limiter's calls (--headroom)")
     parser.add_argument("--other-late", type=float, default=0.003)
     parser.add_argument("--show", type=int, default=3, help="print the blame of this many bad runs")
+    parser.add_argument("--probe-windows", type=int, help="the limiter's PROBE_WINDOWS (before issue 12's fix: 8)")
+    parser.add_argument("--no-spare", action="store_true", help="no call kept free below half the ceiling (before the fix)")
     args = parser.parse_args(argv)
+    if args.probe_windows:
+        limiter_module.PROBE_WINDOWS = args.probe_windows
+    if args.no_spare:
+        limiter_module.SPARE_AT_OR_BELOW = 0.0
     outcomes = []
     shown = 0
     for seed in range(args.seeds):

@@ -16,18 +16,24 @@ before they start, so no queued call starts outside it. While a 429 was seen in 
 window, calls are also spaced evenly (window / budget apart), because a burst on a shared
 account fills the window for the other integration. Each two windows without a 429 win one
 call of the budget back, up to `calls` (the rate after --headroom: a ceiling the learning
-never exceeds), until the budget the last 429 came at (the room).
+never exceeds), until the room: the budget the last 429 came at.
 
-Above the room, a call won back is a probe of room the other integration may be using, and a
-probe costs the other integration a call whenever it gets in: a share used evenly is never
-exactly full (its calls run a little late), so the probe lands in a moment of slack, and the
-other's next call, not ours, is answered 429, which we never see. (Measured in
-tests/sharing_sim.py: with probes each 8 windows, one run in four cost the other integration
-calls after the opening window.) So the room a 429 showed holds, like a --headroom, for 64
-clean windows (5.4 min at 25/5) before the first probe; a 429 within two windows of a probe
-(the probe's own, or our next burst meeting the other's full share) doubles that wait, up to
-256 windows. A probe with no 429 after it shows the other left room (it slowed or stopped),
-so the next call is won back two clean windows later, and so on until a 429 comes.
+What the other integration loses, we never see: its calls answered 429 are not ours. Two
+things would cost it calls after the room is learned (tests/sharing_sim.py measures both
+against a model of the sandbox; each cost one run in four to ten its calls in the run):
+- A burst counts the room one call too high whenever one of the other's calls leaves the
+  window while the burst is still arriving (over up to `jitter` seconds): one of ours takes
+  its place, and from then on the other's next call each window finds the window full. The
+  more of the limit the other uses, the likelier: so when the 429s counting a burst down
+  leave half the ceiling or less, one call of the room they showed is kept free.
+- A probe: above the room, a call won back is room the other integration may be using. A
+  share used evenly is never exactly full (its calls run a little late), so the probe lands
+  in a moment of slack, and the other's next call, not ours, is answered 429. So the room
+  holds, like a --headroom, for 64 clean windows (5.4 min at 25/5) before the first probe;
+  a 429 within two windows of a probe (its own, or our next burst meeting the other's full
+  share) doubles that wait, up to 256 windows. A probe with no 429 after it shows that the
+  other left room (it slowed or stopped), so the next call is won back two clean windows
+  later, and so on until a 429 comes.
 
 All of it is one piece of state (the log of starts, the budget, the next even slot) that
 every waiter re-reads when it wakes, rather than pacers swapped in when the pace changes.
@@ -54,6 +60,8 @@ CLEAN_WINDOWS_PER_STEP = 2
 PROBE_WINDOWS = 64
 MAX_PROBE_WINDOWS = 256
 PROBE_ANSWER = 2
+# A room counted down by a burst's 429s to this share of the ceiling or less keeps one call free.
+SPARE_AT_OR_BELOW = 0.5
 # A start holds its place this much longer than the window, so that a server subtracting
 # float times never sees two starts exactly one period apart as less than one.
 MARGIN = 1e-6
@@ -125,9 +133,10 @@ class WindowLimiter:
             self._probe_windows = min(2 * self._probe_windows, MAX_PROBE_WINDOWS)
         shown = self.budget + self._spare  # the calls the 429s so far showed room for
         fits = max(1, min(shown - 1, cap))
-        # Counted down by a burst's 429s, a small room is likely one call too high (see the
-        # module's docstring): keep that call free, and make taking it a probe.
-        self._spare = 1 if fits == shown - 1 and 1 < fits <= self.ceiling / 2 else 0
+        # Counted down by a burst's 429s (not set by the starts in the window), a room of half
+        # the ceiling or less is likely one call too high (see the module's docstring): keep
+        # that call free, and make taking it a probe.
+        self._spare = 1 if fits == shown - 1 and 1 < fits <= SPARE_AT_OR_BELOW * self.ceiling else 0
         self._room = fits if self._spare else shown
         self.budget = fits - self._spare
         self._last_throttled = self._clean_since = now
