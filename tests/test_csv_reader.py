@@ -18,12 +18,15 @@ import codecs
 import os
 import random
 import re
+import sys
 import warnings
 from pathlib import Path
 
 import pandas as pd
 import pytest
+from conftest import new_ids, read_report, write_csv
 
+from bulk_updater import cli
 from bulk_updater.errors import InputError
 from bulk_updater.rows import ReadOptions, open_sheet
 from bulk_updater.rows.delimited import DelimitedSource, open_delimited
@@ -286,3 +289,29 @@ def test_a_row_that_cant_be_read_is_refused_by_its_row(tmp_path, data, problem):
 def test_short_and_blank_rows_are_padded_with_empty_cells(tmp_path):
     source = opened(tmp_path / "in.csv", b"a,b,c\n1\n\n \n", {})
     assert list(source.records()) == [(1, ["a", "b", "c"]), (2, ["1", "", ""]), (3, ["", "", ""]), (4, [" ", "", ""])]
+
+
+# --- the CSV path never needs pandas (its import alone was half the start-up target) -------------
+
+BULK_OPTIONS = {"--no-progress": None, "--rate": "1000/1", "--concurrency": "1", "--max-attempts": "1"}
+
+
+@pytest.fixture
+def without_pandas(monkeypatch):
+    """`import pandas` (or numpy) fails, as if they were not installed. In process, so it catches a
+    lazy import on the CSV path; the e2e test in test_startup.py catches an import at module level."""
+    for name in ("pandas", "numpy"):
+        monkeypatch.setitem(sys.modules, name, None)
+
+
+def test_run_check_and_retry_of_a_csv_need_no_pandas(tmp_path, sandbox, bulk, without_pandas):
+    ids = new_ids(3)
+    sheet = write_csv(tmp_path / "in.csv", [["CompanyActivityId", "Status"], *([i, "Won"] for i in ids)])
+    box = sandbox(script=("503",))  # the first call fails: a row to retry
+
+    assert cli.main(["check", str(sheet)]) == 0
+    assert bulk(box, "run", str(sheet), "--out", str(tmp_path / "first"))[0] == 1
+    code, out, err = bulk(box, "retry", str(tmp_path / "first" / "report.csv"), "--out", str(tmp_path / "second"))
+
+    assert code == 0, out + err
+    assert [line["_outcome"] for line in read_report(tmp_path / "second" / "report.csv")] == ["success"]
