@@ -61,7 +61,7 @@ class DelimitedSource:
         Every row has `width` cells: a short or blank row is padded with "". A row with more
         cells, or a quote left open at the end of the file, is refused, naming the row. The csv
         module (C, streaming) reads it as pandas' C parser did: tests/test_csv_reader.py holds
-        the two side by side. Not pandas: its import alone took longer than the whole start-up target.
+        the two side by side. Not pandas: its import alone took 0.25 s, half the start-up target.
         """
         width = self.width
         with self.path.open(newline="", encoding=self.encoding) as text:
