@@ -35,8 +35,8 @@ def test_no_429_at_the_ceiling_under_arrival_jitter(tmp_path, sandbox, mode):
 
 def test_a_429_storm_loses_no_row(tmp_path, sandbox):
     # Every call past the limit is rejected and still counted, and the first 15 are 429s anyway.
-    box = sandbox(rate=Rate(3, 0.3), count_rejected=True, script=("429",) * 15)
-    result = run(box, sheet(tmp_path, 25), tmp_path / "out", "--rate", "10/0.3", "--max-attempts", "1")
+    box = sandbox(rate=Rate(3, 0.1), count_rejected=True, script=("429",) * 15)
+    result = run(box, sheet(tmp_path, 25), tmp_path / "out", "--rate", "10/0.1", "--jitter", "0.02", "--max-attempts", "1")
     assert result.returncode == 0, result.stderr
     assert summary(tmp_path / "out")["counts"]["success"] == 25
     assert box.state.throttled >= 15 and len(set(box.state.applied)) == 25
