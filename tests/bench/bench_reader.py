@@ -5,8 +5,8 @@ Generates, in a temporary folder (not in git):
 - a 100,000-row, 6-column .xlsx (target: `check` under 15 s),
 - a 100,000-row CSV and a 10,000-row .xlsx, to show how memory grows with the file.
 
-Each command runs in its own process; its wall time and peak RSS (from os.wait4's rusage
-of that one child) are measured. The baselines read the same file into a DataFrame:
+Each command runs in its own process; its wall time and its own peak RSS (own_peak.py: not
+the bench's, which os.wait4 would include) are measured. The baselines read the same file into a DataFrame:
 pandas.read_csv(dtype=str) and pandas.read_excel(engine="calamine"), and the old reader's
 pandas.read_excel(engine="openpyxl").
 
@@ -16,15 +16,13 @@ pandas.read_excel(engine="openpyxl").
 from __future__ import annotations
 
 import csv
-import os
-import subprocess
 import sys
 import tempfile
-import time
 import uuid
 from pathlib import Path
 
 from openpyxl import Workbook
+from own_peak import own_peak_mb
 
 CSV_ROWS, XLSX_ROWS, SMALL_CSV_ROWS = 1_000_000, 100_000, 100_000
 HEADER = ["CompanyActivityId", "ActivityNote", "Status", "mx_Custom_1", "mx_Custom_2", "mx_Custom_3"]
@@ -54,17 +52,11 @@ def write_xlsx(path: Path, rows: int) -> Path:
 
 
 def measure(command: list[str]) -> dict:
-    """Run `command`; return its wall seconds and peak RSS in MB (of that process alone)."""
-    started = time.monotonic()
-    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    _, status, usage = os.wait4(process.pid, 0)
-    seconds = time.monotonic() - started
-    process.returncode = os.waitstatus_to_exitcode(status)
-    error = process.stderr.read().decode()
-    process.stderr.close()
-    if process.returncode not in (0,):
-        raise RuntimeError(f"{command} exited {process.returncode}: {error}")
-    return {"seconds": round(seconds, 2), "peak_rss_mb": round(usage.ru_maxrss / 1024, 1)}
+    """Run `command`; return its wall seconds and its own peak RSS in MB (see own_peak.py)."""
+    code, peak_mb, seconds = own_peak_mb(command)
+    if code != 0:
+        raise RuntimeError(f"{command} exited {code}")
+    return {"seconds": round(seconds, 2), "peak_rss_mb": round(peak_mb, 1)}
 
 
 def _check(path: Path) -> list[str]:
