@@ -389,7 +389,7 @@ async def _send_rows_left(
     async def sending() -> None:
         await _send_all(source, pending, send, options, session, stop, limiter, sender)
         if field_check is not None:  # within the stop window: a second Ctrl-C cuts its wait short too
-            await field_check.finish(stopping=stop.signal is not None)
+            await field_check.finish(stopped=lambda: stop.signal is not None)
 
     await stop.run(sending())
     if stop.at_once:

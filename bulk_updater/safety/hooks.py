@@ -94,6 +94,10 @@ async def before_sending(
     return None if may_ask else check
 
 
+# How often a field check still waited for looks for a stop.
+STOP_POLL_SECONDS = 0.05
+
+
 @dataclass
 class FieldCheck:
     """The field check's read, going out with the first updates (see before_sending)."""
@@ -104,11 +108,16 @@ class FieldCheck:
         """Say the warnings as soon as the read answers: mid-run, where a Ctrl-C can still act on them."""
         self.reading.add_done_callback(lambda done: None if done.cancelled() or done.exception() else _say_warnings(done.result(), say))
 
-    async def finish(self, stopping: bool) -> None:
-        """Wait for the answer, which belongs to this run's output; after a stop, drop it instead."""
-        if stopping:
-            self.reading.cancel()
-        await asyncio.wait([self.reading])
+    async def finish(self, stopped: Callable[[], bool]) -> None:
+        """Wait for the answer, which belongs to this run's output; after a stop, drop it instead.
+
+        A stop may come while waiting (the rows all done, the read hanging): it is polled for,
+        or the run would outlast the "waiting up to N s" it printed by the read's whole timeout.
+        """
+        while not self.reading.done():
+            if stopped():
+                self.reading.cancel()
+            await asyncio.wait([self.reading], timeout=STOP_POLL_SECONDS)
         if not self.reading.cancelled() and (failure := self.reading.exception()) is not None:
             raise failure
 

@@ -1,0 +1,49 @@
+"""Issue 12 review: the field check's read, gone out with the first updates, must not outlast a stop."""
+
+import asyncio
+import threading
+import time
+
+from conftest import new_ids, write_csv
+
+import bulk_updater
+from bulk_updater import Credentials, JobOptions, SendSettings
+from bulk_updater.sandbox.server import Sandbox
+from bulk_updater.settings import Rate
+from bulk_updater.stopping import StopToken
+
+
+def test_a_stop_after_the_last_row_does_not_wait_for_a_hanging_field_check(sandbox, monkeypatch, tmp_path):
+    """One row is done at once; the read hangs. A stop then says "waiting up to 0.2 s for the calls
+    in flight": the run must end within that, not when the read gives up (here 20 s)."""
+    original = Sandbox.retrieve_by_id
+    read_started = threading.Event()
+
+    async def hanging(self, request):
+        read_started.set()
+        await asyncio.sleep(20)
+        return await original(self, request)
+
+    monkeypatch.setattr(Sandbox, "retrieve_by_id", hanging)
+    box = sandbox(fields=frozenset({"Status"}))
+    send = SendSettings(box.url, Credentials(box.config.access_key, box.config.secret_key), rate=Rate(1000, 1), timeout=60)
+    sheet = write_csv(tmp_path / "in.csv", [["CompanyActivityId", "Status"], [new_ids(1)[0], "Won"]])
+    token = StopToken()
+    done = threading.Event()
+
+    def stop_when_the_row_is_done() -> None:
+        read_started.wait(10)
+        while not box.state.applied:
+            time.sleep(0.01)
+        time.sleep(0.3)  # the runner has finished its one row; only the read is left
+        token.stop()
+
+    threading.Thread(target=stop_when_the_row_is_done, daemon=True).start()
+    options = JobOptions(
+        progress=False, keep_going=True, confirm=lambda line: True, confirm_asks=False, stop_token=token, stop_wait=0.2,
+        on_outcome=lambda outcome: done.set(),
+    )
+    started = time.monotonic()
+    bulk_updater.run(sheet, tmp_path / "out", send, options)
+    assert done.is_set() and len(box.state.applied) == 1
+    assert time.monotonic() - started < 8
