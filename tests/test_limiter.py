@@ -84,21 +84,18 @@ class Simulation:
 @pytest.mark.parametrize("mode", MODES)
 async def test_window_holds_under_jitter(mode):
     """The real `acquire`, on the event loop's clock, with a small period."""
-    limiter = WindowLimiter(CALLS, PERIOD, jitter=JITTER)
-    loop = asyncio.get_running_loop()
-    times: list[float] = []
-
-    async def one() -> None:
-        await limiter.acquire()
-        times.append(loop.time())
-
-    await asyncio.gather(*(one() for _ in range(40)))
+    times = await start_times(WindowLimiter(CALLS, PERIOD, jitter=JITTER))
     assert all(rejected(times, mode, JITTER, seed) == 0 for seed in range(50))
 
 
 async def test_the_naive_limiter_fails_the_same_check():
     """The check above can fail: a bare AsyncLimiter(5, 0.1) bursts twice the limit."""
-    limiter = AsyncLimiter(CALLS, PERIOD)
+    times = await start_times(AsyncLimiter(CALLS, PERIOD))
+    assert rejected(times, "sliding", 0, seed=0) > 0
+
+
+async def start_times(limiter: WindowLimiter | AsyncLimiter, calls: int = 40) -> list[float]:
+    """When each of `calls` callers, all asking at once, got through `limiter.acquire()`."""
     loop = asyncio.get_running_loop()
     times: list[float] = []
 
@@ -106,8 +103,8 @@ async def test_the_naive_limiter_fails_the_same_check():
         await limiter.acquire()
         times.append(loop.time())
 
-    await asyncio.gather(*(one() for _ in range(40)))
-    assert rejected(times, "sliding", 0, seed=0) > 0
+    await asyncio.gather(*(one() for _ in range(calls)))
+    return times
 
 
 @settings(max_examples=150, deadline=None)
