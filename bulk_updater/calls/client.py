@@ -15,6 +15,7 @@ import json
 import re
 import ssl
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import TYPE_CHECKING
 from urllib.parse import urljoin, urlsplit
 
@@ -74,9 +75,10 @@ def classify_response(status: int, body: str) -> CallResult:
     return CallResult(Kind.PERMANENT, status, error_type or f"HTTP{status}", message)
 
 
-def _json_object(body: str) -> dict:
+def _json_object(body: str, exact: bool = False) -> dict:
+    """The body's JSON object, or {}; `exact` keeps a number's digits as written (Decimal, never float)."""
     try:
-        value = json.loads(body)
+        value = json.loads(body, parse_float=Decimal) if exact else json.loads(body)
     except ValueError:
         return {}
     return value if isinstance(value, dict) else {}
@@ -187,7 +189,7 @@ class LeadSquaredClient:
         if isinstance(answer, CallResult):
             return answer, {}
         status, body = answer
-        payload = _json_object(body)
+        payload = _json_object(body, exact=True)  # 1.50 stays 1.50: a snapshot keeps what the read said
         if status == 200 and isinstance(payload.get("ActivityFields"), dict):
             return CallResult(Kind.SUCCESS, status), payload
         if status == 200:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass
+from decimal import Decimal
 
 from ..calls import Backoff, CallResult, Kind, LeadSquaredClient, WindowLimiter
 from ..rows import NOTE
@@ -15,23 +16,39 @@ from ..rows import NOTE
 MAX_THROTTLED_READS = 50
 
 
+# A value as the read answered it: a JSON string, number (Decimal or int, digits as read), boolean,
+# null, or an object or list. Nothing is turned into text here: a str() of False or of a float
+# is not what LeadSquared holds, and undo or verify would act on that spelling.
+JsonValue = object
+
+
 @dataclass(frozen=True)
 class Activity:
-    note: str
-    fields: dict[str, str]
+    note: JsonValue
+    fields: dict[str, JsonValue]
+    activity_id: str = ""  # the id the answer names (CompanyActivityId, or Id); "" when it names none
 
     @classmethod
     def from_json(cls, payload: dict) -> Activity:
         fields = payload.get("ActivityFields") or {}
-        return cls(_text(payload.get("ActivityNote")), {str(name): _text(value) for name, value in fields.items()})
+        answered = payload.get("CompanyActivityId") or payload.get("Id") or ""
+        return cls(payload.get("ActivityNote"), {str(name): value for name, value in fields.items()}, str(answered))
 
-    def value(self, name: str) -> str:
-        """The note or a field's value; an absent field is empty (whether empty ones are listed is not documented)."""
-        return self.note if name == NOTE else self.fields.get(name, "")
+    def value(self, name: str) -> JsonValue:
+        """The note or a field's value as read; an absent field is None (whether empty ones are listed is not documented)."""
+        return self.note if name == NOTE else self.fields.get(name)
 
 
-def _text(value: object) -> str:
-    return "" if value is None else str(value)
+def spelled(value: JsonValue) -> str | None:
+    """A read value as the text an update sends back (booleans as true/false, numbers in the digits
+    read, null as empty); None for an object or a list, which no update is known to take back."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (str, int, Decimal)):
+        return str(value)
+    return None
 
 
 async def read_activity(

@@ -28,7 +28,7 @@ from ..report import files
 from ..report.writer import REPORT_ENCODING
 from ..requests import UpdateRequest
 from ..rows import ACTIVITY_ID, NOTE
-from .activity import Activity
+from .activity import Activity, spelled
 
 UNDO_FILE = "undo.csv"
 INDEX_FILE = ".state-backup.sqlite"
@@ -81,7 +81,9 @@ class UndoLog:
         """Append and flush the snapshot of `names`; return why it can't be kept ("" when written)."""
         values = {}
         for name in names:
-            value = activity.value(name)
+            value = spelled(activity.value(name))
+            if value is None:
+                return f"{name} holds {activity.value(name)!r}, a value an update can't send back; it can't be kept"
             if value.strip() == self.clear_token:
                 return f"{name}'s value is the undo clear token {self.clear_token!r}; it can't be kept"
             values[name] = value if value.strip() else self.clear_token

@@ -27,8 +27,8 @@ _DATE_FORMATS = (
 _NUMBER = re.compile(r"[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?")
 
 
-def same_value(sent: str | None, now: str | None) -> bool:
-    a, b = (sent or "").strip(), (now or "").strip()
+def same_value(sent: object, now: object) -> bool:
+    a, b = _text(sent).strip(), _text(now).strip()
     if a == b:
         return True
     if (x := _number(a)) is not None and (y := _number(b)) is not None:
@@ -36,6 +36,14 @@ def same_value(sent: str | None, now: str | None) -> bool:
     if (t := _instant(a)) is not None and (u := _instant(b)) is not None:
         return t == u
     return False
+
+
+def _text(value: object) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return value if isinstance(value, str) else str(value)
 
 
 def _number(text: str) -> Decimal | None:
