@@ -39,7 +39,7 @@ DEMO_ACCESS_KEY = "sandbox-access-key"
 DEMO_SECRET_KEY = "sandbox-secret-key"
 GUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 SCHEMA_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_]*")
-SANDBOX_USER_ID = "5f0b2ad6-3b1c-4c7e-9d1e-000000000001"
+SANDBOX_USER_ID = "5f0b2ad6-3b1c-4c7e-9d1e-000000000001"  # the Id UserByAccessKey.Get answers: the activities' CreatedBy, ModifiedBy
 # Every sandbox activity's CreatedOn and ActivityDateTime, and its ModifiedOn until an update.
 CREATED_ON = "2024-01-01 09:00:00"
 LSQ_DATETIME = "%Y-%m-%d %H:%M:%S"  # the API's one documented date-time form, UTC
@@ -216,7 +216,7 @@ class Sandbox:
         config = self.config
         return web.json_response(
             {
-                "Id": SANDBOX_USER_ID,
+                "Id": "5f0b2ad6-3b1c-4c7e-9d1e-000000000001",
                 "Name": "Sandbox Admin",
                 "EmailAddress": "admin@sandbox.example",
                 "Role": config.role,
