@@ -104,6 +104,20 @@ def _json_string(escaped: str) -> str:
         return escaped
 
 
+def _is_activity(payload: dict) -> bool:
+    """Whether a RetrieveById 200 is an activity: its ActivityFields an object, or missing or null
+    (an activity listing no field: absent is empty) in an answer that names the activity's id.
+
+    Without the id, a 200 with no ActivityFields ({"Status": "Success"}, a proxy's page) is not
+    taken for an activity whose fields are all empty: undo would put those empties back.
+    """
+    fields = payload.get("ActivityFields")
+    if isinstance(fields, dict):
+        return True
+    named = any(isinstance(payload.get(key), str) and payload[key].strip() for key in ("CompanyActivityId", "Id"))
+    return fields is None and named
+
+
 def _is_successful(payload: dict) -> bool:
     message = payload.get("Message")
     return not isinstance(message, dict) or message.get("IsSuccessful", True) is not False
@@ -183,14 +197,14 @@ class LeadSquaredClient:
     async def retrieve_activity(self, activity_id: str) -> tuple[CallResult, dict]:
         """GET RetrieveById: the activity's note and fields as they are now (keys in headers, like the update).
 
-        Classified like the update; a 200 that is not an activity (no ActivityFields) is permanent.
+        Classified like the update; a 200 that is not an activity (`_is_activity`) is permanent.
         """
         answer = await self._call("GET", RETRIEVE_PATH, params={"activityId": activity_id})
         if isinstance(answer, CallResult):
             return answer, {}
         status, body = answer
         payload = _json_object(body, exact=True)  # 1.50 stays 1.50: a snapshot keeps what the read said
-        if status == 200 and isinstance(payload.get("ActivityFields"), dict):
+        if status == 200 and _is_activity(payload):
             return CallResult(Kind.SUCCESS, status), payload
         if status == 200:
             return self._redacted(CallResult(Kind.PERMANENT, status, "UnexpectedResponse", body.strip()[:200] or "an empty answer")), {}

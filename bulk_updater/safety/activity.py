@@ -30,7 +30,7 @@ class Activity:
 
     @classmethod
     def from_json(cls, payload: dict) -> Activity:
-        fields = payload.get("ActivityFields") or {}
+        fields = payload.get("ActivityFields") or {}  # missing or null: an activity listing no field (absent is empty)
         answered = payload.get("CompanyActivityId") or payload.get("Id") or ""
         return cls(payload.get("ActivityNote"), {str(name): value for name, value in fields.items()}, str(answered))
 

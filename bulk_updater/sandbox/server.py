@@ -1,6 +1,9 @@
 """The sandbox server: LeadSquared's Update and UserByAccessKey.Get endpoints as this tool
 relies on them, plus knobs.
 
+`quirks` (quirks.py) play the real server's possible behaviours where its documentation is
+silent; docs/leadsquared-api.md says which unknown each stands for.
+
 Besides the API it serves GET /_sandbox/state, the counters and activities as JSON, so a
 test can check what the server saw after running the real CLI against it.
 """
@@ -9,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import datetime as dt
 import json
 import os
 import random
@@ -16,6 +20,7 @@ import re
 import ssl
 import threading
 import time
+import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -23,6 +28,7 @@ from aiohttp import web
 from aiolimiter import AsyncLimiter
 
 from ..settings import Rate
+from . import quirks as q
 from .limits import MODES, CallCounter
 
 UPDATE_PATH = "/v2/CompanyActivity.svc/Update"
@@ -33,6 +39,10 @@ DEMO_ACCESS_KEY = "sandbox-access-key"
 DEMO_SECRET_KEY = "sandbox-secret-key"
 GUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 SCHEMA_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_]*")
+SANDBOX_USER_ID = "5f0b2ad6-3b1c-4c7e-9d1e-000000000001"  # the Id UserByAccessKey.Get answers: the activities' CreatedBy, ModifiedBy
+# Every sandbox activity's CreatedOn and ActivityDateTime, and its ModifiedOn until an update.
+CREATED_ON = "2024-01-01 09:00:00"
+LSQ_DATETIME = "%Y-%m-%d %H:%M:%S"  # the API's one documented date-time form, UTC
 
 
 @dataclass
@@ -71,6 +81,8 @@ class SandboxConfig:
     other_integration: int = 0
     other_bursts: bool = False
     counters_only: bool = False  # keep no arrivals or activities (a million-row benchmark)
+    # LeadSquared's possible behaviours where its documentation is silent: names from quirks.QUIRKS.
+    quirks: frozenset[str] = frozenset()
 
 
 @dataclass
@@ -89,6 +101,7 @@ class SandboxState:
     other_calls: int = 0  # the other integration's calls, and those answered 429
     other_throttled: int = 0
     other_throttled_at: list[float] = field(default_factory=list)
+    modified_on: dict[str, str] = field(default_factory=dict)  # activity id -> ModifiedOn of its last update
 
     def to_json(self) -> dict:
         return {
@@ -106,6 +119,7 @@ class SandboxState:
             "arrivals": self.arrivals,
             "applied": self.applied,
             "activities": self.activities,
+            "modified_on": self.modified_on,
         }
 
 
@@ -116,6 +130,8 @@ def _error(status: int, exception_type: str, message: str) -> web.Response:
 
 class Sandbox:
     def __init__(self, config: SandboxConfig) -> None:
+        if unknown := q.unknown_quirks(config.quirks):
+            raise ValueError(f"unknown sandbox quirk {', '.join(unknown)}; known: {', '.join(q.QUIRKS)}")
         self.config = config
         self.state = SandboxState()
         for activity_id, activity in (config.initial or {}).items():
@@ -163,14 +179,32 @@ class Sandbox:
         known = self.config.activities
         if known is not None and activity_id not in known:
             return _error(500, "MXInvalidEntityException", "Activity does not exist")
-        activity = self.state.activities.get(activity_id, {"ActivityNote": None, "Fields": {}})
-        listed = {name: "" for name in sorted(self.config.fields or ())} | activity["Fields"]
+        answer = self._read_answer(activity_id)
         low, high = self.config.latency
         if high:
             await asyncio.sleep(self._rng.uniform(low, high))
-        return web.json_response(
-            {"Id": activity_id, "ActivityNote": activity["ActivityNote"] or "", "ActivityFields": listed, "ModifiedOn": "2026-01-01 00:00:00"}
-        )
+        return web.Response(text=q.answer_text(q.spell_read(answer, self.config.quirks)), content_type="application/json")
+
+    def _read_answer(self, activity_id: str) -> dict:
+        """RetrieveById's documented answer for one activity, every value as stored (the quirks spell it after)."""
+        activity = self.state.activities.get(activity_id, {"ActivityNote": None, "Fields": {}})
+        listed = {name: "" for name in sorted(self.config.fields or ())} | activity["Fields"]
+        return {
+            "CompanyActivityId": activity_id,
+            "RelatedCompanyId": str(uuid.uuid5(uuid.NAMESPACE_OID, f"sandbox-account:{activity_id}")),
+            "ActivityEvent": 10002,
+            "ActivityNote": activity["ActivityNote"] or "",
+            "ActivityDateTime": CREATED_ON,
+            "ActivityType": 2,
+            "CreatedByName": "Sandbox Admin",
+            "ActivityDisplayName": "Sandbox Activity",
+            "CreatedOn": CREATED_ON,
+            "ModifiedOn": self.state.modified_on.get(activity_id, CREATED_ON),
+            "CreatedBy": SANDBOX_USER_ID,
+            "ModifiedBy": SANDBOX_USER_ID,
+            "ModifiedByName": "Sandbox Admin",
+            "ActivityFields": listed,
+        }
 
     async def user_by_access_key(self, request: web.Request) -> web.Response:
         """Who the keys belong to, shaped like LeadSquared's answer (fields trimmed to the useful ones)."""
@@ -247,7 +281,8 @@ class Sandbox:
     def _throttled(self) -> web.Response:
         self.state.throttled += 1
         rate = self.config.rate or Rate(25, 5)
-        return _error(429, "MXAPIRateLimitExceededException", f"API calls exceeded the limit of {rate.calls} in {rate.period:g} second(s)")
+        status = 403 if q.THROTTLE_403 in self.config.quirks else 429
+        return _error(status, "MXAPIRateLimitExceededException", f"API calls exceeded the limit of {rate.calls} in {rate.period:g} second(s)")
 
     async def _apply(self, request: web.Request) -> web.Response:
         try:
@@ -269,12 +304,17 @@ class Sandbox:
         if self.config.counters_only:
             return web.json_response({"Status": "Success", "Message": {"Id": activity_id, "IsSuccessful": True}})
         activity = self.state.activities.setdefault(activity_id, {"ActivityNote": None, "Fields": {}})
-        if "ActivityNote" in body:
-            activity["ActivityNote"] = body["ActivityNote"]
-        for field_ in body.get("Fields", []):
-            activity["Fields"][field_["SchemaName"]] = field_["Value"]
+        q.apply_update(activity, body, self.config.quirks)
+        self._modified(activity_id)
         self.state.applied.append(activity_id)
         return web.json_response({"Status": "Success", "Message": {"Id": activity_id, "IsSuccessful": True}})
+
+    def _modified(self, activity_id: str) -> None:
+        """ModifiedOn moves on with each update, by a second at least (the documented form has no finer unit)."""
+        now = dt.datetime.now(dt.timezone.utc).replace(microsecond=0, tzinfo=None)
+        if previous := self.state.modified_on.get(activity_id):
+            now = max(now, dt.datetime.strptime(previous, LSQ_DATETIME) + dt.timedelta(seconds=1))
+        self.state.modified_on[activity_id] = now.strftime(LSQ_DATETIME)
 
     async def state_json(self, request: web.Request) -> web.Response:
         return web.json_response(self.state.to_json())
@@ -401,6 +441,14 @@ def add_sandbox_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--other-bursts", action="store_true", help="the other integration makes its B calls all at once at the start of each period")
     parser.add_argument("--counters-only", action="store_true", help="keep only counters, no arrivals or activities (for very long runs)")
     parser.add_argument("--region-host", metavar="HOST", help="the API host UserByAccessKey.Get names for the keys (default: the sandbox's own)")
+    parser.add_argument(
+        "--quirk", action="append", default=[], choices=list(q.QUIRKS), metavar="NAME",
+        help="play one of LeadSquared's possible behaviours where its documentation is silent (names below); repeatable",
+    )
+    width = max(map(len, q.QUIRKS))
+    parser.epilog = "quirks (--quirk NAME; see docs/leadsquared-api.md):\n" + "\n".join(
+        f"  {name:<{width}}  {meaning}" for name, meaning in q.QUIRKS.items()
+    )
 
 
 def config_from_args(args: argparse.Namespace) -> SandboxConfig:
@@ -424,6 +472,7 @@ def config_from_args(args: argparse.Namespace) -> SandboxConfig:
         other_integration=args.other_integration,
         other_bursts=args.other_bursts,
         counters_only=args.counters_only,
+        quirks=frozenset(args.quirk),
     )
 
 
