@@ -71,6 +71,7 @@ class SandboxConfig:
     other_integration: int = 0
     other_bursts: bool = False
     counters_only: bool = False  # keep no arrivals or activities (a million-row benchmark)
+    throttle_status: int = 429  # the status of a throttle answer (its body is the same); 403 as a public client saw
 
 
 @dataclass
@@ -247,7 +248,7 @@ class Sandbox:
     def _throttled(self) -> web.Response:
         self.state.throttled += 1
         rate = self.config.rate or Rate(25, 5)
-        return _error(429, "MXAPIRateLimitExceededException", f"API calls exceeded the limit of {rate.calls} in {rate.period:g} second(s)")
+        return _error(self.config.throttle_status, "MXAPIRateLimitExceededException", f"API calls exceeded the limit of {rate.calls} in {rate.period:g} second(s)")
 
     async def _apply(self, request: web.Request) -> web.Response:
         try:
