@@ -24,6 +24,13 @@ from .mapping import ColumnMap, load_map
 ACTIVITY_ID = "CompanyActivityId"
 NOTE = "ActivityNote"
 RESERVED = (ACTIVITY_ID, NOTE)
+# The activity's own attributes, as RetrieveById answers them beside ActivityFields: no Update body
+# sets them. A column so named would be sent as a SchemaName, and verify would compare it with a
+# field that isn't there. (Documented: ActivityDateTime, ActivityEvent, CreatedOn, ModifiedOn,
+# RelatedCompanyId; the usual companions of such answers too. Owner and Status are fields.)
+NOT_FIELDS = (
+    "ActivityDateTime", "ActivityEvent", "ActivityEventNote", "CreatedOn", "CreatedBy", "ModifiedOn", "ModifiedBy", "RelatedCompanyId", "Id",
+)
 
 
 @dataclass(frozen=True)
@@ -297,7 +304,23 @@ def _usable_columns(source: Source, header_row: int, header: list[str], column_m
         positions.append(pos)
     if ACTIVITY_ID not in columns:
         raise InputError(f"there is no {ACTIVITY_ID} column", where=where, hint=_missing_id_hint(column_map))
+    _refuse_attributes(columns, positions, where)
     return columns, positions
+
+
+def _refuse_attributes(columns: list[str], positions: list[int], where: str) -> None:
+    """Columns named like the activity's attributes (NOT_FIELDS, any case) are refused: Update does not set them."""
+    attributes = {name.lower() for name in NOT_FIELDS}
+    found = [(name, pos) for name, pos in zip(columns, positions) if name.lower() in attributes]
+    if not found:
+        return
+    names = " and ".join(", ".join(name for name, _ in found).rsplit(", ", 1))
+    what = "is an attribute of the activity, not a field" if len(found) == 1 else "are attributes of the activity, not fields"
+    raise InputError(
+        f"{names} {what}: the Update call does not set {'it' if len(found) == 1 else 'them'}",
+        where=f"{where}, column{'s' if len(found) > 1 else ''} {', '.join(_column_letter(pos) for _, pos in found)}",
+        hint=f'Remove the column, or --map it to the field it stands for (e.g. {{"{found[0][0]}": "mx_Custom_1"}} in a .json map file).',
+    )
 
 
 def _missing_id_hint(column_map: ColumnMap) -> str:
