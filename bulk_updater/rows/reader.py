@@ -91,6 +91,9 @@ class ReadFindings:
 
     long_numbers: int = 0
     first_long_number: str = ""  # "mx_Custom_2 (cell E7)"
+    # Date-time cells taken as UTC because no --timezone was given: counted as the rows are read, so
+    # the counting pass that comes before sending says whether the sheet holds any (no second pass).
+    utc_datetimes: int = 0
     row: int = 0  # the row being read, for the message
 
 
@@ -126,7 +129,7 @@ class Sheet:
         """Yield the data rows in file order; fully blank rows are passed over."""
         named = list(zip(self.columns, self.positions))
         letters = {name: _column_letter(pos) for name, pos in named}
-        self.findings.long_numbers = 0
+        self.findings.long_numbers = self.findings.utc_datetimes = 0
         # Text cells need no look for long numbers: a text file's rows take the short way.
         text = self._text if self.is_workbook else self._plain_text
         for number, record in self.source.records():
@@ -151,6 +154,8 @@ class Sheet:
         value = record[pos]
         if type(value) is float and not -LONG_NUMBER < value < LONG_NUMBER:
             self._note_long_number(pos)
+        elif isinstance(value, dt.datetime) and self.timezone is None and value.tzinfo is None:
+            self.findings.utc_datetimes += 1
         return cell_text(value, self.timezone)
 
     def _cells_with_facts(self, record: Sequence[object], named, letters, number: int) -> tuple[dict[str, str], tuple[str, ...]]:
