@@ -48,6 +48,7 @@ class CheckResult:
     invalid_examples: list[tuple[int, str]] = field(default_factory=list)
     previews: list[tuple[int, dict]] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
+    utc_datetimes: int = 0  # a workbook's date-time cells read as UTC (no --timezone): the page warns before Start
     # Ids as 128-bit numbers: half the memory of the text, for a million rows.
     _ids: set[int] = field(default_factory=set, repr=False)
 
@@ -96,6 +97,7 @@ class CheckResult:
         return out
 
     def note_findings(self, findings: ReadFindings) -> None:
+        self.utc_datetimes = findings.utc_datetimes
         if findings.long_numbers:
             self.warnings.append(
                 f"{findings.long_numbers:,} number cells hold 1e15 or more (the first: {findings.first_long_number}). "

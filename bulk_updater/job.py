@@ -37,6 +37,7 @@ from .report.run_record import RUN_FILE, RunRecord, RunState, file_sha256
 from .report.writer import report_header
 from .requests import Plan, plan_row
 from .rows import ReadOptions, Row, open_sheet
+from .rows.reader import ReadFindings
 from .rows.records import is_records, spool_records
 from .safety import hooks
 from .safety.failing import STREAK, FailureWatch, StopRule
@@ -96,6 +97,8 @@ class _Source:
     sheet_name: str | None  # the workbook sheet read; None for delimited text
     # (row, clear token) -> the row as recorded and what to send for it
     plan: Callable[[Row, str], tuple[Row, Plan]] = lambda row, clear_token: (row, plan_row(row, clear_token))
+    # What reading the rows noticed (a workbook's date-times taken as UTC); filled in by the counting pass.
+    findings: ReadFindings | None = None
 
 
 def run(edits: str | Path | Any, out_dir: str | Path, send: SendSettings, options: JobOptions = JobOptions()) -> Summary:
@@ -117,7 +120,7 @@ async def run_async(edits: str | Path | Any, out_dir: Path, send: SendSettings, 
         input_path = Path(edits)
     job = _job_record("run", input_path, send, options, out_dir)
     sheet = open_sheet(input_path, options.read)
-    return await _run_job(job, _Source("run", input_path, sheet.columns, sheet.rows, sheet.sheet_name), out_dir, send, options)
+    return await _run_job(job, _Source("run", input_path, sheet.columns, sheet.rows, sheet.sheet_name, findings=sheet.findings), out_dir, send, options)
 
 
 def retry(report_path: str | Path, out_dir: str | Path, send: SendSettings, options: JobOptions = JobOptions()) -> Summary:
@@ -132,7 +135,7 @@ async def retry_async(report_path: Path, out_dir: Path, send: SendSettings, opti
     job = _job_record("retry", report_path, send, options, out_dir)
     rerun = Rerun.open(report_path, options.read, options.accept_spreadsheet_changes)
     job.retry_of = str(rerun.lineage.folder) if rerun.lineage.folder else None
-    source = _Source("retry", report_path, rerun.sheet.columns, rerun.rows, rerun.sheet.sheet_name, rerun.plan)
+    source = _Source("retry", report_path, rerun.sheet.columns, rerun.rows, rerun.sheet.sheet_name, rerun.plan, rerun.sheet.findings)
     return await _run_job(job, source, out_dir, send, options, rerun)
 
 
@@ -332,8 +335,11 @@ async def _before_sending(
     """The field check and the line (and question) before the first update; a no leaves no new run behind."""
     calls_per_row = 2 if options.backup or (undo_from and not options.force) else 1
     columns = [] if undo_from else source.columns  # undo sends the columns the run sent: no field check
+    utc_datetimes = source.findings.utc_datetimes if source.findings else 0
     try:
-        return await hooks.before_sending(columns, counted, calls_per_row, identity, send, limiter, options.confirm, _note, options.confirm_asks)
+        return await hooks.before_sending(
+            columns, counted, calls_per_row, identity, send, limiter, options.confirm, _note, options.confirm_asks, utc_datetimes
+        )
     except Declined:
         if job.sessions == 1:
             files.remove(out_dir / RUN_FILE)

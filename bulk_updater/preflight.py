@@ -7,6 +7,7 @@ against the account's limit like any other.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -41,7 +42,7 @@ class Identity:
         urls = payload.get("LSQCommonServiceURLs")
         api = printable(redact(str(urls.get("api") or ""))) if isinstance(urls, dict) else ""
         return cls(
-            user=text("Name"), user_id=text("Id"), email=text("EmailAddress"), role=text("Role"),
+            user=text("Name"), user_id=text("Id"), email=text("EmailAddress").strip() or _email_in(text("PassPhrase").strip()), role=text("Role"),
             org=text("OrgDisplayName"), org_id=text("OrgId"), org_code=text("OrgShortCode"),
             time_zone=text("TimeZone"), api_host=netloc(api),
         )
@@ -72,6 +73,16 @@ class Identity:
             hint=f"LeadSquared fails calls sent to another region's host: use {right}. "
             f"If {host} forwards to LeadSquared (a gateway), add --no-region-check to send there anyway.",
         )
+
+
+# An email address, and nothing else: the only PassPhrase worth showing (see _email_in).
+_EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
+
+
+def _email_in(pass_phrase: str) -> str:
+    """The login email LeadSquared's documented answer keeps in PassPhrase (its EmailAddress is null
+    there); "" for anything else, which the name says may be a secret and is never shown."""
+    return pass_phrase if _EMAIL.fullmatch(pass_phrase) else ""
 
 
 async def preflight(send: SendSettings, limiter: WindowLimiter | None = None) -> Identity:

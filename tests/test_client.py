@@ -82,3 +82,83 @@ async def test_error_texts_are_redacted(mocked):
     server, library = await send(), await send()
     assert server.error_message == "no activity for key ***"
     assert library.error_message == "ClientConnectionError: reset while sending x-LSQ-SecretKey: ***"
+
+
+# --- Throttling recognised by what the answer says, whatever its status (issue 20) ---
+
+RATE_TEXT = "API calls exceeded the limit of 25 in 5 second(s)"
+CUT_AT = 64 * 1024  # MAX_BODY_BYTES: the client reads no more of a body
+
+
+@pytest.mark.parametrize(
+    ("status", "body"),
+    [
+        (403, mx("MXAPIRateLimitExceededException", RATE_TEXT)),  # a public client saw this with 403
+        (403, mx("MXException", "API calls exceeded the limit of 72 in 5 second(s)")),  # the message alone
+        (403, mx("", "api calls EXCEEDED THE LIMIT of 10 in 5 second(s)")),  # any case
+        (403, json.dumps({"Status": "Error", "ExceptionType": "MXAPIRateLimitExceededException"})),  # the type alone
+        (500, mx("MXAPIRateLimitExceededException", RATE_TEXT)),  # an MX type is otherwise the data's fault
+        (500, json.dumps({"Status": "Error", "Message": "Rate limit exceeded"})),
+        (200, mx("MXAPIRateLimitExceededException", RATE_TEXT)),  # a 200 with Status Error
+        (200, json.dumps({"Status": "Error", "Message": RATE_TEXT})),
+        (403, json.dumps(RATE_TEXT)),  # a JSON string, not an object
+        (403, RATE_TEXT),  # plain text
+        (403, f"<html><body><h1>Forbidden</h1><p>{RATE_TEXT}</p></body></html>"),  # an HTML page
+        (403, "<html><body><h1>429 Too Many Requests</h1></body></html>"),  # a gateway's page
+        (400, json.dumps({"message": "Too Many Requests"})),
+        (403, mx("MXAPIRateLimitExceededException", "x" * CUT_AT)[:CUT_AT]),  # cut: the type still shows
+        (403, json.dumps({"Status": "Error", "ExceptionMessage": RATE_TEXT + " " + "x" * CUT_AT})[:CUT_AT]),  # cut: the message
+        (401, mx("MXAPIRateLimitExceededException", RATE_TEXT)),  # not the keys' fault: slow down, don't stop
+    ],
+)
+def test_an_answer_that_says_the_rate_limit_was_exceeded_is_throttled_whatever_its_status(status, body):
+    result = classify_response(status, body)
+    assert result.kind is Kind.THROTTLED
+    assert result.http_status == status  # the report says what came back
+
+
+@pytest.mark.parametrize(
+    ("status", "body", "kind"),
+    [
+        (403, "", Kind.PERMANENT),  # an ordinary 403 stays the data's (or the keys' role's) fault
+        (403, "Forbidden", Kind.PERMANENT),
+        (403, mx("MXAccessDeniedException", "You do not have permission to update this activity"), Kind.PERMANENT),
+        (500, mx("MXFieldLengthExceededException", "Value exceeded the limit of 200 characters for mx_Note"), Kind.PERMANENT),
+        (400, mx("MXInvalidInputException", "Number of fields exceeded the limit of 50"), Kind.PERMANENT),
+        (500, mx("MXInvalidInputException", "Maximum length exceeded for mx_Rate_Limit"), Kind.PERMANENT),
+        (500, mx("MXInvalidInputException", "mx_RateLimit exceeded its maximum value"), Kind.PERMANENT),
+        (500, "<html>API call failed: the request exceeded the time limit</html>", Kind.RETRYABLE),
+        # Fields besides the error's own may echo an activity's data: a read with no ActivityFields.
+        (200, json.dumps({"ActivityFields": None, "ActivityNote": "API calls exceeded the limit of 25 in 5 second(s)"}), Kind.PERMANENT),
+    ],
+)
+def test_exceeded_texts_that_are_not_a_rate_limit_are_not_throttles(status, body, kind):
+    assert classify_response(status, body).kind is kind
+
+
+RETRIEVE_URL = HOST + "/v2/CompanyActivity.svc/RetrieveById"
+USER_URL = HOST + "/v2/Authentication.svc/UserByAccessKey.Get"
+
+
+@pytest.mark.parametrize("status", [200, 403])
+async def test_a_read_answered_with_a_throttle_is_throttled_not_permanent(mocked, status):
+    # The backup's read, verify's and the field check's all go through retrieve_activity: a 200 that
+    # is no activity was permanent before the text was looked at (every --backup row BackupFailed).
+    mocked.get(f"{RETRIEVE_URL}?activityId={ID}", status=status, body=mx("MXAPIRateLimitExceededException", RATE_TEXT))
+    mocked.get(f"{RETRIEVE_URL}?activityId={ID}", status=200, body=json.dumps({"Status": "Error"}))
+    async with aiohttp.ClientSession() as session:
+        client = LeadSquaredClient(session, HOST, KEYS, 5)
+        (throttled, _), (other, _) = await client.retrieve_activity(ID), await client.retrieve_activity(ID)
+    assert (throttled.kind, throttled.http_status) == (Kind.THROTTLED, status)
+    assert (other.kind, other.error_type) == (Kind.PERMANENT, "UnexpectedResponse")  # a 200 that is no activity, still
+
+
+@pytest.mark.parametrize("status", [200, 403])
+async def test_the_key_check_answered_with_a_throttle_is_throttled_not_permanent(mocked, status):
+    mocked.get(USER_URL, status=status, body=mx("MXAPIRateLimitExceededException", RATE_TEXT))
+    mocked.get(USER_URL, status=200, body=json.dumps({"Status": "Error"}))
+    async with aiohttp.ClientSession() as session:
+        client = LeadSquaredClient(session, HOST, KEYS, 5)
+        (throttled, _), (other, _) = await client.fetch_user(), await client.fetch_user()
+    assert (throttled.kind, throttled.http_status) == (Kind.THROTTLED, status)
+    assert (other.kind, other.error_type) == (Kind.PERMANENT, "UnexpectedResponse")

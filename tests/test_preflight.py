@@ -97,3 +97,33 @@ def test_the_region_is_compared_by_host_name():
     identity = Identity.from_json(json.loads(user("api-in21.leadsquared.com")))
     assert identity.region_mismatch("https://API-in21.leadsquared.com:443") is None
     assert identity.region_mismatch("https://api.leadsquared.com") is not None
+
+
+@pytest.mark.parametrize(
+    ("fields", "email"),
+    [
+        ({"EmailAddress": None, "PassPhrase": "yogesh@education101.example"}, "yogesh@education101.example"),  # as documented
+        ({"EmailAddress": "", "PassPhrase": "yogesh@education101.example"}, "yogesh@education101.example"),
+        ({"EmailAddress": "  ", "PassPhrase": " yogesh@education101.example "}, "yogesh@education101.example"),
+        ({"PassPhrase": "yogesh@education101.example"}, "yogesh@education101.example"),  # EmailAddress left out
+        ({"EmailAddress": "y.k@education101.example", "PassPhrase": "yogesh@education101.example"}, "y.k@education101.example"),
+        ({"EmailAddress": None, "PassPhrase": "correct horse battery staple"}, ""),  # not an address: maybe a secret, never shown
+        ({"EmailAddress": None, "PassPhrase": "s3cr3t@"}, ""),
+        ({"EmailAddress": None, "PassPhrase": None}, ""),
+    ],
+)
+def test_the_email_comes_from_pass_phrase_when_email_address_is_empty(fields, email):
+    identity = Identity.from_json(json.loads(user(**fields)))
+    assert identity.email == email
+    assert identity.lines()[0] == f"User:      Yogesh{f' <{email}>' if email else ''} (id 1a50c565-8525-11ea-a93b-0aa4c559f4ca)"
+
+
+def test_whoami_shows_the_email_from_pass_phrase(mocked, monkeypatch, capsys):
+    from bulk_updater import cli
+
+    mocked.get(URL, status=200, body=user(EmailAddress=None, PassPhrase="yogesh@education101.example"))
+    monkeypatch.setenv("LSQ_ACCESS_KEY", KEYS.access_key)
+    monkeypatch.setenv("LSQ_SECRET_KEY", KEYS.secret_key)
+
+    assert cli.main(["whoami", "--region", "in21"]) == 0
+    assert "User:      Yogesh <yogesh@education101.example> (id " in capsys.readouterr().out

@@ -36,11 +36,28 @@ MAX_BODY_BYTES = 64 * 1024
 # A JSON field's string value, complete or cut short: what a body cut at MAX_BODY_BYTES still holds.
 _JSON_FIELD = r'"{name}"\s*:\s*"((?:[^"\\]|\\.)*)'
 _CUT_ESCAPE = re.compile(r"\\u[0-9a-fA-F]{0,3}$")
+# Throttling, recognised by what the answer says, whatever its status: LeadSquared documents 429
+# "API calls exceeded the limit of 25 in 5 second(s)" (MXAPIRateLimitExceededException), and public
+# clients saw the same text with 403, and "...72 in 5 second(s)". Taken for the data's fault (an MX
+# error, a 403), it would fail every row of a busy account. Only the error's type and message are
+# read (a whole body when it is not JSON); texts that merely say "exceeded" (a field too long)
+# don't match: each pattern needs a rate, a call limit or a count of calls in a time.
+_THROTTLE_TYPE = re.compile(r"rate\W?limit|throttl|too\W?many\W?requests", re.IGNORECASE)
+_THROTTLE_TEXT = re.compile(
+    r"\bcalls?\s+(?:have\s+|has\s+)?exceeded\s+the\s+(?:\w+\s+)?limit"  # API calls exceeded the (daily) limit ...
+    r"|\bapi\s+(?:call|request)s?\s+limit"  # API call limit exceeded
+    r"|\blimit\s+of\s+\d+\s+(?:\w+\s+)?(?:in|per)\s+(?:\d+\s*)?(?:second|minute|hour|day)"  # limit of 25 in 5 second(s)
+    r"|\brate\W?limit\w*\s+(?:was\s+|has\s+been\s+|is\s+)?(?:exceeded|reached|hit)"  # rate limit exceeded
+    r"|\b(?:exceeded|reached|over)\s+(?:the\s+|your\s+)?(?:api\s+)?rate\W?limit"  # exceeded the rate limit
+    r"|\btoo\s+many\s+(?:api\s+)?(?:requests|calls)\b",  # 429 Too Many Requests (a gateway's page)
+    re.IGNORECASE,
+)
+_ERROR_TEXTS = ("ExceptionMessage", "Message", "message")
 
 
 class Kind(enum.Enum):
     SUCCESS = "success"
-    THROTTLED = "throttled"  # 429: over the rate limit
+    THROTTLED = "throttled"  # 429, or any answer that says the rate limit was exceeded
     RETRYABLE = "retryable"  # may succeed later: gateway errors, timeouts, dropped connections
     PERMANENT = "permanent"  # the data's fault (MX... errors, other 4xx): fails again if resent
     UNAUTHORIZED = "unauthorized"  # 401: no call with these keys will succeed
@@ -59,20 +76,31 @@ def classify_response(status: int, body: str) -> CallResult:
     payload = _json_object(body) or _fields_of_cut_json(body)
     error_type = str(payload.get("ExceptionType") or "")
     message = str(payload.get("ExceptionMessage") or payload.get("Message") or "") if payload else body.strip()
+    if status == 200 and payload.get("Status") == "Success" and _is_successful(payload):
+        return CallResult(Kind.SUCCESS, status)
+    if status == 429 or _says_throttled(payload, body):
+        # Before any other rule: a throttle answered 403, 500 or 200 is still only "slow down".
+        return CallResult(Kind.THROTTLED, status, error_type or "TooManyRequests", message or "over the rate limit")
     if status == 200:
-        if payload.get("Status") == "Success" and _is_successful(payload):
-            return CallResult(Kind.SUCCESS, status)
         return CallResult(Kind.PERMANENT, status, error_type or "UnexpectedResponse", message or "200 without Status Success")
     if status == 401:
         return CallResult(Kind.UNAUTHORIZED, status, error_type or "Unauthorized", message or "the keys were rejected")
-    if status == 429:
-        return CallResult(Kind.THROTTLED, status, error_type or "TooManyRequests", message or "over the rate limit")
     if error_type.startswith("MX"):
         # LeadSquared's own rule: application errors are never worth retrying.
         return CallResult(Kind.PERMANENT, status, error_type, message)
     if status in RETRYABLE_STATUSES or status == 500:
         return CallResult(Kind.RETRYABLE, status, error_type or f"HTTP{status}", message)
     return CallResult(Kind.PERMANENT, status, error_type or f"HTTP{status}", message)
+
+
+def _says_throttled(payload: dict, body: str) -> bool:
+    """The answer says the rate limit was exceeded: a JSON error in its ExceptionType or message
+    (never in other fields, which may echo an activity's data), any other body in its text."""
+    if not payload:
+        return bool(_THROTTLE_TEXT.search(body))
+    if _THROTTLE_TYPE.search(str(payload.get("ExceptionType") or "")):
+        return True
+    return any(isinstance(text := payload.get(name), str) and _THROTTLE_TEXT.search(text) for name in _ERROR_TEXTS)
 
 
 def _json_object(body: str, exact: bool = False) -> dict:
@@ -206,9 +234,10 @@ class LeadSquaredClient:
         payload = _json_object(body, exact=True)  # 1.50 stays 1.50: a snapshot keeps what the read said
         if status == 200 and _is_activity(payload):
             return CallResult(Kind.SUCCESS, status), payload
-        if status == 200:
+        result = classify_response(status, body)  # a 200 that says throttled is a 429
+        if status == 200 and result.kind is not Kind.THROTTLED:
             return self._redacted(CallResult(Kind.PERMANENT, status, "UnexpectedResponse", body.strip()[:200] or "an empty answer")), {}
-        return self._redacted(classify_response(status, body)), {}
+        return self._redacted(result), {}
 
     async def fetch_user(self) -> tuple[CallResult, dict]:
         """GET UserByAccessKey.Get: the user, org and region host the keys belong to (keys in headers)."""
@@ -219,9 +248,10 @@ class LeadSquaredClient:
         payload = _json_object(body)
         if status == 200 and payload.get("Id"):
             return CallResult(Kind.SUCCESS, status), payload
-        if status == 200:
+        result = classify_response(status, body)  # a 200 that says throttled is a 429
+        if status == 200 and result.kind is not Kind.THROTTLED:
             return self._redacted(CallResult(Kind.PERMANENT, status, "UnexpectedResponse", body.strip() or "an empty answer")), {}
-        return self._redacted(classify_response(status, body)), {}
+        return self._redacted(result), {}
 
     async def _call(self, method: str, path: str, **kwargs) -> tuple[int, str] | CallResult:
         """The answer's status and body, or the CallResult of a call that got no answer."""

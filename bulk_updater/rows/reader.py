@@ -24,6 +24,13 @@ from .mapping import ColumnMap, load_map
 ACTIVITY_ID = "CompanyActivityId"
 NOTE = "ActivityNote"
 RESERVED = (ACTIVITY_ID, NOTE)
+# The activity's own attributes, as RetrieveById answers them beside ActivityFields: no Update body
+# sets them. A column so named would be sent as a SchemaName, and verify would compare it with a
+# field that isn't there. (Documented: ActivityDateTime, ActivityEvent, CreatedOn, ModifiedOn,
+# RelatedCompanyId; the usual companions of such answers too. Owner and Status are fields.)
+NOT_FIELDS = (
+    "ActivityDateTime", "ActivityEvent", "ActivityEventNote", "CreatedOn", "CreatedBy", "ModifiedOn", "ModifiedBy", "RelatedCompanyId", "Id",
+)
 
 
 @dataclass(frozen=True)
@@ -84,6 +91,9 @@ class ReadFindings:
 
     long_numbers: int = 0
     first_long_number: str = ""  # "mx_Custom_2 (cell E7)"
+    # Date-time cells taken as UTC because no --timezone was given: counted as the rows are read, so
+    # the counting pass that comes before sending says whether the sheet holds any (no second pass).
+    utc_datetimes: int = 0
     row: int = 0  # the row being read, for the message
 
 
@@ -119,7 +129,7 @@ class Sheet:
         """Yield the data rows in file order; fully blank rows are passed over."""
         named = list(zip(self.columns, self.positions))
         letters = {name: _column_letter(pos) for name, pos in named}
-        self.findings.long_numbers = 0
+        self.findings.long_numbers = self.findings.utc_datetimes = 0
         # Text cells need no look for long numbers: a text file's rows take the short way.
         text = self._text if self.is_workbook else self._plain_text
         for number, record in self.source.records():
@@ -144,6 +154,8 @@ class Sheet:
         value = record[pos]
         if type(value) is float and not -LONG_NUMBER < value < LONG_NUMBER:
             self._note_long_number(pos)
+        elif isinstance(value, dt.datetime) and self.timezone is None and value.tzinfo is None:
+            self.findings.utc_datetimes += 1
         return cell_text(value, self.timezone)
 
     def _cells_with_facts(self, record: Sequence[object], named, letters, number: int) -> tuple[dict[str, str], tuple[str, ...]]:
@@ -297,7 +309,23 @@ def _usable_columns(source: Source, header_row: int, header: list[str], column_m
         positions.append(pos)
     if ACTIVITY_ID not in columns:
         raise InputError(f"there is no {ACTIVITY_ID} column", where=where, hint=_missing_id_hint(column_map))
+    _refuse_attributes(columns, positions, where)
     return columns, positions
+
+
+def _refuse_attributes(columns: list[str], positions: list[int], where: str) -> None:
+    """Columns named like the activity's attributes (NOT_FIELDS, any case) are refused: Update does not set them."""
+    attributes = {name.lower() for name in NOT_FIELDS}
+    found = [(name, pos) for name, pos in zip(columns, positions) if name.lower() in attributes]
+    if not found:
+        return
+    names = " and ".join(", ".join(name for name, _ in found).rsplit(", ", 1))
+    what = "is an attribute of the activity, not a field" if len(found) == 1 else "are attributes of the activity, not fields"
+    raise InputError(
+        f"{names} {what}: the Update call does not set {'it' if len(found) == 1 else 'them'}",
+        where=f"{where}, column{'s' if len(found) > 1 else ''} {', '.join(_column_letter(pos) for _, pos in found)}",
+        hint=f'Remove the column, or --map it to the field it stands for (e.g. {{"{found[0][0]}": "mx_Custom_1"}} in a .json map file).',
+    )
 
 
 def _missing_id_hint(column_map: ColumnMap) -> str:

@@ -1,4 +1,5 @@
-"""Before the first update: say what is about to change, where and as whom; warn about unknown columns.
+"""Before the first update: say what is about to change, where and as whom; warn about unknown columns,
+and about date-times sent as UTC by a user whose zone is not UTC.
 
     About to update 1,204 rows (1,180 activities) in "Education 101" as Priya Rao,
     at api-in21.leadsquared.com, 25 calls per 5 s (about 4 min).
@@ -6,7 +7,9 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import difflib
+import zoneinfo
 from dataclasses import dataclass
 
 from ..hosts import netloc
@@ -23,16 +26,69 @@ class SendPlan:
     rows: int
     activities: int | None  # distinct activities, when the counting pass knows them
     calls_per_row: int  # 2 with --backup (a snapshot read before each update), and for undo's re-read
+    # The keys' user's time zone, when the sheet's date-time cells go as UTC though it is not UTC
+    # (zone_to_warn_of); "" when there is nothing to say.
+    datetimes_not_in: str = ""
 
 
 def about_to_update(plan: SendPlan, org: str, user: str, host: str, rate: Rate) -> str:
     activities = f" ({counted(plan.activities, 'activity', 'activities')})" if plan.activities is not None else ""
     seconds = plan.rows * plan.calls_per_row * rate.period / rate.calls
     calls = f", {plan.calls_per_row} calls per row" if plan.calls_per_row > 1 else ""
+    zone = plan.datetimes_not_in
+    datetimes = f" Date-times go as UTC, not {zone} time ({timezone_flag(zone)} to shift them)." if zone else ""
     return (
         f'About to update {counted(plan.rows, "row")}{activities} in "{org}" as {user}, at {netloc(host)}, '
-        f"{rate.calls} calls per {rate.period:g} s{calls} (about {_duration(seconds)})."
+        f"{rate.calls} calls per {rate.period:g} s{calls} (about {_duration(seconds)}).{datetimes}"
     )
+
+
+# Names a user's TimeZone may give for UTC itself (IANA's aliases, and the Windows name).
+UTC_NAMES = frozenset(
+    name.lower() for name in (
+        "UTC", "Etc/UTC", "UCT", "Etc/UCT", "GMT", "Etc/GMT", "GMT0", "Etc/GMT0", "GMT+0", "Etc/GMT+0", "GMT-0", "Etc/GMT-0",
+        "Greenwich", "Etc/Greenwich", "Universal", "Etc/Universal", "Zulu", "Etc/Zulu", "Z", "Coordinated Universal Time", "UTC+00:00",
+    )
+)
+
+
+def zone_to_warn_of(time_zone: str, utc_datetimes: int) -> str:
+    """The user's zone when `utc_datetimes` date-time cells go as UTC (a workbook read without
+    --timezone) and that zone is not UTC; "" when none do, or the user's zone is UTC or not given."""
+    zone = time_zone.strip()
+    return zone if utc_datetimes and zone and zone.lower() not in UTC_NAMES else ""
+
+
+def timezone_warning(zone: str, utc_datetimes: int, remedy: str = "") -> str:
+    """The warning said before anything is sent (zone from zone_to_warn_of); `remedy` replaces the CLI's."""
+    cells = f"{counted(utc_datetimes, 'date-time cell')} {'is' if utc_datetimes == 1 else 'are'}"
+    return (
+        f"the sheet's {cells} sent as UTC (no --timezone was given), but the keys' user is in {zone}{_offset(zone)}: "
+        f"if they were typed in that zone, they land off by its difference from UTC. "
+        + (remedy or f"Stop, and run again with {timezone_flag(zone)}.")
+    )
+
+
+def timezone_flag(zone: str) -> str:
+    """`--timezone Asia/Kolkata`; for a zone name Python does not know (a Windows name), what to give instead."""
+    return f"--timezone {zone}" if _zone(zone) else f"--timezone and the IANA name of {zone} (like Asia/Kolkata)"
+
+
+def _offset(zone: str) -> str:
+    """ (UTC+05:30) now, or "" for a zone Python does not know."""
+    known = _zone(zone)
+    offset = dt.datetime.now(known).utcoffset() if known else None
+    if offset is None:
+        return ""
+    minutes = int(offset.total_seconds()) // 60
+    return f" (UTC{'-' if minutes < 0 else '+'}{abs(minutes) // 60:02d}:{abs(minutes) % 60:02d})"
+
+
+def _zone(name: str) -> zoneinfo.ZoneInfo | None:
+    try:
+        return zoneinfo.ZoneInfo(name)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        return None
 
 
 def _duration(seconds: float) -> str:

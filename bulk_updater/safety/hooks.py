@@ -19,7 +19,7 @@ from ..rows import Row
 from ..settings import SendSettings
 from .activity import read_activity
 from .backup import BackupSend, UndoLog
-from .confirm import SendPlan, about_to_update, unknown_columns
+from .confirm import SendPlan, about_to_update, timezone_warning, unknown_columns, zone_to_warn_of
 from .failing import FailureWatch
 from .undo import UndoGuard
 
@@ -74,8 +74,12 @@ async def before_sending(
     confirm: Callable[[str], bool] | None,
     say: Callable[[str], None],
     may_ask: bool = True,
+    utc_datetimes: int = 0,
 ) -> FieldCheck | None:
     """Warn about columns the first activity does not have, then say what is about to change and ask.
+
+    `utc_datetimes` date-time cells go as UTC (a workbook read without --timezone): when the keys'
+    user is in another zone, a warning names it and the flag, and so does the line.
 
     When nobody will be asked (`may_ask` False: --yes, or no terminal), nothing waits on the
     field check's warnings, so its one read does not hold the first updates up: it goes out with
@@ -85,9 +89,12 @@ async def before_sending(
     if confirm is None or not counted.to_send:
         return None
     check = FieldCheck(asyncio.ensure_future(check_fields(columns, counted.first, send, limiter)))
+    zone = zone_to_warn_of(identity.time_zone, utc_datetimes)
+    if zone:
+        _say_warnings([timezone_warning(zone, utc_datetimes)], say)
     if may_ask:
         _say_warnings(await check.reading, say)
-    plan = SendPlan(counted.to_send, counted.activities, calls_per_row)
+    plan = SendPlan(counted.to_send, counted.activities, calls_per_row, datetimes_not_in=zone)
     if not confirm(about_to_update(plan, identity.org, identity.user, send.host, send.rate)):
         check.reading.cancel()
         raise Declined("Nothing was sent.")

@@ -83,6 +83,7 @@ class SandboxConfig:
     counters_only: bool = False  # keep no arrivals or activities (a million-row benchmark)
     # LeadSquared's possible behaviours where its documentation is silent: names from quirks.QUIRKS.
     quirks: frozenset[str] = frozenset()
+    throttle_status: int = 429  # the status of a throttle answer (its body is the same); the quirk throttle-403 makes it 403
 
 
 @dataclass
@@ -281,7 +282,7 @@ class Sandbox:
     def _throttled(self) -> web.Response:
         self.state.throttled += 1
         rate = self.config.rate or Rate(25, 5)
-        status = 403 if q.THROTTLE_403 in self.config.quirks else 429
+        status = 403 if q.THROTTLE_403 in self.config.quirks else self.config.throttle_status
         return _error(status, "MXAPIRateLimitExceededException", f"API calls exceeded the limit of {rate.calls} in {rate.period:g} second(s)")
 
     async def _apply(self, request: web.Request) -> web.Response:

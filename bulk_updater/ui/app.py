@@ -27,7 +27,7 @@ from ..rows import ReadOptions
 from ..rows.reader import read_header
 from ..rows.workbook import sheet_names
 from ..safety.backup import UNDO_FILE
-from ..safety.confirm import SendPlan, about_to_update
+from ..safety.confirm import SendPlan, about_to_update, timezone_flag, timezone_warning, zone_to_warn_of
 from ..safety.verify import VERIFY_FILE
 from ..wording import counted
 from .connection import Connection, chosen_credentials, chosen_host, connect, keys_in_environment
@@ -322,13 +322,22 @@ async def confirm_page(request: web.Request) -> web.Response:
         raise web.HTTPSeeOther(f"/connect?next=/options/{item.id}")
     choices = state.choices.get(item.id, SendChoices())
     return render("confirm.html", upload=item, result=result, connection=state.connection, choices=choices,
-                  line=_confirmation(state.connection, result, choices))
+                  line=_confirmation(state.connection, result, choices), zone_warning=_zone_warning(state.connection, result))
 
 
 def _confirmation(connection: Connection, result: checking.CheckResult, choices: SendChoices) -> str:
     """The CLI's "About to update N rows (M activities) in ORG as USER ..." line, from the check's counts."""
-    plan = SendPlan(result.will_update, result.will_update - result.duplicate_ids, choices.calls_per_row)
+    zone = zone_to_warn_of(connection.identity.time_zone, result.utc_datetimes)
+    plan = SendPlan(result.will_update, result.will_update - result.duplicate_ids, choices.calls_per_row, datetimes_not_in=zone)
     return about_to_update(plan, connection.identity.org, connection.identity.user, connection.host, choices.limit)
+
+
+def _zone_warning(connection: Connection, result: checking.CheckResult) -> str:
+    """The CLI's warning about date-times sent as UTC by a user in another zone; the page has no --timezone."""
+    zone = zone_to_warn_of(connection.identity.time_zone, result.utc_datetimes)
+    remedy = (f"The page sends them as UTC: turn them into UTC in the sheet, or send it from the command line "
+              f"with {timezone_flag(zone)}.")
+    return timezone_warning(zone, result.utc_datetimes, remedy) if zone else ""
 
 
 async def start(request: web.Request) -> web.Response:
