@@ -11,7 +11,7 @@ import datetime as dt
 import openpyxl
 import pytest
 from conftest import cli_env, new_ids, read_report
-from workbooks import patch_zip_part, write_ods, write_xls_cells, write_xlsx, write_xlsxwriter
+from workbooks import OdsFormula, patch_zip_part, write_ods, write_ods_like_libreoffice, write_xls_cells, write_xlsx, write_xlsxwriter
 
 from bulk_updater import cli
 from bulk_updater.check import check
@@ -92,6 +92,40 @@ def test_libreoffice_ods_error_cells(tmp_path):
     assert fields(got[2]) == {"Status": ""}
     assert isinstance(got[3], Invalid) and "a failed lookup is not a clear" in got[3].reason and "(cell B3)" in got[3].reason
     assert got[4].reason.startswith("Status holds #REF! (cell B4)")
+
+
+def test_a_na_typed_in_libreoffice_clears_the_field_and_a_failed_lookup_is_refused_end_to_end(tmp_path, sandbox, bulk, capsys):
+    """Issue 19: LibreOffice saves `=#N/A` as the formula of:=#N/A with an #N/A result (and, reported, a
+    typed #N/A too; 7.4 keeps that as text). It is typed, as an error cell typed in Excel is: it clears."""
+    ids = new_ids(4)
+    rows = [
+        [*HEADER, "mx_Custom_1"],
+        [ids[0], OdsFormula("of:=#N/A"), "kept"],
+        [ids[1], "#N/A", "kept too"],  # LibreOffice 7.4's own file for #N/A typed into a cell: text
+        [ids[2], OdsFormula("of:=VLOOKUP([.A4];$Codes.A:B;2;0)"), "x"],  # a failed lookup: never a clear
+        [ids[3], OdsFormula("of:=NA()"), "kept"],
+    ]
+    path = write_ods_like_libreoffice(tmp_path / "in.ods", rows)
+    box = sandbox(initial={i: {"Fields": {"Status": "Open"}} for i in ids})
+
+    assert cli.main(["check", str(path)]) == 0
+    shown = capsys.readouterr().out
+    assert "3 will update" in shown and "1 invalid" in shown
+    assert "row 4: Status holds #N/A from the formula '=VLOOKUP([.A4];$Codes.A:B;2;0)' (cell B4): a failed lookup is not a clear" in shown
+    assert "row 2" not in shown.split("First payloads:")[0]
+
+    code, _, err = bulk(box, "run", str(path), "--out", str(tmp_path / "out"))
+
+    assert code == 1, err
+    assert {i: box.state.activities[i]["Fields"] for i in ids} == {
+        ids[0]: {"Status": "", "mx_Custom_1": "kept"},
+        ids[1]: {"Status": "", "mx_Custom_1": "kept too"},
+        ids[2]: {"Status": "Open"},  # nothing sent for the failed lookup's row
+        ids[3]: {"Status": "", "mx_Custom_1": "kept"},
+    }
+    outcomes = {r["_row"]: (r["_outcome"], r["_error_message"]) for r in read_report(tmp_path / "out" / "report.csv")}
+    assert [outcomes[n][0] for n in "2345"] == ["success", "success", "invalid", "success"]
+    assert "a failed lookup is not a clear" in outcomes["4"][1]
 
 
 def test_xls_error_cells_are_never_sent_as_blank(tmp_path):

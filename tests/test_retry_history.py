@@ -9,6 +9,7 @@ import json
 import shutil
 from pathlib import Path
 
+import pytest
 from conftest import new_ids, read_report, write_csv
 
 from bulk_updater import cli
@@ -155,6 +156,34 @@ def test_excel_typing_zeros_and_long_numbers_is_flagged_and_not_sent(tmp_path, s
     assert "row 4, Status: 'Open' -> 'Closed'" in out
     summary = json.loads((tmp_path / "second" / "summary.json").read_text())
     assert summary["edited_cells"] == 1 and summary["edits"] == ["row 4, Status: 'Open' -> 'Closed'"]
+
+
+@pytest.mark.parametrize(
+    ("old", "saved", "kind"),
+    [
+        ("=1+2", "3", "a formula replaced by its result"),
+        ("12E3", "1.20E+04", "scientific notation rewritten"),
+        ("3-4-5", "3/4/2005", "turned into a date"),
+        ("true", "TRUE", "a boolean rewritten in capitals"),
+        ("-007", "-7", "leading zeros stripped"),
+        ("007.50", "7.5", "leading zeros stripped, trailing zeros after the point dropped"),
+    ],
+)
+def test_more_spreadsheet_changes_are_flagged_and_edits_beside_them_are_sent(tmp_path, sandbox, bulk, old, saved, kind):
+    """Issue 19: six changes a spreadsheet makes to a failed.csv it opens and saves; row 3 holds the admin's edits."""
+    ids, failed = first_run_all_failed(tmp_path, sandbox, bulk, [{**ORIGINAL, "Code": old}, {**ORIGINAL, "Code": "12"}])
+    edits = {"2": {"Code": saved}, "3": {"Code": "13", "Status": "Closed"}}
+    edit_failed(failed, lambda line: {**line, **edits[line["_row"]]})
+    box = sandbox()
+
+    code, out, _ = bulk(box, "retry", str(failed), "--out", str(tmp_path / "second"))
+
+    assert code == 1, out
+    reason = flagged(tmp_path / "second" / "report.csv", "2")
+    assert reason.startswith("row 2: spreadsheet damage: ") and f"Code was {old!r}, now {saved!r} ({kind})" in reason
+    assert ids[0] not in box.state.activities and box.state.applied == [ids[1]]  # nothing sent for row 2
+    assert fields(box, ids[1])["Code"] == "13" and fields(box, ids[1])["Status"] == "Closed"
+    assert "row 3, Code: '12' -> '13'" in out and "row 3, Status: 'Open' -> 'Closed'" in out
 
 
 def test_accept_spreadsheet_changes_sends_them_as_they_are(tmp_path, sandbox, bulk):

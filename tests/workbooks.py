@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 
 import openpyxl
@@ -41,6 +42,48 @@ def write_xls(path: Path, rows: list[list[object]]) -> Path:
 
 def write_ods(path: Path, rows: list[list[object]]) -> Path:
     pd.DataFrame(rows[1:], columns=rows[0]).to_excel(path, index=False, engine="odf")
+    return path
+
+
+@dataclass(frozen=True)
+class OdsFormula:
+    """A formula cell of `write_ods_like_libreoffice`: `formula` as LibreOffice stores it (`of:=#N/A`),
+    and its result, an error value (`#N/A`)."""
+
+    formula: str
+    error: str = "#N/A"
+
+
+CALCEXT = "urn:org:documentfoundation:names:experimental:calc:xmlns:calcext:1.0"
+
+
+def write_ods_like_libreoffice(path: Path, rows: list[list[str | OdsFormula]]) -> Path:
+    """An .ods whose cells are stored as LibreOffice Calc 7.4 saves them (compared with its own output):
+    text as office:value-type="string" with calcext:value-type="string"; a formula with an error result
+    as table:formula, office:value-type="string", office:string-value="", calcext:value-type="error",
+    and the error's text in its paragraph."""
+    from odf.opendocument import OpenDocumentSpreadsheet
+    from odf.table import Table, TableCell, TableRow
+    from odf.text import P
+
+    book = OpenDocumentSpreadsheet()
+    sheet = Table(name="Sheet1")
+    for values in rows:
+        row = TableRow()
+        for value in values:
+            if isinstance(value, OdsFormula):
+                cell = TableCell(formula=value.formula, valuetype="string", stringvalue="")
+                cell.setAttrNS(CALCEXT, "value-type", "error")
+                shown = value.error
+            else:
+                cell = TableCell(valuetype="string")
+                cell.setAttrNS(CALCEXT, "value-type", "string")
+                shown = value
+            cell.addElement(P(text=shown))
+            row.addElement(cell)
+        sheet.addElement(row)
+    book.spreadsheet.addElement(sheet)
+    book.save(str(path))
     return path
 
 

@@ -12,15 +12,25 @@ import datetime as dt
 import re
 import unicodedata
 from dataclasses import dataclass, field
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal, InvalidOperation, localcontext
 
 # Excel's General format for a number too wide for its cell: 1.23457E+19, 1E-05.
 SCIENTIFIC = re.compile(r"[+-]?\d(?:\.\d+)?[eE][+-]\d{1,3}")
 NUMBER = re.compile(r"[+-]?\d+(?:\.\d+)?")
+# A number as text may be typed: 007, -007, +5, 007.50, .5, 7., 12E3, 1.5e-3.
+TYPED_NUMBER = re.compile(r"([+-]?)(\d*)(?:(\.)(\d*))?([eE][+-]?\d+)?")
 EXCEL_DIGITS = 15  # Excel keeps 15 significant digits of a number
 # Text Excel reads as a day and month (1-2, 3/4, SEPT1, Mar 5), and how it then shows it (2-Jan, Mar-05).
 EXCEL_DAY_MONTH = re.compile(r"\d{1,2}[-/]\d{1,2}|[A-Za-z]{3,9}[- ]?\d{1,2}|\d{1,2}[- ]?[A-Za-z]{3,9}")
 SHORT_DATE = re.compile(r"\d{1,2}-[A-Za-z]{3}|[A-Za-z]{3}-\d{2}")
+# Three numbers a spreadsheet reads as a day, a month and a year (3-4-5 -> 3/4/2005), one separator.
+THREE_PART_DATE = re.compile(r"(\d{1,4})([-/.])(\d{1,2})\2(\d{1,4})")
+BOOLEANS = ("TRUE", "FALSE")  # how Excel and LibreOffice write a boolean, whatever was typed
+# A formula a spreadsheet computes when it opens a CSV: "=" always; "+", "-" and "@" only when the
+# rest is arithmetic (-1+2), since a plain number (-007) or text (- pending) stays as it is.
+FORMULA_STARTS = ("=", "+", "-", "@")
+FORMULA_CHARS = 200  # longer arithmetic is not computed here (the "=" rule still applies)
+ARITHMETIC_TOKEN = re.compile(r"(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?|[-+*/^%()]")
 ID_WORDS = {"id", "code", "phone", "zip"}
 LONG_DIGITS = 12
 
@@ -33,23 +43,57 @@ def spreadsheet_change(old: str, new: str) -> str | None:
     """The spreadsheet change that turns `old` into `new` (e.g. "leading zeros stripped"), or None."""
     if old == new:
         return None
-    for test in (_leading_zeros, _scientific, _fifteen_digits, _decimal_comma, _date_reformatted, _made_a_date, _not_windows_1252, _mojibake):
+    for test in (_formula_computed, _number_retyped, _scientific, _written_out, _fifteen_digits, _decimal_comma, _date_reformatted,
+                 _made_a_date, _made_a_full_date, _boolean_case, _not_windows_1252, _mojibake):
         if (kind := test(old, new)) is not None:
             return kind
     return None
 
 
-def _leading_zeros(old: str, new: str) -> str | None:
-    if old.isdigit() and old.startswith("0") and new == (old.lstrip("0") or "0"):
-        return "leading zeros stripped"
-    if old.startswith("+") and old[1:].isdigit() and new == old[1:]:
-        return "leading + dropped"
-    return None
+def _number_retyped(old: str, new: str) -> str | None:
+    """`new` is the number `old` as a spreadsheet writes it back: 007 -> 7, -007 -> -7, +5 -> 5, 007.50 -> 7.5.
+
+    Trailing zeros after the point alone (1.50 -> 1.5) are not flagged: they can't be a loss
+    (design notes §7, the comparison verify uses). With leading zeros or a sign lost, they are named too.
+    """
+    typed = _typed_number(old.strip())
+    if typed is None or typed[4] or new.strip() != _as_spreadsheet_writes(old.strip()):
+        return None
+    sign, whole, _, fraction, _ = typed
+    lost = []
+    if sign == "+":
+        lost.append("leading + dropped")
+    if len(whole) > 1 and whole.startswith("0"):
+        lost.append("leading zeros stripped")
+    if sign == "-" and not new.strip().startswith("-"):
+        lost.append("the minus sign of a zero dropped")
+    if not lost:
+        return None
+    if fraction != fraction.rstrip("0"):
+        lost.append("trailing zeros after the point dropped")
+    return ", ".join(lost)
+
+
+def _typed_number(text: str) -> tuple[str, str, str, str, str] | None:
+    """(sign, whole digits, point, fraction digits, exponent) of a number typed as text, or None."""
+    match = TYPED_NUMBER.fullmatch(text)
+    if match is None or not (match[2] or match[4]):
+        return None
+    return match[1], match[2], match[3] or "", match[4] or "", match[5] or ""
+
+
+def _as_spreadsheet_writes(text: str) -> str:
+    """A plain number as Excel's General format writes it: no +, no leading or trailing zeros, -0 as 0."""
+    value = Decimal(text)
+    if value == 0:
+        return "0"
+    return format(value.normalize(), "f")
 
 
 def _scientific(old: str, new: str) -> str | None:
     """`new` is Excel's scientific form of the number `old` (1.23457E+19 for 12345678901234567890)."""
-    if not SCIENTIFIC.fullmatch(new.strip()) or not NUMBER.fullmatch(old.strip()):
+    typed = _typed_number(old.strip())
+    if not SCIENTIFIC.fullmatch(new.strip()) or typed is None:
         return None
     mantissa = new.strip().lower().split("e")[0].lstrip("+-")
     shown = len(mantissa.replace(".", ""))
@@ -61,7 +105,20 @@ def _scientific(old: str, new: str) -> str | None:
         return None
     # Half a unit in the last digit shown: Excel rounds the number to what fits.
     half_unit = Decimal(10) ** (exact.adjusted() - shown + 1) / 2
-    return "turned into scientific notation" if abs(value - exact) <= half_unit else None
+    if abs(value - exact) > half_unit:
+        return None
+    return "scientific notation rewritten" if typed[4] else "turned into scientific notation"
+
+
+def _written_out(old: str, new: str) -> str | None:
+    """A number typed with an exponent, written back in plain digits: 12E3 -> 12000, 1e-3 -> 0.001."""
+    typed = _typed_number(old.strip())
+    if typed is None or not typed[4] or _typed_number(new.strip()) is None or "e" in new.lower():
+        return None
+    try:
+        return "scientific notation written out in digits" if Decimal(new.strip()) == Decimal(old.strip()) else None
+    except InvalidOperation:
+        return None
 
 
 def _fifteen_digits(old: str, new: str) -> str | None:
@@ -88,6 +145,57 @@ def _made_a_date(old: str, new: str) -> str | None:
     return None
 
 
+def _made_a_full_date(old: str, new: str) -> str | None:
+    """Three numbers that are not a date as typed, read as one: 3-4-5 -> 3/4/2005 (or 4/3/2005, 2003-04-05).
+
+    The date must be made of the same three numbers, so a date typed over the cell is an edit.
+    """
+    match = THREE_PART_DATE.fullmatch(old.strip())
+    if match is None or _datetimes(old):
+        return None
+    parts = sorted(int(n) % 100 for n in (match[1], match[3], match[4]))
+    for value, precision in _datetimes(new):
+        if precision == "day" or value.time() == dt.time():
+            if sorted((value.year % 100, value.month, value.day)) == parts:
+                return "turned into a date"
+    return None
+
+
+def _boolean_case(old: str, new: str) -> str | None:
+    """A boolean's spelling changed by a spreadsheet: true -> TRUE."""
+    return "a boolean rewritten in capitals" if new in BOOLEANS and old.strip().upper() == new else None
+
+
+def _formula_computed(old: str, new: str) -> str | None:
+    """Text a spreadsheet took for a formula, replaced by its result: =1+2 -> 3.
+
+    Arithmetic is computed here, and the cell is flagged when `new` is its result. Any other
+    formula (=A1, =VLOOKUP(...)) can't be: a cell that no longer starts with "=" is flagged.
+    """
+    text = old.strip()
+    if not text.startswith(FORMULA_STARTS) or len(text) < 2 or not new.strip():
+        return None  # a blank cell is left alone: nothing of it is sent
+    if text[0] != "=" and _typed_number(text) is not None:
+        return None  # -007, +5: a number, not a formula
+    result = _arithmetic(text[1:] if text[0] in "=@" else text)  # -1+2 is the formula =-1+2
+    if result is None:
+        return "a formula replaced by what the spreadsheet computed" if text[0] == "=" and not new.strip().startswith("=") else None
+    return "a formula replaced by its result" if _shows(new.strip(), result) else None
+
+
+def _shows(text: str, value: Decimal) -> bool:
+    """`text` is `value` as a spreadsheet may show it: rounded to the digits shown, in any notation."""
+    if _typed_number(text) is None:
+        return False
+    try:
+        shown = Decimal(text)
+    except InvalidOperation:
+        return False
+    exponent = shown.as_tuple().exponent
+    assert isinstance(exponent, int)
+    return abs(shown - value) <= Decimal(10) ** exponent / 2
+
+
 def _date_reformatted(old: str, new: str) -> str | None:
     old_values, new_values = _datetimes(old), _datetimes(new)
     for new_value, precision in new_values:
@@ -104,6 +212,8 @@ def _datetimes(text: str) -> list[tuple[dt.datetime, str]]:
         return []
     values = []
     for date in _DATES:
+        if date == "%Y%m%d" and not (len(text) >= 8 and text[:8].isdigit() and not text[8:9].isdigit()):
+            continue  # strptime would read 2024031 as 2024-03-1: only 8 digits are written so
         for time in _TIMES:
             try:
                 value = dt.datetime.strptime(text, date + time)
@@ -119,6 +229,90 @@ def _truncate(value: dt.datetime, precision: str) -> dt.datetime:
     if precision == "minute":
         return value.replace(second=0)
     return value
+
+
+def _arithmetic(formula: str) -> Decimal | None:
+    """The value of `formula` if it is plain arithmetic (numbers, + - * / ^ %, parentheses), else None."""
+    if len(formula) > FORMULA_CHARS:
+        return None
+    tokens = ARITHMETIC_TOKEN.findall(formula.replace(" ", ""))
+    if "".join(tokens) != formula.replace(" ", "") or not tokens:
+        return None
+    try:
+        with localcontext() as context:
+            context.prec = 28
+            parser = _Arithmetic(tokens)
+            value = parser.sum()
+            return value if parser.done() else None
+    except (ArithmeticError, RecursionError, _NotArithmetic):  # 1/0, 10^10^10, ((((...
+        return None
+
+
+class _NotArithmetic(Exception):
+    pass
+
+
+class _Arithmetic:
+    """Excel's order: unary minus, %, ^, then * and /, then + and -."""
+
+    def __init__(self, tokens: list[str]) -> None:
+        self.tokens, self.at = tokens, 0
+
+    def done(self) -> bool:
+        return self.at == len(self.tokens)
+
+    def _peek(self) -> str:
+        return self.tokens[self.at] if self.at < len(self.tokens) else ""
+
+    def _take(self) -> str:
+        if self.at >= len(self.tokens):
+            raise _NotArithmetic
+        self.at += 1
+        return self.tokens[self.at - 1]
+
+    def sum(self) -> Decimal:
+        value = self._product()
+        while self._peek() in ("+", "-"):
+            value = value + self._product() if self._take() == "+" else value - self._product()
+        return value
+
+    def _product(self) -> Decimal:
+        value = self._power()
+        while self._peek() in ("*", "/"):
+            value = value * self._power() if self._take() == "*" else value / self._power()
+        return value
+
+    def _power(self) -> Decimal:
+        value = self._unary()
+        while self._peek() == "^":
+            self._take()
+            exponent = self._unary()
+            if exponent != exponent.to_integral_value() or abs(exponent) > 1000:
+                raise _NotArithmetic
+            value = value ** int(exponent)
+        return value
+
+    def _unary(self) -> Decimal:
+        if self._peek() in ("+", "-"):
+            sign = self._take()
+            value = self._unary()
+            return -value if sign == "-" else value
+        value = self._atom()
+        while self._peek() == "%":
+            self._take()
+            value /= 100
+        return value
+
+    def _atom(self) -> Decimal:
+        token = self._take()
+        if token == "(":
+            value = self.sum()
+            if self._take() != ")":
+                raise _NotArithmetic
+            return value
+        if token[0].isdigit() or token[0] == ".":
+            return Decimal(token)
+        raise _NotArithmetic
 
 
 def _not_windows_1252(old: str, new: str) -> str | None:

@@ -64,7 +64,13 @@ RowFacts = Iterator[tuple[int, dict[int, Fact]]]
 
 
 def is_na_formula(formula: str) -> bool:
-    return formula.strip().lstrip("=").replace(" ", "").upper() in ("NA()", "_XLFN.NA()", "OF:=NA()")
+    """A formula that can only mean "no value": =NA(), or the error constant alone, =#N/A.
+
+    LibreOffice saves such a cell as the formula `of:=#N/A` with an error result (7.4 does so for
+    `=#N/A`; a plain `#N/A` typed there it keeps as text, which is the clear token). Either is
+    as deliberate as Excel's typed error cell, unlike a lookup whose result is #N/A.
+    """
+    return formula.strip().lstrip("=").replace(" ", "").upper() in ("NA()", "_XLFN.NA()", "OF:=NA()", NA, "OF:=" + NA)
 
 
 def read_facts(path: Path, sheet_name: str) -> RowFacts:
