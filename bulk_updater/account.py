@@ -21,6 +21,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from .errors import InputError
+from .hosts import hostname
 
 UNVERIFIED_FLAG = "--unverified-account"
 # What the CLI tells the admin to do when nothing can be compared; the page names its own checkbox.
@@ -39,8 +40,9 @@ class Account:
     def identities(self) -> dict[str, str]:
         """Each identity this side has, by what it is called in a message."""
         found = {"org id": self.org_id.strip(), "short code": self.org_code.strip()}
-        if self.org.strip() and self.api_host.strip():  # a name alone is no identity: two orgs may share it
-            found["name at API host"] = f"{self.org.strip()!r} at {self.api_host.strip().lower()}"
+        host = hostname(self.api_host)  # LeadSquared names a bare host; the port is a stand-in's (the sandbox's)
+        if self.org.strip() and host:  # a name alone is no identity: two orgs may share it
+            found["name at API host"] = f"{self.org.strip()!r} at {host}"
         return {what: value for what, value in found.items() if value}
 
     def describe(self) -> str:
