@@ -77,8 +77,8 @@ def another_account(run: Account, keys: Account, run_name: str, unverified_accou
     if differ:
         return InputError(
             f"the keys belong to another account than {run_name}: it was sent to {run.describe()}, "
-            f"the keys belong to {keys.describe()} ({', '.join(differ)} differ)",
-            hint="Nothing was sent. Give the keys of the account the run was sent to (the --env-file it used, or connect with them).",
+            f"the keys belong to {keys.describe()} (they differ in {' and '.join(differ)})",
+            hint="Nothing was sent. Give the keys of the account the run was sent to (the --env-file the run used; on the page, connect with them).",
         )
     if compared or unverified_account:
         return None
