@@ -290,3 +290,15 @@ async def test_the_page_refuses_another_orgs_keys_without_org_id_even_with_the_c
     await asyncio.sleep(0.2)  # a job started by mistake would have sent by now
     assert sent(box) == before and _run_ids(tmp_path) == runs
     assert not (tmp_path / "ws" / "runs" / run_id / "verify.csv").exists()
+
+
+def test_a_dry_runs_report_sent_nothing_to_any_account_and_is_retried(tmp_path, sandbox, bulk):
+    box = sandbox()
+    sheet = write_csv(tmp_path / "in.csv", [HEADER, *[[i, "Won"] for i in new_ids(2)]])
+    assert bulk(box, "run", str(sheet), "--out", str(tmp_path / "dry"), "--dry-run")[0] == 0  # its run.json names no account
+    nothing_to_compare(box)
+
+    code, _, err = bulk(box, "retry", str(tmp_path / "dry" / "failed.csv"), "--out", str(tmp_path / "retry"))
+
+    assert code == 0, err
+    assert box.state.calls == 2
