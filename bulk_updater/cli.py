@@ -150,7 +150,7 @@ def cmd_verify(args: argparse.Namespace) -> int:
     given = recorded | _given(args, resuming=False)
     given["host"] = given.get("host") or require_host(host_url(environ=environ))
     send, _ = job.settings_from({name: given[name] for name in given if name in _VERIFY_TAKES}, _credentials(environ))
-    result = verifying.verify(args.run_dir, send)
+    result = verifying.verify(args.run_dir, send, args.unverified_account)
     print("\n".join(result.lines()))
     return EXIT_OK if set(result.counts) <= {"match"} else EXIT_SOME_FAILED
 
@@ -181,7 +181,7 @@ def _session_options(args: argparse.Namespace) -> dict:
     """What this command does that no run records: the bar, stopping on Ctrl-C and SIGTERM, the question before sending."""
     return {
         "progress": not args.no_progress, "handle_signals": True, "confirm": _confirmer(args), "confirm_asks": _asks(args),
-        "force": bool(getattr(args, "force", None)),
+        "force": bool(getattr(args, "force", None)), "unverified_account": args.unverified_account,
     }
 
 
@@ -495,6 +495,7 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
     verify.add_argument("run_dir", metavar="DIR", help="the --out folder of a run, retry or undo (its host is the default)")
     add_connection_options(verify)
     add_sending_options(verify)
+    add_account_option(verify)
 
     checking = _command(commands, "check", cmd_check)
     checking.add_argument("input", metavar="INPUT", help="the sheet of edits (.csv, .tsv, .txt, .xlsx, .xlsm, .xls, .ods)")
@@ -542,6 +543,16 @@ def add_safety_options(parser: argparse.ArgumentParser, backup: bool = True) -> 
         help="stop after N rows in a row failed for their data (default: 50; the first 20 rows all failing the same way also stop)",
     )
     group.add_argument("--yes", action="store_true", help="don't ask Continue? before sending (nobody is asked without a terminal)")
+    add_account_option(group)
+
+
+def add_account_option(parser) -> None:
+    """resume, retry, undo and verify act on an existing run only with keys of its account (account.py)."""
+    parser.add_argument(
+        "--unverified-account", action="store_true",
+        help="act on an existing run even when LeadSquared's key check gives no org id, short code or org name with host "
+        "to compare with the run's (another account is still refused); not recorded: give it again each time",
+    )
 
 
 def add_input_options(parser: argparse.ArgumentParser) -> None:

@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from . import options as recorded_options
+from .account import refuse_another_account
 from .calls import LeadSquaredClient, RetryPolicy, WindowLimiter, open_session
 from .credentials import Credentials
 from .errors import Declined, FolderError, InputError, StoppedAtOnce
@@ -80,6 +81,10 @@ class JobOptions:
     # goes out with the first updates instead of before them, and its warnings follow the line.
     confirm_asks: bool = True
     force: bool = False  # undo: restore even the activities changed since the run (kept in run.json for its resume)
+    # Not recorded (given again each time, as --yes): act on an existing run (resume, retry of its report,
+    # undo) even when no identity of the keys' account can be compared with the run's (account.py).
+    # A disagreement is refused whatever this says.
+    unverified_account: bool = False
 
     @property
     def stop_rule(self) -> StopRule:
@@ -136,7 +141,11 @@ async def retry_async(report_path: Path, out_dir: Path, send: SendSettings, opti
     rerun = Rerun.open(report_path, options.read, options.accept_spreadsheet_changes)
     job.retry_of = str(rerun.lineage.folder) if rerun.lineage.folder else None
     source = _Source("retry", report_path, rerun.sheet.columns, rerun.rows, rerun.sheet.sheet_name, rerun.plan, rerun.sheet.findings)
-    return await _run_job(job, source, out_dir, send, options, rerun)
+    # The run that wrote the report: its failed rows go only to its account. A report with no run
+    # behind it has nothing to compare (and a dry run sent nothing to any account).
+    behind = rerun.lineage.runs[-1] if rerun.lineage.runs else None
+    acted_on = (behind.folder, behind.record) if behind is not None and not behind.record.replaceable else None
+    return await _run_job(job, source, out_dir, send, options, rerun, acted_on=acted_on)
 
 
 def undo(run_dir: str | Path, out_dir: str | Path, send: SendSettings, options: JobOptions = JobOptions()) -> Summary:
@@ -151,11 +160,12 @@ async def undo_async(run_dir: Path, out_dir: Path, send: SendSettings, options: 
         raise InputError(f"{run_dir} holds no run (no {RUN_FILE})", hint="Give the --out folder of a run made with --backup.")
     with lock_out_dir(run_dir):  # refused while a command still writes there: its undo.csv is not complete
         found = UndoSource.find(run_dir)
+        undone = RunRecord.load(run_dir)
     options = dataclasses.replace(options, clear_token=found.clear_token, read=ReadOptions(), backup=False)
     job = _job_record("undo", found.undo_csv, send, options, out_dir)
     sheet = open_sheet(found.undo_csv)
     source = _Source("undo", found.undo_csv, sheet.columns, sheet.rows, None)
-    return await _run_job(job, source, out_dir, send, options, undo_from=found)
+    return await _run_job(job, source, out_dir, send, options, undo_from=found, acted_on=(run_dir, undone) if undone else None)
 
 
 def resume(
@@ -256,15 +266,20 @@ def _job_record(command: str, path: Path, send: SendSettings, options: JobOption
 
 
 async def _run_job(
-    job: RunRecord, source: _Source, out_dir: Path, send: SendSettings, options: JobOptions, rerun: Rerun | None = None, undo_from: UndoSource | None = None
+    job: RunRecord, source: _Source, out_dir: Path, send: SendSettings, options: JobOptions, rerun: Rerun | None = None,
+    undo_from: UndoSource | None = None, acted_on: tuple[Path, RunRecord] | None = None,
 ) -> Summary:
+    """`acted_on`: the run this job acts on (the run undone, or the one whose report is retried), with its folder."""
     limiter = WindowLimiter(send.rate.calls, send.rate.period, send.jitter)
     counted, identity = await _count_beside_key_check(source, send, limiter, options.clear_token)
     total = counted.total
-    job.org_id, job.org = identity.org_id, identity.org  # a resume with another account's keys is refused
+    job.account = identity.account  # a resume with another account's keys is refused (open_out_dir)
+    if acted_on is not None:  # before anything is read or written in the run's account
+        folder, record = acted_on
+        refuse_another_account(record.account, identity.account, f"the {record.command} in {folder}", options.unverified_account)
     stop: StopOnSignals | None = None
     with _exit_1_once_sent(lambda: stop is not None and stop.runner is not None and stop.runner.stats.calls > 0), lock_out_dir(out_dir):
-        earlier = open_out_dir(out_dir, job, report_header(source.columns), options.restart)
+        earlier = open_out_dir(out_dir, job, report_header(source.columns), options.restart, options.unverified_account)
         if earlier.rows:  # a resume: count the rows left
             counted = hooks.count_rows((row for row in source.rows() if row.number not in earlier.rows), options.clear_token)
         field_check = await _before_sending(job, source, counted, identity, send, limiter, options, undo_from, out_dir)

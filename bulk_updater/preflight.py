@@ -11,6 +11,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from .account import Account
 from .calls import Action, CallResult, Kind, LeadSquaredClient, RetryPolicy, Tries, WindowLimiter, open_session
 from .errors import AuthError, ConnectError, InputError
 from .hosts import hostname, netloc, region_of
@@ -46,6 +47,11 @@ class Identity:
             org=text("OrgDisplayName"), org_id=text("OrgId"), org_code=text("OrgShortCode"),
             time_zone=text("TimeZone"), api_host=netloc(api),
         )
+
+    @property
+    def account(self) -> Account:
+        """The org the keys belong to, as a run records it and the account guard compares it (account.py)."""
+        return Account(self.org_id, self.org_code, self.org, self.api_host)
 
     def lines(self) -> list[str]:
         email = f" <{self.email}>" if self.email else ""

@@ -18,6 +18,7 @@ from bulk_updater.rows import Row, open_sheet
 ID = "255539a4-0380-4b8c-84db-7746b46c3fe2"
 COLUMNS = ["CompanyActivityId", "ActivityNote"]
 HEADER = report_header(COLUMNS)
+ORG_ID = "5f0b2ad6-3b1c-4c7e-9d1e-000000000002"
 
 
 def write_report(path, outcomes):
@@ -88,7 +89,9 @@ def test_a_report_of_other_columns_is_refused(tmp_path):
 
 def sheet_and_job(tmp_path, rows, command="run", clear_token="#N/A"):
     path = write_csv(tmp_path / "in.csv", [COLUMNS, *rows])
-    return path, RunRecord.new(command, path, clear_token)
+    job = RunRecord.new(command, path, clear_token)
+    job.org_id = ORG_ID  # as the key check answered: a resume compares it (account.py)
+    return path, job
 
 
 def test_folder_new_then_resumed_then_finished(tmp_path):
@@ -100,6 +103,7 @@ def test_folder_new_then_resumed_then_finished(tmp_path):
     (out / "summary.json").write_text("{}")
 
     again = RunRecord.new("run", path, "#N/A")
+    again.org_id = ORG_ID
     assert open_out_dir(out, again, HEADER).rows == {2}
     assert RunRecord.load(out).sessions == 2 and not (out / "summary.json").exists()
 

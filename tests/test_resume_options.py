@@ -305,6 +305,7 @@ NOT_RECORDED = {
     "--no-progress": "display", "--env-file": "where the keys come from: given again",
     "--region": "recorded as the host", "--plan": "recorded as the rate", "--headroom": "recorded in the rate",
     "--yes": "asks nothing: given again",
+    "--unverified-account": "the admin's word that the keys are right: given again, as --yes",
 }
 
 

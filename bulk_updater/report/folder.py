@@ -18,6 +18,7 @@ except ImportError:  # not Unix: no lock
     fcntl = None  # type: ignore[assignment]
 
 from .. import options as recorded_options
+from ..account import refuse_another_account
 from ..errors import InputError
 from . import files
 from .recovery import Recorded, recover_report
@@ -51,8 +52,12 @@ def lock_out_dir(out_dir: Path) -> Iterator[None]:
         yield
 
 
-def open_out_dir(out_dir: Path, job: RunRecord, header: list[str], restart: bool = False) -> Recorded:
-    """Make `out_dir` ready for `job` and save its run.json; return what earlier sessions recorded."""
+def open_out_dir(out_dir: Path, job: RunRecord, header: list[str], restart: bool = False, unverified_account: bool = False) -> Recorded:
+    """Make `out_dir` ready for `job` and save its run.json; return what earlier sessions recorded.
+
+    `job` holds the account of this session's keys: a resume with keys of another account is refused
+    (account.py; `unverified_account` lets through keys that can't be compared at all).
+    """
     _refuse_input_inside(out_dir, Path(job.input))
     earlier = None if restart else RunRecord.load(out_dir)
     if restart or (earlier is not None and earlier.replaceable):
@@ -65,6 +70,8 @@ def open_out_dir(out_dir: Path, job: RunRecord, header: list[str], restart: bool
         )
     elif earlier is not None:
         _check_resumable(out_dir, earlier, job)
+        # Here, not in _check_resumable: the early check runs before the keys are checked.
+        refuse_another_account(earlier.account, job.account, f"the unfinished run in {out_dir}", unverified_account)
     _create(out_dir)
     if earlier is None:
         job.save(out_dir)
@@ -118,13 +125,6 @@ def _check_resumable(out_dir: Path, earlier: RunRecord, job: RunRecord) -> None:
             f"choose another --out folder, or {start_over}.",
         )
     recorded_options.refuse_mismatch(out_dir, earlier.options, job.options)
-    if earlier.org_id and job.org_id and earlier.org_id != job.org_id:
-        raise InputError(
-            f"the keys belong to the account {job.org!r} (id {job.org_id}), but the unfinished run in {out_dir} "
-            f"was sent to the account {earlier.org!r} (id {earlier.org_id})",
-            hint=f"Resuming would send the rest of the sheet to another account. Give that account's keys "
-            f"(the --env-file the run used), or choose another --out folder, or {start_over}.",
-        )
 
 
 def _refuse_input_inside(out_dir: Path, input_path: Path) -> None:

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .. import options as recorded_options
+from ..account import Account
 from ..errors import InputError
 from . import files
 
@@ -42,9 +43,13 @@ class RunRecord:
     # The options that shape the run, by class (design notes §1): {"read": {...}, "send": {...}, "record": {...}}.
     # Keys are never recorded. See options.py for each option's class and what a resume does with it.
     options: dict[str, dict] = field(default_factory=dict)
-    # The LeadSquared account the keys belong to (UserByAccessKey.Get): never the keys themselves.
+    # The LeadSquared account the keys belong to, every identity UserByAccessKey.Get gave (OrgId,
+    # OrgDisplayName, OrgShortCode, LSQCommonServiceURLs.api): never the keys themselves. A later
+    # command on this run compares them with its keys' (account.py).
     org_id: str = ""
     org: str = ""
+    org_code: str = ""
+    org_api_host: str = ""
     # The send and record options this session changed from the last one: name -> [then, now].
     changed_on_resume: dict[str, list] = field(default_factory=dict)
     # A retry: the folder of the run whose report it retries (None if that report sat in no run folder).
@@ -66,6 +71,14 @@ class RunRecord:
     def replaceable(self) -> bool:
         """A dry run's report records nothing that happened: a real run may start over in its folder."""
         return self.command == DRY_RUN
+
+    @property
+    def account(self) -> Account:
+        return Account(self.org_id, self.org_code, self.org, self.org_api_host)
+
+    @account.setter
+    def account(self, account: Account) -> None:
+        self.org_id, self.org_code, self.org, self.org_api_host = account.org_id, account.org_code, account.org, account.api_host
 
     @property
     def clear_token(self) -> str | None:
@@ -94,6 +107,7 @@ class RunRecord:
     def follow(self, earlier: RunRecord) -> None:
         """Make this record the next session of `earlier`."""
         self.started_at, self.sessions = earlier.started_at, earlier.sessions + 1
+        self.account = self.account.filled_from(earlier.account)  # an answer that gives less never erases what was recorded
         self.changed_on_resume = recorded_options.changes(earlier.options, self.options)
 
     def save(self, folder: Path, state: RunState | None = None) -> None:

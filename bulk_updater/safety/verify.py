@@ -15,6 +15,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ..account import refuse_another_account
 from ..calls import LeadSquaredClient, WindowLimiter, open_session
 from ..errors import InputError
 from ..preflight import preflight
@@ -48,16 +49,20 @@ class VerifyResult:
         return out
 
 
-def verify(run_dir: str | Path, send: SendSettings) -> VerifyResult:
-    return asyncio.run(verify_async(Path(run_dir), send))
+def verify(run_dir: str | Path, send: SendSettings, unverified_account: bool = False) -> VerifyResult:
+    """`unverified_account`: read even when no identity of the keys' account can be compared with the run's (account.py)."""
+    return asyncio.run(verify_async(Path(run_dir), send, unverified_account))
 
 
-async def verify_async(run_dir: Path, send: SendSettings) -> VerifyResult:
+async def verify_async(run_dir: Path, send: SendSettings, unverified_account: bool = False) -> VerifyResult:
     record = RunRecord.load(run_dir)
     if record is None or not files.is_present(run_dir / REPORT):
         raise InputError(f"{run_dir} holds no run (no run.json and report.csv)", hint="Give the --out folder of a run, retry or undo.")
     limiter = WindowLimiter(send.rate.calls, send.rate.period, send.jitter)
-    await preflight(send, limiter)
+    identity = await preflight(send, limiter)
+    if not record.replaceable:  # (a dry run sent nothing to any account)
+        # Another account's activities read back would be a report on the wrong CRM (and its ids may exist there).
+        refuse_another_account(record.account, identity.account, f"the {record.command} in {run_dir}", unverified_account)
     db = written.build(run_dir / REPORT, record.clear_token or CLEAR_TOKEN, run_dir / INDEX_FILE)
     result = VerifyResult(run_dir / VERIFY_FILE)
     try:

@@ -73,6 +73,11 @@ class SandboxConfig:
     region_host: str | None = None
     role: str = "Administrator"
     org_id: str = "5f0b2ad6-3b1c-4c7e-9d1e-000000000002"  # the account the keys belong to
+    org_code: str = "10001"  # its OrgShortCode and OrgDisplayName: set them to play another account's keys
+    org_name: str = "Sandbox Org"
+    # UserByAccessKey.Get answer fields left out, e.g. {"OrgId"} (LeadSquared's own example has none),
+    # or "LSQCommonServiceURLs": the account guard must not let keys through on what is missing.
+    omit_identity: frozenset[str] = frozenset()
     revoke_after: int | None = None  # the keys are rejected after this many Update calls (user deactivated)
     echo_keys: bool = False  # error messages quote the keys the call carried, as a careless server might
     ssl_context: ssl.SSLContext | None = None  # serve https:// with this certificate
@@ -215,22 +220,21 @@ class Sandbox:
             return refusal
         self.state.user_arrivals.append(time.monotonic())
         config = self.config
-        return web.json_response(
-            {
+        answer = {
                 "Id": "5f0b2ad6-3b1c-4c7e-9d1e-000000000001",
                 "Name": "Sandbox Admin",
                 "EmailAddress": "admin@sandbox.example",
                 "Role": config.role,
                 "TimeZone": "Asia/Kolkata",
                 "Type": "ApplicationUser",
-                "OrgDisplayName": "Sandbox Org",
+                "OrgDisplayName": config.org_name,
                 "OrgId": config.org_id,
-                "OrgShortCode": "10001",
+                "OrgShortCode": config.org_code,
                 "UserType": "Regular",
                 # LeadSquared writes bare host names here.
                 "LSQCommonServiceURLs": {"api": config.region_host or request.host, "app": "app.sandbox.example"},
             }
-        )
+        return web.json_response({name: value for name, value in answer.items() if name not in config.omit_identity})
 
     def _admit(self, request: web.Request) -> web.Response | None:
         """The 401 or 429 a call gets before it is looked at; None if it may go on."""

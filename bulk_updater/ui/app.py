@@ -35,7 +35,7 @@ from .fields import ActivityFields, first_activity_fields, first_request
 from .guard import guard_middleware
 from .jobs import Job, Jobs
 from .options import PLANS, SendChoices, parse_choices
-from .undoing import undo_plan, wrong_account
+from .undoing import UNVERIFIED_CHECKBOX, undo_plan, wrong_account
 from .verifying import Verification, verify_send
 from .verifying import start as start_verification
 from .workspace import SHEET_EXTENSIONS, UploadTooBig, Workspace
@@ -415,11 +415,14 @@ async def run_retry(request: web.Request) -> web.Response:
         raise web.HTTPSeeOther(f"/connect?next=/runs/{earlier.id}")
     if not (earlier.path / FAILED).exists():
         return problem("This run has no failed.csv to retry.", back=f"/runs/{earlier.id}")
+    unverified = await _unverified_account(request)
+    if refusal := await _in_thread(wrong_account, earlier.path, state.connection, unverified):
+        return problem(refusal, back=f"/runs/{earlier.id}")
     choices = state.choices.get(earlier.id, SendChoices())
     folder = state.workspace.new_run_folder()
     state.choices[folder.id] = choices
     state.jobs.start(Job(folder.id, folder.path, "retry", earlier.path / FAILED, choices.send_settings(state.connection), ReadOptions(),
-                         safety=choices.safety()))
+                         safety=choices.safety(), unverified_account=unverified))
     raise web.HTTPSeeOther(f"/runs/{folder.id}")
 
 
@@ -429,9 +432,12 @@ async def run_resume(request: web.Request) -> web.Response:
         raise web.HTTPSeeOther(f"/connect?next=/runs/{folder.id}")
     if state.jobs.live(folder.id) or not folder.unfinished or folder.record is None:
         raise web.HTTPSeeOther(f"/runs/{folder.id}")
+    unverified = await _unverified_account(request)
+    if refusal := await _in_thread(wrong_account, folder.path, state.connection, unverified):
+        return problem(refusal, back=f"/runs/{folder.id}")
     # The library resumes with the options run.json recorded (sheet, map, rate...): the CLI's `resume DIR`.
     send = SendChoices().send_settings(state.connection)  # only its keys are used
-    state.jobs.start(Job(folder.id, folder.path, "resume", Path(folder.record.input), send, ReadOptions()))
+    state.jobs.start(Job(folder.id, folder.path, "resume", Path(folder.record.input), send, ReadOptions(), unverified_account=unverified))
     raise web.HTTPSeeOther(f"/runs/{folder.id}")
 
 
@@ -442,13 +448,14 @@ async def run_verify(request: web.Request) -> web.Response:
         raise web.HTTPSeeOther(f"/connect?next=/runs/{folder.id}")
     if state.jobs.live(folder.id) or (folder.id in state.verifications and state.verifications[folder.id].live):
         raise web.HTTPSeeOther(f"/runs/{folder.id}")
-    if refusal := await _in_thread(wrong_account, folder.path, state.connection):
+    unverified = await _unverified_account(request)
+    if refusal := await _in_thread(wrong_account, folder.path, state.connection, unverified):
         return problem(refusal, back=f"/runs/{folder.id}")
     try:
         send = await _in_thread(verify_send, folder.path, SendChoices().send_settings(state.connection))
     except InputError as exc:
         return problem(f"Error: {exc}", back=f"/runs/{folder.id}")
-    state.verifications[folder.id] = start_verification(Verification(folder.path, send))
+    state.verifications[folder.id] = start_verification(Verification(folder.path, send, unverified_account=unverified))
     raise web.HTTPSeeOther(f"/runs/{folder.id}")
 
 
@@ -462,9 +469,10 @@ async def run_undo(request: web.Request) -> web.Response:
     running = state.undoing.get(earlier.id)
     if running and state.jobs.live(running):  # a second click on Undo: the undo already going
         raise web.HTTPSeeOther(f"/runs/{running}")
-    if refusal := await _in_thread(wrong_account, earlier.path, state.connection):
-        return problem(refusal, back=f"/runs/{earlier.id}")
     form = await request.post()
+    unverified = bool(form.get(UNVERIFIED_CHECKBOX))
+    if refusal := await _in_thread(wrong_account, earlier.path, state.connection, unverified):
+        return problem(refusal, back=f"/runs/{earlier.id}")
     force = bool(form.get("force"))
     choices = dataclasses.replace(state.choices.get(earlier.id, SendChoices()), backup=False)
     try:
@@ -478,8 +486,13 @@ async def run_undo(request: web.Request) -> web.Response:
     state.undoing[earlier.id] = folder.id
     safety = {"keep_going": choices.keep_going, "stop_after_failures": choices.stop_after_failures, "force": force}
     state.jobs.start(Job(folder.id, folder.path, "undo", earlier.path, choices.send_settings(state.connection), ReadOptions(),
-                         headline=line, safety=safety))
+                         headline=line, safety=safety, unverified_account=unverified))
     raise web.HTTPSeeOther(f"/runs/{folder.id}")
+
+
+async def _unverified_account(request: web.Request) -> bool:
+    """The checkbox beside the button: act even if the keys' account can't be compared with the run's (never recorded)."""
+    return bool((await request.post()).get(UNVERIFIED_CHECKBOX))
 
 
 async def run_file(request: web.Request) -> web.StreamResponse:

@@ -96,6 +96,7 @@ class Job:
     progress: Progress = field(default_factory=Progress)
     headline: str = ""  # the confirmation line the run was started with
     safety: dict = field(default_factory=dict)  # JobOptions' backup, keep_going, stop_after_failures, force
+    unverified_account: bool = False  # the page's checkbox: JobOptions.unverified_account (never recorded)
     state: str = "starting"  # starting, running, stopping, finished, stopped, failed
     error: str = ""
     summary: dict | None = None
@@ -153,9 +154,11 @@ def _work(job: Job, on_end: Callable[[Job], None] | None) -> None:
             job.progress.counts[outcome] += rows
         job.state = "running" if job.state == "starting" else job.state
         if job.command == "resume":
-            summary = library.resume(job.out_dir, job.send.credentials, {}, progress=False, on_outcome=job.progress.add, stop_token=job.stop_token)
+            summary = library.resume(job.out_dir, job.send.credentials, {}, progress=False, on_outcome=job.progress.add, stop_token=job.stop_token,
+                                     unverified_account=job.unverified_account)
         else:
-            options = library.JobOptions(read=job.read, progress=False, on_outcome=job.progress.add, stop_token=job.stop_token, **job.safety)
+            options = library.JobOptions(read=job.read, progress=False, on_outcome=job.progress.add, stop_token=job.stop_token,
+                                         unverified_account=job.unverified_account, **job.safety)
             start = {"run": library.run, "retry": library.retry, "undo": library.undo}[job.command]
             summary = start(job.source, job.out_dir, job.send, options)
         job.summary = summary.to_json()

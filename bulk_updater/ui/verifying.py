@@ -24,6 +24,7 @@ PACE = ("rate", "concurrency", "max_attempts", "timeout", "jitter", "throttle_ti
 class Verification:
     run_dir: Path
     send: SendSettings
+    unverified_account: bool = False  # the page's checkbox: verify's unverified_account (never recorded)
     state: str = "running"  # running, finished, failed
     counts: dict[str, int] = field(default_factory=dict)
     by_field: list[tuple[str, int]] = field(default_factory=list)
@@ -51,7 +52,7 @@ def start(verification: Verification) -> Verification:
 
 def _work(verification: Verification) -> None:
     try:
-        result = verifying.verify(verification.run_dir, verification.send)
+        result = verifying.verify(verification.run_dir, verification.send, verification.unverified_account)
         verification.counts = {name: result.counts.get(name, 0) for name in ("match", "mismatch", "error")}
         verification.by_field = result.by_field.most_common()
         verification.state = "finished"
