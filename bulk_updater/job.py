@@ -261,6 +261,8 @@ async def _run_job(
     job.org_id, job.org = identity.org_id, identity.org  # a resume with another account's keys is refused
     stop: StopOnSignals | None = None
     with _exit_1_once_sent(lambda: stop is not None and stop.runner is not None and stop.runner.stats.calls > 0), lock_out_dir(out_dir):
+        if rerun is not None:  # another run's report in a run folder: refused before anything of this run is written
+            rerun.check_run(out_dir)
         earlier = open_out_dir(out_dir, job, report_header(source.columns), options.restart)
         if earlier.rows:  # a resume: count the rows left
             counted = hooks.count_rows((row for row in source.rows() if row.number not in earlier.rows), options.clear_token)
