@@ -128,6 +128,22 @@ def test_a_header_a_spreadsheet_changed_is_named_as_such(tmp_path, sandbox, bulk
     assert "Put back the header as the run wrote it" in err
 
 
+def test_a_misspelled_header_renamed_where_it_stood_goes_through(tmp_path, sandbox, bulk):
+    """The fix the tool asks for when a misspelled column made every row fail."""
+    x = new_ids(1)[0]
+    box = sandbox(fields=frozenset({"Status", "mx_Custom_1"}))
+    rows = [["CompanyActivityId", "Status", "mx_Custom_3"], [x, "Won", "x"]]
+    bulk(box, "run", str(write_csv(tmp_path / "in.csv", rows)), "--out", str(tmp_path / "monday"))
+    failed = tmp_path / "monday" / "failed.csv"
+    header = list(read_report(failed)[0])
+    rewrite(failed, lambda lines: [{**line, "mx_Custom_1": line["mx_Custom_3"]} for line in lines], [c.replace("_3", "_1") for c in header])
+
+    code, _, err = bulk(box, "retry", str(failed), "--out", str(tmp_path / "again"))
+
+    assert code == 0, err
+    assert fields(box, x) == {"Status": "Won", "mx_Custom_1": "x"}
+
+
 def test_a_report_from_before_the_runs_last_session_is_refused(tmp_path, sandbox, bulk):
     """A fixed copy of failed.csv kept in the folder while the run was resumed: its rows were sent since."""
     x, y, z = new_ids(3)

@@ -13,7 +13,8 @@ own record, its report.csv, by `_row`. What the admin has no reason to edit must
 - a row the report would send again (`failed`, `invalid`, `not_sent`) is not one the run
   finished (`success`, `skipped`): the run never leaves such a row to retry. The other way
   round is allowed (an admin may mark a row done to leave it out);
-- the report's columns are columns the run read (a column may be deleted, not added).
+- the report's columns are columns the run read: a column may be deleted, or its header renamed
+  where it stood (a misspelled column fixed), not added.
 Cells that differ are the admin's fixes; the damage check (damage.py) judges them.
 
 Both sides go into SQLite in the retry's folder (design notes §3: memory stays flat), and one
@@ -92,24 +93,31 @@ def check_report_matches_run(sheet: Sheet, run: RunFolder, state_dir: Path) -> N
 
 
 def _check_columns(sheet: Sheet, run: RunFolder, read: list[str]) -> None:
-    """A column the run never read can't be an edit of one of its rows: another sheet's, or a field added."""
-    extra = [column for column in sheet.columns if column not in read]
-    if not extra:
-        return
-    column = extra[0]
-    damaged = next(((name, kind) for name in read if (kind := spreadsheet_change(name, column))), None)
-    if damaged is not None:
+    """Refuse a column the run never read, unless it is a header renamed where it stood.
+
+    A renamed header is the fix the tool itself asks for when a misspelled column made every
+    row fail (README, "Stop on systematic failure"). A column added can't be an edit of the
+    run's rows: another sheet's, or a field the run never sent. A header a spreadsheet changed
+    (`StraÃŸe`) is neither: it would be sent as a field of its own.
+    """
+    for at, column in enumerate(sheet.columns):
+        if column in read:
+            continue
+        damaged = next(((name, kind) for name in read if (kind := spreadsheet_change(name, column))), None)
+        if damaged is not None:
+            raise InputError(
+                f"the column {column!r} is the run's column {damaged[0]!r} put through a spreadsheet change ({damaged[1]})",
+                where=f"{sheet.where}, row {sheet.header_row}",
+                hint=f"Put back the header as the run wrote it ({damaged[0]!r}), then retry it.",
+            )
+        if at < len(read) and read[at] not in sheet.columns:
+            continue  # renamed in place: the run's column that stood there is gone
         raise InputError(
-            f"the column {column!r} is the run's column {damaged[0]!r} put through a spreadsheet change ({damaged[1]})",
+            f"the column {column!r} is not one the run in {run.folder} read (its {RUN_REPORT} has no such column, "
+            "and it takes the place of none): this is not that run's report, or a column was added to it",
             where=f"{sheet.where}, row {sheet.header_row}",
-            hint=f"Put back the header as the run wrote it ({damaged[0]!r}), then retry it.",
+            hint=_hint(run, "To send a column the run did not have, put it in a new sheet and `bulk-updater run` it."),
         )
-    raise InputError(
-        f"the column {column!r} is not one the run in {run.folder} read (its {RUN_REPORT} has no such column), "
-        "so this is not that run's report, or a column was added to it",
-        where=f"{sheet.where}, row {sheet.header_row}",
-        hint=_hint(run, "To send a column the run did not have, put it in a new sheet and `bulk-updater run` it."),
-    )
 
 
 def _insert(db: sqlite3.Connection, statement: str, rows: Iterator[tuple]) -> None:
