@@ -144,6 +144,7 @@ def dry_run_retry(
     clear_token = retry_clear_token(report_path, clear_token)  # as retry reads it
     rerun = Rerun.open(report_path, read, accept_changes)
     open_fresh_out_dir(out_dir, report_path)
+    rerun.check_run(out_dir)
     for warning in rerun.lineage.warnings:
         warnings.warn(warning, BulkUpdaterWarning, stacklevel=2)
     rerun.prepare(out_dir)

@@ -279,6 +279,8 @@ async def _run_job(
         refuse_another_account(record.account, identity.account, f"the {record.command} in {folder}", options.unverified_account)
     stop: StopOnSignals | None = None
     with _exit_1_once_sent(lambda: stop is not None and stop.runner is not None and stop.runner.stats.calls > 0), lock_out_dir(out_dir):
+        if rerun is not None:  # another run's report in a run folder: refused before anything of this run is written
+            rerun.check_run(out_dir)
         earlier = open_out_dir(out_dir, job, report_header(source.columns), options.restart, options.unverified_account)
         if earlier.rows:  # a resume: count the rows left
             counted = hooks.count_rows((row for row in source.rows() if row.number not in earlier.rows), options.clear_token)

@@ -160,7 +160,7 @@ class History:
         successes: list[tuple[str, str, int]] = []
         cells: list[tuple[int, int, str]] = []
         self._headers.append([])
-        for number, outcome, line in _report_lines(run.folder / RUN_REPORT):
+        for number, outcome, line in report_lines(run.folder / RUN_REPORT):
             if outcome == Outcome.SUCCESS.value:
                 successes += _fields_set(number, line, _clear_token(run.record))
             elif run.cells_trusted and outcome not in FINISHED_VALUES:
@@ -193,7 +193,7 @@ def _fields_set(number: int, cells: dict[str, str], clear_token: str) -> list[tu
     return [(activity_key(plan.activity_id), name, number) for name in names]
 
 
-def _report_lines(path: Path) -> Iterator[tuple[int, str, dict[str, str]]]:
+def report_lines(path: Path) -> Iterator[tuple[int, str, dict[str, str]]]:
     """(`_row`, `_outcome`, cells) of each readable line of a tool's report.csv."""
     with files.open_read(path, encoding="utf-8-sig", errors="replace") as f:
         lines = csv.reader(f)
@@ -201,8 +201,20 @@ def _report_lines(path: Path) -> Iterator[tuple[int, str, dict[str, str]]]:
         if "_row" not in header or "_outcome" not in header:
             return
         row_at, outcome_at = header.index("_row"), header.index("_outcome")
-        columns = [(pos, name) for pos, name in enumerate(header) if name and not name.startswith("_")]
+        columns = list(_cell_columns(header))
         for line in lines:
             if len(line) != len(header) or not line[row_at].isdigit():
                 continue  # a torn last line
             yield int(line[row_at]), line[outcome_at], {name: line[pos] for pos, name in columns}
+
+
+def report_columns(path: Path) -> list[str]:
+    """The cell columns of a tool's report.csv: the columns its run read."""
+    with files.open_read(path, encoding="utf-8-sig", errors="replace") as f:
+        header = next(csv.reader(f), [])
+    return [name for _, name in _cell_columns(header)]
+
+
+def _cell_columns(header: list[str]) -> Iterator[tuple[int, str]]:
+    """(position, name) of the row's own columns: not the `_` columns the report adds, nor unnamed ones."""
+    return ((pos, name) for pos, name in enumerate(header) if name and not name.startswith("_"))

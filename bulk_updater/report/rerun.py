@@ -4,8 +4,8 @@ The report is read by the ordinary rows reader, so any format it reads works her
 report's own columns arrive in `Row.meta`. Each row keeps its original `_row` number, so
 the new report traces back to the source sheet.
 
-With the run behind the report found (lineage.py), each row is planned against its history
-(design notes §5, in this order):
+With the run behind the report found (lineage.py), the report must be that run's (matching.py:
+refused otherwise), and each row is planned against its history (design notes §5, in this order):
 1. a row that can't be read as meant (no id, a bad id...) is `invalid`;
 2. the fields a later row (higher `_row`) of the chain set with success are left out; a row
    with nothing left is `skipped`, "superseded by row N", even if its cells are damaged,
@@ -28,6 +28,7 @@ from ..rows import ACTIVITY_ID, NOTE, ReadOptions, Row, Sheet, open_sheet
 from . import files
 from .damage import spreadsheet_change
 from .lineage import STATE_FILE, History, Lineage, find_lineage
+from .matching import check_report_matches_run
 from .row_order import ORDER_FILE, RowOrder
 
 NEEDED = ("_row", "_outcome")
@@ -68,6 +69,12 @@ class Rerun:
         files.is_present(report)
         sheet = open_sheet(report, dataclasses.replace(read, mixed_lines=True))
         return cls(sheet, find_lineage(report), accept_changes)
+
+    def check_run(self, state_dir: Path) -> None:
+        """Refuse (InputError, nothing sent) a report that is not the report of the run whose folder holds it:
+        its history would be another run's (matching.py). Call it before the retry writes anything."""
+        if self.lineage.runs:
+            check_report_matches_run(self.sheet, self.lineage.runs[-1], state_dir)
 
     def prepare(self, out_dir: Path) -> None:
         """Build the on-disk indexes in `out_dir` (again by every session: the reports may have moved on):
