@@ -364,9 +364,12 @@ async def run_page(request: web.Request) -> web.Response:
     files = [name for name in DOWNLOADS if (folder.path / name).exists()]
     summary = folder.summary
     needs_look = summary.get("rows", 0) - summary.get("counts", {}).get("success", 0) - summary.get("counts", {}).get("skipped", 0) if summary else 0
+    # An undo's rows skipped because their activity changed since the run: not restored, said with their fields.
+    held = [group for group in summary.get("failure_groups", []) if group.get("outcome") == "skipped"] if summary else []
+    undone = Path(folder.record.input).parent.name if folder.record is not None and folder.record.command == "undo" else ""
     return render("run.html", run=folder, job=job, live=bool(job and job.live), files=files, summary=summary,
                   needs_look=needs_look, connected=state.connection is not None, error=REDACTOR.redact(job.error) if job else "",
-                  verification=state.verifications.get(folder.id), can_undo=(folder.path / UNDO_FILE).is_file())
+                  verification=state.verifications.get(folder.id), can_undo=(folder.path / UNDO_FILE).is_file(), held=held, undone=undone)
 
 
 async def run_events(request: web.Request) -> web.StreamResponse:
