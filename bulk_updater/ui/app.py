@@ -216,7 +216,7 @@ async def _activity_fields(state: UiState, item) -> ActivityFields | None:
         columns, first = await _in_thread(first_request, item.path, item.read_options())
     except InputError:  # the id column is not mapped yet, or the map does not fit: nothing to read
         columns, first = [], None
-    return await first_activity_fields(columns, first, SendChoices().send_settings(state.connection))
+    return await first_activity_fields(columns, first, SendChoices().send_settings(state.connection), frozenset(item.mapped.values()))
 
 
 async def sheet_save(request: web.Request) -> web.Response:
@@ -235,13 +235,15 @@ async def sheet_save(request: web.Request) -> web.Response:
 
 
 def _map_from_form(form) -> dict[str, str]:
-    """Fields header_N (the sheet's header) and schema_N (what it maps to; blank: kept as it is)."""
+    """Fields header_N (the sheet's header), schema_N (what it maps to; blank: kept as it is) and
+    exact_N ("send as spelled": kept in the map as it is, so a case clash with a field is sent, as --map names it)."""
     mapped = {}
     for key in form:
         if key.startswith("header_"):
-            target = str(form.get("schema_" + key[len("header_"):], "")).strip()
+            number = key[len("header_"):]
+            target = str(form.get("schema_" + number, "")).strip()
             header = str(form[key])
-            if target and target != header:
+            if target and (target != header or form.get("exact_" + number)):
                 mapped[header] = target
     return mapped
 
@@ -321,8 +323,10 @@ async def confirm_page(request: web.Request) -> web.Response:
     if state.connection is None:
         raise web.HTTPSeeOther(f"/connect?next=/options/{item.id}")
     choices = state.choices.get(item.id, SendChoices())
+    # The run's field check, before Start: a column whose case clashes with a field is refused here too.
+    fields = await _activity_fields(state, item)
     return render("confirm.html", upload=item, result=result, connection=state.connection, choices=choices,
-                  line=_confirmation(state.connection, result, choices))
+                  line=_confirmation(state.connection, result, choices), refusal=fields.refusal if fields else "")
 
 
 def _confirmation(connection: Connection, result: checking.CheckResult, choices: SendChoices) -> str:
