@@ -6,9 +6,12 @@ from __future__ import annotations
 
 import io
 import json
+import re
 
 import pytest
 from conftest import new_ids, read_report, write_csv
+from test_ui_guard import fetch, posting, signed_in, ui  # noqa: F401  (the `ui` fixture)
+from test_ui_safety_net import _environ, _finished, _to_confirm
 
 from bulk_updater.report.run_record import RunRecord
 
@@ -53,20 +56,25 @@ def status_map(tmp_path):
 
 
 def test_a_column_that_map_names_is_sent_as_spelled_and_undo_takes_it_back(tmp_path, sandbox, bulk):
-    ids = new_ids(3)
-    box = sandbox(initial=open_activities(ids))
-    sheet = clashing(tmp_path, ids)
+    """The admin says the activity type has a field spelled status (empty fields are not listed, so the
+    first activity shows only Status): --map names it, the run sends it, and undo (whose first activity
+    still lists no status) sends it back, as the run recorded it named it."""
+    a, b = ids = new_ids(2)
+    box = sandbox(initial={i: {"ActivityNote": "", "Fields": {"Status": "Open", "mx_Stage": "1"}} for i in ids})
+    sheet = write_csv(tmp_path / "edits.csv", [["CompanyActivityId", "mx_Stage", "status"], [a, "2", ""], [b, "2", "Won"]])
+    options = ["--backup", "--yes", "--concurrency", "1", "--map", str(status_map(tmp_path))]
 
-    code, out, err = bulk(box, "run", str(sheet), "--out", str(tmp_path / "run"), "--backup", "--yes", "--map", str(status_map(tmp_path)))
+    code, out, err = bulk(box, "run", str(sheet), "--out", str(tmp_path / "run"), *options)
 
     assert code == 0, err
-    assert box.state.calls == 3 and all(box.state.activities[i]["Fields"] == {"Status": "Open", "status": "Won"} for i in ids)
+    assert box.state.calls == 2 and box.state.activities[b]["Fields"] == {"Status": "Open", "mx_Stage": "2", "status": "Won"}
     assert RunRecord.load(tmp_path / "run").named_columns == ["status"]
 
     code, out, err = bulk(box, "undo", str(tmp_path / "run"), "--out", str(tmp_path / "undo"))
 
     assert code == 0, err  # undo.csv has the run's columns, and the run named status
-    assert all(box.state.activities[i]["Fields"] == {"Status": "Open", "status": ""} for i in ids)
+    assert box.state.activities[a]["Fields"] == {"Status": "Open", "mx_Stage": "1"}
+    assert box.state.activities[b]["Fields"] == {"Status": "Open", "mx_Stage": "1", "status": ""}
 
 
 def test_undo_of_a_run_that_did_not_name_the_column_is_refused_before_any_update(tmp_path, sandbox, bulk):
@@ -110,3 +118,30 @@ def test_retry_sends_a_column_the_run_named_and_refuses_it_without_the_run(tmp_p
 
     assert code == 0, err  # the run behind the report named it: no --map needed again
     assert box.state.calls == updates + 1 and all(box.state.activities[i]["Fields"]["status"] == "Won" for i in ids)
+
+
+async def test_the_page_refuses_the_column_at_the_confirmation_and_in_the_run_until_sent_as_spelled(ui, sandbox, tmp_path):  # noqa: F811
+    ids = new_ids(2)
+    box = sandbox(initial=open_activities(ids))
+    server = ui(_environ(box))
+    upload_id, page = await _to_confirm(server, clashing(tmp_path, ids), {"rate": "1000/1"})
+
+    assert 'id="refusal">Error: the column status matches the field Status only when case is ignored' in page
+    assert 'id="start"' not in page and "tick &#34;send as spelled&#34;" in page
+    _, _, response = await fetch("POST", f"{server.base}/start/{upload_id}", headers=posting(server))  # Start anyway
+    run_id = response.headers["Location"].rsplit("/", 1)[-1]
+    page = await _finished(server, run_id)
+    assert re.search(r"id=\"refusal\">[^<]*the column status matches the field Status only when case is ignored", page)
+    assert re.search(r"id=\"state\">failed<", page)
+    assert box.state.calls == 0
+
+    _, page, _ = await fetch("GET", f"{server.base}/sheet/{upload_id}", headers=signed_in(server))
+    assert 'id="case-refusal">Error: the column status matches the field Status' in page and 'name="exact_2"' in page
+    form = {"header_1": "CompanyActivityId", "schema_1": "CompanyActivityId", "header_2": "status", "schema_2": "status", "exact_2": "1", "action": "check"}
+    assert (await fetch("POST", f"{server.base}/sheet/{upload_id}", headers=posting(server), data=form))[0] == 303
+    await fetch("GET", f"{server.base}/check/{upload_id}", headers=signed_in(server))
+    _, page, _ = await fetch("GET", f"{server.base}/confirm/{upload_id}", headers=signed_in(server))
+    assert 'id="refusal"' not in page and 'id="start"' in page
+    _, _, response = await fetch("POST", f"{server.base}/start/{upload_id}", headers=posting(server))
+    await _finished(server, response.headers["Location"].rsplit("/", 1)[-1])
+    assert box.state.calls == 2 and all(box.state.activities[i]["Fields"]["status"] == "Won" for i in ids)
