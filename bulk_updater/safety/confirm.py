@@ -77,14 +77,13 @@ def case_clashes(columns: list[str], activity: Activity, named: frozenset[str]) 
     such a column is refused unless the admin named it (the activity may list both spellings).
     """
     by_folded: dict[str, str] = {}
-    for field_name in activity.fields:
-        by_folded.setdefault(field_name.casefold(), field_name)
+    for listed in activity.fields:
+        by_folded.setdefault(listed.casefold(), listed)
     clashes = []
     for name in columns:
         if name in (ACTIVITY_ID, NOTE) or name in activity.fields or name in named:
             continue
-        field_name = by_folded.get(name.casefold())
-        if field_name is not None:
+        if (field_name := by_folded.get(name.casefold())) is not None:
             clashes.append(CaseClash(name, field_name))
     return clashes
 

@@ -154,11 +154,12 @@ def _work(job: Job, on_end: Callable[[Job], None] | None) -> None:
         job.state = "running" if job.state == "starting" else job.state
         # The page showed the line before Start; a `confirm` that says yes still has the job run the field
         # check (a column whose case clashes with a field is refused before any update), asking no one.
-        asked = {"confirm": _started_already, "confirm_asks": False}
         if job.command == "resume":
-            summary = library.resume(job.out_dir, job.send.credentials, {}, progress=False, on_outcome=job.progress.add, stop_token=job.stop_token, **asked)
+            summary = library.resume(job.out_dir, job.send.credentials, {}, progress=False, on_outcome=job.progress.add, stop_token=job.stop_token,
+                                     confirm=_started_already, confirm_asks=False)
         else:
-            options = library.JobOptions(read=job.read, progress=False, on_outcome=job.progress.add, stop_token=job.stop_token, **asked, **job.safety)
+            options = library.JobOptions(read=job.read, progress=False, on_outcome=job.progress.add, stop_token=job.stop_token,
+                                         confirm=_started_already, confirm_asks=False, **job.safety)
             start = {"run": library.run, "retry": library.retry, "undo": library.undo}[job.command]
             summary = start(job.source, job.out_dir, job.send, options)
         job.summary = summary.to_json()
