@@ -80,8 +80,13 @@ def write_failed(report: Path, failed: Path) -> int:
 
 
 def _needing_a_look(lines: Iterator[list[str]], header: list[str]) -> Iterator[list[str]]:
-    outcome_at, type_at = header.index("_outcome"), header.index("_error_type")
-    return (line for line in lines if needs_a_look(line[outcome_at], line[type_at] if len(line) > type_at else ""))
+    outcome_at = header.index("_outcome")
+    type_at = header.index("_error_type") if "_error_type" in header else len(header)  # absent: no line was held back
+
+    def error_type(line: list[str]) -> str:
+        return line[type_at] if len(line) > type_at else ""
+
+    return (line for line in lines if needs_a_look(line[outcome_at], error_type(line)))
 
 
 def _in_sheet_order(lines: Iterable[list[str]], row_at: int, folder: Path) -> Iterator[list[str]]:
