@@ -137,13 +137,14 @@ class UndoGuard:
         if result.outcome is not Outcome.FAILED or result.error_type != CHANGED_SINCE_RUN:
             return result
         said, details = "changed since the run", result.error_message.removeprefix("changed since the run: ")
-        # The fields are the row's columns the details name ("Status is now ..., Owner is now ..."), in that order.
-        starts = {
-            name: min((m.start() for m in re.finditer(re.escape(f"{name} is now "), details) if details[max(m.start() - 2, 0) : m.start()] in ("", ", ")), default=-1)
-            for name in result.row.cells
-            if name != ACTIVITY_ID
-        }
-        fields = ", ".join(name for _, name in sorted((start, name) for name, start in starts.items() if start >= 0))
+
+        def named_at(name: str) -> int:
+            """Where the details first name `name` as a changed field ("Status is now ..., Owner is now ..."); -1 if nowhere."""
+            starts = (found.start() for found in re.finditer(re.escape(f"{name} is now "), details))
+            return min((start for start in starts if details[max(start - 2, 0) : start] in ("", ", ")), default=-1)
+
+        at = {name: named_at(name) for name in result.row.cells if name != ACTIVITY_ID}
+        fields = ", ".join(name for _, name in sorted((start, name) for name, start in at.items() if start >= 0))
         message = f"{said} ({fields}): {details}" if fields else result.error_message
         return dataclasses.replace(result, outcome=Outcome.SKIPPED, error_message=message)
 
