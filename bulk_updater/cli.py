@@ -218,6 +218,12 @@ def _report_end(summary: Summary, args: argparse.Namespace) -> int:
     if summary.stop_reason in (*EXIT_STOPPED, "max_calls", "incomplete"):
         print(f"Stopped ({summary.stop_reason}). To finish the job, run: {_finish_command(args)}", file=sys.stderr)
         return EXIT_STOPPED.get(summary.stop_reason, EXIT_SOME_FAILED)
+    if summary.held_back and args.command == "undo":
+        # Skipped, yet not done: say so, where they are listed, and the one way to restore them over the colleague's edit.
+        print(
+            f"{summary.held_back:,} rows not restored: their activity changed since the run (listed in {failed}). "
+            f"To restore them anyway: bulk-updater undo {shlex.quote(args.run_dir)} --out NEW_DIR --force"
+        )
     needs_look = summary.rows - summary.counts["success"] - summary.counts["skipped"]
     if needs_look and args.command == "undo":
         # Not `retry`: that would restore without the "changed since the run" check.

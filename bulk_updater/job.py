@@ -41,6 +41,7 @@ from .rows import ReadOptions, Row, open_sheet
 from .rows.reader import ReadFindings
 from .rows.records import is_records, spool_records
 from .safety import hooks
+from .safety.confirm import FIX_IN_SHEET, FIX_IN_UNDO
 from .safety.failing import STREAK, FailureWatch, StopRule
 from .safety.options import record_safety
 from .safety.options import recorded as recorded_options_of_safety
@@ -75,10 +76,12 @@ class JobOptions:
     keep_going: bool = False
     stop_after_failures: int = STREAK
     # Not recorded. Shown "About to update N rows ... in ORG as USER" before the first update; False
-    # sends nothing. None: no line, no field check, no question (a library caller that decided already).
+    # sends nothing. None: no line, no field check (so no case-clash refusal either), no question (a
+    # library caller that decided already; the web page passes one that says yes, for the field check).
     confirm: Callable[[str], bool] | None = None
-    # False when `confirm` never asks anyone (--yes, no terminal): then the field check's one read
-    # goes out with the first updates instead of before them, and its warnings follow the line.
+    # False when `confirm` never asks anyone (--yes, no terminal): then the field check's one read goes out
+    # with the first updates instead of before them, and its warnings follow the line; but only when it
+    # can refuse nothing (every field column named by --map): a column whose case may clash waits for it.
     confirm_asks: bool = True
     force: bool = False  # undo: restore even the activities changed since the run (kept in run.json for its resume)
     # Not recorded (given again each time, as --yes): act on an existing run (resume, retry of its report,
@@ -124,6 +127,7 @@ async def run_async(edits: str | Path | Any, out_dir: Path, send: SendSettings, 
     else:
         input_path = Path(edits)
     job = _job_record("run", input_path, send, options, out_dir)
+    job.named_columns = hooks.names_mapped(options.read.map_path)
     sheet = open_sheet(input_path, options.read)
     return await _run_job(job, _Source("run", input_path, sheet.columns, sheet.rows, sheet.sheet_name, findings=sheet.findings), out_dir, send, options)
 
@@ -140,6 +144,9 @@ async def retry_async(report_path: Path, out_dir: Path, send: SendSettings, opti
     job = _job_record("retry", report_path, send, options, out_dir)
     rerun = Rerun.open(report_path, options.read, options.accept_spreadsheet_changes)
     job.retry_of = str(rerun.lineage.folder) if rerun.lineage.folder else None
+    # A column the run behind the report sent as --map named it is sent so again (the page's retry gives no map).
+    inherited = {name for earlier in rerun.lineage.runs for name in earlier.record.named_columns}
+    job.named_columns = sorted(inherited | set(hooks.names_mapped(options.read.map_path)))
     source = _Source("retry", report_path, rerun.sheet.columns, rerun.rows, rerun.sheet.sheet_name, rerun.plan, rerun.sheet.findings)
     # The run that wrote the report: its failed rows go only to its account. A report with no run
     # behind it has nothing to compare (and a dry run sent nothing to any account).
@@ -163,6 +170,8 @@ async def undo_async(run_dir: Path, out_dir: Path, send: SendSettings, options: 
         undone = RunRecord.load(run_dir)
     options = dataclasses.replace(options, clear_token=found.clear_token, read=ReadOptions(), backup=False)
     job = _job_record("undo", found.undo_csv, send, options, out_dir)
+    undone = RunRecord.load(run_dir)
+    job.named_columns = list(undone.named_columns) if undone is not None else []  # undo.csv has the run's columns
     sheet = open_sheet(found.undo_csv)
     source = _Source("undo", found.undo_csv, sheet.columns, sheet.rows, None)
     return await _run_job(job, source, out_dir, send, options, undo_from=found, acted_on=(run_dir, undone) if undone else None)
@@ -349,15 +358,20 @@ async def _before_sending(
     job: RunRecord, source: _Source, counted: hooks.Counted, identity, send: SendSettings, limiter: WindowLimiter,
     options: JobOptions, undo_from: UndoSource | None, out_dir: Path,
 ) -> hooks.FieldCheck | None:
-    """The field check and the line (and question) before the first update; a no leaves no new run behind."""
+    """The field check and the line (and question) before the first update; a no, or a column refused, leaves no new run behind."""
     calls_per_row = 2 if options.backup or (undo_from and not options.force) else 1
-    columns = [] if undo_from else source.columns  # undo sends the columns the run sent: no field check
+    # undo sends the columns the run sent: warned about then; only a case clash is refused
+    check = hooks.ColumnCheck(
+        source.columns, frozenset(job.named_columns), str(source.path), FIX_IN_UNDO if undo_from else FIX_IN_SHEET, warn_unknown=not undo_from
+    )
     utc_datetimes = source.findings.utc_datetimes if source.findings else 0
+    token = options.stop_token
     try:
         return await hooks.before_sending(
-            columns, counted, calls_per_row, identity, send, limiter, options.confirm, _note, options.confirm_asks, utc_datetimes
+            check, counted, calls_per_row, identity, send, limiter, options.confirm, _note, options.confirm_asks,
+            stopped=lambda: token is not None and token.requested, utc_datetimes=utc_datetimes,
         )
-    except Declined:
+    except (Declined, InputError):
         if job.sessions == 1:
             files.remove(out_dir / RUN_FILE)
         raise

@@ -85,22 +85,39 @@ def read_answering_after_an_update(monkeypatch) -> dict:
     return seen
 
 
-def test_with_nobody_to_ask_the_field_check_goes_out_with_the_first_updates(sandbox, monkeypatch, tmp_path, capsys):
-    """Without a terminal (or with --yes) nothing waits on the field check's warnings: its read
-    must not hold up the opening burst (a whole read's latency on a short job), and its warning
-    still comes."""
+def test_with_nobody_to_ask_a_field_check_that_can_refuse_nothing_goes_out_with_the_first_updates(sandbox, monkeypatch, tmp_path, capsys):
+    """Without a terminal (or with --yes), when --map names every field column (so no case clash can
+    be refused), nothing waits on the field check's warnings: its read must not hold up the opening
+    burst (a whole read's latency on a short job), and its warning still comes."""
+    seen = read_answering_after_an_update(monkeypatch)
+    box = sandbox(fields=frozenset({"Status"}))
+    for name, value in cli_env(box).items():
+        monkeypatch.setenv(name, value)
+    sheet = write_csv(tmp_path / "in.csv", [["CompanyActivityId", "Status", "Stauts"], *[[i, "Won", "x"] for i in new_ids(3)]])
+    (tmp_path / "map.json").write_text(json.dumps({"Status": "Status", "Stauts": "Stauts"}))
+
+    cli.main(["run", str(sheet), "--out", str(tmp_path / "out"), "--no-progress", "--keep-going", "--map", str(tmp_path / "map.json")])
+
+    assert seen == {"update_arrived_first": True}
+    err = capsys.readouterr().err
+    assert "Warning: Stauts is not among this activity's fields; did you mean Status?" in err
+    assert err.index("About to update 3 rows") < err.index("Warning: Stauts")
+
+
+def test_with_nobody_to_ask_a_field_check_that_may_refuse_answers_before_the_first_update(sandbox, monkeypatch, tmp_path, capsys):
+    """The same run without the map: a column --map did not name may clash in case with a field, which
+    is refused before anything is sent, so the read answers first even with nobody to ask (--yes)."""
     seen = read_answering_after_an_update(monkeypatch)
     box = sandbox(fields=frozenset({"Status"}))
     for name, value in cli_env(box).items():
         monkeypatch.setenv(name, value)
     sheet = write_csv(tmp_path / "in.csv", [["CompanyActivityId", "Status", "Stauts"], *[[i, "Won", "x"] for i in new_ids(3)]])
 
-    cli.main(["run", str(sheet), "--out", str(tmp_path / "out"), "--no-progress", "--keep-going"])
+    cli.main(["run", str(sheet), "--out", str(tmp_path / "out"), "--no-progress", "--keep-going", "--yes"])
 
-    assert seen == {"update_arrived_first": True}
+    assert seen == {"update_arrived_first": False} and len(box.state.arrivals) == 3
     err = capsys.readouterr().err
-    assert "Warning: Stauts is not among this activity's fields; did you mean Status?" in err
-    assert err.index("About to update 3 rows") < err.index("Warning: Stauts")
+    assert err.index("Warning: Stauts is not among this activity's fields") < err.index("About to update 3 rows")
 
 
 def test_when_someone_is_asked_the_field_check_answers_first(sandbox, monkeypatch, tmp_path):

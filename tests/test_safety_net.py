@@ -92,7 +92,7 @@ def test_an_activity_edited_since_the_run_is_skipped_and_force_restores_it(tmp_p
     report = read_report(tmp_path / "undo" / "report.csv")
     held = [line for line in report if line["CompanyActivityId"] == ids[0]]
     assert [line["_outcome"] for line in held] == ["skipped", "skipped"]  # neither of X's lines: the activity is not touched
-    assert held[0]["_error_message"] == f"changed since the run: Owner is now {OWNER_1.upper()!r}"
+    assert held[0]["_error_message"] == f"changed since the run (Owner): Owner is now {OWNER_1.upper()!r}"
     assert now(box, ids[0]) == ("first call", {"Status": "Lost", "Owner": OWNER_1.upper()})
     assert now(box, ids[1]) == before[ids[1]] and now(box, ids[2]) == before[ids[2]]
 

@@ -55,6 +55,9 @@ class RunRecord:
     # A retry: the folder of the run whose report it retries (None if that report sat in no run folder).
     # A chain of retries leads back to the first run and its original cells (report/lineage.py).
     retry_of: str | None = None
+    # The SchemaNames its --map named (a retry's and undo's: also those the runs behind it named). A column
+    # that matches a field only when case is ignored is sent for these, refused for others (safety/confirm.py).
+    named_columns: list[str] = field(default_factory=list)
 
     @classmethod
     def new(

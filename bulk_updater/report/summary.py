@@ -1,4 +1,4 @@
-"""summary.json: the counts of a run, and its failures grouped by cause."""
+"""summary.json: the counts of a run, and its failures (and the rows a check held back) grouped by cause."""
 
 from __future__ import annotations
 
@@ -17,6 +17,7 @@ from . import files
 # (` (cell D7)`). The summary groups on the message without them, so 500 bad ids are one group.
 ROW_DETAILS = re.compile(r""" (?:'(?:[^'\\]|\\.)*'|"(?:[^"\\]|\\.)*"|\(cell [A-Z]{1,3}[0-9]+\))""")
 OWN_MESSAGES = "InvalidRow"
+HELD_BACK_DETAILS = "): "  # ends the fields a held-back row names (safety/undo.py UndoGuard.translate)
 TOP_GROUPS = 10  # printed at the end of a run
 JSON_GROUPS = 100  # kept in summary.json; when messages vary per row there can be thousands
 EDITS_PRINTED = 20  # retry: the admin's edits printed at the end (summary.json keeps more)
@@ -46,7 +47,7 @@ class Summary:
     edited_cells: int = 0
     edits: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)  # e.g. retry: the run behind the report was not found
-    # (outcome, error type, message pattern) -> rows, for every row that needs another look;
+    # (outcome, error type, message pattern) -> rows, for every row that needs another look (needs_a_look);
     # the pattern has the ids and numbers of the message masked (wording.message_pattern)
     _groups: Counter = field(default_factory=Counter, repr=False)
     # pattern key -> the first message seen in full, as an example
@@ -62,8 +63,8 @@ class Summary:
     def count(self, outcome: str, error_type: str = "", error_message: str = "", rows: int = 1) -> None:
         """Count `rows` rows of one outcome, as a `RowOutcome` or as read back from a report."""
         self.counts[outcome] += rows
-        if outcome not in FINISHED_VALUES:
-            key = (outcome, error_type, message_pattern(group_message(error_type, error_message)))
+        if needs_a_look(outcome, error_type):
+            key = (outcome, error_type, message_pattern(group_message(error_type, error_message, outcome)))
             self._groups[key] += rows
             self._examples.setdefault(key, cut(error_message))
 
@@ -73,6 +74,11 @@ class Summary:
             {"rows": rows, "outcome": key[0], "error_type": key[1], "error_message": key[2], "example": self._examples[key]}
             for key, rows in self._groups.most_common(limit)
         ]
+
+    @property
+    def held_back(self) -> int:
+        """Rows `skipped` because a check held them back (undo: changed since the run): not done, to look at."""
+        return sum(rows for key, rows in self._groups.items() if key[0] == Outcome.SKIPPED.value)
 
     def groups_left_out(self, limit: int) -> tuple[int, int]:
         """(groups, rows) beyond the `limit` biggest groups."""
@@ -122,7 +128,20 @@ class Summary:
         return out
 
 
-def group_message(error_type: str, message: str) -> str:
-    """The message a row is grouped under: the tool's own, without the row's details; the server's as it is."""
+def needs_a_look(outcome: str, error_type: str) -> bool:
+    """Whether a row goes into the groups and failed.csv: one not finished, or one `skipped` because a
+    check held it back, which says so with an error type (undo's ChangedSinceRun: the activity changed
+    since the run, so it was not restored). A row skipped for having nothing to change has none."""
+    return outcome not in FINISHED_VALUES or (outcome == Outcome.SKIPPED.value and bool(error_type))
+
+
+def group_message(error_type: str, message: str, outcome: str = "") -> str:
+    """The message a row is grouped under: the tool's own, without the row's details; the server's as it is.
+
+    A held-back row's message says what and which fields, then the values: "changed since the run
+    (Status): Status is now 'Won'". It is grouped on the first part, so rows group by the fields.
+    """
+    if outcome == Outcome.SKIPPED.value and HELD_BACK_DETAILS in message:
+        return message.split(HELD_BACK_DETAILS, 1)[0] + ")"
     return ROW_DETAILS.sub("", message) if error_type == OWN_MESSAGES else message
 

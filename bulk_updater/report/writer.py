@@ -9,9 +9,10 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import TextIO
 
-from ..outcomes import FINISHED_VALUES, RowOutcome
+from ..outcomes import RowOutcome
 from ..server_text import spreadsheet_safe
 from . import files
+from .summary import needs_a_look
 
 # A UTF-8 byte-order mark opens every report CSV, so that Excel reads it as UTF-8 (without one it
 # takes the ANSI code page: Müller shows as MÃ¼ller). Readers of the reports use "utf-8-sig".
@@ -61,7 +62,11 @@ def report_header(columns: list[str]) -> list[str]:
 
 
 def write_failed(report: Path, failed: Path) -> int:
-    """Copy the report lines whose outcome needs another look into `failed`, in sheet order; return how many."""
+    """Copy the report lines that need another look into `failed`, in sheet order; return how many.
+
+    Those are the lines not finished, and the lines `skipped` by a check that held them back (undo's
+    "changed since the run": there to be looked at; `retry` passes a skipped line over, so it never
+    restores them; `undo --force` does)."""
     count = 0
     with files.open_read(report, encoding=REPORT_ENCODING) as source, files.replacing(failed, encoding=REPORT_ENCODING) as target:
         lines = csv.reader(source)
@@ -76,7 +81,12 @@ def write_failed(report: Path, failed: Path) -> int:
 
 def _needing_a_look(lines: Iterator[list[str]], header: list[str]) -> Iterator[list[str]]:
     outcome_at = header.index("_outcome")
-    return (line for line in lines if line[outcome_at] not in FINISHED_VALUES)
+    type_at = header.index("_error_type") if "_error_type" in header else len(header)  # absent: no line was held back
+
+    def error_type(line: list[str]) -> str:
+        return line[type_at] if len(line) > type_at else ""
+
+    return (line for line in lines if needs_a_look(line[outcome_at], error_type(line)))
 
 
 def _in_sheet_order(lines: Iterable[list[str]], row_at: int, folder: Path) -> Iterator[list[str]]:

@@ -1,5 +1,6 @@
 """Before the first update: say what is about to change, where and as whom; warn about unknown columns,
-and about date-times sent as UTC by a user whose zone is not UTC.
+and about date-times sent as UTC by a user whose zone is not UTC; refuse a column that names one of
+the activity's fields only when case is ignored.
 
     About to update 1,204 rows (1,180 activities) in "Education 101" as Priya Rao,
     at api-in21.leadsquared.com, 25 calls per 5 s (about 4 min).
@@ -12,6 +13,7 @@ import difflib
 import zoneinfo
 from dataclasses import dataclass
 
+from ..errors import InputError
 from ..hosts import netloc
 from ..rows import ACTIVITY_ID, NOTE
 from ..settings import Rate
@@ -113,3 +115,69 @@ def unknown_columns(columns: list[str], activity: Activity) -> list[str]:
         suggestion = f"; did you mean {' or '.join(close)}?" if close else ""
         warnings.append(f"{name} is not among this activity's fields{suggestion}")
     return warnings
+
+
+@dataclass(frozen=True)
+class CaseClash:
+    """A sheet column that is one of the activity's fields only when case is ignored."""
+
+    column: str  # as the sheet (after --map) names it: `status`
+    field: str  # as the activity lists it: `Status`
+
+
+def case_clashes(columns: list[str], activity: Activity, named: frozenset[str]) -> list[CaseClash]:
+    """The columns that match a field of `activity` only when case is ignored, but those `named` (by --map).
+
+    Whether LeadSquared matches SchemaNames ignoring case is not documented. If it does, `status`
+    sets `Status`, while a --backup snapshot of `status` keeps it as empty and undo then clears it:
+    such a column is refused unless the admin named it (the activity may list both spellings).
+    """
+    by_folded: dict[str, str] = {}
+    for listed in activity.fields:
+        by_folded.setdefault(listed.casefold(), listed)
+    clashes = []
+    for name in columns:
+        if name in (ACTIVITY_ID, NOTE) or name in activity.fields or name in named:
+            continue
+        if (field_name := by_folded.get(name.casefold())) is not None:
+            clashes.append(CaseClash(name, field_name))
+    return clashes
+
+
+def may_clash(columns: list[str], named: frozenset[str]) -> bool:
+    """Whether a read could find a case clash among `columns`: one of them is a field column --map did not name."""
+    return any(name not in (ACTIVITY_ID, NOTE) and name not in named for name in columns)
+
+
+# What the admin can do about a clash, by where it was found.
+FIX_IN_SHEET = "sheet"  # run and retry: rename the column, or name it in --map
+FIX_IN_UNDO = "undo"  # undo: undo.csv holds the run's columns; --map is the run's
+FIX_ON_PAGE = "page"  # the web page: its map step is the --map
+
+
+def case_refusal(clashes: list[CaseClash], activity_id: str, where: str, fix: str = FIX_IN_SHEET) -> InputError:
+    """The refusal for `clashes` (exit 2, nothing sent), naming both spellings and what to do."""
+    pairs = "; ".join(f"the column {clash.column} matches the field {clash.field} only when case is ignored" for clash in clashes)
+    first = clashes[0]
+    problem = (
+        f"{pairs}, in activity {activity_id} (the first one to send). LeadSquared does not say whether it matches "
+        f"SchemaNames ignoring case; if it does, {first.column} would change {first.field}, and a --backup would keep "
+        f"{first.column} as empty, so undo would clear {first.field}. Nothing was sent"
+    )
+    if fix == FIX_ON_PAGE:
+        hint = (
+            f"In the Sheet step, map the column to {first.field} if it is meant for that field. If the activity really has a "
+            f'field spelled {first.column}, tick "send as spelled" beside it.'
+        )
+    elif fix == FIX_IN_UNDO:
+        hint = (
+            f"undo.csv's {first.column} holds the run's snapshot of a field this activity does not list, so it may be empty "
+            f"where {first.field} had a value: sending it could clear {first.field}. Take the {first.column} "
+            f"column out of undo.csv to restore the other fields, and check {first.field} on the run's activities by hand."
+        )
+    else:
+        hint = (
+            f"Rename the column to {first.field} if it is meant for that field. If the activity really has a field spelled "
+            f'{first.column}, name it in --map (an entry "{first.column}": "{first.column}") to send it as it is.'
+        )
+    return InputError(problem, where=where, hint=hint)

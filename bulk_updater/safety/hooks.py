@@ -15,11 +15,11 @@ from ..errors import Declined
 from ..preflight import Identity
 from ..report import Summary
 from ..requests import UpdateRequest, activity_to_update, plan_row
-from ..rows import Row
+from ..rows import ACTIVITY_ID, NOTE, Row, load_map
 from ..settings import SendSettings
 from .activity import read_activity
 from .backup import BackupSend, UndoLog
-from .confirm import SendPlan, about_to_update, timezone_warning, unknown_columns, zone_to_warn_of
+from .confirm import FIX_IN_SHEET, SendPlan, about_to_update, case_clashes, case_refusal, may_clash, timezone_warning, unknown_columns, zone_to_warn_of
 from .failing import FailureWatch
 from .undo import UndoGuard
 
@@ -64,8 +64,32 @@ def count_rows(rows: Iterable[Row], clear_token: str) -> Counted:
     return counted
 
 
+@dataclass(frozen=True)
+class ColumnCheck:
+    """What the field check looks at: the columns a job sends, those --map named, and how to word a refusal."""
+
+    columns: list[str]
+    named: frozenset[str] = frozenset()  # SchemaNames --map named (and the runs behind a retry or undo): sent as they are
+    where: str = ""  # the input, for the refusal
+    fix: str = FIX_IN_SHEET  # what the refusal tells the admin to do (confirm.case_refusal)
+    warn_unknown: bool = True  # undo: its columns are the run's, warned about then; only a clash is refused
+
+    @property
+    def may_refuse(self) -> bool:
+        return may_clash(self.columns, self.named)
+
+    @property
+    def needs_read(self) -> bool:
+        return self.may_refuse or (self.warn_unknown and any(name not in (ACTIVITY_ID, NOTE) for name in self.columns))
+
+
+def names_mapped(map_path: str | Path | None) -> list[str]:
+    """The SchemaNames a --map file names: a column it names is sent as it is, even one that clashes in case."""
+    return sorted({schema_name for _, schema_name in load_map(map_path).entries}) if map_path else []
+
+
 async def before_sending(
-    columns: list[str],
+    check: ColumnCheck,
     counted: Counted,
     calls_per_row: int,
     identity: Identity,
@@ -74,31 +98,38 @@ async def before_sending(
     confirm: Callable[[str], bool] | None,
     say: Callable[[str], None],
     may_ask: bool = True,
+    stopped: Callable[[], bool] = lambda: False,
     utc_datetimes: int = 0,
 ) -> FieldCheck | None:
-    """Warn about columns the first activity does not have, then say what is about to change and ask.
+    """Check the columns against the first activity (refuse a case clash, warn about unknown
+    columns), then say what is about to change and ask. Raises InputError for a clash.
+
+    The field check's read answers before anything is sent whenever it can refuse (a field
+    column --map did not name: its case may clash), and when someone is asked (the warnings come
+    before the question). Only when it can do neither (every field column named, nobody asked)
+    does the read go out with the first updates: the FieldCheck returned says its warnings when
+    it answers. A stop (`stopped()`, the caller's stop token) during the read ends the wait: the
+    read is dropped and nothing is asked; the job then stops before sending anything.
 
     `utc_datetimes` date-time cells go as UTC (a workbook read without --timezone): when the keys'
     user is in another zone, a warning names it and the flag, and so does the line.
-
-    When nobody will be asked (`may_ask` False: --yes, or no terminal), nothing waits on the
-    field check's warnings, so its one read does not hold the first updates up: it goes out with
-    them, and the FieldCheck returned says its warnings when it answers. A short job then starts
-    a whole read (up to the server's latency) sooner; the warnings are the same.
     """
     if confirm is None or not counted.to_send:
         return None
-    check = FieldCheck(asyncio.ensure_future(check_fields(columns, counted.first, send, limiter)))
+    reading = FieldCheck(asyncio.ensure_future(check_fields(check, counted.first, send, limiter)))
     zone = zone_to_warn_of(identity.time_zone, utc_datetimes)
     if zone:
         _say_warnings([timezone_warning(zone, utc_datetimes)], say)
-    if may_ask:
-        _say_warnings(await check.reading, say)
+    answered_first = may_ask or check.may_refuse
+    if answered_first:
+        if not await reading.answered(stopped):
+            return None
+        _say_warnings(reading.reading.result(), say)  # or raises the refusal
     plan = SendPlan(counted.to_send, counted.activities, calls_per_row, datetimes_not_in=zone)
     if not confirm(about_to_update(plan, identity.org, identity.user, send.host, send.rate)):
-        check.reading.cancel()
+        reading.reading.cancel()
         raise Declined("Nothing was sent.")
-    return None if may_ask else check
+    return None if answered_first else reading
 
 
 # How often a field check still waited for looks for a stop.
@@ -107,7 +138,7 @@ STOP_POLL_SECONDS = 0.05
 
 @dataclass
 class FieldCheck:
-    """The field check's read, going out with the first updates (see before_sending)."""
+    """The field check's read: answered before sending, or going out with the first updates (see before_sending)."""
 
     reading: asyncio.Future[list[str]]
 
@@ -115,18 +146,26 @@ class FieldCheck:
         """Say the warnings as soon as the read answers: mid-run, where a Ctrl-C can still act on them."""
         self.reading.add_done_callback(lambda done: None if done.cancelled() or done.exception() else _say_warnings(done.result(), say))
 
+    async def answered(self, stopped: Callable[[], bool]) -> bool:
+        """Wait for the answer before sending; False when a stop came first (the read is then dropped)."""
+        await self._wait(stopped)
+        return not self.reading.cancelled()
+
     async def finish(self, stopped: Callable[[], bool]) -> None:
         """Wait for the answer, which belongs to this run's output; after a stop, drop it instead.
 
         A stop may come while waiting (the rows all done, the read hanging): it is polled for,
         or the run would outlast the "waiting up to N s" it printed by the read's whole timeout.
         """
+        await self._wait(stopped)
+        if not self.reading.cancelled() and (failure := self.reading.exception()) is not None:
+            raise failure
+
+    async def _wait(self, stopped: Callable[[], bool]) -> None:
         while not self.reading.done():
             if stopped():
                 self.reading.cancel()
             await asyncio.wait([self.reading], timeout=STOP_POLL_SECONDS)
-        if not self.reading.cancelled() and (failure := self.reading.exception()) is not None:
-            raise failure
 
 
 def _say_warnings(warnings: list[str], say: Callable[[str], None]) -> None:
@@ -134,16 +173,20 @@ def _say_warnings(warnings: list[str], say: Callable[[str], None]) -> None:
         say(f"Warning: {warning}")
 
 
-async def check_fields(columns: list[str], first: UpdateRequest | None, send: SendSettings, limiter: WindowLimiter) -> list[str]:
-    """One read of the first activity to be sent; warnings for the sheet's columns it does not list."""
-    if first is None or not columns:
+async def check_fields(check: ColumnCheck, first: UpdateRequest | None, send: SendSettings, limiter: WindowLimiter) -> list[str]:
+    """One read of the first activity to be sent: a case clash raises the refusal; returns warnings for
+    the columns it does not list. A read that fails is a warning: nothing is known to refuse."""
+    if first is None or not check.needs_read:
         return []
     async with open_session(1) as session:
         client = LeadSquaredClient(session, send.host, send.credentials, send.timeout)
         result, activity = await read_activity(client, limiter, first.activity_id, send.max_attempts)
     if activity is None:
         return [f"could not read activity {first.activity_id} to check the column names ({result.error_type}: {result.error_message})"]
-    return unknown_columns(columns, activity)
+    clashes = case_clashes(check.columns, activity, check.named)
+    if clashes:
+        raise case_refusal(clashes, first.activity_id, check.where, check.fix)
+    return unknown_columns(check.columns, activity) if check.warn_unknown else []
 
 
 def open_undo_log(out_dir: Path, columns: list[str], clear_token: str) -> UndoLog:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import csv
 import dataclasses
+import re
 import sqlite3
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -129,10 +130,23 @@ class UndoGuard:
 
     @staticmethod
     def translate(result: RowOutcome) -> RowOutcome:
-        """A row held back by the check is `skipped`, not failed: nothing is wrong with it."""
-        if result.outcome is Outcome.FAILED and result.error_type == CHANGED_SINCE_RUN:
-            return dataclasses.replace(result, outcome=Outcome.SKIPPED)
-        return result
+        """A row held back by the check is `skipped`, not failed: nothing is wrong with it. It was not
+        restored, though: its message names the fields that changed up front, "changed since the run
+        (Status): Status is now 'Won'", so the summary groups such rows by them (report/summary.py),
+        and failed.csv lists them (report/writer.py)."""
+        if result.outcome is not Outcome.FAILED or result.error_type != CHANGED_SINCE_RUN:
+            return result
+        said, details = "changed since the run", result.error_message.removeprefix("changed since the run: ")
+
+        def named_at(name: str) -> int:
+            """Where the details first name `name` as a changed field ("Status is now ..., Owner is now ..."); -1 if nowhere."""
+            starts = (found.start() for found in re.finditer(re.escape(f"{name} is now "), details))
+            return min((start for start in starts if details[max(start - 2, 0) : start] in ("", ", ")), default=-1)
+
+        at = {name: named_at(name) for name in result.row.cells if name != ACTIVITY_ID}
+        fields = ", ".join(name for _, name in sorted((start, name) for name, start in at.items() if start >= 0))
+        message = f"{said} ({fields}): {details}" if fields else result.error_message
+        return dataclasses.replace(result, outcome=Outcome.SKIPPED, error_message=message)
 
     def close(self) -> None:
         self._db.close()

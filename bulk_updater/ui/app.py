@@ -216,7 +216,7 @@ async def _activity_fields(state: UiState, item) -> ActivityFields | None:
         columns, first = await _in_thread(first_request, item.path, item.read_options())
     except InputError:  # the id column is not mapped yet, or the map does not fit: nothing to read
         columns, first = [], None
-    return await first_activity_fields(columns, first, SendChoices().send_settings(state.connection))
+    return await first_activity_fields(columns, first, SendChoices().send_settings(state.connection), frozenset(item.mapped.values()))
 
 
 async def sheet_save(request: web.Request) -> web.Response:
@@ -235,13 +235,15 @@ async def sheet_save(request: web.Request) -> web.Response:
 
 
 def _map_from_form(form) -> dict[str, str]:
-    """Fields header_N (the sheet's header) and schema_N (what it maps to; blank: kept as it is)."""
+    """Fields header_N (the sheet's header), schema_N (what it maps to; blank: kept as it is) and
+    exact_N ("send as spelled": kept in the map as it is, so a case clash with a field is sent, as --map names it)."""
     mapped = {}
     for key in form:
         if key.startswith("header_"):
-            target = str(form.get("schema_" + key[len("header_"):], "")).strip()
+            number = key[len("header_"):]
+            target = str(form.get("schema_" + number, "")).strip()
             header = str(form[key])
-            if target and target != header:
+            if target and (target != header or form.get("exact_" + number)):
                 mapped[header] = target
     return mapped
 
@@ -321,8 +323,11 @@ async def confirm_page(request: web.Request) -> web.Response:
     if state.connection is None:
         raise web.HTTPSeeOther(f"/connect?next=/options/{item.id}")
     choices = state.choices.get(item.id, SendChoices())
+    # The run's field check, before Start: a column whose case clashes with a field is refused here too.
+    fields = await _activity_fields(state, item)
     return render("confirm.html", upload=item, result=result, connection=state.connection, choices=choices,
-                  line=_confirmation(state.connection, result, choices), zone_warning=_zone_warning(state.connection, result))
+                  line=_confirmation(state.connection, result, choices), zone_warning=_zone_warning(state.connection, result),
+                  refusal=fields.refusal if fields else "")
 
 
 def _confirmation(connection: Connection, result: checking.CheckResult, choices: SendChoices) -> str:
@@ -373,9 +378,12 @@ async def run_page(request: web.Request) -> web.Response:
     files = [name for name in DOWNLOADS if (folder.path / name).exists()]
     summary = folder.summary
     needs_look = summary.get("rows", 0) - summary.get("counts", {}).get("success", 0) - summary.get("counts", {}).get("skipped", 0) if summary else 0
+    # An undo's rows skipped because their activity changed since the run: not restored, said with their fields.
+    held = [group for group in summary.get("failure_groups", []) if group.get("outcome") == "skipped"] if summary else []
+    undone = Path(folder.record.input).parent.name if folder.record is not None and folder.record.command == "undo" else ""
     return render("run.html", run=folder, job=job, live=bool(job and job.live), files=files, summary=summary,
                   needs_look=needs_look, connected=state.connection is not None, error=REDACTOR.redact(job.error) if job else "",
-                  verification=state.verifications.get(folder.id), can_undo=(folder.path / UNDO_FILE).is_file())
+                  verification=state.verifications.get(folder.id), can_undo=(folder.path / UNDO_FILE).is_file(), held=held, undone=undone)
 
 
 async def run_events(request: web.Request) -> web.StreamResponse:

@@ -3,8 +3,10 @@
 No documented call lists an activity type's fields, so, as the safety net's field check
 does before a run, one RetrieveById of the first activity the sheet would update tells
 which SchemaNames it has. The page offers them as SchemaNames to map to, and warns (with
-the field check's own wording) about mapped columns it does not list. One read, through a
-limiter at the page's rate; only when connected.
+the field check's own wording) about mapped columns it does not list. A column that matches one
+of its fields only when case is ignored is refused, as a run refuses it, until it is mapped to
+that field or ticked "send as spelled". One read, through a limiter at the page's rate; only
+when connected.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from ..calls import LeadSquaredClient, WindowLimiter, open_session
 from ..requests import UpdateRequest, plan_row
 from ..rows import ReadOptions, open_sheet
 from ..safety.activity import read_activity
-from ..safety.confirm import unknown_columns
+from ..safety.confirm import FIX_ON_PAGE, case_clashes, case_refusal, unknown_columns
 from ..settings import CLEAR_TOKEN, SendSettings
 
 # Rows looked at for one the run would send: the first few, never the whole sheet.
@@ -30,6 +32,8 @@ class ActivityFields:
     fields: list[str] = field(default_factory=list)  # the SchemaNames the activity lists
     warnings: list[str] = field(default_factory=list)  # the field check's, for the mapped columns
     problem: str = ""  # why there are none: no row to send yet, or the read failed
+    refusal: str = ""  # columns whose case clashes with a field's: nothing starts until they are mapped
+    clashing: list[str] = field(default_factory=list)  # those columns, as mapped
 
 
 def first_request(path: Path, read: ReadOptions) -> tuple[list[str], UpdateRequest | None]:
@@ -42,7 +46,8 @@ def first_request(path: Path, read: ReadOptions) -> tuple[list[str], UpdateReque
     return sheet.columns, None
 
 
-async def first_activity_fields(columns: list[str], first: UpdateRequest | None, send: SendSettings) -> ActivityFields:
+async def first_activity_fields(columns: list[str], first: UpdateRequest | None, send: SendSettings, named: frozenset[str] = frozenset()) -> ActivityFields:
+    """`named`: the SchemaNames the page's map names (sent as spelled, as --map's are)."""
     if first is None:
         return ActivityFields(problem="Map the id column to CompanyActivityId to see the fields of the first row's activity.")
     limiter = WindowLimiter(send.rate.calls, send.rate.period, send.jitter)
@@ -51,6 +56,10 @@ async def first_activity_fields(columns: list[str], first: UpdateRequest | None,
         result, activity = await read_activity(client, limiter, first.activity_id, send.max_attempts)
     if activity is None:
         return ActivityFields(first.activity_id, problem=f"could not read activity {first.activity_id} ({result.error_type}: {result.error_message})")
-    return ActivityFields(first.activity_id, sorted(activity.fields), unknown_columns(columns, activity))
+    clashes = case_clashes(columns, activity, named)
+    refusal = str(case_refusal(clashes, first.activity_id, "", FIX_ON_PAGE)) if clashes else ""
+    return ActivityFields(
+        first.activity_id, sorted(activity.fields), unknown_columns(columns, activity), refusal=refusal, clashing=[clash.column for clash in clashes]
+    )
 
 

@@ -153,12 +153,14 @@ def _work(job: Job, on_end: Callable[[Job], None] | None) -> None:
         for outcome, rows in _outcomes_before(job.out_dir).items():
             job.progress.counts[outcome] += rows
         job.state = "running" if job.state == "starting" else job.state
+        # The page showed the line before Start; a `confirm` that says yes still has the job run the field
+        # check (a column whose case clashes with a field is refused before any update), asking no one.
         if job.command == "resume":
             summary = library.resume(job.out_dir, job.send.credentials, {}, progress=False, on_outcome=job.progress.add, stop_token=job.stop_token,
-                                     unverified_account=job.unverified_account)
+                                     unverified_account=job.unverified_account, confirm=_started_already, confirm_asks=False)
         else:
             options = library.JobOptions(read=job.read, progress=False, on_outcome=job.progress.add, stop_token=job.stop_token,
-                                         unverified_account=job.unverified_account, **job.safety)
+                                         unverified_account=job.unverified_account, confirm=_started_already, confirm_asks=False, **job.safety)
             start = {"run": library.run, "retry": library.retry, "undo": library.undo}[job.command]
             summary = start(job.source, job.out_dir, job.send, options)
         job.summary = summary.to_json()
@@ -170,6 +172,10 @@ def _work(job: Job, on_end: Callable[[Job], None] | None) -> None:
     finally:
         if on_end is not None:
             on_end(job)
+
+
+def _started_already(line: str) -> bool:
+    return True
 
 
 def _rows_to_send(job: Job) -> int:
