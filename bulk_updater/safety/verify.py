@@ -81,14 +81,16 @@ class VerifyResult:
         read = counted(sum(self.counts.values()), "activity", "activities")
         out = [f"{read} read back: " + ", ".join(f"{self.counts[k]:,} {k}" for k in ("match", "mismatch", "error"))]
         for name, count in self.by_field.most_common():
-            out.append(f"  {name}: differs on {counted(count, 'activity', 'activities')}, e.g.")
+            out.append(f"  {name}: differs on {counted(count, 'activity', 'activities')}:")
             out.extend(f"    {m.activity_id}: sent {m.sent}, now {m.now or '(empty)'}" for m in self.examples[name])
-            out.extend([f"    and {count - len(self.examples[name]):,} more"] if count > len(self.examples[name]) else [])
+            out.extend([f"    and {count - len(self.examples[name]):,} more in {self.path.name}"] if count > len(self.examples[name]) else [])
         if self.unread:
-            out.append(f"  not read: {counted(self.counts['error'], 'activity', 'activities')}, e.g.")
+            out.append(f"  not read: {counted(self.counts['error'], 'activity', 'activities')}:")
             out.extend(f"    {activity_id}: {error}" for activity_id, error in self.unread)
-        for (name, by), count in sorted(self.equal_by.items()):
-            out.append(f"  {name}: equal by {by} on {counted(count, 'activity', 'activities')}")
+            out.extend([f"    and {self.counts['error'] - len(self.unread):,} more in {self.path.name}"] if self.counts["error"] > len(self.unread) else [])
+        if self.equal_by:
+            out.append("Equal only by an equivalence (verify.csv's _equal_by):")
+            out.extend(f"  {name}: {by} on {counted(count, 'activity', 'activities')}" for (name, by), count in sorted(self.equal_by.items()))
         out.append(f"Details: {self.path}")
         return out
 
