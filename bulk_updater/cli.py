@@ -138,8 +138,10 @@ def cmd_verify(args: argparse.Namespace) -> int:
 
     Reads DIR/report.csv (of a run, retry or undo) and, for each activity a successful row
     updated, the value of the last successful row per field. Writes DIR/verify.csv, one line
-    per activity: match, mismatch (which fields, sent, now) or error, and prints the
-    mismatches grouped by field. One read per activity, at the rate given.
+    per activity: match, mismatch (which fields, sent, now) or error, and which fields are
+    equal only by an equivalence (same instant, trailing zeros, GUID case, boolean spelling,
+    empty, surrounding spaces). Prints the mismatches grouped by field with the first
+    activities of each, and the activities it could not read. One read per activity, at the rate given.
     Exits 0 when everything matches, 1 otherwise.
 
     Example: bulk-updater verify runs/monday --region in21

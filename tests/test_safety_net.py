@@ -14,7 +14,7 @@ from bulk_updater import cli
 from bulk_updater.sandbox.server import config_from_args
 from bulk_updater.settings import Rate
 
-OWNER_1, OWNER_2 = str(uuid.uuid4()), str(uuid.uuid4())
+OWNER_1, OWNER_2, OWNER_3 = str(uuid.uuid4()), str(uuid.uuid4()), str(uuid.uuid4())
 
 
 def now(box, activity_id: str) -> tuple[str, dict[str, str]]:
@@ -83,7 +83,7 @@ def test_an_activity_edited_since_the_run_is_skipped_and_force_restores_it(tmp_p
     ids = list(initial)
     before = {i: now(box, i) for i in ids}
     assert bulk(box, "run", str(edits(tmp_path, ids)), "--out", str(tmp_path / "run"), "--backup")[0] == 0
-    box.state.activities[ids[0]]["Fields"]["Owner"] = OWNER_1.upper()  # a colleague's edit, after the run
+    box.state.activities[ids[0]]["Fields"]["Owner"] = OWNER_3  # a colleague's edit, after the run (OWNER_1 upper-cased would be no edit: GUID case)
     box.state.activities[ids[1]]["Fields"]["Status"] = " Won "  # LeadSquared's own trimming is no edit
 
     code, out, err = bulk(box, "undo", str(tmp_path / "run"), "--out", str(tmp_path / "undo"))
@@ -92,8 +92,8 @@ def test_an_activity_edited_since_the_run_is_skipped_and_force_restores_it(tmp_p
     report = read_report(tmp_path / "undo" / "report.csv")
     held = [line for line in report if line["CompanyActivityId"] == ids[0]]
     assert [line["_outcome"] for line in held] == ["skipped", "skipped"]  # neither of X's lines: the activity is not touched
-    assert held[0]["_error_message"] == f"changed since the run (Owner): Owner is now {OWNER_1.upper()!r}"
-    assert now(box, ids[0]) == ("first call", {"Status": "Lost", "Owner": OWNER_1.upper()})
+    assert held[0]["_error_message"] == f"changed since the run (Owner): Owner is now {OWNER_3!r}"
+    assert now(box, ids[0]) == ("first call", {"Status": "Lost", "Owner": OWNER_3})
     assert now(box, ids[1]) == before[ids[1]] and now(box, ids[2]) == before[ids[2]]
 
     code, out, err = bulk(box, "undo", str(tmp_path / "run"), "--out", str(tmp_path / "undo-forced"), "--force")

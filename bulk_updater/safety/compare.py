@@ -1,66 +1,158 @@
-"""Whether a value read back from LeadSquared is the value that was sent.
+"""Whether a value read back from LeadSquared is the value that was sent: the one comparison
+(design notes §7) for verify, undo's "changed since the run" check and any later read-back.
 
-LeadSquared may store a value in its own form: surrounding spaces trimmed, a date-time
-rewritten in another format, a number with another number of decimals. Those are not
-changes. So two values are the same when, after trimming, they are equal as text, or both
-read as the same instant, or both read as the same number. An absent field is empty.
-Verify and undo's "changed since the run" check use this one comparison.
+Two values are equal only where their difference can't be a loss:
+- identical: the same text as an update would send it (JSON `true` is `true`, JSON `3.00` is `3.00`);
+- "same instant": two ISO date-times naming the same moment (`2024-03-01 10:00:00`,
+  `2024-03-01T10:00:00Z`, `2024-03-01T10:00:00.000`, `...+05:30`); no zone means UTC, a date
+  alone is its midnight;
+- "trailing zeros": two plain decimals (an optional sign, digits, an optional fraction) that differ
+  only in the zeros that end the fraction (`1.50` = `1.5`, `"3.00"` = JSON `3`);
+- "GUID case": two GUIDs that differ only in the case of their hex digits;
+- "boolean spelling": `true`/`True`/`TRUE`/JSON true (and the same for false), and a `1`/`0`
+  against one of those, since a server may read a boolean back as 1/0;
+- "empty": absent, JSON null and "" (a read may leave an empty field out).
+
+Everything else is a difference, and above all what a spreadsheet or a float does to a value:
+leading zeros (`00501`/`501`), a sign (`+91987`/`91987`), an exponent (`1e3`/`1000`; a JSON
+number with a positive exponent went through a float), a thousands separator, a change of case
+in text, a locale date (`3/1/2024`), an object against its label.
+
+Surrounding whitespace ("surrounding spaces") counts as equal, and is named like the others.
+The tool sends a cell as written, spaces included, and LeadSquared may trim them when it saves
+(undocumented: assume it may). Counting that as a difference would make verify flag, and undo's
+check skip, every activity whose cell had a stray space, though nobody changed it; the spaces
+around a value hold nothing an admin sees or searches by. Spaces inside a value are compared as
+written, and the output names the trim, so it is never silent.
+
+`compare` says which equivalence made two different spellings equal (`Sameness.by`);
+`same_value` is the yes/no the callers that need no more use.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import re
-from decimal import Decimal, InvalidOperation
+from dataclasses import dataclass
+from decimal import Decimal
 
-# Date-time forms LeadSquared and spreadsheets write; naive ones are UTC (what the API takes).
-_DATE_FORMATS = (
-    "%Y-%m-%d %H:%M:%S",
-    "%Y-%m-%d %H:%M:%S.%f",
-    "%Y-%m-%dT%H:%M:%S",
-    "%Y-%m-%dT%H:%M:%S.%f",
-    "%Y-%m-%dT%H:%M:%S%z",
-    "%Y-%m-%dT%H:%M:%S.%f%z",
-    "%Y-%m-%d %H:%M",
-    "%Y-%m-%d",
+SAME_INSTANT = "same instant"
+TRAILING_ZEROS = "trailing zeros"
+GUID_CASE = "GUID case"
+BOOLEAN_SPELLING = "boolean spelling"
+EMPTY = "empty"
+SURROUNDING_SPACES = "surrounding spaces"
+
+_TRUTH = {"true": True, "True": True, "TRUE": True, "false": False, "False": False, "FALSE": False}
+_BIT = {"1": True, "0": False}
+_PLAIN_DECIMAL = re.compile(r"([+-]?)(\d+)(?:\.(\d+))?")
+_GUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
+# ISO 8601 as LeadSquared and the tool write it: a date, then optionally a time to the minute,
+# second or fraction (any number of digits: .NET writes seven), then optionally Z or an offset.
+_INSTANT = re.compile(
+    r"(\d{4})-(\d{2})-(\d{2})"
+    r"(?:[ T](\d{2}):(\d{2})(?::(\d{2})(?:\.(\d+))?)?(Z|[+-]\d{2}(?::?\d{2})?)?)?"
 )
-_NUMBER = re.compile(r"[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?")
+
+
+@dataclass(frozen=True)
+class Sameness:
+    equal: bool
+    by: str = ""  # the equivalences that made two different spellings equal, ", "-joined; "" when identical or unequal
 
 
 def same_value(sent: object, now: object) -> bool:
-    a, b = _text(sent).strip(), _text(now).strip()
+    return compare(sent, now).equal
+
+
+def compare(sent: object, now: object) -> Sameness:
+    """Compare a value sent (text) or read (any JSON value) with a value read back."""
+    if _structured(sent) or _structured(now):
+        return Sameness(_same_structure(sent, now))
+    a, b = spelling(sent), spelling(now)
+    empty = [EMPTY] if (sent is None) != (now is None) and a.strip() == b.strip() == "" else []
     if a == b:
-        return True
-    if (x := _number(a)) is not None and (y := _number(b)) is not None:
-        return x == y
-    if (t := _instant(a)) is not None and (u := _instant(b)) is not None:
-        return t == u
-    return False
+        return Sameness(True, ", ".join(empty))
+    trimmed = [SURROUNDING_SPACES] if a != a.strip() or b != b.strip() else []
+    a, b = a.strip(), b.strip()
+    if a == b:
+        return Sameness(True, ", ".join(trimmed + empty))
+    by = _equivalence(a, b)
+    return Sameness(True, ", ".join([*trimmed, by])) if by else Sameness(False)
 
 
-def _text(value: object) -> str:
+def _equivalence(a: str, b: str) -> str:
+    """The one equivalence under which two different, trimmed, non-empty texts are equal; "" if none."""
+    if _same_truth(a, b):
+        return BOOLEAN_SPELLING
+    if (x := _decimal_digits(a)) is not None and x == _decimal_digits(b):
+        return TRAILING_ZEROS
+    if _GUID.fullmatch(a) and _GUID.fullmatch(b) and a.lower() == b.lower():
+        return GUID_CASE
+    if (t := _instant(a)) is not None and t == _instant(b):
+        return SAME_INSTANT
+    return ""
+
+
+def spelling(value: object) -> str:
+    """A scalar as the text an update would send (None as "", booleans as true/false, numbers in
+    the digits read). A JSON number whose exponent is positive keeps it: only a float writes one."""
     if value is None:
         return ""
     if isinstance(value, bool):
         return "true" if value else "false"
+    if isinstance(value, float):
+        value = Decimal(repr(value))
+    if isinstance(value, Decimal):
+        exponent = value.as_tuple().exponent
+        return str(value) if not value.is_finite() or (isinstance(exponent, int) and exponent > 0) else format(value, "f")
     return value if isinstance(value, str) else str(value)
 
 
-def _number(text: str) -> Decimal | None:
-    if not _NUMBER.fullmatch(text):
+def _same_truth(a: str, b: str) -> bool:
+    """Two spellings of one boolean, or 1/0 against a spelling of the boolean it stands for."""
+    if a in _TRUTH:
+        return _TRUTH[a] == _TRUTH.get(b, _BIT.get(b))
+    return a in _BIT and b in _TRUTH and _BIT[a] == _TRUTH[b]
+
+
+def _decimal_digits(text: str) -> tuple[str, str, str] | None:
+    """A plain decimal's sign, whole digits as written and fraction without its trailing zeros."""
+    match = _PLAIN_DECIMAL.fullmatch(text)
+    return (match[1], match[2], (match[3] or "").rstrip("0")) if match else None
+
+
+def _instant(text: str) -> tuple[dt.datetime, Decimal] | None:
+    """The moment an ISO date-time names, in UTC, to the second, and the fraction of a second after it."""
+    match = _INSTANT.fullmatch(text)
+    if not match:
         return None
+    year, month, day, hour, minute, second, fraction, zone = match.groups()
     try:
-        return Decimal(text)
-    except InvalidOperation:
+        moment = dt.datetime(int(year), int(month), int(day), int(hour or 0), int(minute or 0), int(second or 0), tzinfo=_zone(zone))
+    except ValueError:  # 2024-02-30, 25:00, an offset past a day
         return None
+    return moment.astimezone(dt.timezone.utc), Decimal("0." + (fraction or "0"))
 
 
-def _instant(text: str) -> dt.datetime | None:
-    text = text.replace("Z", "+0000") if text.endswith("Z") else text
-    for fmt in _DATE_FORMATS:
-        try:
-            moment = dt.datetime.strptime(text, fmt)
-        except ValueError:
-            continue
-        return moment if moment.tzinfo else moment.replace(tzinfo=dt.timezone.utc)
-    return None
+def _zone(zone: str | None) -> dt.timezone:
+    if not zone or zone == "Z":
+        return dt.timezone.utc
+    digits = zone[1:].replace(":", "")
+    offset = dt.timedelta(hours=int(digits[:2]), minutes=int(digits[2:] or 0))
+    return dt.timezone(-offset if zone[0] == "-" else offset)
+
+
+def _structured(value: object) -> bool:
+    return isinstance(value, (dict, list, tuple))
+
+
+def _same_structure(a: object, b: object) -> bool:
+    """An object or a list is equal only to one of the same shape holding identical values."""
+    if isinstance(a, dict) and isinstance(b, dict):
+        return a.keys() == b.keys() and all(_same_structure(a[key], b[key]) for key in a)
+    if isinstance(a, (list, tuple)) and isinstance(b, (list, tuple)):
+        return len(a) == len(b) and all(_same_structure(x, y) for x, y in zip(a, b))
+    if _structured(a) or _structured(b):
+        return False
+    return (a is None) == (b is None) and spelling(a) == spelling(b)

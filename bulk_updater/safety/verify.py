@@ -2,14 +2,18 @@
 
 Per (activity, field) the value sent is that of the successful row with the highest `_row`.
 DIR/verify.csv gets one line per activity: `_verified` is match, mismatch (with the fields,
-what was sent and what is there now) or error. Values are compared as compare.py says.
-Reads go through a limiter at the given rate, `concurrency` at a time.
+what was sent and what is there now, as LeadSquared spelled it) or error, and `_equal_by` names
+each field that is equal only by one of compare.py's equivalences (`mx_When: same instant`).
+The result keeps, per differing field, the first few mismatching activities (in id order), and
+the first few activities it could not read, so the terminal and the page say what did not match,
+not only how much. Reads go through a limiter at the given rate, `concurrency` at a time.
 """
 
 from __future__ import annotations
 
 import asyncio
 import csv
+import json
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -26,12 +30,30 @@ from ..report.writer import REPORT_ENCODING
 from ..settings import CLEAR_TOKEN, SendSettings
 from ..wording import counted
 from . import written
-from .activity import Activity, read_activity
-from .compare import same_value
+from .activity import JsonValue, read_activity
+from .compare import Sameness, compare, spelling
 
 VERIFY_FILE = "verify.csv"
 INDEX_FILE = ".state-verify.sqlite"
-HEADER = ["CompanyActivityId", "_verified", "_fields", "_sent", "_now", "_error"]
+HEADER = ["CompanyActivityId", "_verified", "_fields", "_sent", "_now", "_equal_by", "_error"]
+EXAMPLES = 3  # per differing field, the mismatching activities shown; and the unread activities shown
+
+
+@dataclass(frozen=True)
+class Mismatch:
+    """One activity where a field differs: the value sent and the value there now, as `shown` writes them."""
+
+    activity_id: str
+    sent: str
+    now: str
+
+
+@dataclass(frozen=True)
+class FieldCheck:
+    name: str
+    sent: str
+    now: JsonValue
+    sameness: Sameness
 
 
 @dataclass
@@ -39,14 +61,64 @@ class VerifyResult:
     path: Path
     counts: Counter = field(default_factory=Counter)  # match / mismatch / error -> activities
     by_field: Counter = field(default_factory=Counter)  # field -> activities where it differs
+    equal_by: Counter = field(default_factory=Counter)  # (field, equivalence) -> activities equal only by it
+    examples: dict[str, list[Mismatch]] = field(default_factory=dict)  # field -> the first EXAMPLES mismatches, in id order
+    unread: list[tuple[str, str]] = field(default_factory=list)  # the first EXAMPLES (activity, error) not read, in id order
+
+    def record(self, activity_id: str, checks: list[FieldCheck] | None, error: str) -> None:
+        if checks is None:
+            self.counts["error"] += 1
+            self.unread[:] = _first([*self.unread, (activity_id, error)])
+            return
+        differ = [check for check in checks if not check.sameness.equal]
+        self.counts["mismatch" if differ else "match"] += 1
+        for check in differ:
+            self.by_field[check.name] += 1
+            shown_now = Mismatch(activity_id, shown(check.sent), shown(check.now))
+            self.examples[check.name] = _first([*self.examples.get(check.name, []), shown_now])
+        self.equal_by.update((check.name, check.sameness.by) for check in checks if check.sameness.equal and check.sameness.by)
 
     def lines(self) -> list[str]:
         read = counted(sum(self.counts.values()), "activity", "activities")
         out = [f"{read} read back: " + ", ".join(f"{self.counts[k]:,} {k}" for k in ("match", "mismatch", "error"))]
         for name, count in self.by_field.most_common():
-            out.append(f"  {name}: differs on {counted(count, 'activity', 'activities')}")
+            out.append(f"  {name}: differs on {counted(count, 'activity', 'activities')}:")
+            out.extend(f"    {m.activity_id}: sent {m.sent}, now {m.now or '(empty)'}" for m in self.examples[name])
+            out.extend([f"    and {count - len(self.examples[name]):,} more in {self.path.name}"] if count > len(self.examples[name]) else [])
+        if self.unread:
+            out.append(f"  not read: {counted(self.counts['error'], 'activity', 'activities')}:")
+            out.extend(f"    {activity_id}: {error}" for activity_id, error in self.unread)
+            out.extend([f"    and {self.counts['error'] - len(self.unread):,} more in {self.path.name}"] if self.counts["error"] > len(self.unread) else [])
+        if self.equal_by:
+            out.append("Equal only by an equivalence (verify.csv's _equal_by):")
+            out.extend(f"  {name}: {by} on {counted(count, 'activity', 'activities')}" for (name, by), count in sorted(self.equal_by.items()))
         out.append(f"Details: {self.path}")
         return out
+
+
+def _first(items: list) -> list:
+    """The EXAMPLES smallest (by activity id): the same examples whatever order the reads finish in."""
+    return sorted(items, key=lambda item: item[0] if isinstance(item, tuple) else item.activity_id)[:EXAMPLES]
+
+
+def shown(value: JsonValue) -> str:
+    """A value as LeadSquared spelled it: text quoted, a JSON boolean or number bare (`true`, `3.00`),
+    an object or list as JSON, and an absent or null value as nothing."""
+    if value is None:
+        return ""
+    if isinstance(value, str):
+        return repr(value)
+    return _json(value)
+
+
+def _json(value: JsonValue) -> str:
+    if isinstance(value, dict):
+        return "{" + ", ".join(f"{json.dumps(str(key), ensure_ascii=False)}: {_json(item)}" for key, item in value.items()) + "}"
+    if isinstance(value, (list, tuple)):
+        return "[" + ", ".join(_json(item) for item in value) + "]"
+    if isinstance(value, str):
+        return json.dumps(value, ensure_ascii=False)
+    return "null" if value is None else spelling(value)
 
 
 def verify(run_dir: str | Path, send: SendSettings, unverified_account: bool = False) -> VerifyResult:
@@ -88,18 +160,19 @@ async def _work(activities: Iterator[str], db, client: LeadSquaredClient, limite
     for activity_id in activities:  # shared iterator: each worker takes the next
         sent = written.last_written(db, activity_id)
         answer, now = await read_activity(client, limiter, activity_id, send.max_attempts)
-        line = _line(activity_id, sent, now, f"{answer.error_type}: {answer.error_message}")
-        out.writerow(line)
+        checks = None if now is None else [FieldCheck(name, value, now.value(name), compare(value, now.value(name))) for name, value in sent.items()]
+        error = f"{answer.error_type}: {answer.error_message}"
+        out.writerow(_line(activity_id, checks, error))
         f.flush()
-        result.counts[line[1]] += 1
-        if line[1] == "mismatch":
-            result.by_field.update(line[2].split("; "))
+        result.record(activity_id, checks, error)
 
 
-def _line(activity_id: str, sent: dict[str, str], now: Activity | None, error: str) -> list[str]:
-    if now is None:
-        return [activity_id, "error", "", "", "", error]
-    differ = [name for name, value in sent.items() if not same_value(value, now.value(name))]
+def _line(activity_id: str, checks: list[FieldCheck] | None, error: str) -> list[str]:
+    if checks is None:
+        return [activity_id, "error", "", "", "", "", error]
+    equal_by = "; ".join(f"{check.name}: {check.sameness.by}" for check in checks if check.sameness.equal and check.sameness.by)
+    differ = [check for check in checks if not check.sameness.equal]
     if not differ:
-        return [activity_id, "match", "", "", "", ""]
-    return [activity_id, "mismatch", "; ".join(differ), "; ".join(repr(sent[n]) for n in differ), "; ".join(repr(now.value(n)) for n in differ), ""]
+        return [activity_id, "match", "", "", "", equal_by, ""]
+    names, sent, now = ("; ".join(part) for part in zip(*((check.name, shown(check.sent), shown(check.now)) for check in differ)))
+    return [activity_id, "mismatch", names, sent, now, equal_by, ""]
