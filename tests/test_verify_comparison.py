@@ -119,7 +119,7 @@ def test_undo_skips_an_activity_whose_leading_zeros_were_lost_and_restores_one_r
 
     assert code == 0, err
     lines = {line["CompanyActivityId"]: line for line in read_report(tmp_path / "undo" / "report.csv")}
-    assert (lines[zeros]["_outcome"], lines[zeros]["_error_message"]) == ("skipped", "changed since the run: mx_Zip is now '501'")
+    assert (lines[zeros]["_outcome"], lines[zeros]["_error_message"]) == ("skipped", "changed since the run (mx_Zip): mx_Zip is now '501'")
     assert lines[flag]["_outcome"] == "success"
     assert box.state.activities[zeros]["Fields"]["mx_Zip"] == "501"  # not touched
     assert box.state.activities[flag]["Fields"]["mx_Flag"] == "false"  # restored
