@@ -217,6 +217,14 @@ def _report_end(summary: Summary, args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return EXIT_SOME_FAILED
+    if summary.stop_reason == "canary":
+        print(
+            f"Error: stopped after the first update: {summary.stop_detail}. The rows left are not_sent. "
+            "Check that activity in LeadSquared (docs/leadsquared-api.md lists what the first update tells). "
+            f"Once the cause is understood, send the rest: {_finish_command(args)} --no-canary",
+            file=sys.stderr,
+        )
+        return EXIT_SOME_FAILED
     if summary.stop_reason in (*EXIT_STOPPED, "max_calls", "incomplete"):
         print(f"Stopped ({summary.stop_reason}). To finish the job, run: {_finish_command(args)}", file=sys.stderr)
         return EXIT_STOPPED.get(summary.stop_reason, EXIT_SOME_FAILED)
@@ -383,7 +391,7 @@ def cmd_ui(args: argparse.Namespace) -> int:
 _GIVEN_AS = {
     option.name: option.flag.removeprefix("--").replace("-", "_")
     for option in recorded_options.OPTIONS
-    if option.name not in ("rate", "host", "check_region")
+    if option.name not in ("rate", "host", "check_region", "canary")
 }
 
 
@@ -399,6 +407,8 @@ def _given(args: argparse.Namespace, resuming: bool) -> dict[str, object]:
         given["host"] = host_url(args.region, args.host)
     if args.no_region_check:
         given["check_region"] = False
+    if getattr(args, "no_canary", False):
+        given["canary"] = False
     return given
 
 
@@ -546,6 +556,10 @@ def add_safety_options(parser: argparse.ArgumentParser, backup: bool = True) -> 
             help="read each activity before updating it and keep the old values in DIR/undo.csv, for `undo` (2 calls per row)",
         )
     group.add_argument("--keep-going", action="store_true", default=None, help="don't stop when every row sent fails the same way")
+    group.add_argument(
+        "--no-canary", action="store_true",
+        help="don't send the first update alone and read its activity before and after (2 reads) before the other rows",
+    )
     group.add_argument(
         "--stop-after-failures", type=_positive_int, metavar="N",
         help="stop after N rows in a row failed for their data (default: 50; the first 20 rows all failing the same way also stop)",

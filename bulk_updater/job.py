@@ -41,6 +41,7 @@ from .rows import ReadOptions, Row, open_sheet
 from .rows.reader import ReadFindings
 from .rows.records import is_records, spool_records
 from .safety import hooks
+from .safety.canary import Canary
 from .safety.confirm import FIX_IN_SHEET, FIX_IN_UNDO
 from .safety.failing import STREAK, FailureWatch, StopRule
 from .safety.options import record_safety
@@ -88,6 +89,8 @@ class JobOptions:
     # undo) even when no identity of the keys' account can be compared with the run's (account.py).
     # A disagreement is refused whatever this says.
     unverified_account: bool = False
+    # The first update goes alone, read before and after (safety/canary.py); --no-canary skips it (send class).
+    canary: bool = True
 
     @property
     def stop_rule(self) -> StopRule:
@@ -312,7 +315,7 @@ async def _run_job(
         if field_check is not None:
             field_check.say_when_answered(session.progress.note)
         try:
-            await _send_rows_left(source, earlier, send, options, session, stop, limiter, sender, field_check)
+            await _send_rows_left(source, earlier, send, options, session, stop, limiter, sender, field_check, counted)
         finally:
             if field_check is not None:
                 field_check.reading.cancel()  # still unanswered only after a failure or a stop at once
@@ -418,10 +421,10 @@ class _Session:
 
 async def _send_rows_left(
     source: _Source, earlier: Recorded, send: SendSettings, options: JobOptions, session: _Session, stop: StopOnSignals, limiter: WindowLimiter,
-    sender: hooks.Sender, field_check: hooks.FieldCheck | None,
+    sender: hooks.Sender, field_check: hooks.FieldCheck | None, counted: hooks.Counted,
 ) -> None:
     """Send the rows without an outcome until done or stopped; after a stop, every row still gets its line."""
-    pending = (row for row in source.rows() if row.number not in earlier.rows)
+    pending = _canary_row_first(source, earlier, counted.clearing) if options.canary else _rows_left(source, earlier)
 
     async def sending() -> None:
         await _send_all(source, pending, send, options, session, stop, limiter, sender)
@@ -439,8 +442,13 @@ async def _send_all(
 ) -> Runner:
     async with open_session(send.concurrency) as session:
         client = LeadSquaredClient(session, send.host, send.credentials, send.timeout)
+        each = sender.send(client, lambda: runner.acquire_call())
+        canary = sender.canary = Canary(each, client, limiter, send.max_attempts) if options.canary else None
+        if canary is not None and sender.backup is not None:
+            sender.backup.read_before = canary.before  # the canary's read before serves as the snapshot's: 2 reads, not 3
+            canary.send_reads = True
         runner = Runner(
-            sender.send(client, lambda: runner.acquire_call()),
+            canary or each,
             limiter,
             recorder.record,
             concurrency=send.concurrency,
@@ -449,8 +457,24 @@ async def _send_all(
         )
         stop.attach(runner)
         recorder.runner = runner
-        await runner.run(source.plan(row, options.clear_token) for row in pending)
+        planned = (source.plan(row, options.clear_token) for row in pending)
+        if canary is not None:
+            await canary.send_alone(runner, planned)
+        await runner.run(planned)
     return runner
+
+
+def _rows_left(source: _Source, earlier: Recorded) -> Iterator[Row]:
+    return (row for row in source.rows() if row.number not in earlier.rows)
+
+
+def _canary_row_first(source: _Source, earlier: Recorded, clearing: int | None) -> Iterator[Row]:
+    """The rows left, with the row chosen to check a clear first (hooks.Counted.clearing): no earlier row names its activity."""
+    if clearing is not None:
+        yield from (row for row in source.rows() if row.number == clearing)
+    yield from (row for row in _rows_left(source, earlier) if row.number != clearing)
+
+
 
 
 def _open_history(rerun: Rerun, out_dir: Path, summary: Summary, note: Callable[[str], None]) -> None:

@@ -84,6 +84,7 @@ OPTIONS: tuple[Option, ...] = (
     Option("max_calls", SEND, "--max-calls", JOB),  # a budget for each command, not for the whole run
     Option("stop_wait", SEND, "--stop-wait", JOB),
     Option("throttle_timeout", SEND, "--throttle-timeout", SENDING),
+    Option("canary", SEND, "--no-canary", JOB),  # the first update alone, read before and after (safety/canary.py)
     Option("accept_spreadsheet_changes", SEND, "--accept-spreadsheet-changes", JOB),  # retry: send cells a spreadsheet changed
     # record: what the run writes, when it stops (the safety net; safety/options.py adds the undo clear token)
     Option("backup", RECORD, "--backup", JOB),

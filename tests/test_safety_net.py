@@ -58,7 +58,8 @@ def test_a_backup_run_then_undo_restores_every_field_including_empty_ones(tmp_pa
     assert code == 0, err
     assert now(box, ids[0]) == ("first call", {"Status": "Lost", "Owner": OWNER_2})
     # One read per row whose fields had no snapshot yet; row 6 needed none.
-    assert box.state.retrieve_calls == 1 + 4  # the field check, then rows 2-5
+    # The field check, then rows 2-5 (row 2's read is also the canary's read before), then the canary's read after.
+    assert box.state.retrieve_calls == 1 + 4 + 1
     assert "Backup: 4 snapshot reads kept in undo.csv" in out
     record = json.loads((tmp_path / "run" / "run.json").read_text())["options"]["record"]
     token = record["undo_clear_token"]
@@ -151,7 +152,8 @@ def test_a_misspelled_column_stops_the_run_and_keep_going_sends_every_row(tmp_pa
     assert ", e.g. row " in err and "bulk-updater retry" in err and "--keep-going" in err
 
     calls_before = box.state.calls
-    code, out, err = bulk(box, "run", str(sheet), "--out", str(tmp_path / "run"), "--keep-going")  # resume, without the rule
+    # Resume, without the rule; and without the canary, which gives up when no row sent alone succeeds.
+    code, out, err = bulk(box, "run", str(sheet), "--out", str(tmp_path / "run"), "--keep-going", "--no-canary")
 
     assert code == 1 and box.state.calls - calls_before == 500 - calls_before
     summary = json.loads((tmp_path / "run" / "summary.json").read_text())
@@ -159,7 +161,7 @@ def test_a_misspelled_column_stops_the_run_and_keep_going_sends_every_row(tmp_pa
     assert json.loads((tmp_path / "run" / "run.json").read_text())["options"]["record"]["keep_going"] is True
 
     calls_before, throttled_before = box.state.calls, box.state.throttled
-    code, out, err = bulk(box, "run", str(sheet), "--out", str(tmp_path / "all"), "--keep-going")
+    code, out, err = bulk(box, "run", str(sheet), "--out", str(tmp_path / "all"), "--keep-going", "--no-canary")
 
     # (A new run opens with a burst, which the last run's calls still in the window may answer 429.)
     assert code == 1 and (box.state.calls - calls_before) - (box.state.throttled - throttled_before) == 500
@@ -183,7 +185,8 @@ def test_a_server_that_only_answers_503_is_left_to_the_retry_rules(tmp_path, san
     box = sandbox(fail_503=1.0)
     sheet = write_csv(tmp_path / "in.csv", [["CompanyActivityId", "Status"], *[[i, "Won"] for i in new_ids(25)]])
 
-    code, out, err = bulk(box, "run", str(sheet), "--out", str(tmp_path / "run"), "--max-attempts", "1")
+    # (The canary would stop after 20 rows sent alone, none succeeding: it is the retry rules that are tested here.)
+    code, out, err = bulk(box, "run", str(sheet), "--out", str(tmp_path / "run"), "--max-attempts", "1", "--no-canary")
 
     assert code == 1
     assert json.loads((tmp_path / "run" / "summary.json").read_text())["stop_reason"] == ""
@@ -217,7 +220,8 @@ def test_a_resume_keeps_backup_and_refuses_to_add_it(tmp_path, sandbox, bulk):
     box = sandbox()
     sheet = write_csv(tmp_path / "in.csv", [["CompanyActivityId", "Status"], *[[i, "Won"] for i in new_ids(6)]])
     assert bulk(box, "run", str(sheet), "--out", str(tmp_path / "b"), "--backup", "--max-calls", "4", "--concurrency", "1")[0] == 1
-    assert len(read_report(tmp_path / "b" / "undo.csv")) == 2
+    # The canary's row took one counted call (its reads are the check's, not counted); then two rows of two calls.
+    assert len(read_report(tmp_path / "b" / "undo.csv")) == 3
 
     code, out, err = bulk(box, "resume", str(tmp_path / "b"), "--max-calls", "none")  # --backup not given: reused
 
@@ -246,15 +250,17 @@ def test_a_failed_snapshot_leaves_the_row_alone(tmp_path, sandbox, bulk):
 
 def test_a_retryable_snapshot_error_costs_an_attempt(tmp_path, sandbox, bulk):
     ids = new_ids(2)
-    # In arrival order: the field check; row 2's snapshot (503, then ok) and update; row 3's snapshot (503)...
-    box = sandbox(read_faults=True, script=("ok", "503", "ok", "ok", "503"))
+    # In arrival order: the field check; row 2's snapshot, the canary's read before (503, then ok), its update
+    # and the canary's read after; row 3's snapshot (503, then ok) and update.
+    box = sandbox(read_faults=True, script=("ok", "503", "ok", "ok", "ok", "503"))
     sheet = write_csv(tmp_path / "in.csv", [["CompanyActivityId", "Status"], *[[i, "Won"] for i in ids]])
 
     code, out, err = bulk(box, "run", str(sheet), "--out", str(tmp_path / "run"), "--backup", "--concurrency", "1", "--max-attempts", "2")
     assert code == 0, err
-    assert box.state.retrieve_calls == 1 + 4 and box.state.calls == 2  # each snapshot tried twice, each update once
+    assert box.state.retrieve_calls == 1 + 4 + 1 and box.state.calls == 2  # each snapshot tried twice, each update once
 
-    box = sandbox(read_faults=True, script=("ok", "503"))
+    # The field check; the canary's read before (503); the snapshot's own read, made again (503).
+    box = sandbox(read_faults=True, script=("ok", "503", "503"))
     code, out, err = bulk(box, "run", str(sheet), "--out", str(tmp_path / "once"), "--backup", "--concurrency", "1", "--max-attempts", "1")
 
     assert code == 1
@@ -363,7 +369,7 @@ def test_snapshot_reads_and_the_field_check_count_against_the_rate(tmp_path, san
     code, out, err = bulk(box, "run", str(sheet), "--out", str(tmp_path / "run"), "--backup", "--rate", "12/0.5")
 
     assert code == 0, err
-    assert box.state.retrieve_calls == 11 and box.state.calls == 10
+    assert box.state.retrieve_calls == 1 + 10 + 1 and box.state.calls == 10  # the field check, the snapshots, the canary's read after
     assert box.state.throttled == 0  # 22 calls in a burst would have been over 12 per 0.5 s
 
 
@@ -441,7 +447,7 @@ def test_verify_reads_the_account_the_run_wrote_to(tmp_path, sandbox, bulk, monk
     monkeypatch.setenv("LSQ_SECRET_KEY", box.config.secret_key)
 
     assert cli.main(["verify", str(tmp_path / "run")]) == 0
-    assert box.state.retrieve_calls == 1 + 2  # the run's field check, then one read per activity
+    assert box.state.retrieve_calls == 1 + 2 + 2  # the run's field check and canary, then one read per activity
 
 
 def test_the_counting_pass_agrees_with_the_plan_of_every_row():

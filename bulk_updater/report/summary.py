@@ -32,11 +32,13 @@ class Summary:
     calls_throttled: int = 0
     elapsed_seconds: float = 0.0
     # Why sending stopped early: "unauthorized", "interrupted" (Ctrl-C), "terminated" (SIGTERM), "throttled",
-    # "failing" (every row sent failed the same way),
+    # "failing" (every row sent failed the same way), "canary" (the first update did more or less than asked),
     # "max_calls", "incomplete" (a row read got no report line: a bug; a resume sends it), or "" when it did not.
     stop_reason: str = ""
     stop_detail: str = ""  # for "failing": the rule, the error and an example row
     backup_reads: int = 0  # --backup: snapshot reads (calls besides the updates) this session
+    # The first update's check (safety/canary.py): passed, row, activity, reads, failure, found; {} when none ran
+    canary: dict = field(default_factory=dict)
     # Rows whose outcome an earlier session of this run recorded (a resume); they are in `counts`.
     resumed: int = 0
     # retry: rows of the earlier report already done (success or skipped), not sent nor reported again.
@@ -108,6 +110,8 @@ class Summary:
             out.append("Stopped sending at --max-calls: the rows left are not_sent.")
         if self.stop_reason == "incomplete":
             out.append(f"{self.rows:,} report lines, but not exactly one for each row read (a bug): the run is not finished; resume it.")
+        if self.canary:
+            out.append(_canary_line(self.canary))
         if self.backup_reads:
             out.append(f"Backup: {self.backup_reads:,} snapshot reads kept in undo.csv (a read before each update: 2 calls per row, about half the speed)")
         if self.resumed:
@@ -126,6 +130,15 @@ class Summary:
             if self.edited_cells > EDITS_PRINTED:
                 out.append(f"  and {self.edited_cells - EDITS_PRINTED:,} more (see summary.json)")
         return out
+
+
+def _canary_line(canary: dict) -> str:
+    where = f"row {canary['row']}, activity {canary['activity']}" if canary.get("row") is not None else "no update succeeded"
+    if canary.get("passed"):
+        return f"First update checked ({where}; {canary['reads']} reads): the fields it did not set are unchanged, what it set reads back."
+    if canary.get("found") or canary.get("failure"):
+        return f"First update checked ({where}; {canary['reads']} reads): " + "; ".join(canary.get("found") or [canary["failure"]])
+    return f"First update not checked yet ({where})."
 
 
 def needs_a_look(outcome: str, error_type: str) -> bool:

@@ -162,19 +162,25 @@ class BackupSend:
     def __init__(self, client: LeadSquaredClient, log: UndoLog, acquire: Callable[[], Awaitable[None]]) -> None:
         self._client, self._log, self._acquire = client, log, acquire
         self.reads = 0
+        # Reads made just before by the canary (safety/canary.py), by activity id: the snapshot takes one instead of reading.
+        self.read_before: dict[str, Activity] = {}
 
     async def __call__(self, request: UpdateRequest) -> CallResult:
         names = self._log.missing(request)
+        activity = self.read_before.get(request.activity_id)
         if names:
-            self.reads += 1
+            self.reads += 1  # a snapshot read: this send's own, or the canary's read just before
+        if names and activity is None:
             result, payload = await self._client.retrieve_activity(request.activity_id)
             if result.kind is not Kind.SUCCESS:
                 return _snapshot_failed(result)
-            problem = self._log.write(request, names, Activity.from_json(payload))
-            if problem:
-                return CallResult(Kind.PERMANENT, None, BACKUP_FAILED, problem)
+            activity = Activity.from_json(payload)
             # The snapshot used the runner's slot; the update takes one of its own.
             await self._acquire()
+        if names and activity is not None:
+            problem = self._log.write(request, names, activity)
+            if problem:
+                return CallResult(Kind.PERMANENT, None, BACKUP_FAILED, problem)
         return await self._client.send_update(request)
 
 

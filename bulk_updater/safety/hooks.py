@@ -19,6 +19,8 @@ from ..rows import ACTIVITY_ID, NOTE, Row, load_map
 from ..settings import SendSettings
 from .activity import read_activity
 from .backup import BackupSend, UndoLog
+from .canary import Canary
+from .canary import report as canary_report
 from .confirm import FIX_IN_SHEET, SendPlan, about_to_update, case_clashes, case_refusal, may_clash, timezone_warning, unknown_columns, zone_to_warn_of
 from .failing import FailureWatch
 from .undo import UndoGuard
@@ -33,6 +35,9 @@ class Counted:
     total: int = 0
     to_send: int = 0
     first: UpdateRequest | None = None  # the first request that will be sent (the field check reads its activity)
+    # The canary's row when it is not the first (safety/canary.py): the first row that clears a field
+    # or the note, if no earlier row names its activity (sent first, it then changes nothing's order).
+    clearing: int | None = None
     # Hashes of the ids, to count distinct activities (the count is shown, never acted on); None past MAX_DISTINCT.
     _ids: set[int] | None = field(default_factory=set, repr=False)
 
@@ -58,6 +63,8 @@ def count_rows(rows: Iterable[Row], clear_token: str) -> Counted:
             plan = plan_row(row, clear_token)
             counted.first = plan if isinstance(plan, UpdateRequest) else None
         if counted._ids is not None:
+            if counted.clearing is None and hash(activity_id) not in counted._ids and _clears(row, clear_token):
+                counted.clearing = row.number
             counted._ids.add(hash(activity_id))
             if len(counted._ids) > MAX_DISTINCT:
                 counted._ids = None
@@ -86,6 +93,13 @@ class ColumnCheck:
 def names_mapped(map_path: str | Path | None) -> list[str]:
     """The SchemaNames a --map file names: a column it names is sent as it is, even one that clashes in case."""
     return sorted({schema_name for _, schema_name in load_map(map_path).entries}) if map_path else []
+
+
+def _clears(row: Row, clear_token: str) -> bool:
+    if not any(cell.strip() == clear_token for cell in row.cells.values()):
+        return False  # most rows: no plan needed
+    plan = plan_row(row, clear_token)
+    return isinstance(plan, UpdateRequest) and (plan.note == "" or any(value == "" for _, value in plan.fields))
 
 
 async def before_sending(
@@ -199,6 +213,7 @@ class Sender:
     def __init__(self, log: UndoLog | None, guard: UndoGuard | None) -> None:
         self._log, self._guard = log, guard
         self.backup: BackupSend | None = None
+        self.canary: Canary | None = None  # set by the job when the first update is checked
 
     def send(self, client: LeadSquaredClient, acquire: Callable[[], Awaitable[None]]) -> Send:
         if self._guard is not None:
@@ -217,6 +232,12 @@ class Sender:
 def finish_summary(summary: Summary, watch: FailureWatch | None, sender: Sender) -> None:
     if sender.backup is not None:
         summary.backup_reads = sender.backup.reads
+    canary = sender.canary
+    if canary is not None and (canary.decided or canary.reads):
+        summary.canary = canary_report(canary)
+        if canary.decided and not canary.passed and summary.stop_reason in ("", "max_calls"):
+            summary.stop_reason = "canary"
+            summary.stop_detail = "; ".join(finding.sentence() for finding in canary.found or []) or canary.failure
     if watch is not None and watch.tripped and summary.stop_reason in ("", "max_calls"):
         tripped = watch.tripped
         summary.stop_reason = "failing"

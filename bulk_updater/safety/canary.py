@@ -1,0 +1,193 @@
+"""The canary: the first update of a run, retry or undo goes alone, and its activity is read in full
+before and after it.
+
+LeadSquared does not document what an update does with the fields and the note it is not sent,
+nor whether an empty value clears a field. If the real call blanks what it is not sent, a run
+that sets one column wipes the others on every activity; if it ignores "", every clear reports
+success and clears nothing. Nothing else would notice: the update answers success, and backup
+and verify look only at the fields sent. One update, read before and after, shows both, so the
+rest of the rows wait for it. The run goes on only if:
+
+1. every field and the note the row did not set read back unchanged;
+2. every value it set reads back equal (compare.py, the safety net's one comparison);
+3. every clear it sent reads back empty.
+
+Otherwise sending stops before any other row: stop reason `canary`. The check costs two reads
+(one when --backup's snapshot read serves as the read before, or undo's "changed since" read),
+each through the run's limiter, so they count in the window like any call.
+
+A row whose update fails tells nothing about the server, so the next row to send becomes the
+canary, still alone, until one succeeds (at most MAX_TRIES rows: then the rows can't be checked,
+and sending stops). A read before that fails for the row's own data (an `MX` error: no such
+activity) or after every retry fails its row, not sent (as a --backup snapshot's read would);
+a read the server refuses outright (404, 403, not an activity) stops: no update could be checked.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Iterator
+from dataclasses import dataclass, field
+
+from ..calls import CallResult, Kind, LeadSquaredClient, WindowLimiter
+from ..outcomes import Runner
+from ..requests import Plan, UpdateRequest
+from ..rows import NOTE, Row
+from .activity import Activity, read_activity, spelled
+from .compare import same_value
+
+Send = Callable[[UpdateRequest], Awaitable[CallResult]]
+READS = 2  # a read before and a read after the first update
+MAX_TRIES = 20  # rows sent alone, none succeeding, before the canary gives up (the stop on systematic failure's first 20)
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One thing the first update did that the run must not do on every activity."""
+
+    field: str
+    problem: str  # "blanked", "changed", "not set", "not cleared"
+    before: object
+    sent: str | None  # None: the row did not set this field
+    after: object
+
+    def sentence(self) -> str:
+        before, after = _shown(self.before), _shown(self.after)
+        if self.problem == "blanked":
+            return (
+                f"the update blanked {self.field}, which the row did not set (it held {before}): LeadSquared replaces the whole "
+                "activity here, so every row would wipe the fields and note it does not set"
+            )
+        if self.problem == "changed":
+            return f"the update changed {self.field}, which the row did not set: {before} before, {after} after"
+        if self.problem == "not cleared":
+            return (
+                f"the update sent an empty {self.field} to clear it, but it still holds {after}: LeadSquared ignores empty "
+                "values here, so every clear would report success and clear nothing"
+            )
+        return f"{self.field} was sent as {_shown(self.sent)} but reads back as {after}"
+
+
+def _shown(value: object) -> str:
+    text = spelled(value)
+    return "empty" if text == "" else repr(text if text is not None else value)
+
+
+def findings(request: UpdateRequest, before: Activity, after: Activity) -> list[Finding]:
+    """What the update did beyond what `request` asked for, or short of it; [] when it did exactly that."""
+    sent = dict(request.fields) | ({NOTE: request.note} if request.note is not None else {})
+    found = []
+    for name in [NOTE, *sorted(set(before.fields) | set(after.fields))]:
+        was, now = before.value(name), after.value(name)
+        if name in sent:
+            value = sent[name]
+            if value == "" and not same_value("", now):
+                found.append(Finding(name, "not cleared", was, value, now))
+            elif value != "" and not same_value(value, now):
+                found.append(Finding(name, "not set", was, value, now))
+        elif not same_value(was, now):
+            found.append(Finding(name, "blanked" if same_value("", now) else "changed", was, None, now))
+    return found
+
+
+@dataclass
+class Canary:
+    """The first update's check. `send_alone` sends rows one at a time until one update is checked;
+    the runner's send goes through `__call__`, which notes the update that succeeded."""
+
+    send: Send
+    client: LeadSquaredClient
+    limiter: WindowLimiter
+    max_attempts: int
+    found: list[Finding] | None = None  # None until an update succeeded and was read back
+    failure: str = ""  # why the check could not be made (a read that failed, not the row's fault)
+    reads: int = 0
+    checked: tuple[int, str] | None = None  # the (row, activity) whose update was checked
+    # The read before, for the send step that would read the same activity again (--backup's snapshot, undo's
+    # check); an entry lives only while its row is sent.
+    before: dict[str, Activity] = field(default_factory=dict)
+    # The send step reads the activity itself and judges a failed read (--backup's snapshot: BackupFailed).
+    send_reads: bool = False
+    _succeeded: UpdateRequest | None = None
+    _refused: dict[str, CallResult] = field(default_factory=dict)
+
+    @property
+    def decided(self) -> bool:
+        return self.found is not None or bool(self.failure)
+
+    @property
+    def passed(self) -> bool:
+        return self.found == [] and not self.failure
+
+    async def __call__(self, request: UpdateRequest) -> CallResult:
+        if (refused := self._refused.pop(request.activity_id, None)) is not None:
+            return refused  # its read before failed: the row is not sent, and says why
+        result = await self.send(request)
+        if result.kind is Kind.SUCCESS and not self.decided:
+            self._succeeded = request
+        return result
+
+    async def send_alone(self, runner: Runner, planned: Iterator[tuple[Row, Plan]]) -> None:
+        """Send rows one at a time until an update succeeded and was checked; stop the runner if the check failed."""
+        tries = 0
+        for row, plan in planned:
+            if isinstance(plan, UpdateRequest) and not runner.stopping:
+                tries += 1
+                await self._send_checked(runner, row, plan, tries)
+            else:
+                await runner.run([(row, plan)])  # recorded without a call: invalid, nothing to change, or not_sent after a stop
+            if self.decided or runner.stopping:
+                break
+        if self.decided and not self.passed:
+            runner.stop()  # the rows left are recorded not_sent
+
+    async def _send_checked(self, runner: Runner, row: Row, request: UpdateRequest, tries: int) -> None:
+        if tries > MAX_TRIES:
+            self.failure = f"none of the first {MAX_TRIES} rows sent alone succeeded, so no update could be checked"
+        else:
+            await self._read_before(request)  # sets `failure` when no update can be checked
+        if self.failure:
+            runner.stop()  # this row is recorded not_sent, with the rows left
+        self._succeeded = None
+        await runner.run([(row, request)])
+        before = self.before.pop(request.activity_id, None)
+        if self._succeeded is not None and before is not None:
+            await self._check(request, before)
+
+    async def _read_before(self, request: UpdateRequest) -> None:
+        """Read the activity before its update; set `failure` when reads can't be made at all."""
+        answer, activity = await self._read(request.activity_id)
+        if activity is not None:
+            self.before[request.activity_id] = activity
+        elif answer.kind not in (Kind.RETRYABLE, Kind.THROTTLED) and not answer.error_type.startswith("MX"):
+            self.failure = f"reading activity {request.activity_id} before the first update failed ({_why(answer)}), so no update could be checked"
+        elif not self.send_reads:
+            # The row's own fault (no such activity), or a server that did not answer after every retry:
+            # the row fails as a --backup snapshot's would, and the next row is checked.
+            message = f"reading the activity before the update failed: {answer.error_message}"
+            self._refused[request.activity_id] = CallResult(Kind.PERMANENT, answer.http_status, answer.error_type, message)
+
+    async def _check(self, request: UpdateRequest, before: Activity) -> None:
+        self.checked = (request.row, request.activity_id)
+        answer, after = await self._read(request.activity_id)
+        if after is None:
+            self.failure = f"activity {request.activity_id} could not be read back after the first update ({_why(answer)}), so the update was not checked"
+            return
+        self.found = findings(request, before, after)
+
+    async def _read(self, activity_id: str) -> tuple[CallResult, Activity | None]:
+        self.reads += 1
+        return await read_activity(self.client, self.limiter, activity_id, self.max_attempts)
+
+
+def _why(answer: CallResult) -> str:
+    status = f"{answer.http_status} " if answer.http_status else ""
+    return f"{status}{answer.error_type}: {answer.error_message}".strip()
+
+
+def report(canary: Canary) -> dict:
+    """What the canary found, for summary.json (and the summary's line)."""
+    row, activity = canary.checked or (None, None)
+    return {
+        "passed": canary.passed, "row": row, "activity": activity, "reads": canary.reads,
+        "failure": canary.failure, "found": [finding.sentence() for finding in canary.found or []],
+    }
