@@ -41,7 +41,7 @@ from .rows import ReadOptions, Row, open_sheet
 from .rows.reader import ReadFindings
 from .rows.records import is_records, spool_records
 from .safety import hooks
-from .safety.canary import Canary
+from .safety.canary import Canary, reads_needed
 from .safety.confirm import FIX_IN_SHEET, FIX_IN_UNDO
 from .safety.failing import STREAK, FailureWatch, StopRule
 from .safety.options import record_safety
@@ -370,9 +370,10 @@ async def _before_sending(
     utc_datetimes = source.findings.utc_datetimes if source.findings else 0
     token = options.stop_token
     try:
+        check_reads = reads_needed(options.canary, options.backup)
         return await hooks.before_sending(
             check, counted, calls_per_row, identity, send, limiter, options.confirm, _note, options.confirm_asks,
-            stopped=lambda: token is not None and token.requested, utc_datetimes=utc_datetimes,
+            stopped=lambda: token is not None and token.requested, utc_datetimes=utc_datetimes, check_reads=check_reads,
         )
     except (Declined, InputError):
         if job.sessions == 1:

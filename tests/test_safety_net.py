@@ -201,7 +201,7 @@ def test_the_line_before_sending_names_rows_activities_org_user_host_and_rate(tm
     code, out, err = bulk(box, "run", str(sheet), "--out", str(tmp_path / "run"), "--rate", "1000/1", "--backup")
 
     host = box.url.removeprefix("http://")
-    assert f'About to update 4 rows (3 activities) in "Sandbox Org" as Sandbox Admin, at {host}, 1000 calls per 1 s, 2 calls per row (about 1 s).' in err
+    assert f'About to update 4 rows (3 activities) in "Sandbox Org" as Sandbox Admin, at {host}, 1000 calls per 1 s, 2 calls per row, 1 read to check the first update (about 1 s).' in err
     assert "Continue?" not in err  # no terminal: nobody is asked
 
 

@@ -76,8 +76,8 @@ async def test_the_line_before_start_is_the_clis_and_the_run_records_the_safety_
     a, b = new_ids(2)
     sheet = write_csv(tmp_path / "edits.csv", [["CompanyActivityId", "Status"], [a, "Won"], [b, "Won"], [a, "Lost"]])
     upload_id, page = await _to_confirm(server, sheet, {"rate": "10/1", "backup": "1", "on_failures": "keep_going"})
-    line = about_to_update(SendPlan(3, 2, 2), "Sandbox Org", "Sandbox Admin", box.url, Rate(10, 1))
-    assert line.startswith("About to update 3 rows (2 activities)") and ", 2 calls per row" in line
+    line = about_to_update(SendPlan(3, 2, 2, check_reads=1), "Sandbox Org", "Sandbox Admin", box.url, Rate(10, 1))
+    assert line.startswith("About to update 3 rows (2 activities)") and ", 2 calls per row, 1 read to check the first update" in line
     assert f'id="confirmation">{line.replace(chr(34), "&#34;")}<' in page
     _, _, response = await fetch("POST", f"{server.base}/start/{upload_id}", headers=posting(server))
     run_id = response.headers["Location"].rsplit("/", 1)[-1]

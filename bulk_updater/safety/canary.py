@@ -40,6 +40,11 @@ READS = 2  # a read before and a read after the first update
 MAX_TRIES = 20  # rows sent alone, none succeeding, before the canary gives up (the stop on systematic failure's first 20)
 
 
+def reads_needed(canary: bool, send_reads_first: bool) -> int:
+    """The reads the check adds to a job's calls: 2, or 1 when the send step's own read serves as the read before."""
+    return 0 if not canary else READS - 1 if send_reads_first else READS
+
+
 @dataclass(frozen=True)
 class Finding:
     """One thing the first update did that the run must not do on every activity."""

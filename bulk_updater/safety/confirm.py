@@ -31,14 +31,17 @@ class SendPlan:
     # The keys' user's time zone, when the sheet's date-time cells go as UTC though it is not UTC
     # (zone_to_warn_of); "" when there is nothing to say.
     datetimes_not_in: str = ""
+    check_reads: int = 0  # the first update's check (safety/canary.py): its reads besides the rows' own calls
 
 
 def about_to_update(plan: SendPlan, org: str, user: str, host: str, rate: Rate) -> str:
     activities = f" ({counted(plan.activities, 'activity', 'activities')})" if plan.activities is not None else ""
-    seconds = plan.rows * plan.calls_per_row * rate.period / rate.calls
+    seconds = (plan.rows * plan.calls_per_row + plan.check_reads) * rate.period / rate.calls
     calls = f", {plan.calls_per_row} calls per row" if plan.calls_per_row > 1 else ""
     zone = plan.datetimes_not_in
     datetimes = f" Date-times go as UTC, not {zone} time ({timezone_flag(zone)} to shift them)." if zone else ""
+    if plan.check_reads:
+        calls += f", {counted(plan.check_reads, 'read')} to check the first update"
     return (
         f'About to update {counted(plan.rows, "row")}{activities} in "{org}" as {user}, at {netloc(host)}, '
         f"{rate.calls} calls per {rate.period:g} s{calls} (about {_duration(seconds)}).{datetimes}"

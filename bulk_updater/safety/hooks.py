@@ -114,6 +114,7 @@ async def before_sending(
     may_ask: bool = True,
     stopped: Callable[[], bool] = lambda: False,
     utc_datetimes: int = 0,
+    check_reads: int = 0,
 ) -> FieldCheck | None:
     """Check the columns against the first activity (refuse a case clash, warn about unknown
     columns), then say what is about to change and ask. Raises InputError for a clash.
@@ -139,7 +140,7 @@ async def before_sending(
         if not await reading.answered(stopped):
             return None
         _say_warnings(reading.reading.result(), say)  # or raises the refusal
-    plan = SendPlan(counted.to_send, counted.activities, calls_per_row, datetimes_not_in=zone)
+    plan = SendPlan(counted.to_send, counted.activities, calls_per_row, datetimes_not_in=zone, check_reads=check_reads)
     if not confirm(about_to_update(plan, identity.org, identity.user, send.host, send.rate)):
         reading.reading.cancel()
         raise Declined("Nothing was sent.")

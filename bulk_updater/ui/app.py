@@ -27,6 +27,7 @@ from ..rows import ReadOptions
 from ..rows.reader import read_header
 from ..rows.workbook import sheet_names
 from ..safety.backup import UNDO_FILE
+from ..safety.canary import reads_needed
 from ..safety.confirm import SendPlan, about_to_update, timezone_flag, timezone_warning, zone_to_warn_of
 from ..safety.verify import VERIFY_FILE
 from ..wording import counted
@@ -333,7 +334,10 @@ async def confirm_page(request: web.Request) -> web.Response:
 def _confirmation(connection: Connection, result: checking.CheckResult, choices: SendChoices) -> str:
     """The CLI's "About to update N rows (M activities) in ORG as USER ..." line, from the check's counts."""
     zone = zone_to_warn_of(connection.identity.time_zone, result.utc_datetimes)
-    plan = SendPlan(result.will_update, result.will_update - result.duplicate_ids, choices.calls_per_row, datetimes_not_in=zone)
+    plan = SendPlan(
+        result.will_update, result.will_update - result.duplicate_ids, choices.calls_per_row, check_reads=reads_needed(choices.canary, choices.backup),
+        datetimes_not_in=zone,
+    )
     return about_to_update(plan, connection.identity.org, connection.identity.user, connection.host, choices.limit)
 
 
@@ -492,7 +496,7 @@ async def run_undo(request: web.Request) -> web.Response:
     folder = state.workspace.new_run_folder()
     state.choices[folder.id] = choices
     state.undoing[earlier.id] = folder.id
-    safety = {"keep_going": choices.keep_going, "stop_after_failures": choices.stop_after_failures, "force": force}
+    safety = {"keep_going": choices.keep_going, "stop_after_failures": choices.stop_after_failures, "force": force, "canary": choices.canary}
     state.jobs.start(Job(folder.id, folder.path, "undo", earlier.path, choices.send_settings(state.connection), ReadOptions(),
                          headline=line, safety=safety, unverified_account=unverified))
     raise web.HTTPSeeOther(f"/runs/{folder.id}")

@@ -24,6 +24,7 @@ class SendChoices:
     backup: bool = False
     keep_going: bool = False
     stop_after_failures: int = STREAK
+    canary: bool = True  # the first update alone, read before and after (the CLI's --no-canary turns it off)
 
     @property
     def limit(self) -> Rate:
@@ -42,7 +43,7 @@ class SendChoices:
 
     def safety(self) -> dict[str, object]:
         """The library's JobOptions fields for the safety net."""
-        return {"backup": self.backup, "keep_going": self.keep_going, "stop_after_failures": self.stop_after_failures}
+        return {"backup": self.backup, "keep_going": self.keep_going, "stop_after_failures": self.stop_after_failures, "canary": self.canary}
 
 
 PLANS = list(PLAN_CALLS)
@@ -63,6 +64,7 @@ def parse_choices(form: Mapping[str, str]) -> SendChoices:
         backup=bool(form.get("backup")),
         keep_going=form.get("on_failures") == "keep_going",
         stop_after_failures=int(_number(form, "stop_after_failures", STREAK, lambda v: v >= 1 and v == int(v), "a whole number of 1 or more")),
+        canary=not form.get("no_canary"),
     )
     _ = choices.limit  # a bad rate is refused here, with the CLI's message
     return choices
