@@ -1,0 +1,184 @@
+"""The canary first update, end to end against the sandbox playing LeadSquared's undocumented behaviours
+(sandbox/quirks.py): the first update goes alone, its activity read before and after; the run goes on
+only if the update did exactly what the row asked."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from conftest import new_ids, read_report, write_csv
+
+from bulk_updater.sandbox import quirks as q
+
+OTHER = "keep me"
+
+
+def activities(count: int, **fields: str) -> dict[str, dict]:
+    """`count` activities with a note, a Status and a field no sheet below sets."""
+    return {i: {"ActivityNote": "a note", "Fields": {"Status": "Open", "mx_Other": OTHER, **fields}} for i in new_ids(count)}
+
+
+def sheet(tmp_path, rows: list[list[str]], header=("CompanyActivityId", "Status")):
+    return write_csv(tmp_path / "in.csv", [list(header), *rows])
+
+
+def summary_of(folder) -> dict:
+    return json.loads((folder / "summary.json").read_text())
+
+
+def test_an_update_that_blanks_what_it_was_not_sent_stops_the_run_after_one_update(tmp_path, sandbox, bulk):
+    initial = activities(5)
+    box = sandbox(initial=initial, quirks=frozenset({q.BLANK_UNSENT}))
+    ids = list(initial)
+
+    code, out, err = bulk(box, "run", str(sheet(tmp_path, [[i, "Won"] for i in ids])), "--out", str(tmp_path / "run"))
+
+    assert code == 1
+    assert box.state.calls == 1  # one update, then nothing: the other four activities keep their fields
+    assert [box.state.activities[i]["Fields"]["mx_Other"] for i in ids[1:]] == [OTHER] * 4
+    assert "the update blanked mx_Other, which the row did not set (it held 'keep me')" in err
+    assert "LeadSquared replaces the whole activity here" in err and "--no-canary" in err
+    summary = summary_of(tmp_path / "run")
+    assert summary["stop_reason"] == "canary" and summary["counts"]["not_sent"] == 4 and summary["counts"]["success"] == 1
+    assert summary["canary"]["row"] == 2 and summary["canary"]["activity"] == ids[0] and not summary["canary"]["passed"]
+    assert any("ActivityNote" in found for found in summary["canary"]["found"])  # the note was blanked too
+    assert json.loads((tmp_path / "run" / "run.json").read_text())["state"] == "stopped"
+
+
+def test_clears_ignored_stop_the_run_and_the_canary_is_the_first_row_that_clears(tmp_path, sandbox, bulk):
+    initial = activities(4)
+    box = sandbox(initial=initial, quirks=frozenset({q.IGNORE_CLEARS}))
+    a, b, c, d = initial
+    rows = [[a, "Won", ""], [b, "Won", ""], [c, "Won", "#N/A"], [d, "Won", "#N/A"]]  # rows 4 and 5 clear mx_Other
+
+    code, out, err = bulk(box, "run", str(sheet(tmp_path, rows, ("CompanyActivityId", "Status", "mx_Other"))), "--out", str(tmp_path / "run"))
+
+    assert code == 1
+    assert box.state.applied == [c]  # row 4, sent first and alone: the first row that clears
+    assert "the update sent an empty mx_Other to clear it, but it still holds 'keep me'" in err
+    summary = summary_of(tmp_path / "run")
+    assert summary["stop_reason"] == "canary" and summary["canary"]["row"] == 4
+    lines = {line["_row"]: line["_outcome"] for line in read_report(tmp_path / "run" / "report.csv")}
+    assert lines == {"2": "not_sent", "3": "not_sent", "4": "success", "5": "not_sent"}
+
+
+def test_the_row_that_clears_goes_first_only_when_no_earlier_row_names_its_activity(tmp_path, sandbox, bulk):
+    initial = activities(2)
+    box = sandbox(initial=initial)
+    a, b = initial
+    # Row 3 clears a's field, but row 2 names a too: sending row 3 first would let row 2 undo its clear.
+    rows = [[a, "Won", ""], [a, "", "#N/A"], [b, "Lost", "#N/A"]]
+
+    code, out, err = bulk(box, "run", str(sheet(tmp_path, rows, ("CompanyActivityId", "Status", "mx_Other"))), "--out", str(tmp_path / "run"))
+
+    assert code == 0, err
+    assert box.state.applied[0] == b  # row 4: the first clearing row whose activity no earlier row names
+    assert box.state.applied[1:] == [a, a]  # then rows 2 and 3, in order
+    assert box.state.activities[a]["Fields"] == {"Status": "Won", "mx_Other": ""}
+
+
+def test_a_run_whose_first_update_does_exactly_what_it_asked_goes_on(tmp_path, sandbox, bulk):
+    initial = activities(6)
+    box = sandbox(initial=initial)
+    rows = [[i, "Won"] for i in initial]
+
+    code, out, err = bulk(box, "run", str(sheet(tmp_path, rows)), "--out", str(tmp_path / "run"))
+
+    assert code == 0, err
+    assert box.state.calls == 6 and box.state.retrieve_calls == 1 + 2  # the field check, then the canary's two reads
+    assert "2 reads to check the first update" in err
+    assert f"First update checked (row 2, activity {rows[0][0]}; 2 reads)" in out
+    assert summary_of(tmp_path / "run")["canary"]["passed"] is True
+
+
+def test_no_canary_sends_every_row_without_reading(tmp_path, sandbox, bulk):
+    initial = activities(3)
+    box = sandbox(initial=initial, quirks=frozenset({q.BLANK_UNSENT}))
+
+    code, out, err = bulk(box, "run", str(sheet(tmp_path, [[i, "Won"] for i in initial])), "--out", str(tmp_path / "run"), "--no-canary")
+
+    assert code == 0, err
+    assert box.state.calls == 3 and box.state.retrieve_calls == 1  # the field check only
+    assert "to check the first update" not in err and summary_of(tmp_path / "run")["canary"] == {}
+
+
+def test_a_canary_stop_resumes_with_no_canary_once_understood(tmp_path, sandbox, bulk):
+    initial = activities(4)
+    box = sandbox(initial=initial, quirks=frozenset({q.BLANK_UNSENT}))
+    path = sheet(tmp_path, [[i, "Won"] for i in initial])
+    assert bulk(box, "run", str(path), "--out", str(tmp_path / "run"))[0] == 1
+
+    code, out, err = bulk(box, "resume", str(tmp_path / "run"), "--no-canary")
+
+    assert code == 0, err
+    summary = summary_of(tmp_path / "run")
+    assert summary["counts"]["success"] == 4 and summary["stop_reason"] == ""
+    assert summary["changed_on_resume"] == {"canary": [True, False]}
+    assert box.state.calls == 4
+
+
+def test_a_first_row_that_fails_passes_the_check_to_the_next_row(tmp_path, sandbox, bulk):
+    initial = activities(3)
+    unknown = new_ids(1)[0]
+    box = sandbox(initial=initial, activities=set(initial), quirks=frozenset({q.BLANK_UNSENT}))
+
+    code, out, err = bulk(box, "run", str(sheet(tmp_path, [[unknown, "Won"], *[[i, "Won"] for i in initial]])), "--out", str(tmp_path / "run"))
+
+    assert code == 1
+    lines = {line["_row"]: (line["_outcome"], line["_error_type"]) for line in read_report(tmp_path / "run" / "report.csv")}
+    assert lines["2"] == ("failed", "MXInvalidEntityException")  # its read before failed: the row is not sent
+    assert lines["3"][0] == "success" and {lines["4"][0], lines["5"][0]} == {"not_sent"}  # row 3 was the canary
+    assert box.state.calls == 1 and summary_of(tmp_path / "run")["canary"]["row"] == 3
+
+
+def test_reads_that_cannot_be_made_stop_before_any_update(tmp_path, sandbox, bulk, monkeypatch):
+    from bulk_updater.sandbox.server import Sandbox
+
+    async def not_found(self, request):
+        from aiohttp import web
+
+        return web.Response(status=404, text="Not Found")
+
+    monkeypatch.setattr(Sandbox, "retrieve_by_id", not_found)
+    initial = activities(3)
+    box = sandbox(initial=initial)
+
+    code, out, err = bulk(box, "run", str(sheet(tmp_path, [[i, "Won"] for i in initial])), "--out", str(tmp_path / "run"))
+
+    assert code == 1 and box.state.calls == 0
+    assert "before the first update failed (404 HTTP404" in err and "--no-canary" in err
+    assert summary_of(tmp_path / "run")["counts"]["not_sent"] == 3
+
+
+@pytest.mark.parametrize(
+    "quirk", [q.READ_UPPER_GUIDS, q.READ_TYPED, q.READ_DECIMALS, q.READ_MS_DATES, q.READ_OMIT_EMPTY, q.READ_NULL_EMPTY, q.FIELDS_NULL]
+)
+def test_a_read_that_respells_values_is_no_reason_to_stop(quirk, tmp_path, sandbox, bulk):
+    owner, date = new_ids(1)[0], "2024-03-01 10:00:00"
+    initial = {i: {"ActivityNote": "", "Fields": {"Status": "Open", "mx_Flag": "true", "mx_Amount": "3", "mx_Empty": ""}} for i in new_ids(3)}
+    box = sandbox(initial=initial, quirks=frozenset({quirk}))
+    rows = [[i, "Won", owner, date, "12.5", "#N/A"] for i in initial]
+
+    code, out, err = bulk(
+        box, "run", str(sheet(tmp_path, rows, ("CompanyActivityId", "Status", "Owner", "mx_Date", "mx_Amount", "mx_Flag"))), "--out", str(tmp_path / "run")
+    )
+
+    assert code == 0, err
+    assert summary_of(tmp_path / "run")["canary"]["passed"] is True and box.state.calls == 3
+
+
+def test_max_calls_1_sends_one_checked_update_then_verify_then_the_rest(tmp_path, sandbox, bulk):
+    """The README's "Before the first real run": one activity, checked and backed up; verify; the rest."""
+    initial = activities(4)
+    box = sandbox(initial=initial)
+    path = sheet(tmp_path, [[i, "Won"] for i in initial])
+
+    code, out, err = bulk(box, "run", str(path), "--out", str(tmp_path / "try"), "--max-calls", "1", "--backup")
+    assert code == 1 and box.state.calls == 1 and box.state.applied == [list(initial)[0]]
+    assert summary_of(tmp_path / "try")["canary"]["passed"] is True
+    assert bulk(box, "verify", str(tmp_path / "try"))[0] == 0
+
+    code, out, err = bulk(box, "resume", str(tmp_path / "try"), "--max-calls", "none")
+    assert code == 0, err
+    assert box.state.calls == 4 and summary_of(tmp_path / "try")["counts"]["success"] == 4
