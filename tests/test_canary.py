@@ -10,6 +10,7 @@ import pytest
 from conftest import new_ids, read_report, write_csv
 
 from bulk_updater.sandbox import quirks as q
+from bulk_updater.settings import Rate
 
 OTHER = "keep me"
 
@@ -182,3 +183,25 @@ def test_max_calls_1_sends_one_checked_update_then_verify_then_the_rest(tmp_path
     code, out, err = bulk(box, "resume", str(tmp_path / "try"), "--max-calls", "none")
     assert code == 0, err
     assert box.state.calls == 4 and summary_of(tmp_path / "try")["counts"]["success"] == 4
+
+
+def test_a_stop_during_the_canarys_read_ends_the_wait_at_once(tmp_path, sandbox):
+    """A first Ctrl-C (here a StopToken) while the read before hangs: nothing is sent, the run ends now, not when the read times out."""
+    import threading
+    import time
+
+    from bulk_updater import Credentials, JobOptions, SendSettings, job
+    from bulk_updater.stopping import StopToken
+
+    initial = activities(3)
+    # The canary's read before hangs for 30 s (a library run with no `confirm` makes no field check).
+    box = sandbox(initial=initial, read_faults=True, script=("hang",), hang_seconds=30)
+    send = SendSettings(box.url, Credentials(box.config.access_key, box.config.secret_key), rate=Rate(1000, 1), timeout=60)
+    token = StopToken()
+    threading.Timer(0.5, token.stop).start()
+
+    started = time.monotonic()
+    summary = job.run(sheet(tmp_path, [[i, "Won"] for i in initial]), tmp_path / "run", send, JobOptions(progress=False, stop_token=token, stop_wait=1))
+
+    assert time.monotonic() - started < 5
+    assert summary.stop_reason == "stopped" and summary.counts["not_sent"] == 3 and box.state.calls == 0

@@ -212,14 +212,14 @@ class Runner:
             await self._limiter.acquire()  # returns at once: no need to race the stop
             return True
         # Cancelling a wait is harmless to the limiter: at worst one slot of the pace goes unused.
-        return await self._unless_stopping(self._limiter.acquire())
+        return await self.unless_stopping(self._limiter.acquire())
 
     async def _pause(self, seconds: float) -> None:
         """Sleep before a retry, but wake at once if the run is stopping."""
         if seconds > 0 and not self.stopping:
-            await self._unless_stopping(self._retry.sleep(seconds))
+            await self.unless_stopping(self._retry.sleep(seconds))
 
-    async def _unless_stopping(self, waiting: Awaitable[None]) -> bool:
+    async def unless_stopping(self, waiting: Awaitable[None]) -> bool:
         """Await `waiting`, or cancel it when the run starts stopping first; True if it finished."""
         task = asyncio.ensure_future(waiting)
         stopping = asyncio.ensure_future(self._stopping.wait())

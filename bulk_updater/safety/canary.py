@@ -149,18 +149,20 @@ class Canary:
         if tries > MAX_TRIES:
             self.failure = f"none of the first {MAX_TRIES} rows sent alone succeeded, so no update could be checked"
         else:
-            await self._read_before(request)  # sets `failure` when no update can be checked
+            await self._read_before(runner, request)  # sets `failure` when no update can be checked
         if self.failure:
             runner.stop()  # this row is recorded not_sent, with the rows left
         self._succeeded = None
         await runner.run([(row, request)])
         before = self.before.pop(request.activity_id, None)
         if self._succeeded is not None and before is not None:
-            await self._check(request, before)
+            await self._check(runner, request, before)
 
-    async def _read_before(self, request: UpdateRequest) -> None:
+    async def _read_before(self, runner: Runner, request: UpdateRequest) -> None:
         """Read the activity before its update; set `failure` when reads can't be made at all."""
-        answer, activity = await self._read(request.activity_id)
+        answer, activity = await self._read(runner, request.activity_id)
+        if runner.stopping:
+            return  # the row is recorded not_sent
         if activity is not None:
             self.before[request.activity_id] = activity
         elif answer.kind not in (Kind.RETRYABLE, Kind.THROTTLED) and not answer.error_type.startswith("MX"):
@@ -171,17 +173,27 @@ class Canary:
             message = f"reading the activity before the update failed: {answer.error_message}"
             self._refused[request.activity_id] = CallResult(Kind.PERMANENT, answer.http_status, answer.error_type, message)
 
-    async def _check(self, request: UpdateRequest, before: Activity) -> None:
+    async def _check(self, runner: Runner, request: UpdateRequest, before: Activity) -> None:
+        answer, after = await self._read(runner, request.activity_id)
+        if runner.stopping:
+            return  # a stop during the read: the update stays unchecked, and the run stops for its own reason
         self.checked = (request.row, request.activity_id)
-        answer, after = await self._read(request.activity_id)
         if after is None:
             self.failure = f"activity {request.activity_id} could not be read back after the first update ({_why(answer)}), so the update was not checked"
             return
         self.found = findings(request, before, after)
 
-    async def _read(self, activity_id: str) -> tuple[CallResult, Activity | None]:
+    async def _read(self, runner: Runner, activity_id: str) -> tuple[CallResult, Activity | None]:
+        """Read with the run's retries; a stop (Ctrl-C) ends the wait at once, as it does the runner's."""
         self.reads += 1
-        return await read_activity(self.client, self.limiter, activity_id, self.max_attempts)
+        answers: list[tuple[CallResult, Activity | None]] = []
+
+        async def reading() -> None:
+            answers.append(await read_activity(self.client, self.limiter, activity_id, self.max_attempts))
+
+        if await runner.unless_stopping(reading()):
+            return answers[0]
+        return CallResult(Kind.RETRYABLE, None, "Stopped", "the run stopped before the read answered"), None
 
 
 def _why(answer: CallResult) -> str:
