@@ -220,7 +220,8 @@ def _report_end(summary: Summary, args: argparse.Namespace) -> int:
     if summary.stop_reason == "canary":
         print(
             f"Error: stopped after the first update: {summary.stop_detail}. The rows left are not_sent. "
-            "Check that activity in LeadSquared (docs/leadsquared-api.md lists what the first update tells). "
+            f"Its values before and after are in {os.path.join(args.out, 'canary.json')}: check that activity in LeadSquared "
+            "(docs/leadsquared-api.md says what the first update tells). "
             f"Once the cause is understood, send the rest: {_finish_command(args)} --no-canary",
             file=sys.stderr,
         )

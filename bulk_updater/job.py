@@ -328,6 +328,7 @@ async def _run_job(
                 job.save(out_dir, RunState.STOPPED)
         _finish_summary(summary, stop.runner.stats if stop.runner else RunStats(), stop, started)
         hooks.finish_summary(summary, session.watch, sender)
+        hooks.keep_canary_reads(out_dir, sender)
         if not summary.stop_reason and not _one_line_each(total, summary):
             summary.stop_reason = "incomplete"  # a bug: never call it finished; a resume sends the rows left
         write_failed(out_dir / REPORT, out_dir / FAILED)

@@ -45,6 +45,8 @@ def test_an_update_that_blanks_what_it_was_not_sent_stops_the_run_after_one_upda
     assert summary["canary"]["row"] == 2 and summary["canary"]["activity"] == ids[0] and not summary["canary"]["passed"]
     assert any("ActivityNote" in found for found in summary["canary"]["found"])  # the note was blanked too
     assert json.loads((tmp_path / "run" / "run.json").read_text())["state"] == "stopped"
+    kept = json.loads((tmp_path / "run" / "canary.json").read_text())["values"]  # what the admin can put back by hand
+    assert kept["mx_Other"] == {"before": OTHER, "after": ""} and kept["ActivityNote"] == {"before": "a note", "after": ""}
 
 
 def test_clears_ignored_stop_the_run_and_the_canary_is_the_first_row_that_clears(tmp_path, sandbox, bulk):

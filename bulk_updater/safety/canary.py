@@ -25,6 +25,7 @@ a read the server refuses outright (404, 403, not an activity) stops: no update 
 
 from __future__ import annotations
 
+import json
 from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
 
@@ -107,6 +108,7 @@ class Canary:
     failure: str = ""  # why the check could not be made (a read that failed, not the row's fault)
     reads: int = 0
     checked: tuple[int, str] | None = None  # the (row, activity) whose update was checked
+    reads_of_checked: tuple[Activity, Activity] | None = None  # its activity before and after, kept in canary.json
     # The read before, for the send step that would read the same activity again (--backup's snapshot, undo's
     # check); an entry lives only while its row is sent.
     before: dict[str, Activity] = field(default_factory=dict)
@@ -181,6 +183,7 @@ class Canary:
         if after is None:
             self.failure = f"activity {request.activity_id} could not be read back after the first update ({_why(answer)}), so the update was not checked"
             return
+        self.reads_of_checked = (before, after)
         self.found = findings(request, before, after)
 
     async def _read(self, runner: Runner, activity_id: str) -> tuple[CallResult, Activity | None]:
@@ -199,6 +202,25 @@ class Canary:
 def _why(answer: CallResult) -> str:
     status = f"{answer.http_status} " if answer.http_status else ""
     return f"{status}{answer.error_type}: {answer.error_message}".strip()
+
+
+CANARY_FILE = "canary.json"
+
+
+def reads_record(canary: Canary) -> str | None:
+    """canary.json: the checked activity's note and every field before and after its update, as an update
+    would send them back; with it an admin can put back by hand what the first update wiped. None: no check."""
+    if canary.checked is None or canary.reads_of_checked is None:
+        return None
+    before, after = canary.reads_of_checked
+    names = [NOTE, *sorted(set(before.fields) | set(after.fields))]
+    values = {name: {"before": _as_sent(before.value(name)), "after": _as_sent(after.value(name))} for name in names}
+    return json.dumps({**report(canary), "values": values}, indent=2, ensure_ascii=False) + "\n"
+
+
+def _as_sent(value: object) -> object:
+    text = spelled(value)
+    return text if text is not None else value  # an object kept as read
 
 
 def report(canary: Canary) -> dict:

@@ -13,13 +13,13 @@ from pathlib import Path
 from ..calls import CallResult, LeadSquaredClient, WindowLimiter, open_session
 from ..errors import Declined
 from ..preflight import Identity
-from ..report import Summary
+from ..report import Summary, files
 from ..requests import UpdateRequest, activity_to_update, plan_row
 from ..rows import ACTIVITY_ID, NOTE, Row, load_map
 from ..settings import SendSettings
 from .activity import read_activity
 from .backup import BackupSend, UndoLog
-from .canary import Canary
+from .canary import CANARY_FILE, Canary, reads_record
 from .canary import report as canary_report
 from .confirm import FIX_IN_SHEET, SendPlan, about_to_update, case_clashes, case_refusal, may_clash, timezone_warning, unknown_columns, zone_to_warn_of
 from .failing import FailureWatch
@@ -228,6 +228,13 @@ class Sender:
         for part in (self._log, self._guard):
             if part is not None:
                 part.close()
+
+
+def keep_canary_reads(out_dir: Path, sender: Sender) -> None:
+    """The first update's activity, read before and after, in DIR/canary.json (when it was checked)."""
+    record = reads_record(sender.canary) if sender.canary is not None else None
+    if record is not None:
+        files.replace_text(out_dir / CANARY_FILE, record)
 
 
 def finish_summary(summary: Summary, watch: FailureWatch | None, sender: Sender) -> None:

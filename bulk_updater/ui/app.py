@@ -27,7 +27,7 @@ from ..rows import ReadOptions
 from ..rows.reader import read_header
 from ..rows.workbook import sheet_names
 from ..safety.backup import UNDO_FILE
-from ..safety.canary import reads_needed
+from ..safety.canary import CANARY_FILE, reads_needed
 from ..safety.confirm import SendPlan, about_to_update, timezone_flag, timezone_warning, zone_to_warn_of
 from ..safety.verify import VERIFY_FILE
 from ..wording import counted
@@ -44,7 +44,7 @@ from .workspace import SHEET_EXTENSIONS, UploadTooBig, Workspace
 # How often a live page gets the job's numbers: a few times a second, whatever the row rate.
 PROGRESS_INTERVAL = 0.3
 # Files a results page offers for download (the CLI's outputs, and the safety net's undo.csv and verify.csv).
-DOWNLOADS = ("report.csv", "failed.csv", "summary.json", "report.xlsx", "failed.xlsx", UNDO_FILE, VERIFY_FILE)
+DOWNLOADS = ("report.csv", "failed.csv", "summary.json", "report.xlsx", "failed.xlsx", UNDO_FILE, VERIFY_FILE, CANARY_FILE)
 HERE = Path(__file__).parent
 
 
