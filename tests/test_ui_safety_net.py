@@ -188,3 +188,28 @@ async def test_a_second_click_on_undo_shows_the_undo_already_going(ui, sandbox, 
     assert first.headers["Location"] == second.headers["Location"] != f"/runs/{run_id}"
     await _finished(server, first.headers["Location"].rsplit("/", 1)[-1])
     assert len(list((tmp_path / "ws" / "runs").iterdir())) == 2
+
+
+async def test_the_page_shows_what_the_canary_found_and_can_skip_it(ui, sandbox, tmp_path):  # noqa: F811
+    from bulk_updater.sandbox import quirks
+
+    ids = new_ids(3)
+    initial = {i: {"ActivityNote": "", "Fields": {"Status": "Open", "mx_Other": "keep me"}} for i in ids}
+    box = sandbox(initial=initial, quirks=frozenset({quirks.BLANK_UNSENT}))
+    server = ui(_environ(box))
+    sheet = write_csv(tmp_path / "edits.csv", [["CompanyActivityId", "Status"], *[[i, "Won"] for i in ids]])
+
+    upload_id, confirm = await _to_confirm(server, sheet, {"rate": "1000/1"})
+    assert "2 reads to check the first update" in confirm
+    _, _, response = await fetch("POST", f"{server.base}/start/{upload_id}", headers=posting(server))
+    page = await _finished(server, response.headers["Location"].rsplit("/", 1)[-1])
+    assert 'id="canary" data-passed="no"' in page and "the update blanked mx_Other" in page and "(stopped: canary)" in page
+    assert box.state.calls == 1 and "canary.json" in page
+
+    _, options, _ = await fetch("GET", f"{server.base}/options/{upload_id}", headers=signed_in(server))
+    assert 'id="no-canary"' in options
+    upload_id, confirm = await _to_confirm(server, sheet, {"rate": "1000/1", "no_canary": "1"})
+    assert "to check the first update" not in confirm
+    _, _, response = await fetch("POST", f"{server.base}/start/{upload_id}", headers=posting(server))
+    page = await _finished(server, response.headers["Location"].rsplit("/", 1)[-1])
+    assert 'id="canary"' not in page and box.state.calls == 1 + 3
