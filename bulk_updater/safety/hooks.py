@@ -14,7 +14,7 @@ from ..calls import CallResult, LeadSquaredClient, WindowLimiter, open_session
 from ..errors import Declined
 from ..preflight import Identity
 from ..report import Summary
-from ..requests import UpdateRequest, activity_to_update, plan_row
+from ..requests import Plan, UpdateRequest, activity_to_update, plan_row
 from ..rows import Row
 from ..settings import SendSettings
 from .activity import read_activity
@@ -46,17 +46,22 @@ class Counted:
 MAX_DISTINCT = 100_000
 
 
-def count_rows(rows: Iterable[Row], clear_token: str) -> Counted:
+def count_rows(rows: Iterable[Row], clear_token: str, plan: Callable[[Row, str], Plan] | None = None) -> Counted:
+    """Count what will be sent; `plan` plans each row when its cells are not what is sent (undo sends its record)."""
     counted = Counted()
     for row in rows:
         counted.total += 1
-        activity_id = activity_to_update(row, clear_token)
+        planned = None if plan is None else plan(row, clear_token)
+        if planned is None:
+            activity_id = activity_to_update(row, clear_token)
+        else:
+            activity_id = planned.activity_id if isinstance(planned, UpdateRequest) else None
         if activity_id is None:
             continue
         counted.to_send += 1
         if counted.first is None:
-            plan = plan_row(row, clear_token)
-            counted.first = plan if isinstance(plan, UpdateRequest) else None
+            planned = planned or plan_row(row, clear_token)
+            counted.first = planned if isinstance(planned, UpdateRequest) else None
         if counted._ids is not None:
             counted._ids.add(hash(activity_id))
             if len(counted._ids) > MAX_DISTINCT:

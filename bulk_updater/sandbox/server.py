@@ -17,6 +17,7 @@ import ssl
 import threading
 import time
 from dataclasses import dataclass, field
+from decimal import Decimal
 from pathlib import Path
 
 from aiohttp import web
@@ -53,7 +54,10 @@ class SandboxConfig:
     script: tuple[str, ...] = ()
     activities: set[str] | None = None  # the activity ids that exist; None: every GUID exists
     # What the activities hold at the start: id -> {"ActivityNote": ..., "Fields": {SchemaName: value}}.
+    # Values may be typed (bool, int, Decimal for a number's exact digits, None, dict, list): RetrieveById answers them as they are.
     initial: dict[str, dict] | None = None
+    # RetrieveById for id A answers with activity B, naming B (a server mixing up answers): {A: B}; B "" names no id at all.
+    answer_for: dict[str, str] | None = None
     # The activity type's SchemaNames: an update naming another fails (MX error), and RetrieveById
     # lists every one of them, empty ones as "". None: any schema name is a field, and only set ones are listed.
     fields: frozenset[str] | None = None
@@ -163,13 +167,16 @@ class Sandbox:
         known = self.config.activities
         if known is not None and activity_id not in known:
             return _error(500, "MXInvalidEntityException", "Activity does not exist")
-        activity = self.state.activities.get(activity_id, {"ActivityNote": None, "Fields": {}})
+        answered = {k.lower(): v.lower() for k, v in (self.config.answer_for or {}).items()}.get(activity_id, activity_id)
+        activity = self.state.activities.get(answered or activity_id, {"ActivityNote": None, "Fields": {}})
         listed = {name: "" for name in sorted(self.config.fields or ())} | activity["Fields"]
         low, high = self.config.latency
         if high:
             await asyncio.sleep(self._rng.uniform(low, high))
+        note = "" if activity["ActivityNote"] is None else activity["ActivityNote"]
+        named = {"Id": answered} if answered else {}
         return web.json_response(
-            {"Id": activity_id, "ActivityNote": activity["ActivityNote"] or "", "ActivityFields": listed, "ModifiedOn": "2026-01-01 00:00:00"}
+            {**named, "ActivityNote": note, "ActivityFields": listed, "ModifiedOn": "2026-01-01 00:00:00"}, dumps=exact_json
         )
 
     async def user_by_access_key(self, request: web.Request) -> web.Response:
@@ -277,7 +284,7 @@ class Sandbox:
         return web.json_response({"Status": "Success", "Message": {"Id": activity_id, "IsSuccessful": True}})
 
     async def state_json(self, request: web.Request) -> web.Response:
-        return web.json_response(self.state.to_json())
+        return web.json_response(self.state.to_json(), dumps=exact_json)
 
     async def other_integration(self, app: web.Application):
         """While the server runs, another integration's calls count against the same limit."""
@@ -304,6 +311,17 @@ class Sandbox:
         if not self._counter.admit(now):  # type: ignore[union-attr]
             self.state.other_throttled += 1
             self.state.other_throttled_at.append(now)
+
+
+def exact_json(value: object) -> str:
+    """JSON with a Decimal written in its own digits (`1.50`, never `1.5`), as a server may write a number."""
+    if isinstance(value, Decimal):
+        return format(value, "f") if value.as_tuple().exponent <= 0 else str(value)  # type: ignore[operator]
+    if isinstance(value, dict):
+        return "{" + ", ".join(f"{json.dumps(str(key))}: {exact_json(item)}" for key, item in value.items()) + "}"
+    if isinstance(value, (list, tuple)):
+        return "[" + ", ".join(exact_json(item) for item in value) + "]"
+    return json.dumps(value)
 
 
 def _body_problem(body: object) -> str:

@@ -10,7 +10,6 @@ from __future__ import annotations
 from pathlib import Path
 
 from ..report.run_record import RunRecord
-from ..rows import open_sheet
 from ..safety import hooks
 from ..safety.confirm import SendPlan
 from ..safety.undo import UndoSource
@@ -31,5 +30,5 @@ def wrong_account(run_dir: Path, connection: Connection) -> str:
 def undo_plan(run_dir: Path, force: bool) -> SendPlan:
     """The rows undo will send, counted as the library's undo counts them; 2 calls a row unless forced (the re-read)."""
     found = UndoSource.find(run_dir)
-    counted = hooks.count_rows(open_sheet(found.undo_csv).rows(), found.clear_token)
+    counted = hooks.count_rows(found.rows(), found.clear_token, found.planned)
     return SendPlan(counted.to_send, counted.activities, 1 if force else 2)
