@@ -159,8 +159,7 @@ def test_a_torn_last_line_is_dropped_even_with_force(tmp_path, sandbox, bulk):
     sheet = write_csv(tmp_path / "in.csv", [["CompanyActivityId", "Status"], [x, "Won"], [y, "Won"]])
     assert bulk(box, "run", str(sheet), "--out", str(tmp_path / "run"), "--backup", "--concurrency", "1")[0] == 0
     # As if a kill had cut Y's snapshot short, before its update was sent.
-    for name in ("undo.csv", RECORD_FILE):
-        path = tmp_path / "run" / name
+    for path in (tmp_path / "run" / "undo.csv", tmp_path / "run" / RECORD_FILE):
         text = path.read_bytes()
         path.write_bytes(text[: text.rindex(b"Pending") + len(b"Pend")])
     fields(box, y)["Status"] = "Pending review"
