@@ -248,3 +248,20 @@ def test_a_resumed_backup_run_writes_undo_csv_again_from_the_record(tmp_path, sa
     assert [line["Status"] for line in read_report(undo_csv)] == ["'=old"] * 4
     assert bulk(box, "undo", str(tmp_path / "run"), "--out", str(tmp_path / "undo"))[0] == 0
     assert all(fields(box, i) == {"Status": "=old"} for i in ids)
+
+
+def test_undos_changed_since_check_compares_the_records_typed_values(tmp_path, sandbox, bulk):
+    x, y = new_ids(2)
+    box = sandbox(initial={x: {"Fields": {"mx_Flag": False, "mx_Amount": Decimal("1.50")}}, y: {"Fields": {"mx_Flag": True, "mx_Amount": Decimal("2")}}})
+    # The update fails after its snapshot (Owner is no user id): each activity still holds its typed old values.
+    sheet = write_csv(tmp_path / "in.csv", [["CompanyActivityId", "mx_Flag", "mx_Amount", "Owner"], [x, "true", "9", "not-a-user"], [y, "false", "9", "not-a-user"]])
+    assert bulk(box, "run", str(sheet), "--out", str(tmp_path / "run"), "--backup", "--keep-going")[0] == 1
+    fields(box, y)["mx_Flag"] = "maybe"  # a colleague's edit
+
+    code, out, err = bulk(box, "undo", str(tmp_path / "run"), "--out", str(tmp_path / "undo"))
+
+    assert code == 0, err
+    lines = outcomes(tmp_path / "undo" / "report.csv")
+    assert lines[x][0] == "success"  # false and 1.50 as read are no change
+    assert lines[y][:2] == ("skipped", "ChangedSinceRun") and "mx_Flag is now 'maybe'" in lines[y][2]
+    assert fields(box, x) == {"mx_Flag": "false", "mx_Amount": "1.50", "Owner": ""}
