@@ -183,15 +183,6 @@ class RecordFile:
             except (ValueError, KeyError, TypeError):
                 raise _unreadable(self.path, number) from None
 
-    def complete_bytes(self) -> int:
-        """The length of the record up to its last complete line."""
-        size = 0
-        with files.open_read(self.path, binary=True) as f, files.explained(self.path):
-            for raw in f:
-                if raw.endswith(b"\n"):
-                    size += len(raw)
-        return size
-
     def _lines(self) -> Iterator[tuple[int, str]]:
         """(line number, text) of each complete line; a last line without its line end is left out."""
         self.torn = False
