@@ -121,9 +121,11 @@ def cmd_resume(args: argparse.Namespace) -> int:
 
 
 def cmd_undo(args: argparse.Namespace) -> int:
-    """Take back a run made with --backup: send its undo.csv, as run sends a sheet.
+    """Take back a run made with --backup: send back the old values its backup kept.
 
-    Before restoring an activity it reads it again: if someone changed one of its fields
+    It sends the backup's record (DIR/undo-record.jsonl), the values exactly as they were
+    read, never DIR/undo.csv, the readable copy (one a spreadsheet saved over is named in a
+    warning). Before restoring an activity it reads it again: if someone changed one of its fields
     since the run wrote it, the activity is not touched (skipped, "changed since the run:
     Status is now 'Won'"). --force restores anyway. Writes the undo's own report in
     UNDO_DIR; the same options and resume rules as run.
@@ -554,7 +556,7 @@ def add_safety_options(parser: argparse.ArgumentParser, backup: bool = True) -> 
     if backup:
         group.add_argument(
             "--backup", action="store_true", default=None,
-            help="read each activity before updating it and keep the old values in DIR/undo.csv, for `undo` (2 calls per row)",
+            help="read each activity before updating it and keep the old values (DIR/undo-record.jsonl, copy DIR/undo.csv), for `undo` (2 calls per row)",
         )
     group.add_argument("--keep-going", action="store_true", default=None, help="don't stop when every row sent fails the same way")
     group.add_argument(

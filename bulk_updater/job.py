@@ -110,6 +110,8 @@ class _Source:
     plan: Callable[[Row, str], tuple[Row, Plan]] = lambda row, clear_token: (row, plan_row(row, clear_token))
     # What reading the rows noticed (a workbook's date-times taken as UTC); filled in by the counting pass.
     findings: ReadFindings | None = None
+    # What the counting pass plans each row with; None: the sheet's cells, as plan_row reads them (undo: its record)
+    counted_plan: Callable[[Row, str], Plan] | None = None
 
 
 def run(edits: str | Path | Any, out_dir: str | Path, send: SendSettings, options: JobOptions = JobOptions()) -> Summary:
@@ -159,24 +161,24 @@ async def retry_async(report_path: Path, out_dir: Path, send: SendSettings, opti
 
 
 def undo(run_dir: str | Path, out_dir: str | Path, send: SendSettings, options: JobOptions = JobOptions()) -> Summary:
-    """Send back the run_dir/undo.csv of a --backup run, skipping activities changed since (unless `options.force`)."""
+    """Send back the old values a --backup run kept (run_dir's backup record), skipping activities changed since (unless `options.force`)."""
     return asyncio.run(undo_async(Path(run_dir), Path(out_dir), send, options))
 
 
 async def undo_async(run_dir: Path, out_dir: Path, send: SendSettings, options: JobOptions) -> Summary:
-    if run_dir.is_file():  # resume names the undo.csv
+    if run_dir.is_file():  # resume names the file the undo read (the backup's record, or an older version's undo.csv)
         run_dir = run_dir.parent
     if not (run_dir / RUN_FILE).is_file():
         raise InputError(f"{run_dir} holds no run (no {RUN_FILE})", hint="Give the --out folder of a run made with --backup.")
-    with lock_out_dir(run_dir):  # refused while a command still writes there: its undo.csv is not complete
+    with lock_out_dir(run_dir):  # refused while a command still writes there: its backup is not complete
         found = UndoSource.find(run_dir)
+        found.check()  # the whole record read (a damaged line refused) and undo.csv compared with it, before anything is sent
         undone = RunRecord.load(run_dir)
     options = dataclasses.replace(options, clear_token=found.clear_token, read=ReadOptions(), backup=False)
-    job = _job_record("undo", found.undo_csv, send, options, out_dir)
-    undone = RunRecord.load(run_dir)
+    # What is sent is the backup's record (undo.csv only in a folder an older version wrote without one).
+    job = _job_record("undo", found.input_path, send, options, out_dir)
     job.named_columns = list(undone.named_columns) if undone is not None else []  # undo.csv has the run's columns
-    sheet = open_sheet(found.undo_csv)
-    source = _Source("undo", found.undo_csv, sheet.columns, sheet.rows, None)
+    source = _Source("undo", found.input_path, found.columns, found.rows, None, found.plan, counted_plan=found.planned)
     return await _run_job(job, source, out_dir, send, options, undo_from=found, acted_on=(run_dir, undone) if undone else None)
 
 
@@ -295,7 +297,7 @@ async def _run_job(
             rerun.check_run(out_dir)
         earlier = open_out_dir(out_dir, job, report_header(source.columns), options.restart, options.unverified_account)
         if earlier.rows:  # a resume: count the rows left
-            counted = hooks.count_rows((row for row in source.rows() if row.number not in earlier.rows), options.clear_token)
+            counted = hooks.count_rows((row for row in source.rows() if row.number not in earlier.rows), options.clear_token, source.counted_plan)
         field_check = await _before_sending(job, source, counted, identity, send, limiter, options, undo_from, out_dir)
         guard = undo_from.open_guard(out_dir, options.force) if undo_from else None
         log = hooks.open_undo_log(out_dir, source.columns, job.options["record"]["undo_clear_token"]) if options.backup else None
@@ -310,6 +312,8 @@ async def _run_job(
             session.progress.note(_changes_note(job.changed_on_resume))
         if rerun is not None:
             _open_history(rerun, out_dir, summary, session.progress.note)
+        if undo_from is not None:
+            _say_warnings(undo_from.warnings, summary, session.progress.note)  # undo.csv changed since the run, a torn line...
         stop = StopOnSignals(options.stop_wait, session.progress.note, options.stop_token, options.handle_signals)
         sender = hooks.Sender(log, guard)
         if field_check is not None:
@@ -347,7 +351,7 @@ async def _count_beside_key_check(source: _Source, send: SendSettings, limiter: 
     the two, not both. Both come before anything is written: a failure leaves no folder
     behind. A bad sheet is reported before bad keys, as when the two ran in turn.
     """
-    counting = asyncio.ensure_future(asyncio.to_thread(hooks.count_rows, source.rows(), clear_token))
+    counting = asyncio.ensure_future(asyncio.to_thread(hooks.count_rows, source.rows(), clear_token, source.counted_plan))
     try:
         identity = await preflight(send, limiter)
     except Exception:  # (a Ctrl-C or a cancel is not held up here)
@@ -371,7 +375,7 @@ async def _before_sending(
     utc_datetimes = source.findings.utc_datetimes if source.findings else 0
     token = options.stop_token
     try:
-        check_reads = reads_needed(options.canary, options.backup)
+        check_reads = reads_needed(options.canary, options.backup or bool(undo_from and not options.force))
         return await hooks.before_sending(
             check, counted, calls_per_row, identity, send, limiter, options.confirm, _note, options.confirm_asks,
             stopped=lambda: token is not None and token.requested, utc_datetimes=utc_datetimes, check_reads=check_reads,
@@ -449,6 +453,8 @@ async def _send_all(
         if canary is not None and sender.backup is not None:
             sender.backup.read_before = canary.before  # the canary's read before serves as the snapshot's: 2 reads, not 3
             canary.send_reads = True
+        if canary is not None and sender.guard is not None:
+            sender.guard.read_before = canary.before  # and as undo's "changed since the run" check's
         runner = Runner(
             canary or each,
             limiter,
@@ -485,6 +491,13 @@ def _open_history(rerun: Rerun, out_dir: Path, summary: Summary, note: Callable[
         note(f"Warning: {warning}")
     summary.warnings += rerun.lineage.warnings
     rerun.prepare(out_dir)
+
+
+def _say_warnings(warnings: list[str], summary: Summary, note: Callable[[str], None]) -> None:
+    """Say each warning once, and keep it in summary.json."""
+    for warning in warnings:
+        note(f"Warning: {warning}")
+    summary.warnings += warnings
 
 
 def _summary_so_far(source: _Source, send: SendSettings, earlier: Recorded, rerun: Rerun | None) -> Summary:

@@ -1,7 +1,8 @@
 """The safety net for a live CRM: backup and undo, verify, stop on systematic failure, confirm before sending.
 
-    backup.py   --backup: snapshots in DIR/undo.csv before each update
-    undo.py     `undo DIR`: send undo.csv back, skipping activities changed since the run
+    backup.py   --backup: a snapshot before each update, in the record and its copy DIR/undo.csv
+    record.py   the backup's record, DIR/undo-record.jsonl: old values exactly as read
+    undo.py     `undo DIR`: send the record back, skipping activities changed since the run
     verify.py   `verify DIR`: read back what a run wrote, DIR/verify.csv
     compare.py  the one comparison both use (LeadSquared's normalising is no change)
     failing.py  stop sending when every row fails the same way

@@ -11,6 +11,7 @@ from decimal import Decimal
 
 from ..calls import Backoff, CallResult, Kind, LeadSquaredClient, WindowLimiter
 from ..rows import NOTE
+from ..server_text import printable
 
 # A read answered 429 this many times in a row gives up (as the runner does for a row).
 MAX_THROTTLED_READS = 50
@@ -39,6 +40,23 @@ class Activity:
         return self.note if name == NOTE else self.fields.get(name)
 
 
+def wrong_activity(activity: Activity, asked: str) -> str:
+    """Why this read's answer can't stand for activity `asked` ("" when it names that id).
+
+    The answer must name the id asked for (case and braces aside): one that names another
+    activity, or none, would put another activity's values where this one's belong."""
+    answered = activity.activity_id
+    if not answered.strip():
+        return f"the read of activity {asked} named no activity id, so its values can't be tied to it"
+    if _bare_id(answered) != _bare_id(asked):
+        return f"the read answered for activity {printable(answered)[:60]}, not {asked}"
+    return ""
+
+
+def _bare_id(activity_id: str) -> str:
+    return activity_id.strip().removeprefix("{").removesuffix("}").strip().lower()
+
+
 def spelled(value: JsonValue) -> str | None:
     """A read value as the text an update sends back (booleans as true/false, numbers in the digits
     read, null as empty); None for an object or a list, which no update is known to take back."""
@@ -46,9 +64,19 @@ def spelled(value: JsonValue) -> str | None:
         return ""
     if isinstance(value, bool):
         return "true" if value else "false"
-    if isinstance(value, (str, int, Decimal)):
+    if isinstance(value, Decimal):
+        return _digits(value)
+    if isinstance(value, (str, int)):
         return str(value)
     return None
+
+
+def _digits(number: Decimal) -> str:
+    """A JSON number's digits in plain notation: `0.00000010` stays so (str() would give `1.0E-7`).
+
+    Exact for every number written without an exponent; one written with one (`1.5E-3`) is sent
+    as the same number in plain digits (`0.0015`): the parse kept its digits, not its spelling."""
+    return format(number, "f")
 
 
 async def read_activity(

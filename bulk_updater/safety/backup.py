@@ -1,26 +1,38 @@
-"""--backup: before a row's update, read the activity and keep the values the row will change in DIR/undo.csv.
+"""--backup: before a row's update, read the activity and keep the values the row will change.
+
+What is kept, and what undo sends back, is the backup's own record, DIR/undo-record.jsonl
+(record.py): each old value exactly as the read answered it, its JSON type included, tied to
+the id the answer names. DIR/undo.csv is its readable copy, written beside it and defused
+like every CSV the tool writes; nothing reads undo.csv back but the check that it still
+matches (undo names a copy a spreadsheet saved over) and, for a folder an older version
+wrote without a record, undo itself.
+
+A row is never updated unless its snapshot is exact and can be sent back exactly: a read
+that answers for another activity (or names none), a value undo can't send (an object, a
+list, a number whose digits the read did not give, text no file can hold) or text equal to
+the run's undo clear token makes it `failed` with `BackupFailed` and a plain reason.
 
 Only the first snapshot of each (activity, field) in a run is kept: that is the state to go
 back to. Row 2 may change X's Status and row 4 X's Owner; both originals are kept, each on
-the line of the row that first changed it. A snapshot line is appended and flushed *before*
-its update is sent, so after a kill -9 no activity that may have been updated lacks its
-snapshot. The index of snapshots taken lives in DIR/.state-backup.sqlite, rebuilt from
-undo.csv at the start of every session (so a kill between the two never loses one).
+the line of the row that first changed it. A snapshot is appended and flushed to the record,
+then to undo.csv, *before* its update is sent, so after a kill -9 no activity that may have
+been updated lacks its snapshot. At the start of every session the record's torn last line
+(if any) is dropped, the index of snapshots taken (DIR/.state-backup.sqlite) is rebuilt from
+it, and undo.csv is written again from it when the two differ.
 
-undo.csv is an input sheet: CompanyActivityId, ActivityNote (when the input has it), one
-column per SchemaName, and `_row` naming the row it undoes. A field that was empty is
-written as the run's undo clear token, so sending undo.csv clears it again.
+undo.csv: CompanyActivityId, ActivityNote (when the input has it), one column per SchemaName,
+and `_row` naming the row it undoes. A field that was empty is written as the run's undo
+clear token; a value a spreadsheet would run as a formula is prefixed with `'`.
 """
 
 from __future__ import annotations
 
 import csv
-import io
 import secrets
 import sqlite3
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterable, Iterator
 from pathlib import Path
-from typing import TextIO
+from typing import IO
 
 from ..calls import CallResult, Kind, LeadSquaredClient
 from ..errors import InputError
@@ -28,7 +40,9 @@ from ..report import files
 from ..report.writer import REPORT_ENCODING
 from ..requests import UpdateRequest
 from ..rows import ACTIVITY_ID, NOTE
-from .activity import Activity, spelled
+from ..server_text import spreadsheet_safe
+from .activity import Activity, wrong_activity
+from .record import RECORD_FILE, TEXT, Kept, RecordFile, Snapshot, header_line, keep
 
 UNDO_FILE = "undo.csv"
 INDEX_FILE = ".state-backup.sqlite"
@@ -48,28 +62,44 @@ def undo_header(columns: list[str]) -> list[str]:
 
 
 def refuse_replacing_undo_log(out_dir: Path, why: str) -> None:
-    """An undo.csv is the only way back for the run that wrote it: never replace it silently."""
-    if files.is_present(out_dir / UNDO_FILE):
+    """A backup is the only way back for the run that wrote it: never replace it silently."""
+    for name in (UNDO_FILE, RECORD_FILE):
+        if files.is_present(out_dir / name):
+            raise InputError(
+                f"{out_dir} holds the {name} of an earlier run ({why})",
+                hint=f"Undo that run first (bulk-updater undo {out_dir} --out UNDO_DIR), or move {RECORD_FILE} and {UNDO_FILE} away, or choose another --out folder.",
+            )
+
+
+def refuse_extending_an_older_backup(out_dir: Path) -> None:
+    """An unfinished run whose backup an older bulk-updater began (undo.csv, no record) is not resumed
+    with --backup: its first snapshots would be in undo.csv alone, and undo would send the record."""
+    if files.is_present(out_dir / UNDO_FILE) and not files.is_present(out_dir / RECORD_FILE):
         raise InputError(
-            f"{out_dir} holds the {UNDO_FILE} of an earlier run ({why})",
-            hint=f"Undo that run first (bulk-updater undo {out_dir} --out UNDO_DIR), or move {UNDO_FILE} away, or choose another --out folder.",
+            f"the unfinished run in {out_dir} was backed up by an older bulk-updater, in {UNDO_FILE} alone (no {RECORD_FILE})",
+            hint=f"Finish it with the version that started it; or undo what it sent (bulk-updater undo {out_dir} --out UNDO_DIR) and start again.",
         )
 
 
 class UndoLog:
-    """DIR/undo.csv and the index of the (activity, field) pairs it holds."""
+    """The backup's record and its readable copy undo.csv, and the index of the (activity, field) pairs kept."""
 
     def __init__(self, out_dir: Path, columns: list[str], clear_token: str) -> None:
         self.path = out_dir / UNDO_FILE
         self.header = undo_header(columns)
         self.clear_token = clear_token
-        records = self._recover()
-        self._index = _open_index(out_dir / INDEX_FILE, records, self.header)
-        self._file: TextIO = _open_append(self.path)
+        self._record = RecordFile(out_dir / RECORD_FILE)
+        self._recover()
+        # The record before its copy: a folder with undo.csv and no record is an older version's backup.
+        self._record_file = files.open_append(self._record.path, "ascii")
+        if self._record_file.tell() == 0:
+            self._record_file.write(header_line(self.header))
+            self._record_file.flush()
+        self._index = _open_index(out_dir / INDEX_FILE, self._record.snapshots())
+        if copy_difference(self.path, self.header, self._record.snapshots(), clear_token):
+            write_copy(self.path, self.header, self._record.snapshots(), clear_token)
+        self._file = files.open_append(self.path, REPORT_ENCODING)
         self._csv = csv.writer(self._file)
-        if self._file.tell() == 0:
-            self._csv.writerow(self.header)
-            self._file.flush()
 
     def missing(self, request: UpdateRequest) -> list[str]:
         """The note and fields of `request` that have no snapshot yet in this run."""
@@ -79,80 +109,148 @@ class UndoLog:
 
     def write(self, request: UpdateRequest, names: list[str], activity: Activity) -> str:
         """Append and flush the snapshot of `names`; return why it can't be kept ("" when written)."""
-        values = {}
+        problem = wrong_activity(activity, request.activity_id)
+        if problem:
+            return f"{problem}; its values can't be kept as this activity's, so the row is not updated"
+        old: dict[str, Kept] = {}
         for name in names:
-            value = spelled(activity.value(name))
-            if value is None:
-                return f"{name} holds {activity.value(name)!r}, a value an update can't send back; it can't be kept"
-            if value.strip() == self.clear_token:
-                return f"{name}'s value is the undo clear token {self.clear_token!r}; it can't be kept"
-            values[name] = value if value.strip() else self.clear_token
-        own = {ACTIVITY_ID: request.activity_id, "_row": str(request.row)}
-        self._csv.writerow([own.get(name, values.get(name, "")) for name in self.header])
+            kept = keep(activity, name)
+            if isinstance(kept, str):
+                return kept
+            if kept[0] == TEXT and str(kept[1]).strip() == self.clear_token:
+                return f"{name}'s value is this run's undo clear token {self.clear_token!r}; it can't be kept, so the row is not updated"
+            old[name] = kept
+        snapshot = Snapshot(request.row, request.activity_id, activity.activity_id, old)
+        self._record_file.write(snapshot.line())  # the record first: it is what undo sends
+        self._record_file.flush()
+        self._csv.writerow(copy_line(snapshot, self.header, self.clear_token))
         self._file.flush()
         with self._index:
             self._index.executemany("INSERT OR IGNORE INTO snapshot VALUES (?, ?)", [(request.activity_id, name) for name in names])
         return ""
 
     def close(self) -> None:
+        self._record_file.close()
         self._file.close()
         self._index.close()
 
-    def _recover(self) -> list[list[str]]:
-        """The complete lines of an earlier session's undo.csv; a line a kill cut short is dropped
+    def _recover(self) -> None:
+        """Check an earlier session's record is this run's, and drop a last line a kill cut short
         (its update was never sent: the line is flushed first)."""
-        if not files.is_present(self.path):
-            return []
-        with files.open_read(self.path, encoding="utf-8-sig") as f, files.explained(self.path):
-            text = f.read()  # newline="": line ends exactly as written, inside quoted cells too
-        records = _complete_records(text)
-        if records and records[0][0] != self.header:
-            raise InputError(f"the columns of {UNDO_FILE} are not this run's", where=str(self.path), hint="Choose another --out folder.")
-        if sum(len(raw) for _, raw in records) < len(text):
-            files.replace_text(self.path, "".join(raw for _, raw in records), REPORT_ENCODING)
-        return [cells for cells, _ in records[1:]]
+        if not self._record.exists():
+            return
+        header = self._record.header()
+        if header is not None and header != self.header:
+            raise InputError("the columns of the backup's record are not this run's", where=str(self._record.path), hint="Choose another --out folder.")
+        for _ in self._record.snapshots():  # every complete line must read (a damaged one is refused)
+            pass
+        if self._record.torn or header is None:
+            _keep_complete_lines(self._record.path)
 
 
-def _open_append(path: Path) -> TextIO:
-    # The one place undo.csv is opened for writing; with a BOM at the start, as the reports.
-    return files.open_append(path, REPORT_ENCODING)  # type: ignore[return-value]
+def _keep_complete_lines(path: Path) -> None:
+    with files.open_read(path, binary=True) as source, files.replacing(path, binary=True) as target:
+        for raw in source:
+            if raw.endswith(b"\n"):
+                target.write(raw)
 
 
-def _complete_records(text: str) -> list[tuple[list[str], str]]:
-    """(cells, raw text) of each record that ends with its line end; a torn last one is left out."""
-    lines = io.StringIO(text, newline="")
-    consumed = 0
+def copy_line(snapshot: Snapshot, header: list[str], clear_token: str) -> list[str]:
+    """undo.csv's line for a snapshot: never a formula when a spreadsheet opens it."""
+    return [spreadsheet_safe(cell) for cell in snapshot.copy_cells(header, clear_token)]
 
-    def counted() -> Iterator[str]:
-        nonlocal consumed
-        for line in lines:
-            consumed += len(line)
+
+def write_copy(path: Path, header: list[str], snapshots: Iterable[Snapshot], clear_token: str) -> None:
+    """undo.csv whole, from the record (a copy a kill left behind or someone edited is replaced)."""
+    with files.replacing(path, encoding=REPORT_ENCODING) as f:
+        out = csv.writer(f)
+        out.writerow(header)
+        for snapshot in snapshots:
+            out.writerow(copy_line(snapshot, header, clear_token))
+
+
+def copy_difference(path: Path, header: list[str], snapshots: Iterable[Snapshot], clear_token: str, last_may_lack: bool = False) -> str:
+    """Where undo.csv first differs from the copy the record makes ("" when it does not).
+
+    `last_may_lack`: a copy without the record's last snapshot is no difference (a kill between
+    the two writes)."""
+    if not files.is_present(path):
+        return f"{UNDO_FILE} is missing"
+    expected = _numbered([header], (copy_line(snapshot, header, clear_token) for snapshot in snapshots))
+    try:
+        with files.open_read(path, encoding="utf-8-sig") as f, files.explained(path):
+            records = CsvRecords(f)
+            for (number, want), got in zip(expected, _padded(records)):
+                if got is None:
+                    left = sum(1 for _ in expected)
+                    return "" if last_may_lack and left == 0 else f"{UNDO_FILE} ends at row {number - 1}; the backup holds rows up to {number + left}"
+                if got != want:
+                    return f"row {number}{_first_cell_differing(header, want, got)}"
+            extra = sum(1 for _ in records)
+    except UnicodeDecodeError:
+        return f"{UNDO_FILE} is no longer UTF-8 text (a spreadsheet saved it in another encoding)"
+    return f"{UNDO_FILE} has {extra} row(s) more than the backup" if extra else ""
+
+
+def _numbered(first: list[list[str]], rest: Iterable[list[str]]) -> Iterator[tuple[int, list[str]]]:
+    yield from enumerate(first, start=1)
+    yield from enumerate(rest, start=len(first) + 1)
+
+
+def _padded(records: Iterable[list[str]]) -> Iterator[list[str] | None]:
+    yield from records
+    while True:
+        yield None
+
+
+def _first_cell_differing(header: list[str], want: list[str], got: list[str]) -> str:
+    for pos, (a, b) in enumerate(zip(want, got)):
+        if a != b:
+            column = header[pos] if pos < len(header) else f"#{pos + 1}"
+            return f", column {column}: the backup holds {_shown(a)}, {UNDO_FILE} {_shown(b)}"
+    return f": {len(got)} cells where the backup has {len(want)}"
+
+
+def _shown(cell: str) -> str:
+    return repr(cell if len(cell) <= 40 else cell[:37] + "...")
+
+
+class CsvRecords:
+    """The cells of each record of a CSV file of ours that ends with its line end, streamed; a torn
+    last record (a kill while it was written) is left out and `torn` set, as report recovery does."""
+
+    def __init__(self, file: IO[str]) -> None:
+        self._file = file  # opened with newline="": line ends exactly as written, inside quoted cells too
+        self._raw: list[str] = []
+        self.torn = False
+
+    def _lines(self) -> Iterator[str]:
+        for line in self._file:
+            self._raw.append(line)
             yield line
 
-    records: list[tuple[list[str], str]] = []
-    start = 0
-    try:
-        for cells in csv.reader(counted(), strict=True):  # strict: a record cut inside quotes raises
-            raw, start = text[start:consumed], consumed
-            if not raw.endswith("\n"):
-                break
-            records.append((cells, raw))
-    except csv.Error:
-        pass
-    return records
+    def __iter__(self) -> Iterator[list[str]]:
+        reader = csv.reader(self._lines(), strict=True)  # strict: a record cut inside quotes raises
+        try:
+            for cells in reader:
+                ended = self._raw[-1].endswith("\n") if self._raw else False
+                self._raw.clear()
+                if not ended:
+                    self.torn = True
+                    return
+                yield cells
+        except csv.Error:
+            self.torn = True
 
 
-def _open_index(path: Path, records: list[list[str]], header: list[str]) -> sqlite3.Connection:
-    """A fresh index built from undo.csv's lines: the file is the record, this only makes lookups cheap."""
+def _open_index(path: Path, snapshots: Iterable[Snapshot]) -> sqlite3.Connection:
+    """A fresh index built from the record: the record is the backup, this only makes lookups cheap."""
     index = sqlite3.connect(files.claim(path))
-    index.execute("PRAGMA synchronous = OFF")  # rebuilt from undo.csv if lost
+    index.execute("PRAGMA synchronous = OFF")  # rebuilt from the record if lost
     index.execute("CREATE TABLE snapshot (activity TEXT, field TEXT, PRIMARY KEY (activity, field))")
-    fields = [(pos, name) for pos, name in enumerate(header) if name not in (ACTIVITY_ID, "_row")]
     with index:
-        for cells in records:
-            index.executemany(
-                "INSERT OR IGNORE INTO snapshot VALUES (?, ?)", [(cells[0], name) for pos, name in fields if pos < len(cells) and cells[pos].strip()]
-            )
+        for snapshot in snapshots:
+            index.executemany("INSERT OR IGNORE INTO snapshot VALUES (?, ?)", [(snapshot.activity, name) for name in snapshot.old])
     return index
 
 

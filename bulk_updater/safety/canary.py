@@ -33,7 +33,7 @@ from ..calls import CallResult, Kind, LeadSquaredClient, WindowLimiter
 from ..outcomes import Runner
 from ..requests import Plan, UpdateRequest
 from ..rows import NOTE, Row
-from .activity import Activity, read_activity, spelled
+from .activity import Activity, read_activity, spelled, wrong_activity
 from .compare import same_value
 
 Send = Callable[[UpdateRequest], Awaitable[CallResult]]
@@ -165,7 +165,9 @@ class Canary:
         answer, activity = await self._read(runner, request.activity_id)
         if runner.stopping:
             return  # the row is recorded not_sent
-        if activity is not None:
+        if activity is not None and (wrong := wrong_activity(activity, request.activity_id)):
+            self.failure = f"{wrong}, so no update could be checked"
+        elif activity is not None:
             self.before[request.activity_id] = activity
         elif answer.kind not in (Kind.RETRYABLE, Kind.THROTTLED) and not answer.error_type.startswith("MX"):
             self.failure = f"reading activity {request.activity_id} before the first update failed ({_why(answer)}), so no update could be checked"
@@ -180,6 +182,9 @@ class Canary:
         if runner.stopping:
             return  # a stop during the read: the update stays unchecked, and the run stops for its own reason
         self.checked = (request.row, request.activity_id)
+        if after is not None and (wrong := wrong_activity(after, request.activity_id)):
+            self.failure = f"{wrong}, so the first update was not checked"
+            return
         if after is None:
             self.failure = f"activity {request.activity_id} could not be read back after the first update ({_why(answer)}), so the update was not checked"
             return

@@ -14,7 +14,7 @@ from ..calls import CallResult, LeadSquaredClient, WindowLimiter, open_session
 from ..errors import Declined
 from ..preflight import Identity
 from ..report import Summary, files
-from ..requests import UpdateRequest, activity_to_update, plan_row
+from ..requests import Plan, UpdateRequest, activity_to_update, plan_row
 from ..rows import ACTIVITY_ID, NOTE, Row, load_map
 from ..settings import SendSettings
 from .activity import read_activity
@@ -51,17 +51,22 @@ class Counted:
 MAX_DISTINCT = 100_000
 
 
-def count_rows(rows: Iterable[Row], clear_token: str) -> Counted:
+def count_rows(rows: Iterable[Row], clear_token: str, plan: Callable[[Row, str], Plan] | None = None) -> Counted:
+    """Count what will be sent; `plan` plans each row when its cells are not what is sent (undo sends its record)."""
     counted = Counted()
     for row in rows:
         counted.total += 1
-        activity_id = activity_to_update(row, clear_token)
+        planned = None if plan is None else plan(row, clear_token)
+        if planned is None:
+            activity_id = activity_to_update(row, clear_token)
+        else:
+            activity_id = planned.activity_id if isinstance(planned, UpdateRequest) else None
         if activity_id is None:
             continue
         counted.to_send += 1
         if counted.first is None:
-            plan = plan_row(row, clear_token)
-            counted.first = plan if isinstance(plan, UpdateRequest) else None
+            planned = planned or plan_row(row, clear_token)
+            counted.first = planned if isinstance(planned, UpdateRequest) else None
         if counted._ids is not None:
             if counted.clearing is None and hash(activity_id) not in counted._ids and _clears(row, clear_token):
                 counted.clearing = row.number
@@ -212,20 +217,20 @@ class Sender:
     """The runner's `send`: the plain update, the backup step before it, or undo's check."""
 
     def __init__(self, log: UndoLog | None, guard: UndoGuard | None) -> None:
-        self._log, self._guard = log, guard
+        self._log, self.guard = log, guard
         self.backup: BackupSend | None = None
         self.canary: Canary | None = None  # set by the job when the first update is checked
 
     def send(self, client: LeadSquaredClient, acquire: Callable[[], Awaitable[None]]) -> Send:
-        if self._guard is not None:
-            return self._guard.send(client, acquire)
+        if self.guard is not None:
+            return self.guard.send(client, acquire)
         if self._log is not None:
             self.backup = BackupSend(client, self._log, acquire)
             return self.backup
         return client.send_update
 
     def close(self) -> None:
-        for part in (self._log, self._guard):
+        for part in (self._log, self.guard):
             if part is not None:
                 part.close()
 

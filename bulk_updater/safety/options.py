@@ -3,9 +3,10 @@
 --backup, --keep-going and --stop-after-failures are record-class options in options.OPTIONS.
 Here, under options["record"]: the undo clear token a --backup run chose (kept by every
 session, since undo.csv is written with it) and undo's --force (so `resume` of an undo
-restores the same way). And two refusals: a resume may not add --backup to a run begun
-without it (undo.csv could not cover the rows already sent), and no command replaces an
-undo.csv, the only way back for the run that wrote it.
+restores the same way). And three refusals: a resume may not add --backup to a run begun
+without it (undo.csv could not cover the rows already sent), nor go on with a backup an
+older bulk-updater began without the record (backup.py), and no command replaces a
+backup, the only way back for the run that wrote it.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from pathlib import Path
 
 from ..errors import InputError
 from ..report.run_record import RunRecord, RunState
-from .backup import new_undo_clear_token, refuse_replacing_undo_log
+from .backup import new_undo_clear_token, refuse_extending_an_older_backup, refuse_replacing_undo_log
 
 UNDO_CLEAR_TOKEN, FORCE = "undo_clear_token", "force"
 
@@ -35,6 +36,8 @@ def record_safety(out_dir: Path, job: RunRecord, backup: bool, force: bool, rest
             f"the unfinished {job.command} in {out_dir} was started without --backup",
             hint="undo.csv could not cover the rows it already sent. Resume it without --backup, or choose another --out folder.",
         )
+    if resuming and backup:
+        refuse_extending_an_older_backup(out_dir)
     record = job.options.setdefault("record", {})
     if backup:
         record[UNDO_CLEAR_TOKEN] = before.get(UNDO_CLEAR_TOKEN) or new_undo_clear_token()

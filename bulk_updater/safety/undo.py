@@ -1,4 +1,13 @@
-"""`undo DIR`: send DIR/undo.csv back, but never over a colleague's edit.
+"""`undo DIR`: send back the backup's own record, but never over a colleague's edit.
+
+Undo builds its updates from DIR/undo-record.jsonl (record.py), the old values as the read
+answered them: `true`/`false`, numbers in the digits read, text exactly (`#N/A`, `#REF!`,
+`=1+2` or `#CLEAR-0a1b2c3d#` are restored as text), and "" for a field that was empty.
+DIR/undo.csv is only the readable copy: when it differs from the record (a spreadsheet
+opened and saved it: `00501` -> `501`), a warning names the first row and column that
+differ, and undo still sends the record. A folder an older bulk-updater wrote has undo.csv
+and no record: undo.csv is then read as it is saved now, as a sheet, with a warning saying so.
+A torn last line (a kill while it was written) is dropped from either, `--force` or not.
 
 Before restoring an activity it is read again. If a field this run snapshotted no longer
 holds a value the run may have left there (nor its value from before the run), someone
@@ -9,12 +18,12 @@ The comparison is verify's (compare.py), so LeadSquared's own normalising is no 
 
 from __future__ import annotations
 
-import csv
 import dataclasses
+import json
 import re
 import sqlite3
-from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from collections.abc import Awaitable, Callable, Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..calls import CallResult, Kind, LeadSquaredClient
@@ -23,27 +32,40 @@ from ..outcomes import Outcome, RowOutcome
 from ..report import files
 from ..report.folder import REPORT
 from ..report.run_record import RunRecord
-from ..requests import UpdateRequest
-from ..rows import ACTIVITY_ID
+from ..requests import Plan, UpdateRequest, plan_row
+from ..rows import ACTIVITY_ID, Row, open_sheet
 from ..settings import CLEAR_TOKEN
 from . import written
-from .activity import Activity
-from .backup import UNDO_FILE
+from .activity import Activity, wrong_activity
+from .backup import UNDO_FILE, CsvRecords, copy_difference
 from .compare import same_value
 from .options import recorded
+from .record import NULL, RECORD_FILE, TEXT, RecordFile, Snapshot, typed
 
 CHANGED_SINCE_RUN = "ChangedSinceRun"
+WRONG_ACTIVITY = "ReadAnotherActivity"
 INDEX_FILE = ".state-undo.sqlite"
+SNAPSHOT = "_snapshot"  # Row.meta key: the record line a row of the undo restores (never written to a report)
 
 
 @dataclass(frozen=True)
 class UndoSource:
-    """The run to undo: its folder, its undo.csv and the clear token that file uses."""
+    """The run to undo: its folder, what the undo sends from (its record, or undo.csv), and the clear token undo's rows use."""
 
     run_dir: Path
-    undo_csv: Path
+    input_path: Path  # DIR/undo-record.jsonl; DIR/undo.csv in a folder an older version wrote
+    columns: list[str]  # undo.csv's, less `_row`: the columns of the undo's report
     clear_token: str
     run_clear_token: str  # the run's own, to read what its report says it sent
+    warnings: list[str] = field(default_factory=list)
+
+    @property
+    def from_record(self) -> bool:
+        return self.input_path.name == RECORD_FILE
+
+    @property
+    def undo_csv(self) -> Path:
+        return self.run_dir / UNDO_FILE
 
     @classmethod
     def find(cls, run_dir: Path) -> UndoSource:
@@ -51,20 +73,118 @@ class UndoSource:
         if record is None:
             raise InputError(f"{run_dir} holds no run (no run.json)", hint="Give the --out folder of a run made with --backup.")
         token = recorded(record).get("undo_clear_token")
-        if not token or not files.is_present(run_dir / UNDO_FILE):
+        backup = RecordFile(run_dir / RECORD_FILE)
+        if not token or not (backup.exists() or files.is_present(run_dir / UNDO_FILE)):
             raise InputError(
                 f"{run_dir} has no {UNDO_FILE}: its {record.command} was not made with --backup",
                 hint="Only a run made with --backup can be undone.",
             )
-        return cls(run_dir, run_dir / UNDO_FILE, token, record.clear_token or CLEAR_TOKEN)
+        run_token = record.clear_token or CLEAR_TOKEN
+        if not backup.exists():
+            sheet = open_sheet(run_dir / UNDO_FILE)
+            return cls(run_dir, run_dir / UNDO_FILE, sheet.columns, token, run_token, [_read_as_saved(run_dir)])
+        header = backup.header()
+        if header is None:
+            raise InputError(f"the backup in {run_dir} holds no snapshot: its run updated nothing", hint="There is nothing to undo.")
+        return cls(run_dir, backup.path, [name for name in header if name != "_row"], token, run_token)
+
+    def check(self) -> None:
+        """Read everything the undo will send from before anything is sent; note a torn last line and a changed undo.csv."""
+        if not self.from_record:
+            if _complete_csv(self.undo_csv)[1]:
+                self.warnings.append(f"the last line of {UNDO_FILE} was cut short (a kill while it was written): it is left out (its update was never sent)")
+            return
+        backup = RecordFile(self.input_path)
+        header = backup.header() or []
+        for _ in backup.snapshots():  # a damaged line is refused here, before anything is sent
+            pass
+        if backup.torn:
+            self.warnings.append(f"the last line of {RECORD_FILE} was cut short (a kill while it was written): it is left out (its update was never sent)")
+        differs = copy_difference(self.undo_csv, header, backup.snapshots(), self.clear_token, last_may_lack=True)
+        if differs:
+            self.warnings.append(
+                f"{UNDO_FILE} is not the copy the run wrote ({differs}): it was changed since the run, e.g. opened and saved in a spreadsheet. "
+                f"Undo sends the backup's own record ({RECORD_FILE}), not {UNDO_FILE}."
+            )
+
+    def rows(self) -> Iterator[Row]:
+        """The undo's rows, numbered as undo.csv's lines (the header is row 1)."""
+        if not self.from_record:
+            yield from _complete_rows(self.undo_csv)
+            return
+        for number, snapshot in enumerate(RecordFile(self.input_path).snapshots(), start=2):
+            cells = {name: snapshot.activity if name == ACTIVITY_ID else snapshot.cell(name, self.clear_token) for name in self.columns}
+            yield Row(number, cells, {SNAPSHOT: snapshot.line()})
+
+    def plan(self, row: Row, clear_token: str) -> tuple[Row, Plan]:
+        """What to send for a row: the record's own values; undo.csv's cells only in a folder without a record."""
+        line = row.meta.get(SNAPSHOT)
+        if line is None:
+            return row, plan_row(row, clear_token)
+        return row, Snapshot.from_line(line).request(row.number)
+
+    def planned(self, row: Row, clear_token: str) -> Plan:
+        return self.plan(row, clear_token)[1]
 
     def open_guard(self, out_dir: Path, force: bool) -> UndoGuard:
         db = written.build(self.run_dir / REPORT, self.run_clear_token, out_dir / INDEX_FILE)
         db.execute("CREATE TABLE snap (activity TEXT, field TEXT, old TEXT)")
+        snapshots = _kept_values(self.input_path) if self.from_record else _saved_values(self.undo_csv, self.clear_token)
         with db:
-            db.executemany("INSERT INTO snap VALUES (?, ?, ?)", _snapshots(self.undo_csv, self.clear_token))
+            db.executemany("INSERT INTO snap VALUES (?, ?, ?)", snapshots)
         db.execute("CREATE INDEX snap_by_activity ON snap (activity)")
         return UndoGuard(db, force)
+
+
+def rows_to_undo(source: Path) -> int:
+    """How many rows an undo of `source` (a run folder, or the file its undo reads) sends: for a progress bar."""
+    return sum(1 for _ in UndoSource.find(source.parent if source.is_file() else source).rows())
+
+
+def _read_as_saved(run_dir: Path) -> str:
+    return (
+        f"{run_dir} has no {RECORD_FILE} (an older bulk-updater made this backup): undo reads {UNDO_FILE} as it is saved now. "
+        f"If a spreadsheet opened and saved it, its values are sent as the spreadsheet changed them (00501 as 501), and a cell "
+        f"such as #N/A can't be restored (its row is invalid)."
+    )
+
+
+def _complete_csv(path: Path) -> tuple[int, bool]:
+    """(complete records, whether a torn last one was left out) of undo.csv."""
+    with files.open_read(path, encoding="utf-8-sig", errors="replace") as f, files.explained(path):
+        records = CsvRecords(f)
+        count = sum(1 for _ in records)
+    return count, records.torn
+
+
+def _complete_rows(undo_csv: Path) -> Iterator[Row]:
+    """undo.csv read as a sheet, as an older version sent it, without a torn last line."""
+    last = _complete_csv(undo_csv)[0]  # the header is record 1
+    for row in open_sheet(undo_csv).rows():
+        if row.number > last:
+            return
+        yield row
+        if row.number == last:
+            return  # the torn record after it is never read (a quote left open in it would refuse the file)
+
+
+def _kept_values(record: Path) -> Iterator[tuple[str, str, str]]:
+    for snapshot in RecordFile(record).snapshots():
+        for name, kept in snapshot.old.items():
+            yield snapshot.activity.strip().lower(), name, json.dumps(list(kept))
+
+
+def _saved_values(undo_csv: Path, token: str) -> Iterator[tuple[str, str, str]]:
+    """undo.csv's values as text (the token as empty), for a folder without a record."""
+    with files.open_read(undo_csv, encoding="utf-8-sig", errors="replace") as f, files.explained(undo_csv):
+        records = iter(CsvRecords(f))
+        header = next(records, [])
+        for cells in records:
+            line = dict(zip(header, cells))
+            for name, value in line.items():
+                if name and name not in (ACTIVITY_ID, "_row") and value.strip():
+                    kept = [NULL, None] if value.strip() == token else [TEXT, value]
+                    yield line.get(ACTIVITY_ID, "").strip().lower(), name, json.dumps(kept)
 
 
 def retry_clear_token(report: Path, asked: str) -> str:
@@ -92,28 +212,30 @@ def _record_of(folder: Path) -> RunRecord | None:
         return None
 
 
-def _snapshots(undo_csv: Path, token: str):
-    with files.open_read(undo_csv, encoding="utf-8-sig") as f:
-        for line in csv.DictReader(f):
-            for name, value in line.items():
-                if name and name not in (ACTIVITY_ID, "_row") and value.strip():
-                    yield line[ACTIVITY_ID].strip().lower(), name, "" if value.strip() == token else value
-
-
 class UndoGuard:
     def __init__(self, db: sqlite3.Connection, force: bool) -> None:
         self._db, self.force = db, force
+        # Reads made just before by the canary (safety/canary.py), by activity id: the check takes one instead of reading.
+        self.read_before: dict[str, Activity] = {}
 
     def send(self, client: LeadSquaredClient, acquire: Callable[[], Awaitable[None]]) -> Callable[[UpdateRequest], Awaitable[CallResult]]:
         async def restore(request: UpdateRequest) -> CallResult:
             if not self.force:
-                result, payload = await client.retrieve_activity(request.activity_id)
-                if result.kind is not Kind.SUCCESS:
-                    return dataclasses.replace(result, error_message=f"reading the activity before restoring it failed: {result.error_message}")
-                changed = self.changes(request.activity_id, Activity.from_json(payload))
+                now = self.read_before.get(request.activity_id)  # the canary's read, just before: no second read
+                read_here = now is None
+                if now is None:
+                    result, payload = await client.retrieve_activity(request.activity_id)
+                    if result.kind is not Kind.SUCCESS:
+                        return dataclasses.replace(result, error_message=f"reading the activity before restoring it failed: {result.error_message}")
+                    now = Activity.from_json(payload)
+                wrong = wrong_activity(now, request.activity_id)
+                if wrong:  # comparing another activity's values would say nothing about this one
+                    return CallResult(Kind.PERMANENT, 200, WRONG_ACTIVITY, f"{wrong}; the activity is not restored")
+                changed = self.changes(request.activity_id, now)
                 if changed:
                     return CallResult(Kind.PERMANENT, 200, CHANGED_SINCE_RUN, f"changed since the run: {changed}")
-                await acquire()  # the check used the runner's slot
+                if read_here:
+                    await acquire()  # the check used the runner's slot
             return await client.send_update(request)
 
         return restore
@@ -122,10 +244,10 @@ class UndoGuard:
         """The fields someone else changed since the run, as "Status is now 'Won'"; "" if none."""
         left = written.may_have_left(self._db, activity_id)
         changed = []
-        for field, old in self._db.execute("SELECT field, old FROM snap WHERE activity = ? ORDER BY rowid", (activity_id,)):
-            value = now.value(field)
-            if not any(same_value(expected, value) for expected in [old, *left.get(field, [])]):
-                changed.append(f"{field} is now {value!r}")
+        for field_name, old in self._db.execute("SELECT field, old FROM snap WHERE activity = ? ORDER BY rowid", (activity_id,)):
+            value = now.value(field_name)
+            if not any(same_value(expected, value) for expected in [typed(tuple(json.loads(old))), *left.get(field_name, [])]):
+                changed.append(f"{field_name} is now {value!r}")
         return ", ".join(changed)
 
     @staticmethod

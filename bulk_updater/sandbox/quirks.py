@@ -25,6 +25,7 @@ import enum
 import json
 import re
 from collections.abc import Mapping
+from decimal import Decimal
 
 THROTTLE_403 = "throttle-403"
 BLANK_UNSENT = "blank-unsent"
@@ -184,6 +185,8 @@ def answer_text(answer: object) -> str:
     def mark(value: object) -> object:
         if isinstance(value, JsonNumber):
             return _NUMBER_MARK + value
+        if isinstance(value, Decimal):  # a typed `initial` value: its own digits (`1.50`, never `1.5`)
+            return _NUMBER_MARK + (format(value, "f") if value.as_tuple().exponent <= 0 else str(value))  # type: ignore[operator]
         if isinstance(value, dict):
             return {name: mark(item) for name, item in value.items()}
         if isinstance(value, list):
@@ -191,4 +194,4 @@ def answer_text(answer: object) -> str:
         return value
 
     text = json.dumps(mark(answer))
-    return re.sub(r'"\\u0000sandbox-number:(-?[0-9.]+)"', r"\1", text)
+    return re.sub(r'"\\u0000sandbox-number:(-?[0-9.]+(?:E[+-]?[0-9]+)?)"', r"\1", text)

@@ -22,6 +22,7 @@ import threading
 import time
 import uuid
 from dataclasses import dataclass, field
+from decimal import Decimal
 from pathlib import Path
 
 from aiohttp import web
@@ -63,7 +64,10 @@ class SandboxConfig:
     script: tuple[str, ...] = ()
     activities: set[str] | None = None  # the activity ids that exist; None: every GUID exists
     # What the activities hold at the start: id -> {"ActivityNote": ..., "Fields": {SchemaName: value}}.
+    # Values may be typed (bool, int, Decimal for a number's exact digits, None, dict, list): RetrieveById answers them as they are.
     initial: dict[str, dict] | None = None
+    # RetrieveById for id A answers with activity B, naming B (a server mixing up answers): {A: B}; B "" names no id at all.
+    answer_for: dict[str, str] | None = None
     # The activity type's SchemaNames: an update naming another fails (MX error), and RetrieveById
     # lists every one of them, empty ones as "". None: any schema name is a field, and only set ones are listed.
     fields: frozenset[str] | None = None
@@ -185,7 +189,10 @@ class Sandbox:
         known = self.config.activities
         if known is not None and activity_id not in known:
             return _error(500, "MXInvalidEntityException", "Activity does not exist")
-        answer = self._read_answer(activity_id)
+        answered = {k.lower(): v.lower() for k, v in (self.config.answer_for or {}).items()}.get(activity_id, activity_id)
+        answer = self._read_answer(answered or activity_id)
+        if not answered:  # answer_for's "": an answer that names no id
+            del answer["CompanyActivityId"]
         low, high = self.config.latency
         if high:
             await asyncio.sleep(self._rng.uniform(low, high))
@@ -199,7 +206,8 @@ class Sandbox:
             "CompanyActivityId": activity_id,
             "RelatedCompanyId": str(uuid.uuid5(uuid.NAMESPACE_OID, f"sandbox-account:{activity_id}")),
             "ActivityEvent": 10002,
-            "ActivityNote": activity["ActivityNote"] or "",
+            # A typed note (an `initial` activity may hold one) is answered as it is.
+            "ActivityNote": "" if activity["ActivityNote"] is None else activity["ActivityNote"],
             "ActivityDateTime": CREATED_ON,
             "ActivityType": 2,
             "CreatedByName": "Sandbox Admin",
@@ -322,7 +330,7 @@ class Sandbox:
         self.state.modified_on[activity_id] = now.strftime(LSQ_DATETIME)
 
     async def state_json(self, request: web.Request) -> web.Response:
-        return web.json_response(self.state.to_json())
+        return web.json_response(self.state.to_json(), dumps=exact_json)
 
     async def other_integration(self, app: web.Application):
         """While the server runs, another integration's calls count against the same limit."""
@@ -349,6 +357,17 @@ class Sandbox:
         if not self._counter.admit(now):  # type: ignore[union-attr]
             self.state.other_throttled += 1
             self.state.other_throttled_at.append(now)
+
+
+def exact_json(value: object) -> str:
+    """JSON with a Decimal written in its own digits (`1.50`, never `1.5`), as a server may write a number."""
+    if isinstance(value, Decimal):
+        return format(value, "f") if value.as_tuple().exponent <= 0 else str(value)  # type: ignore[operator]
+    if isinstance(value, dict):
+        return "{" + ", ".join(f"{json.dumps(str(key))}: {exact_json(item)}" for key, item in value.items()) + "}"
+    if isinstance(value, (list, tuple)):
+        return "[" + ", ".join(exact_json(item) for item in value) + "]"
+    return json.dumps(value)
 
 
 def _body_problem(body: object) -> str:

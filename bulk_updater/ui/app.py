@@ -488,7 +488,7 @@ async def run_undo(request: web.Request) -> web.Response:
     force = bool(form.get("force"))
     choices = dataclasses.replace(state.choices.get(earlier.id, SendChoices()), backup=False)
     try:
-        plan = await _in_thread(undo_plan, earlier.path, force)
+        plan = await _in_thread(undo_plan, earlier.path, force, choices.canary)
     except InputError as exc:
         return problem(f"Error: {exc}", back=f"/runs/{earlier.id}")
     identity = state.connection.identity

@@ -25,7 +25,7 @@ from ..report.folder import REPORT
 from ..report.rerun import Rerun
 from ..report.run_record import RunRecord
 from ..rows import ReadOptions, open_sheet
-from ..safety.backup import UNDO_FILE
+from ..safety.undo import rows_to_undo
 from ..settings import SendSettings
 from ..stopping import StopToken
 
@@ -185,16 +185,12 @@ def _rows_to_send(job: Job) -> int:
         if record is None:
             return 0
         command, read = record.command, library.settings_from(library.recorded_values(job.out_dir), job.send.credentials)[1].read
-    if command == "undo":  # the run's undo.csv, as library.undo reads it
-        return sum(1 for _ in open_sheet(_undo_csv(job.source)).rows())
+    if command == "undo":  # the run's backup, as library.undo reads it
+        return rows_to_undo(job.source)
     if command == "retry":
         rerun = Rerun(open_sheet(job.source, read))
         return sum(1 for _ in rerun.rows())
     return sum(1 for _ in open_sheet(job.source, read).rows())
-
-
-def _undo_csv(source: Path) -> Path:
-    return source if source.is_file() else source / UNDO_FILE
 
 
 def _outcomes_before(out_dir: Path) -> dict[str, int]:

@@ -14,8 +14,8 @@ from pathlib import Path
 
 from ..account import another_account
 from ..report.run_record import RunRecord
-from ..rows import open_sheet
 from ..safety import hooks
+from ..safety.canary import reads_needed
 from ..safety.confirm import SendPlan
 from ..safety.undo import UndoSource
 from .connection import Connection
@@ -37,8 +37,9 @@ def wrong_account(run_dir: Path, connection: Connection, unverified_account: boo
     return f"Error: {problem}" if problem else ""
 
 
-def undo_plan(run_dir: Path, force: bool) -> SendPlan:
-    """The rows undo will send, counted as the library's undo counts them; 2 calls a row unless forced (the re-read)."""
+def undo_plan(run_dir: Path, force: bool, canary: bool = True) -> SendPlan:
+    """The rows undo will send, counted as the library's undo counts them; 2 calls a row unless forced (the re-read),
+    and the canary's reads (its read before is the re-read, unless forced)."""
     found = UndoSource.find(run_dir)
-    counted = hooks.count_rows(open_sheet(found.undo_csv).rows(), found.clear_token)
-    return SendPlan(counted.to_send, counted.activities, 1 if force else 2)
+    counted = hooks.count_rows(found.rows(), found.clear_token, found.planned)
+    return SendPlan(counted.to_send, counted.activities, 1 if force else 2, check_reads=reads_needed(canary, not force))
