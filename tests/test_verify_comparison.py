@@ -123,3 +123,19 @@ def test_undo_skips_an_activity_whose_leading_zeros_were_lost_and_restores_one_r
     assert lines[flag]["_outcome"] == "success"
     assert box.state.activities[zeros]["Fields"]["mx_Zip"] == "501"  # not touched
     assert box.state.activities[flag]["Fields"]["mx_Flag"] == "false"  # restored
+
+
+def test_verify_never_compares_another_activitys_read(tmp_path, sandbox, bulk):
+    """A read answered for another activity is an error, not a match (B holds what the run sent to A)."""
+    import csv as csv_module
+
+    a, b = new_ids(2)
+    box = sandbox(initial={a: {"Fields": {"Status": "Open"}}, b: {"Fields": {"Status": "Won"}}})
+    sheet = write_csv(tmp_path / "in.csv", [["CompanyActivityId", "Status"], [a, "Won"]])
+    assert bulk(box, "run", str(sheet), "--out", str(tmp_path / "run"))[0] == 0
+    box.state.activities[a.lower()]["Fields"]["Status"] = "Open"
+    box.config.answer_for = {a: b}  # A's read answers with B, which holds what the run sent to A
+
+    assert bulk(box, "verify", str(tmp_path / "run"))[0] == 1
+    [line] = list(csv_module.DictReader((tmp_path / "run" / "verify.csv").open(encoding="utf-8-sig")))
+    assert line["_verified"] == "error" and line["_error"].startswith(f"ReadAnotherActivity: the read answered for activity {b}, not {a}")

@@ -40,6 +40,9 @@ class Activity:
         return self.note if name == NOTE else self.fields.get(name)
 
 
+WRONG_ACTIVITY = "ReadAnotherActivity"  # the error type of a row whose read answered for another activity
+
+
 def wrong_activity(activity: Activity, asked: str) -> str:
     """Why this read's answer can't stand for activity `asked` ("" when it names that id).
 

@@ -36,14 +36,13 @@ from ..requests import Plan, UpdateRequest, plan_row
 from ..rows import ACTIVITY_ID, Row, open_sheet
 from ..settings import CLEAR_TOKEN
 from . import written
-from .activity import Activity, wrong_activity
+from .activity import WRONG_ACTIVITY, Activity, wrong_activity
 from .backup import UNDO_FILE, CsvRecords, copy_difference
 from .compare import same_value
 from .options import recorded
 from .record import NULL, RECORD_FILE, TEXT, RecordFile, Snapshot, typed
 
 CHANGED_SINCE_RUN = "ChangedSinceRun"
-WRONG_ACTIVITY = "ReadAnotherActivity"
 INDEX_FILE = ".state-undo.sqlite"
 SNAPSHOT = "_snapshot"  # Row.meta key: the record line a row of the undo restores (never written to a report)
 

@@ -27,10 +27,11 @@ from ..report import files
 from ..report.folder import REPORT
 from ..report.run_record import RunRecord
 from ..report.writer import REPORT_ENCODING
+from ..server_text import spreadsheet_safe
 from ..settings import CLEAR_TOKEN, SendSettings
 from ..wording import counted
 from . import written
-from .activity import JsonValue, read_activity
+from .activity import WRONG_ACTIVITY, JsonValue, read_activity, wrong_activity
 from .compare import Sameness, compare, spelling
 
 VERIFY_FILE = "verify.csv"
@@ -160,9 +161,11 @@ async def _work(activities: Iterator[str], db, client: LeadSquaredClient, limite
     for activity_id in activities:  # shared iterator: each worker takes the next
         sent = written.last_written(db, activity_id)
         answer, now = await read_activity(client, limiter, activity_id, send.max_attempts)
-        checks = None if now is None else [FieldCheck(name, value, now.value(name), compare(value, now.value(name))) for name, value in sent.items()]
         error = f"{answer.error_type}: {answer.error_message}"
-        out.writerow(_line(activity_id, checks, error))
+        if now is not None and (wrong := wrong_activity(now, activity_id)):
+            now, error = None, f"{WRONG_ACTIVITY}: {wrong}"  # another activity's values say nothing of this one
+        checks = None if now is None else [FieldCheck(name, value, now.value(name), compare(value, now.value(name))) for name, value in sent.items()]
+        out.writerow([spreadsheet_safe(cell) for cell in _line(activity_id, checks, error)])  # defused, as every CSV the tool writes
         f.flush()
         result.record(activity_id, checks, error)
 
