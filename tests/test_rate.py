@@ -78,10 +78,12 @@ def test_max_calls_stops_sending_and_leaves_rows_to_rerun(tmp_path, sandbox):
 @pytest.mark.parametrize(("options", "rate"), [(["--plan", "lite"], "2/5"), (["--plan", "enterprise", "--headroom", "20"], "20/5"), (["--rate", "10/1", "--headroom", "50"], "5/1")])
 def test_plan_presets_and_headroom(tmp_path, sandbox, options, rate):
     box = sandbox()
-    # A dry run resolves and records the rate as a run does, without spending the plan's few calls.
-    result = run(box, sheet(tmp_path, 1), tmp_path / "out", *options, "--dry-run")
-    assert result.returncode == 0, result.stderr
-    assert json.loads((tmp_path / "out" / "run.json").read_text())["options"]["send"]["rate"] == rate
+    # One invalid row: the rate is resolved and recorded as for any run, and only the key check is
+    # sent (at 2 per 5 s, a row's calls would spend seconds of the fast suite's minute).
+    path = write_csv(tmp_path / "in.csv", [["CompanyActivityId", "Status"], ["not-an-id", "Won"]])
+    result = run(box, path, tmp_path / "out", *options)
+    assert result.returncode == 1 and box.state.user_calls == 1, result.stderr
+    assert summary(tmp_path / "out")["rate"] == rate
 
 
 def test_every_plan_has_its_documented_limit():
