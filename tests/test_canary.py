@@ -207,3 +207,13 @@ def test_a_stop_during_the_canarys_read_ends_the_wait_at_once(tmp_path, sandbox)
 
     assert time.monotonic() - started < 5
     assert summary.stop_reason == "stopped" and summary.counts["not_sent"] == 3 and box.state.calls == 0
+
+
+def test_a_lone_surrogate_read_back_is_kept_in_canary_json_not_a_crash(tmp_path, sandbox, bulk):
+    initial = activities(2, mx_Odd="\ud800x")  # a value no UTF-8 file can hold as it is
+    box = sandbox(initial=initial)
+
+    code, out, err = bulk(box, "run", str(sheet(tmp_path, [[i, "Won"] for i in initial])), "--out", str(tmp_path / "run"))
+
+    assert code == 0, err
+    assert json.loads((tmp_path / "run" / "canary.json").read_text())["values"]["mx_Odd"]["before"] == "\ud800x"

@@ -220,7 +220,8 @@ def reads_record(canary: Canary) -> str | None:
     before, after = canary.reads_of_checked
     names = [NOTE, *sorted(set(before.fields) | set(after.fields))]
     values = {name: {"before": _as_sent(before.value(name)), "after": _as_sent(after.value(name))} for name in names}
-    return json.dumps({**report(canary), "values": values}, indent=2, ensure_ascii=False) + "\n"
+    # ensure_ascii: a lone surrogate a server sent (no UTF-8 file can hold one) is kept escaped, not a crash.
+    return json.dumps({**report(canary), "values": values}, indent=2) + "\n"
 
 
 def _as_sent(value: object) -> object:
