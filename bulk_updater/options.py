@@ -1,7 +1,7 @@
 """The options a run records in run.json, by class, and the rules a later command follows.
 
 Every option that changes what is read, what is sent, how fast, or what is recorded has
-one entry in OPTIONS, with its class (design notes §1):
+one entry in OPTIONS, with its class (docs/design.md, "Options a run records"):
 
     read    changes what is read from the sheet: a later command giving another value is refused
     send    changes how the calls are made: a value given again is applied, and noted in summary.json
@@ -9,12 +9,13 @@ one entry in OPTIONS, with its class (design notes §1):
 
 An option not given to a resume takes the recorded value. Keys are never recorded.
 
-To add an option, add one line to OPTIONS: its name (the field of ReadOptions, JobOptions or
-SendSettings that holds it), its class, its flag (for messages) and that holder, e.g.
+An option's entry here names the field of ReadOptions, JobOptions or SendSettings that holds it,
+its class, its flag (for messages) and that holder, e.g.
 
     Option("backup", RECORD, "--backup", JOB),
 
-plus `dump`/`load` when its value is not plain JSON (see "rate").
+plus `dump`/`load` when its value is not plain JSON (see "rate"). Its flag is added in cli.py,
+and its field in ui/options.py when the page offers it.
 """
 
 from __future__ import annotations

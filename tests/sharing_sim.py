@@ -13,7 +13,7 @@ What the model keeps from the sandbox, because the outcome turns on it:
 
 `python tests/sharing_sim.py [--other 20] [--seeds 200] [--other-late 0.006]` prints, over many seeds, the
 other integration's 429s (in the opening window and after), ours, and the run's length; a test
-(tests/test_sharing_sim.py) holds the targets of issue 12 over a few seeds.
+(tests/test_limiter_sharing.py) holds the sharing targets over a few seeds.
 """
 
 from __future__ import annotations
@@ -211,8 +211,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--ceiling", type=int, default=CALLS, help="the limiter's calls (--headroom)")
     parser.add_argument("--other-late", type=float, default=0.003)
     parser.add_argument("--show", type=int, default=3, help="print the blame of this many bad runs")
-    parser.add_argument("--probe-windows", type=int, help="the limiter's PROBE_WINDOWS (before issue 12's fix: 8)")
-    parser.add_argument("--no-spare", action="store_true", help="no call kept free below half the ceiling (before the fix)")
+    parser.add_argument("--probe-windows", type=int, help="the limiter's PROBE_WINDOWS (e.g. 8, to see a shorter wait)")
+    parser.add_argument("--no-spare", action="store_true", help="no call kept free below half the ceiling (to compare)")
     args = parser.parse_args(argv)
     if args.probe_windows:
         limiter_module.PROBE_WINDOWS = args.probe_windows

@@ -1,4 +1,4 @@
-"""The account guard fails closed (issue 19, finding 7), end to end through the CLI against the sandbox.
+"""The account guard fails closed, end to end through the CLI against the sandbox.
 
 resume, retry, undo and verify act on an existing run only with keys of the account it was sent
 to. LeadSquared's own example answer to the key check has no OrgId: keys of another org must

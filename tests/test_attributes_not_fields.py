@@ -1,5 +1,5 @@
-"""Columns named like the activity's own attributes (ActivityDateTime, CreatedOn...) are refused
-(issue 20): the Update call does not set them, so a run would send them as SchemaNames and verify
+"""Columns named like the activity's own attributes (ActivityDateTime, CreatedOn...) are refused:
+the Update call does not set them, so a run would send them as SchemaNames and verify
 would compare them with a field that isn't there."""
 
 from __future__ import annotations

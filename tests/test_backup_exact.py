@@ -1,4 +1,4 @@
-"""A snapshot is exact, or it is no snapshot (issue 19, findings 1-4): end to end through the CLI
+"""A snapshot is exact, or it is no snapshot: end to end through the CLI
 against the sandbox. The backup keeps each old value as the read answered it, tied to the id
 asked for; undo sends the backup's own record back as LeadSquared spells it; undo.csv is only
 the readable copy, defused, and one changed since the run is named, never sent."""

@@ -1,4 +1,4 @@
-"""The round trip `run --backup` -> `undo`, over random old values (issue 19): every activity ends
+"""The round trip `run --backup` -> `undo`, over random old values: every activity ends
 exactly as it started, or its row was never updated (and is `failed` with `BackupFailed`).
 
 Old values of every JSON type a read may answer: text of any script, error texts (`#N/A`,

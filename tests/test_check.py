@@ -49,7 +49,7 @@ def test_dry_run_writes_the_report_a_run_would_write(tmp_path):
     summary = json.loads((tmp_path / "out" / "summary.json").read_text())
     assert summary["counts"] == {"success": 0, "failed": 0, "invalid": 2, "skipped": 1, "not_sent": 3}
     assert summary["calls"] == 0 and summary["stop_reason"] == "dry_run"
-    assert (tmp_path / "out" / "report.xlsx").exists()  # written for a text input too (issue 10)
+    assert (tmp_path / "out" / "report.xlsx").exists()  # written for a text input too
 
 
 def test_cli_check_prints_counts_examples_and_payloads(tmp_path):

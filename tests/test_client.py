@@ -84,7 +84,7 @@ async def test_error_texts_are_redacted(mocked):
     assert library.error_message == "ClientConnectionError: reset while sending x-LSQ-SecretKey: ***"
 
 
-# --- Throttling recognised by what the answer says, whatever its status (issue 20) ---
+# --- Throttling recognised by what the answer says, whatever its status ---
 
 RATE_TEXT = "API calls exceeded the limit of 25 in 5 second(s)"
 CUT_AT = 64 * 1024  # MAX_BODY_BYTES: the client reads no more of a body

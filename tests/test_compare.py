@@ -1,4 +1,4 @@
-"""The one comparison (design notes §7): every rule both ways, then properties over random values."""
+"""The one comparison (docs/design.md): every rule both ways, then properties over random values."""
 
 from __future__ import annotations
 
@@ -89,7 +89,7 @@ DIFFERENT = [
     ("1,000", 1000),
     ("Won", "won"),  # a case change in text
     ("Won", "WON"),
-    ("tRUE", "true"),  # not one of the spellings §7 names
+    ("tRUE", "true"),  # not one of the spellings the comparison names
     ("yes", "true"),
     ("2", "true"),
     ("1.0", "true"),

@@ -1,8 +1,8 @@
 """Delimited text is read by the csv module exactly as pandas' C parser read it before.
 
 Each file, hand-picked or generated from a seed, is read both ways: the rows handed out, or the
-refusal's words, must be the same. `pandas_records` below is the reader the tool used until
-issue 12 (pandas stays a dependency for workbooks and DataFrame input, so it is here to compare).
+refusal's words, must be the same. `pandas_records` below is the tool's earlier reader, pandas
+(it stays a dependency for workbooks and DataFrame input, so it is here to compare).
 
 One difference is deliberate: a blank first line wider than the header (",,,,," above a
 two-column header). pandas took its extra cells as index columns and shifted every row

@@ -48,7 +48,7 @@ from bulk_updater.rows.mixed_lines import MixedLinesSource
         ("3/4", "4-Mar", "turned into a date"),
         ("SEPT1", "1-Sep", "turned into a date"),
         ("MARCH1", "Mar-01", "turned into a date"),
-        # issue 19: six more changes a spreadsheet makes
+        # six more changes a spreadsheet makes
         ("=1+2", "3", "a formula replaced by its result"),
         ("=2^3*(1+1)", "16", "a formula replaced by its result"),
         ("=1/3", "0.333333333", "a formula replaced by its result"),  # rounded to what the cell shows
@@ -95,7 +95,7 @@ def test_each_spreadsheet_change_is_recognised(old, new, kind):
         ("1.5", "1,6"),
         ("Plan A", "2-Jan"),
         ("1-2", "1-3"),
-        # issue 19: edits beside the six new changes
+        # edits beside those six changes
         ("12", "13"),
         ("=1+2", "4"),  # not what the formula computes
         ("=1+2", "=1+3"),  # still a formula: the admin edited it
@@ -109,7 +109,7 @@ def test_each_spreadsheet_change_is_recognised(old, new, kind):
         ("-007", "-8"),
         ("-007", "7"),  # the sign went too: not something a spreadsheet does
         ("007.50", "7.6"),
-        ("1.50", "1.5"),  # trailing zeros alone can't be a loss (design notes §7)
+        ("1.50", "1.5"),  # trailing zeros alone can't be a loss (the one comparison agrees)
         ("- pending", "pending"),  # text, not a formula
         ("+5", "-5"),
     ],

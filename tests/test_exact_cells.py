@@ -1,4 +1,4 @@
-"""Issue 9 items 3, 4, 6: workbook cells are sent as the sheet shows them, or the row is invalid.
+"""Workbook cells are sent as the sheet shows them, or the row is invalid.
 
 Error values, formulas with no saved value, midnight date-times and long numbers, in
 workbooks from several writers: openpyxl (no saved formula results), xlsxwriter (0 saved as
@@ -31,7 +31,7 @@ def fields(plan):
     return dict(plan.fields)
 
 
-# --- error values and formulas (item 3) ---
+# --- error values and formulas ---
 
 
 def test_openpyxl_typed_na_and_na_formula_clear_a_lookup_without_result_and_ref_are_invalid(tmp_path):
@@ -95,7 +95,7 @@ def test_libreoffice_ods_error_cells(tmp_path):
 
 
 def test_a_na_typed_in_libreoffice_clears_the_field_and_a_failed_lookup_is_refused_end_to_end(tmp_path, sandbox, bulk, capsys):
-    """Issue 19: LibreOffice saves `=#N/A` as the formula of:=#N/A with an #N/A result (and, reported, a
+    """LibreOffice saves `=#N/A` as the formula of:=#N/A with an #N/A result (and, reported, a
     typed #N/A too; 7.4 keeps that as text). It is typed, as an error cell typed in Excel is: it clears."""
     ids = new_ids(4)
     rows = [
@@ -163,7 +163,7 @@ def test_error_values_as_text_in_a_csv_are_not_sent(tmp_path):
     assert fields(got[3]) == {"Status": ""}
 
 
-# --- midnight (item 4) ---
+# --- midnight ---
 
 
 @pytest.mark.parametrize("writer", ["openpyxl", "xlsxwriter", "xls"])
@@ -217,7 +217,7 @@ def test_midnight_shifted_end_to_end(tmp_path, sandbox, monkeypatch, capsys):
     assert box.state.activities[id_]["Fields"] == {"mx_Due": "2024-02-29 18:30:00"}
 
 
-# --- long numbers (item 6) ---
+# --- long numbers ---
 
 
 @pytest.mark.parametrize(("value", "text"), [(1.23456789012345e18, "1234567890123450000"), (0.00001, "0.00001"), (-2.5e-7, "-0.00000025"), (1e15, "1000000000000000"), (-0.0, "0")])

@@ -1,5 +1,5 @@
-"""Issue 12 review: the field check's read, gone out with the first updates, must not outlast a stop.
-Issue 19: nor may it, awaited before the first update (it may refuse a column), hold a stop up."""
+"""The field check's read, gone out with the first updates, must not outlast a stop; nor may it,
+awaited before the first update (it may refuse a column), hold a stop up."""
 
 import asyncio
 import json

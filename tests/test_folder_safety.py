@@ -1,5 +1,5 @@
 """The run folder under attack or failing: planted symlinks, special files, a full disk, a
-read-only folder, a denied lock, a damaged run.json, a closed stdout (issue 11, items 7-9, 11).
+read-only folder, a denied lock, a damaged run.json, a closed stdout.
 
 In process: the disk and permission faults are injected as the OSError the kernel gives.
 The real process, real signals and a real small filesystem are in test_stops_e2e.py.
@@ -46,7 +46,7 @@ def rows_of(report: Path) -> Counter:
     return Counter(int(line["_row"]) for line in read_report(report))
 
 
-# --- item 7: planted symlinks and special files --------------------------------------------
+# --- planted symlinks and special files ----------------------------------------------------
 
 
 @pytest.mark.parametrize("name", ["report.csv", "failed.csv", "summary.json", "run.json", "run.json.tmp", "failed.csv.tmp", ".bulk-updater.lock", "report.xlsx", ".state-sort.sqlite", ".state-sort.sqlite-journal"])
@@ -150,7 +150,7 @@ def test_files_refuses_a_symlink_for_reading_appending_and_replacing(tmp_path):
     assert target.read_text() == "x" and link.is_symlink()
 
 
-# --- item 8: whole files, never half of one -------------------------------------------------
+# --- whole files, never half of one ---------------------------------------------------------
 
 
 def test_a_replace_that_fails_leaves_the_old_file_and_no_temporary(tmp_path):
@@ -201,7 +201,7 @@ def test_retry_refuses_a_report_replaced_by_a_symlink(tmp_path, sandbox, env, ca
     assert box.state.calls == 0 and "failed.csv is a symlink" in capsys.readouterr().err
 
 
-# --- item 9: operating-system errors ---------------------------------------------------------
+# --- operating-system errors -----------------------------------------------------------------
 
 
 class _Full:
@@ -332,7 +332,7 @@ def test_a_run_json_that_is_a_folder_is_refused(tmp_path, sandbox, env, capsys):
     assert "run.json is a folder" in capsys.readouterr().err
 
 
-# --- item 11: a closed stdout -----------------------------------------------------------------
+# --- a closed stdout -------------------------------------------------------------------------
 
 
 class ClosedPipe(io.StringIO):

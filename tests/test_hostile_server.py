@@ -1,4 +1,4 @@
-"""Issue 11, keys and server text: the CLI against a real server that misbehaves on purpose.
+"""Keys and server text: the CLI against a real server that misbehaves on purpose.
 
 Each test scripts a small aiohttp server on a free loopback port (redirects, the key echoed in
 every encoding and across the cuts, huge bodies, formulas, escape sequences), runs the CLI in

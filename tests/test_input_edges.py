@@ -1,4 +1,4 @@
-"""Issue 9 items 5 and 9 (first five bullets): encodings, separators, braced ids, messages, warnings."""
+"""Encodings, separators, braced ids, messages, warnings."""
 
 import json
 
@@ -16,7 +16,7 @@ from bulk_updater.rows import ReadOptions, Row, open_sheet
 ID = "6513270e-269d-4e4b-9d0a-8d3a6a8c2f10"
 
 
-# --- one stray byte in a UTF-8 file (item 5) ---
+# --- one stray byte in a UTF-8 file ---
 
 
 def mostly_utf8(tmp_path):
@@ -56,7 +56,7 @@ def test_the_refusal_can_be_bypassed_for_a_report_and_overridden_by_naming_the_e
     assert rows[0].cells["Name"] == "MÃ¼ller"  # what the admin asked for, by name
 
 
-# --- separator on the header row; utf-16 without a BOM (item 9) ---
+# --- separator on the header row; utf-16 without a BOM ---
 
 
 def test_the_separator_is_counted_on_the_header_row_not_the_first_line(tmp_path):
@@ -75,7 +75,7 @@ def test_encoding_utf16_on_a_file_without_a_bom_reads(tmp_path, capsys, codec):
     assert row.cells["Status"] == "Grüße"
 
 
-# --- braced ids; the invalid-id message (item 9) ---
+# --- braced ids; the invalid-id message ---
 
 
 def test_a_braced_id_is_sent_bare():
@@ -125,7 +125,7 @@ def test_cell_errors_group_without_their_cell_and_server_messages_are_kept_whole
     ]
 
 
-# --- options that do nothing get a warning (item 9) ---
+# --- options that do nothing get a warning ---
 
 
 def test_text_file_options_on_a_workbook_and_workbook_options_on_a_text_file_warn(tmp_path, capsys):

@@ -1,4 +1,4 @@
-"""Signals outside the sending window (issue 11 item 10), in process; the real process is in test_stops_e2e.py."""
+"""Signals outside the sending window, in process; the real process is in test_stops_e2e.py."""
 
 from __future__ import annotations
 

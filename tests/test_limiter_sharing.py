@@ -1,8 +1,8 @@
-"""Sharing the account without costing the other integration calls (issue 12).
+"""Sharing the account without costing the other integration calls.
 
-The other integration's 429s are never ours to see, so two things the limiter used to do cost it
+The other integration's 429s are never ours to see, so two things a limiter might do would cost it
 calls after the opening window: taking back a room a burst counted one call too high, and
-probing above the room each 8 windows. First the rules at an injected clock, then issue 12's
+probing above the room each 8 windows. First the rules at an injected clock, then the sharing
 targets in simulated time against a model of the sandbox (tests/sharing_sim.py), over seeds.
 """
 
@@ -87,7 +87,7 @@ def test_probes_wait_long_and_one_with_no_429_after_it_steps_on():
     assert 2 * PROBE_WINDOWS <= MAX_PROBE_WINDOWS
 
 
-# -- issue 12's targets, against a model of the sandbox --
+# -- the sharing targets, against a model of the sandbox --
 
 SEEDS = range(25)
 # The sandbox's other integration paces with aiolimiter; measured idle, its calls came 3.2 ms late

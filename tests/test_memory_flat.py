@@ -1,4 +1,4 @@
-"""Memory stays flat (issue 12, design notes §3): `run` keeps nothing per row beyond the report on disk.
+"""Memory stays flat (docs/design.md, "Per-row state lives on disk"): `run` keeps nothing per row beyond the report on disk.
 
 The whole-process figures (1,000,000 rows beside 100,000, each process's own peak RSS) are in
 `make bench BENCH=memory`. Here, in process: what the Python heap holds once a run is under

@@ -1,4 +1,4 @@
-"""Issue 10: report CSVs carry a UTF-8 BOM, and report.xlsx / failed.xlsx are always written, as text."""
+"""Report CSVs carry a UTF-8 BOM, and report.xlsx / failed.xlsx are always written, as text."""
 
 import codecs
 import csv

@@ -1,4 +1,4 @@
-"""Resume memory stays flat (issue 11 item 15, issue 12's per-row set): the repair streams the
+"""Resume memory stays flat (docs/design.md, "Per-row state lives on disk"): the repair streams the
 report, and the recovered state is counts and a bitmap.
 The whole-process figures at 1,000,000 rows are in `make bench BENCH=resume`."""
 

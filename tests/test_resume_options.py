@@ -1,4 +1,4 @@
-"""A resume keeps the options the run started with (issue 9, item 1), in process against the sandbox.
+"""A resume keeps the options the run started with, in process against the sandbox.
 
 Each run here stops on its --max-calls budget, then `resume DIR` (or the run command again)
 finishes it: the rest of the rows must be read and sent exactly as the first ones were.

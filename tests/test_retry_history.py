@@ -1,4 +1,4 @@
-"""`retry` against the run behind the report (issue 9 item 2, issue 10): supersession by later
+"""`retry` against the run behind the report: supersession by later
 rows, and the cells a spreadsheet changed. In process, through `cli.main`, against the sandbox."""
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ def by_row(path: Path) -> dict[str, dict[str, str]]:
     return {line["_row"]: line for line in read_report(path)}
 
 
-# --- issue 9 item 2: a later success wins over a retried failure ---------------------------------
+# --- a later success wins over a retried failure ------------------------------------------------
 
 
 def test_retry_does_not_undo_a_later_row(tmp_path, sandbox, bulk):
@@ -100,7 +100,7 @@ def test_a_copied_report_warns_once_and_still_works(tmp_path, sandbox, bulk):
     assert "not in the folder of the run" in summary["warnings"][0]
 
 
-# --- issue 10: cells a spreadsheet changed ---------------------------------------------------------
+# --- cells a spreadsheet changed ------------------------------------------------------------------
 
 HEADER = ["CompanyActivityId", "Code", "Big", "Name", "When", "Status"]
 ORIGINAL = {"Code": "007", "Big": "12345678901234567890", "Name": "Müller", "When": "2024-03-01", "Status": "Open"}
@@ -170,7 +170,7 @@ def test_excel_typing_zeros_and_long_numbers_is_flagged_and_not_sent(tmp_path, s
     ],
 )
 def test_more_spreadsheet_changes_are_flagged_and_edits_beside_them_are_sent(tmp_path, sandbox, bulk, old, saved, kind):
-    """Issue 19: six changes a spreadsheet makes to a failed.csv it opens and saves; row 3 holds the admin's edits."""
+    """Six changes a spreadsheet makes to a failed.csv it opens and saves; row 3 holds the admin's edits."""
     ids, failed = first_run_all_failed(tmp_path, sandbox, bulk, [{**ORIGINAL, "Code": old}, {**ORIGINAL, "Code": "12"}])
     edits = {"2": {"Code": saved}, "3": {"Code": "13", "Status": "Closed"}}
     edit_failed(failed, lambda line: {**line, **edits[line["_row"]]})

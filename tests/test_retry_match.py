@@ -1,6 +1,6 @@
-"""`retry` refuses a report that is not the report of the run whose folder holds it (issue 19,
-finding 5), and still takes the run's own reports as the admin edits them. In process, through
-`cli.main`, against the sandbox."""
+"""`retry` refuses a report that is not the report of the run whose folder holds it, and still
+takes the run's own reports as the admin edits them. In process, through `cli.main`, against the
+sandbox."""
 
 from __future__ import annotations
 

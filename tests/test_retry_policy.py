@@ -1,7 +1,6 @@
 """One retry policy for every call: what the runner records and the key check raises, on a faked clock.
 
-Slice "calls" (issues 13, 11 items 12-13, 9 item 7). The limiter here is a stand-in that never
-waits (unless told to pause after a 429), so only the policy's own clock decides when the
+The limiter here is a stand-in that never waits (unless told to pause after a 429), so only the policy's own clock decides when the
 throttle timeout fires.
 """
 
@@ -119,7 +118,7 @@ def test_the_throttle_timeout_counts_from_the_first_429_since_any_other_answer()
     assert retrying.throttled_out()
 
 
-# --- issue 11 item 12: 429 forever -------------------------------------------------------------
+# --- 429 forever ------------------------------------------------------------------------------
 
 
 async def test_a_row_is_never_given_up_for_429s_alone():
@@ -189,7 +188,7 @@ async def test_429s_spread_over_rows_with_successes_between_never_stop_the_run()
     assert [o.attempts for o in outcomes.values()] == [21] * 10
 
 
-# --- issue 9 item 7: a stop turns no waiting row into `failed` -----------------------------------
+# --- a stop turns no waiting row into `failed` ---------------------------------------------------
 
 
 def stop_causes():

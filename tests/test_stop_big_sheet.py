@@ -1,4 +1,4 @@
-"""A stop on a big sheet (slice "calls", issue 9 item 8), in process with real signals to ourselves.
+"""A stop on a big sheet, in process with real signals to ourselves.
 
 After the first Ctrl-C the rows left get their not_sent lines only once the calls in flight
 are done, a batch at a time, so the event loop keeps answering: the calls in flight are

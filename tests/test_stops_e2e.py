@@ -1,5 +1,5 @@
 """The real process: signals outside the sending window, a closed pipe, a full stdout, a real
-full disk and a read-only folder (issue 11, items 8-11). All `make test-e2e`.
+full disk and a read-only folder. All `make test-e2e`.
 
 tests/paused_cli.py runs the real CLI paused at a chosen point, so each signal lands exactly
 where the test means it to, with no timing guesses.

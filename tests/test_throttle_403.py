@@ -1,8 +1,8 @@
 """Throttling answered 403 (as a public client saw LeadSquared do), end to end through the CLI
-against the sandbox (issue 20): the text decides, not the status.
+against the sandbox: the text decides, not the status.
 
-A 403 was a permanent failure: every row of a busy account failed, the stop on systematic
-failure could end the run as `failing`, and with --backup every row became BackupFailed.
+Taken as a permanent failure, such a 403 would fail every row of a busy account, the stop on
+systematic failure could end the run as `failing`, and with --backup every row would be BackupFailed.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""`--throttle-timeout` through the CLI, in process, against the sandbox (slice "calls", issue 11 item 12).
+"""`--throttle-timeout` through the CLI, in process, against the sandbox.
 
 When every answer has been a 429 for the timeout, the run stops cleanly: reason `throttled`,
 state stopped, exit 1, the rows left `not_sent`, and a message saying why and how to finish.

@@ -1,7 +1,7 @@
 """A workbook's date-times are sent as UTC unless --timezone says otherwise: when the keys' user is
 in another zone (the sandbox answers TimeZone "Asia/Kolkata"), a run without --timezone warns
 before anything is sent, naming the zone and the flag, and the line before sending says it too;
-so does the web page's confirm screen (issue 20)."""
+so does the web page's confirm screen."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""TLS errors (slice "calls", issue 11 item 13): only a certificate error is permanent.
+"""TLS errors: only a certificate error is permanent.
 
 aiohttp raises ClientConnectorSSLError for any ssl.SSLError, a handshake cut short included;
 that is a dropped connection, retried. A certificate that fails verification fails again,

@@ -1,4 +1,4 @@
-"""verify and undo's "changed since the run" check use the one comparison (design notes §7), end to
+"""verify and undo's "changed since the run" check use the one comparison (docs/design.md), end to
 end through the CLI against the sandbox: a run writes a value, the sandbox's stored value is then
 changed as a spreadsheet, a float or LeadSquared's own spelling would, and verify (or undo) is run."""
 

@@ -53,8 +53,8 @@ def spreadsheet_change(old: str, new: str) -> str | None:
 def _number_retyped(old: str, new: str) -> str | None:
     """`new` is the number `old` as a spreadsheet writes it back: 007 -> 7, -007 -> -7, +5 -> 5, 007.50 -> 7.5.
 
-    Trailing zeros after the point alone (1.50 -> 1.5) are not flagged: they can't be a loss
-    (design notes §7, the comparison verify uses). With leading zeros or a sign lost, they are named too.
+    Trailing zeros after the point alone (1.50 -> 1.5) are not flagged: they can't be a loss, as the
+    one comparison holds (docs/design.md). With leading zeros or a sign lost, they are named too.
     """
     typed = _typed_number(old.strip())
     if typed is None or typed[4] or new.strip() != _as_spreadsheet_writes(old.strip()):

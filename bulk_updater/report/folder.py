@@ -144,7 +144,7 @@ def _refuse_planted_files(out_dir: Path) -> None:
             files.is_present(out_dir / variant)
     with files.explained(out_dir / LOCK_FILE), os.scandir(out_dir) as entries:
         state_files = [entry.name for entry in entries if entry.name.startswith(STATE_PREFIX)]
-    for name in state_files:  # the SQLite state files (design notes §3), whatever their purpose
+    for name in state_files:  # the SQLite state files (docs/design.md, "Per-row state lives on disk"), whatever their purpose
         files.is_present(out_dir / name)
 
 

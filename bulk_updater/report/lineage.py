@@ -1,4 +1,4 @@
-"""Finding the run behind a report, and what its chain of runs recorded (design notes §2, §3).
+"""Finding the run behind a report, and what its chain of runs recorded (docs/design.md, "Finding the run behind a report").
 
 A report given to `retry` (report.csv, failed.csv, report.xlsx or failed.xlsx) sits in the
 folder of the run that wrote it: run.json and report.csv beside it. A retry's run.json names

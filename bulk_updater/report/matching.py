@@ -1,24 +1,14 @@
-"""A report retried from a run's folder must be that run's report (issue 19, finding 5).
+"""A report retried from a run's folder must be that run's report: its rows are planned against
+that run's history (lineage.py), and another run's report would lose its fixes as "superseded".
 
-A retry plans each row against the history of the run whose folder the report sits in
-(lineage.py): the successes of later rows, the cells as first read. A report of another run
-placed there (a failed.csv copied over, a failed.xlsx saved into the wrong folder) would be
-planned against the wrong rows: its fixes dropped as "superseded", its cells judged against
-another sheet. So before anything is sent, each line of the report is matched with the run's
-own record, its report.csv, by `_row`. What the admin has no reason to edit must agree:
-- the row is one the run recorded (a failed.csv holds only rows of its report.csv);
-- the activity: ids compared as LeadSquared matches them (case-insensitive, braces dropped).
-  Where the run read no usable id (a blank, not a GUID: the row was `invalid`), any id is the
-  admin's fix;
-- a row the report would send again (`failed`, `invalid`, `not_sent`) is not one the run
-  finished (`success`, `skipped`): the run never leaves such a row to retry. The other way
-  round is allowed (an admin may mark a row done to leave it out);
-- the report's columns are columns the run read: a column may be deleted, or its header renamed
-  where it stood (a misspelled column fixed), not added.
-Cells that differ are the admin's fixes; the damage check (damage.py) judges them.
+Before anything is sent, each line of the report is matched by `_row` with the run's report.csv.
+What the admin has no reason to edit must agree: the row is one the run recorded; the activity
+is the same (unless the run read no usable id); a row to send again is not one the run finished;
+and every column is one the run read, or one renamed where it stood. Cells that differ are the
+admin's fixes, judged by the damage check (damage.py). Both sides go into SQLite in the retry's
+folder, so memory stays flat, and one query finds the lowest `_row` that differs.
 
-Both sides go into SQLite in the retry's folder (design notes §3: memory stays flat), and one
-query finds the lowest `_row` that differs.
+The rules and why: docs/design.md, "A retried report must be its run's report".
 """
 
 from __future__ import annotations
@@ -48,7 +38,7 @@ CREATE TABLE run (row INTEGER PRIMARY KEY, id TEXT NOT NULL, activity TEXT, outc
 CREATE TABLE report (row INTEGER PRIMARY KEY, line INTEGER NOT NULL, id TEXT NOT NULL, activity TEXT NOT NULL, outcome TEXT NOT NULL);
 """
 _FINISHED = ", ".join(f"'{value}'" for value in sorted(FINISHED_VALUES))
-# The lowest `_row` of the report that the run's record contradicts (see the module docstring).
+# The lowest `_row` of the report that the run's record contradicts: not the run's row, another activity, or a finished row sent again.
 _FIRST_MISMATCH = f"""
 SELECT r.row, r.line, r.id, r.outcome, m.row IS NOT NULL, m.id, m.outcome
 FROM report r LEFT JOIN run m ON m.row = r.row

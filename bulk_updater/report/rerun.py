@@ -5,7 +5,8 @@ report's own columns arrive in `Row.meta`. Each row keeps its original `_row` nu
 the new report traces back to the source sheet.
 
 With the run behind the report found (lineage.py), the report must be that run's (matching.py:
-refused otherwise), and each row is planned against its history (design notes §5, in this order):
+refused otherwise), and each row is planned against its history, in this order (docs/design.md,
+"Outcome precedence for one row"):
 1. a row that can't be read as meant (no id, a bad id...) is `invalid`;
 2. the fields a later row (higher `_row`) of the chain set with success are left out; a row
    with nothing left is `skipped`, "superseded by row N", even if its cells are damaged,
@@ -94,7 +95,7 @@ class Rerun:
         """Yield the rows to send again, numbered by their `_row`: in `_row` order once `prepare`d.
 
         Rows naming one activity are applied in the order they come; a report sorted in a
-        spreadsheet would otherwise let row 2 overwrite row 4 (file order wins, issue 9).
+        spreadsheet would otherwise let row 2 overwrite row 4 (file order wins).
         """
         return self._order.rows() if self._order is not None else self._file_rows()
 

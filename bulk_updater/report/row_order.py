@@ -1,4 +1,4 @@
-"""The rows of a retry in `_row` order, kept on disk (design notes §3: memory stays flat).
+"""The rows of a retry in `_row` order, kept on disk so memory stays flat (docs/design.md, "Per-row state lives on disk").
 
 A report's lines are in finish order, and an admin may sort failed.csv in a spreadsheet; a
 retry sends the rows in `_row` order so that, for one activity, the later row of the sheet

@@ -1,8 +1,8 @@
-"""A set of row numbers at one bit per row, so resuming a run of millions of rows stays small.
+"""A set of row numbers at one bit per row, so resuming a run of millions of rows stays small
+(docs/design.md, "Per-row state lives on disk").
 
-A Python set costs about 60 bytes a row (2.1 GB of resume for a million rows, with the
-rest); this costs 1 bit, allocated in blocks as numbers are added: 125 KB per million rows,
-and a stray huge number (a hand-edited report) costs one block, not a bitmap up to it.
+The bits are allocated in blocks as numbers are added, so a stray huge number (a hand-edited
+report) costs one block, not a bitmap up to it.
 """
 
 from __future__ import annotations

@@ -40,7 +40,7 @@ class RunRecord:
     sessions: int = 1
     started_at: str = ""
     updated_at: str = ""
-    # The options that shape the run, by class (design notes §1): {"read": {...}, "send": {...}, "record": {...}}.
+    # The options that shape the run, by class (docs/design.md, "Options a run records"): {"read": {...}, "send": {...}, "record": {...}}.
     # Keys are never recorded. See options.py for each option's class and what a resume does with it.
     options: dict[str, dict] = field(default_factory=dict)
     # The LeadSquared account the keys belong to, every identity UserByAccessKey.Get gave (OrgId,

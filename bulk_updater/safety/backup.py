@@ -1,28 +1,20 @@
 """--backup: before a row's update, read the activity and keep the values the row will change.
 
-What is kept, and what undo sends back, is the backup's own record, DIR/undo-record.jsonl
-(record.py): each old value exactly as the read answered it, its JSON type included, tied to
-the id the answer names. DIR/undo.csv is its readable copy, written beside it and defused
-like every CSV the tool writes; nothing reads undo.csv back but the check that it still
-matches (undo names a copy a spreadsheet saved over) and, for a folder an older version
-wrote without a record, undo itself.
+The backup's own record, DIR/undo-record.jsonl (record.py), keeps each old value exactly as the
+read answered it, and is what undo sends. DIR/undo.csv is its readable copy, defused like every
+CSV the tool writes.
 
-A row is never updated unless its snapshot is exact and can be sent back exactly: a read
-that answers for another activity (or names none), a value undo can't send (an object, a
-list, a number whose digits the read did not give, text no file can hold) or text equal to
-the run's undo clear token makes it `failed` with `BackupFailed` and a plain reason.
-
-Only the first snapshot of each (activity, field) in a run is kept: that is the state to go
-back to. Row 2 may change X's Status and row 4 X's Owner; both originals are kept, each on
-the line of the row that first changed it. A snapshot is appended and flushed to the record,
-then to undo.csv, *before* its update is sent, so after a kill -9 no activity that may have
-been updated lacks its snapshot. At the start of every session the record's torn last line
-(if any) is dropped, the index of snapshots taken (DIR/.state-backup.sqlite) is rebuilt from
-it, and undo.csv is written again from it when the two differ.
+- Exact or no snapshot: a row whose old values can't be sent back exactly (a read that answers
+  for another activity, an object, a list, the run's undo clear token...) is `failed`, `BackupFailed`.
+- Only the first snapshot of each (activity, field) in a run is kept: the state to go back to.
+- A snapshot is flushed to the record, then to undo.csv, before its update is sent, so after a
+  kill -9 no activity that may have been updated lacks its snapshot. Every session drops the
+  record's torn last line, rebuilds the index of snapshots taken (DIR/.state-backup.sqlite) from
+  it, and writes undo.csv again when the two differ.
 
 undo.csv: CompanyActivityId, ActivityNote (when the input has it), one column per SchemaName,
-and `_row` naming the row it undoes. A field that was empty is written as the run's undo
-clear token; a value a spreadsheet would run as a formula is prefixed with `'`.
+and `_row` naming the row it undoes; a field that was empty shows the run's undo clear token.
+Why: docs/design.md, "The backup and its record".
 """
 
 from __future__ import annotations

@@ -1,26 +1,15 @@
 """The canary: the first update of a run, retry or undo goes alone, and its activity is read in full
 before and after it.
 
-LeadSquared does not document what an update does with the fields and the note it is not sent,
-nor whether an empty value clears a field. If the real call blanks what it is not sent, a run
-that sets one column wipes the others on every activity; if it ignores "", every clear reports
-success and clears nothing. Nothing else would notice: the update answers success, and backup
-and verify look only at the fields sent. One update, read before and after, shows both, so the
-rest of the rows wait for it. The run goes on only if:
+LeadSquared does not say what an update does with the fields and the note it is not sent, nor
+whether "" clears a field. If it blanks them, or ignores clears, every row would do the same and
+still answer success. So the other rows wait, and are sent only if what the row did not set reads
+back unchanged, what it set reads back equal (compare.py), and what it cleared reads back empty;
+otherwise sending stops (stop reason `canary`). A row whose update fails checks nothing, so the
+next row to send goes alone (at most MAX_TRIES rows). The reads go through the run's limiter;
+with --backup, or undo's check, the send step's read serves as the read before.
 
-1. every field and the note the row did not set read back unchanged;
-2. every value it set reads back equal (compare.py, the safety net's one comparison);
-3. every clear it sent reads back empty.
-
-Otherwise sending stops before any other row: stop reason `canary`. The check costs two reads
-(one when --backup's snapshot read serves as the read before, or undo's "changed since" read),
-each through the run's limiter, so they count in the window like any call.
-
-A row whose update fails tells nothing about the server, so the next row to send becomes the
-canary, still alone, until one succeeds (at most MAX_TRIES rows: then the rows can't be checked,
-and sending stops). A read before that fails for the row's own data (an `MX` error: no such
-activity) or after every retry fails its row, not sent (as a --backup snapshot's read would);
-a read the server refuses outright (404, 403, not an activity) stops: no update could be checked.
+Why, and what a read that fails does: docs/design.md, "The canary".
 """
 
 from __future__ import annotations

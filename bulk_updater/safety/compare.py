@@ -1,31 +1,15 @@
-"""Whether a value read back from LeadSquared is the value that was sent: the one comparison
-(design notes §7) for verify, undo's "changed since the run" check and any later read-back.
+"""Whether a value read back from LeadSquared is the value that was sent: the one comparison for
+verify, undo's "changed since the run" check and the canary.
 
-Two values are equal only where their difference can't be a loss:
-- identical: the same text as an update would send it (JSON `true` is `true`, JSON `3.00` is `3.00`);
-- "same instant": two ISO date-times naming the same moment (`2024-03-01 10:00:00`,
-  `2024-03-01T10:00:00Z`, `2024-03-01T10:00:00.000`, `...+05:30`); no zone means UTC, a date
-  alone is its midnight;
-- "trailing zeros": two plain decimals (an optional sign, digits, an optional fraction) that differ
-  only in the zeros that end the fraction (`1.50` = `1.5`, `"3.00"` = JSON `3`);
-- "GUID case": two GUIDs that differ only in the case of their hex digits;
-- "boolean spelling": `true`/`True`/`TRUE`/JSON true (and the same for false), and a `1`/`0`
-  against one of those, since a server may read a boolean back as 1/0;
-- "empty": absent, JSON null and "" (a read may leave an empty field out).
+Two values are equal only where their difference can't be a loss: identical as an update would
+send them, or equal by one of these equivalences, which `compare` names (`Sameness.by`) so that
+none is silent: "same instant" (two ISO date-times naming one moment), "trailing zeros" (plain
+decimals), "GUID case", "boolean spelling" (true/True/TRUE/JSON true, and 1/0 against one),
+"empty" (absent, null and "") and "surrounding spaces" (LeadSquared may trim what it saves).
+Everything else is a difference: leading zeros, a sign, an exponent, a thousands separator, a
+change of case in text. The rules, their examples and why: docs/design.md, "The one comparison
+of values".
 
-Everything else is a difference, and above all what a spreadsheet or a float does to a value:
-leading zeros (`00501`/`501`), a sign (`+91987`/`91987`), an exponent (`1e3`/`1000`; a JSON
-number with a positive exponent went through a float), a thousands separator, a change of case
-in text, a locale date (`3/1/2024`), an object against its label.
-
-Surrounding whitespace ("surrounding spaces") counts as equal, and is named like the others.
-The tool sends a cell as written, spaces included, and LeadSquared may trim them when it saves
-(undocumented: assume it may). Counting that as a difference would make verify flag, and undo's
-check skip, every activity whose cell had a stray space, though nobody changed it; the spaces
-around a value hold nothing an admin sees or searches by. Spaces inside a value are compared as
-written, and the output names the trim, so it is never silent.
-
-`compare` says which equivalence made two different spellings equal (`Sameness.by`);
 `same_value` is the yes/no the callers that need no more use.
 """
 

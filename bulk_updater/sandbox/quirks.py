@@ -13,9 +13,9 @@ read back as sent):
   leading zero (`007` stays text, as a phone number or a code would);
 - a date-time: `YYYY-MM-DD HH:MM:SS`, the one form the API documents;
 - a GUID: 8-4-4-4-12 hexadecimal digits, in any case.
-Each read quirk respells a value only within what design-notes §7 holds equal (the same instant,
-trailing zeros of a plain decimal, GUID case, a boolean's spelling, and absent = null = empty), so a
-tool that compares by §7 sees no change; `read-bool-digits` alone goes past §7's list (1/0).
+Each read quirk respells a value only within what the one comparison holds equal (the same instant,
+trailing zeros of a plain decimal, GUID case, a boolean's spelling or 1/0, and absent = null = empty:
+docs/design.md, "The one comparison of values"), so a correct tool sees no change.
 The note is free text: only `read-null-empty` respells it.
 """
 

@@ -2,14 +2,14 @@
 
 The limit is lifted (`--rate 1000000/1`, sandbox `--rate none --counters-only`), so the
 tool runs as fast as the client goes and the log of starts holds as many as one window sees.
-Peak RSS is the tool process's own, measured from a small process (own_peak.py). Beside it, this
-bench's own peak when it started the run: what os.wait4 on its child reported before (the child
-inherits it), 138 MB after writing the million-row sheet, which was the whole "growth" of 25 MB.
-Target (issue 12): the 1,000,000-row run within 20 MB of the 100,000-row run.
+Peak RSS is the tool process's own, measured from a small process (own_peak.py), not by os.wait4
+on the child: a child inherits its parent's peak, and this bench's own (138 MB after writing the
+million-row sheet, shown beside it) would hide the tool's.
+Target: the 1,000,000-row run within 20 MB of the 100,000-row run.
 
 Beside it, in process, the start log alone: the limiter after 1,000,000 starts at 10,000 a
 second, against the baseline of a log that keeps every start (a deque whose maxlen is the
-call count, as before).
+call count).
 """
 
 from __future__ import annotations

@@ -2,7 +2,7 @@
 
 The sandbox answers with latency uniform in 0.1-0.6 s and 0-0.1 s of arrival jitter. The key
 check counts inside the window, so the bound of starts for R rows is that of C = R + 1 calls:
-the last starts at floor((C - 1) / N) * (S + jitter). Targets (issue 12):
+the last starts at floor((C - 1) / N) * (S + jitter). Targets:
 - in-run (the key check's arrival to the last update's): within 1.05x the bound + 0.2 s, no 429;
 - whole process (launch to exit), the median of RUNS: within 1.10x the bound + the last
   latency (0.6 s at most) + 0.5 s.

@@ -7,7 +7,7 @@ done rows before its first call; the target is under 5 s. Beside it, in the same
 a plain pandas read of the same sheet, the CLI's start-up alone, and a fresh run's first call.
 Times run from launching the CLI process to the sandbox receiving the first call.
 
-Memory (issue 11, item 15): the peak RSS of resuming a 1,000,000-row run (995,000 rows
+Memory: the peak RSS of resuming a 1,000,000-row run (995,000 rows
 done, 4,500 not_sent, a torn last line; target under 400 MB), beside a fresh run of the
 same sheet in the same bench (stopped by --max-calls after as many calls as the resume
 makes, so both read every row and send the same number). Read from `os.wait4`.

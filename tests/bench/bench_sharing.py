@@ -3,7 +3,7 @@
 The sandbox (sliding window, latency 0.1-0.6 s, 0-0.1 s arrival jitter) runs the other
 integration itself (`--other-integration B`, evenly spaced, or `--other-bursts`), for a whole
 window before the tool starts (steady state, as on a real shared account). With no flag the tool must learn the room; beside it, in the same run, the
-tool told the room by hand (`--headroom`), which is the baseline. Targets (issue 12):
+tool told the room by hand (`--headroom`), which is the baseline. Targets:
 - other evenly using 10 of 25, no flag: in-run within 1.05x of `--headroom 40`; at most 8% of
   calls answered 429; the other integration gets at most 5 more 429s than with `--headroom 40`,
   all in the opening window;

@@ -5,7 +5,7 @@ arrival jitter, once per counting mode, all in parallel; beside it the naive bas
 asyncio + AsyncLimiter(25, 5) + gather with no retries, against a sliding-window sandbox.
 
 Two paces: the whole run's (rows over the summary's elapsed time: the opening burst, the key
-check's place and the last latency included), and the steady pace (issue 12: at least 0.975
+check's place and the last latency included), and the steady pace (target: at least 0.975
 of N/S), from the updates' arrivals at the sandbox after the opening window: what the limiter
 holds once the burst is spent.
 """
