@@ -18,6 +18,7 @@ def test_a_retry_of_a_sorted_report_never_sends_the_clearing_row_before_an_earli
     a's mx_F) sorted first in failed.csv went out first, then row 3 set mx_F = x over it: exit 0, `success`,
     and the later row's clear lost. Mutant killed: job._canary_row_first without the send-order check."""
     import csv
+
     a, b = new_ids(2)
     box0 = sandbox(activities=set())
     src = write_csv(tmp_path / "in.csv", [["CompanyActivityId", "mx_F"], [b, "other"], [a, "x"], [a, "#N/A"]])
@@ -35,3 +36,22 @@ def test_a_retry_of_a_sorted_report_never_sends_the_clearing_row_before_an_earli
     assert code == 0, err
     assert box.state.activities[a]["Fields"]["mx_F"] == ""  # row 4, the later, wins: the field ends cleared
     assert box.state.applied == [b, a, a]  # no clearing row could go first safely: the first row to send is the canary
+
+
+def test_an_undo_of_a_run_its_canary_stopped_says_what_it_cannot_put_back(tmp_path, sandbox, bulk):
+    """The run's first update blanked the note and mx_Other (blank-unsent) and the canary stopped it. The
+    backup kept only Status, so undo restored Status and said `1 row: 1 success`, exit 0, not a word of the
+    wiped note and field. Mutant killed: UndoSource.check without the canary.json warning."""
+    ids = new_ids(3)
+    initial = {i: {"ActivityNote": "n", "Fields": {"Status": "Open", "mx_Other": "keep"}} for i in ids}
+    box = sandbox(initial=initial, quirks=frozenset({q.BLANK_UNSENT}))
+    src = write_csv(tmp_path / "in.csv", [["CompanyActivityId", "Status"], *[[i, "Won"] for i in ids]])
+    assert bulk(box, "run", str(src), "--out", str(tmp_path / "run"), "--backup")[0] == 1
+
+    code, out, err = bulk(box, "undo", str(tmp_path / "run"), "--out", str(tmp_path / "undo"))
+
+    assert code == 0, err
+    assert box.state.activities[ids[0]]["Fields"] == {"Status": "Open", "mx_Other": ""}  # what undo can do
+    warning = f"Warning: the run's first update (row 2, activity {ids[0]}) did more than its row asked: the update blanked"
+    assert warning in err and "canary.json: put them back by hand" in err
+    assert any("did more than its row asked" in text for text in summary_of(tmp_path / "undo")["warnings"])
