@@ -55,3 +55,20 @@ def test_an_undo_of_a_run_its_canary_stopped_says_what_it_cannot_put_back(tmp_pa
     warning = f"Warning: the run's first update (row 2, activity {ids[0]}) did more than its row asked: the update blanked"
     assert warning in err and "canary.json: put them back by hand" in err
     assert any("did more than its row asked" in text for text in summary_of(tmp_path / "undo")["warnings"])
+
+
+def test_a_run_whose_key_check_gave_no_identity_is_refused_later_without_blaming_an_older_version(tmp_path, sandbox, bulk):
+    """The who-am-I answer gave no org id, short code, name or host: the run recorded none. Resume, undo and
+    verify are refused (fail closed), but the message said the run was "started by an older bulk-updater",
+    sending the admin after the wrong cause. Mutant killed: account.another_account's old wording."""
+    ids = new_ids(2)
+    box = sandbox(omit_identity=frozenset({"OrgId", "OrgShortCode", "OrgDisplayName", "LSQCommonServiceURLs"}))
+    src = write_csv(tmp_path / "in.csv", [["CompanyActivityId", "Status"], *[[i, "Won"] for i in ids]])
+    code, out, err = bulk(box, "run", str(src), "--out", str(tmp_path / "run"), "--backup", "--max-calls", "1")
+    assert code == 1, err  # stopped at --max-calls: the rest is left for a resume
+
+    for command in (["resume", str(tmp_path / "run")], ["undo", str(tmp_path / "run"), "--out", str(tmp_path / "undo")]):
+        code, out, err = bulk(box, *command)
+        assert code == 2 and "can't tell whether the keys belong to the account" in err
+        assert "the key check gave none when it started" in err and "started by an older" not in err
+    assert box.state.calls == 1
