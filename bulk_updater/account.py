@@ -82,7 +82,7 @@ def another_account(run: Account, keys: Account, run_name: str, unverified_accou
         )
     if compared or unverified_account:
         return None
-    why = ("it recorded no org id, short code, or org name with API host (started by an older bulk-updater)" if not recorded
+    why = ("it recorded no org id, short code, or org name with API host (the key check gave none when it started, or an older bulk-updater started it)" if not recorded
            else f"it recorded {', '.join(recorded)}, and the key check answered {', '.join(answered) or 'none of them'}")
     return InputError(
         f"can't tell whether the keys belong to the account {run_name} was sent to: {why}. "

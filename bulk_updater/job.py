@@ -36,7 +36,7 @@ from .report.recovery import Recorded
 from .report.rerun import SENT_WITHOUT, Rerun
 from .report.run_record import RUN_FILE, RunRecord, RunState, file_sha256
 from .report.writer import report_header
-from .requests import Plan, plan_row
+from .requests import Plan, activity_to_update, plan_row
 from .rows import ReadOptions, Row, open_sheet
 from .rows.reader import ReadFindings
 from .rows.records import is_records, spool_records
@@ -430,7 +430,7 @@ async def _send_rows_left(
     sender: hooks.Sender, field_check: hooks.FieldCheck | None, counted: hooks.Counted,
 ) -> None:
     """Send the rows without an outcome until done or stopped; after a stop, every row still gets its line."""
-    pending = _canary_row_first(source, earlier, counted.clearing) if options.canary else _rows_left(source, earlier)
+    pending = _canary_row_first(source, earlier, counted.clearing, options.clear_token) if options.canary else _rows_left(source, earlier)
 
     async def sending() -> None:
         await _send_all(source, pending, send, options, session, stop, limiter, sender)
@@ -476,11 +476,25 @@ def _rows_left(source: _Source, earlier: Recorded) -> Iterator[Row]:
     return (row for row in source.rows() if row.number not in earlier.rows)
 
 
-def _canary_row_first(source: _Source, earlier: Recorded, clearing: int | None) -> Iterator[Row]:
+def _canary_row_first(source: _Source, earlier: Recorded, clearing: int | None, clear_token: str) -> Iterator[Row]:
     """The rows left, with the row chosen to check a clear first (hooks.Counted.clearing): no earlier row names its activity."""
+    if clearing is not None and not _first_for_its_activity(source, earlier, clearing, clear_token):
+        clearing = None  # the count went in file order; a retry sends in `_row` order, where an earlier row names it
     if clearing is not None:
         yield from (row for row in source.rows() if row.number == clearing)
     yield from (row for row in _rows_left(source, earlier) if row.number != clearing)
+
+
+def _first_for_its_activity(source: _Source, earlier: Recorded, number: int, clear_token: str) -> bool:
+    """Whether no row sent before row `number`, in the order the rows are sent, names its activity:
+    sent first, it then changes nothing's order (a later row's value must win)."""
+    target = next((activity_to_update(row, clear_token) for row in source.rows() if row.number == number), None)
+    for row in _rows_left(source, earlier):
+        if row.number == number:
+            return target is not None
+        if activity_to_update(row, clear_token) == target:
+            return False
+    return False
 
 
 

@@ -38,6 +38,7 @@ from ..settings import CLEAR_TOKEN
 from . import written
 from .activity import WRONG_ACTIVITY, Activity, wrong_activity
 from .backup import UNDO_FILE, CsvRecords, copy_difference
+from .canary import CANARY_FILE
 from .compare import same_value
 from .options import recorded
 from .record import NULL, RECORD_FILE, TEXT, RecordFile, Snapshot, typed
@@ -93,6 +94,8 @@ class UndoSource:
             if _complete_csv(self.undo_csv)[1]:
                 self.warnings.append(f"the last line of {UNDO_FILE} was cut short (a kill while it was written): it is left out (its update was never sent)")
             return
+        if blanked := _first_update_did_more(self.run_dir):
+            self.warnings.append(blanked)
         backup = RecordFile(self.input_path)
         header = backup.header() or []
         for _ in backup.snapshots():  # a damaged line is refused here, before anything is sent
@@ -145,6 +148,26 @@ def _read_as_saved(run_dir: Path) -> str:
         f"{run_dir} has no {RECORD_FILE} (an older bulk-updater made this backup): undo reads {UNDO_FILE} as it is saved now. "
         f"If a spreadsheet opened and saved it, its values are sent as the spreadsheet changed them (00501 as 501), and a cell "
         f"such as #N/A can't be restored (its row is invalid)."
+    )
+
+
+def _first_update_did_more(run_dir: Path) -> str:
+    """What the run's checked first update changed beyond its row (DIR/canary.json): the backup kept only
+    the fields the row sent, so undo can't put those back, and must not let its `success` say it did."""
+    path = run_dir / CANARY_FILE
+    if not files.is_present(path):
+        return ""
+    try:
+        with files.open_read(path, encoding="utf-8") as f:
+            found = json.load(f)
+    except (OSError, ValueError):
+        return ""
+    if not isinstance(found, dict) or not found.get("found"):
+        return ""
+    return (
+        f"the run's first update (row {found.get('row')}, activity {found.get('activity')}) did more than its row asked: "
+        f"{'; '.join(map(str, found['found']))}. Undo sends back only what the backup kept (the fields the run sent): "
+        f"what else that update changed stays so. Its values from before the run are in {path}: put them back by hand"
     )
 
 
