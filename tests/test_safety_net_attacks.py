@@ -1,4 +1,4 @@
-"""Review of issues 19 and 20: attacks as a hostile server, a careless folder and a real admin."""
+"""The safety net and the canary attacked as a hostile server, a careless folder and a real admin would."""
 
 from __future__ import annotations
 
