@@ -72,3 +72,21 @@ def test_a_run_whose_key_check_gave_no_identity_is_refused_later_without_blaming
         assert code == 2 and "can't tell whether the keys belong to the account" in err
         assert "the key check gave none when it started" in err and "started by an older" not in err
     assert box.state.calls == 1
+
+
+def test_an_undo_whose_backup_record_lost_lines_is_refused_before_anything_is_sent(tmp_path, sandbox, bulk):
+    """A record cut at a line end (a bad copy) would let undo restore some activities and say success."""
+    from bulk_updater.safety.record import RECORD_FILE
+
+    ids = new_ids(3)
+    box = sandbox(initial={i: {"ActivityNote": "n", "Fields": {"Status": "Open"}} for i in ids})
+    sheet = write_csv(tmp_path / "in.csv", [["CompanyActivityId", "Status"], *[[i, "Won"] for i in ids]])
+    assert bulk(box, "run", str(sheet), "--out", str(tmp_path / "run"), "--backup")[0] == 0
+    record = tmp_path / "run" / RECORD_FILE
+    record.write_text("".join(record.read_text().splitlines(keepends=True)[:-1]))  # the last snapshot gone
+    calls = box.state.calls
+
+    code, out, err = bulk(box, "undo", str(tmp_path / "run"), "--out", str(tmp_path / "undo"))
+
+    assert code == 2 and box.state.calls == calls
+    assert "has no snapshot of Status of activity" in err and RECORD_FILE in err and "Traceback" not in err

@@ -135,7 +135,26 @@ class UndoSource:
         with db:
             db.executemany("INSERT INTO snap VALUES (?, ?, ?)", snapshots)
         db.execute("CREATE INDEX snap_by_activity ON snap (activity)")
+        if missing := _updated_without_snapshot(db):
+            db.close()
+            activity, field_name, row = missing
+            raise InputError(
+                f"the backup of {self.run_dir} has no snapshot of {field_name} of activity {activity}, which row {row} of the run updated: "
+                f"the backup's record ({RECORD_FILE}) was cut short or replaced, so undo could not put that value back",
+                hint=f"Put back the {RECORD_FILE} the run wrote (a copy, a backup of the folder), then undo again. Nothing was sent.",
+            )
         return UndoGuard(db, force)
+
+
+def _updated_without_snapshot(db: sqlite3.Connection) -> tuple[str, str, int] | None:
+    """The first (activity, field, row) a successful row of the run set that the backup holds no snapshot of.
+
+    Every update of a --backup run follows its snapshot, so there is none unless the record lost lines
+    (cut at a line end, replaced by an older copy): undo would then report success and leave them."""
+    return db.execute(
+        "SELECT activity, field, row FROM sent s WHERE success = 1 AND NOT EXISTS "
+        "(SELECT 1 FROM snap p WHERE lower(p.activity) = lower(s.activity) AND p.field = s.field) ORDER BY row LIMIT 1"
+    ).fetchone()
 
 
 def rows_to_undo(source: Path) -> int:
