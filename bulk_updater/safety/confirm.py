@@ -43,7 +43,7 @@ def about_to_update(plan: SendPlan, org: str, user: str, host: str, rate: Rate) 
     if plan.check_reads:
         calls += f", {counted(plan.check_reads, 'read')} to check the first update"
     return (
-        f'About to update {counted(plan.rows, "row")}{activities} in "{org}" as {user}, at {netloc(host)}, '
+        f'About to update {counted(plan.rows, "row")}{activities} in {_named(org, "an org the key check did not name")} as {user.strip() or "a user it did not name"}, at {netloc(host)}, '
         f"{rate.calls} calls per {rate.period:g} s{calls} (about {_duration(seconds)}).{datetimes}"
     )
 
@@ -94,6 +94,10 @@ def _zone(name: str) -> zoneinfo.ZoneInfo | None:
         return zoneinfo.ZoneInfo(name)
     except (zoneinfo.ZoneInfoNotFoundError, ValueError):
         return None
+
+
+def _named(name: str, unnamed: str) -> str:
+    return f'"{name}"' if name.strip() else unnamed
 
 
 def _duration(seconds: float) -> str:
