@@ -79,7 +79,8 @@ def _flags(parser: argparse.ArgumentParser, groups: Sequence[str] | None) -> Ite
 def _row(action: argparse.Action, prog: str) -> tuple[str, str, str]:
     flag = action.option_strings[-1]
     if action.nargs != 0:  # a flag that takes a value
-        flag += " " + (action.metavar or "|".join(action.choices or ()) or action.dest.upper())
+        metavar = action.metavar if isinstance(action.metavar, str) else ""
+        flag += " " + (metavar or "|".join(str(choice) for choice in action.choices or ()) or action.dest.upper())
     text = (action.help or "") % {"default": action.default, "prog": prog} if "%(" in (action.help or "") else action.help or ""
     found = _DEFAULT.match(text)
     return flag, found["default"] if found else "", found["meaning"] if found else text
