@@ -28,7 +28,7 @@ from .errors import BulkUpdaterError, BulkUpdaterWarning, InputError
 from .hosts import DEFAULT_LOOKUP_HOST, REGIONS, host_url, require_host
 from .option_spec import CONNECTION, FLAG, PERCENT, READING, RESUMING, SAFETY, SENDING, TEXT, Option, Value
 from .preflight import fetch_identity
-from .settings import DEFAULT_RATE, PLAN_CALLS, Credentials, Rate, SendSettings
+from .settings import DEFAULT_RATE, NO_HEADROOM, PLAN_CALLS, PLAN_PERIOD, Credentials, Rate, SendSettings
 
 
 class _Lazy:
@@ -408,7 +408,7 @@ def _rate(args: argparse.Namespace, resuming: bool) -> Rate | None:
     """The rate --rate or --plan and --headroom give, or None when none of them is given."""
     if args.rate is None and args.plan is None and args.headroom is None:
         return None
-    rate = Rate.resolve(args.rate, args.plan, args.headroom or 0.0)
+    rate = Rate.resolve(args.rate, args.plan, NO_HEADROOM if args.headroom is None else args.headroom)
     if resuming and args.rate is None and args.plan is None:
         _refuse_headroom_alone(args, rate)
     return rate
@@ -449,9 +449,10 @@ def _argparse_type(value: Value) -> Callable[[str], Any]:
 
 def _argument(option: Option) -> dict[str, Any]:
     """add_argument's keywords for a registry option (option_spec.py): its help with the default, its value's parser, no default."""
+    text = option.cli_help.replace("%", "%%")  # argparse formats help with %
     if option.value is FLAG:
-        return {"action": "store_true", "default": None, "help": option.cli_help}
-    return {"type": None if option.value is TEXT else _argparse_type(option.value), "metavar": option.metavar, "help": option.cli_help}
+        return {"action": "store_true", "default": None, "help": text}
+    return {"type": None if option.value is TEXT else _argparse_type(option.value), "metavar": option.metavar, "help": text}
 
 
 def add_registered_options(group, title: str, command: str) -> None:
@@ -573,12 +574,12 @@ def add_sending_options(parser: argparse.ArgumentParser) -> None:
     group = parser.add_argument_group(SENDING)
     limit = group.add_mutually_exclusive_group()  # both (and --headroom) give the rate option
     limit.add_argument("--rate", **_argument(recorded_options.BY_NAME["rate"]))
-    limit.add_argument("--plan", choices=list(PLAN_CALLS), help="use the limit of this LeadSquared plan (lite 2/5, pro 5/5, super and basic 10/5, "
-                       "standard 15/5, enterprise 25/5)")
+    plans = ", ".join(f"{plan} {calls}/{PLAN_PERIOD:g}" for plan, calls in PLAN_CALLS.items())
+    limit.add_argument("--plan", choices=list(PLAN_CALLS), help=f"use the limit of this LeadSquared plan ({plans})")
     # No argparse defaults (see _given): the defaults shown are the registry's.
     group.add_argument(
         "--headroom", type=_argparse_type(PERCENT), metavar="P",
-        help="percent of the limit to leave for other integrations sharing the account: --plan enterprise --headroom 20 sends at 20/5 (default: 0)",
+        help=f"percent of the limit to leave for other integrations sharing the account: --plan enterprise --headroom 20 sends at 20/5 (default: {NO_HEADROOM:g})",
     )
     add_registered_options(group, SENDING, _command_name(parser))
 

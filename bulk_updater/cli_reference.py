@@ -81,7 +81,7 @@ def _row(action: argparse.Action, prog: str) -> tuple[str, str, str]:
     if action.nargs != 0:  # a flag that takes a value
         metavar = action.metavar if isinstance(action.metavar, str) else ""
         flag += " " + (metavar or "|".join(str(choice) for choice in action.choices or ()) or action.dest.upper())
-    text = (action.help or "") % {"default": action.default, "prog": prog} if "%(" in (action.help or "") else action.help or ""
+    text = (action.help or "") % {"default": action.default, "prog": prog} if "%" in (action.help or "") else action.help or ""  # as argparse shows it
     found = _DEFAULT.match(text)
     return flag, found["default"] if found else "", found["meaning"] if found else text
 

@@ -52,8 +52,6 @@ from .rows.reader import ReadOptions
 from .safety.failing import STREAK, StopRule
 from .settings import CLEAR_TOKEN, SendSettings
 
-__all__ = ["CLASSES", "OPTIONS", "READ", "RECORD", "SEND", "Option", "RunOptions"]
-
 # Seconds the calls in flight get to finish after a first Ctrl-C or SIGTERM.
 STOP_WAIT = 10.0
 

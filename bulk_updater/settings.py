@@ -12,6 +12,7 @@ from .hosts import check_host
 from .option_spec import CONNECTION, FINITE_SECONDS, FINITE_SECONDS_OR_ZERO, SECONDS, SEND, SENDING, WHOLE, Value, metadata, option, refusals
 
 DEFAULT_RATE = "25/5"
+NO_HEADROOM = 0.0  # percent of the limit left to other integrations, unless --headroom (or the page's field) says
 CLEAR_TOKEN = "#N/A"
 # LeadSquared's limits by plan, in calls per 5 seconds per account.
 PLAN_CALLS = {"lite": 2, "pro": 5, "super": 10, "basic": 10, "standard": 15, "enterprise": 25}
@@ -46,7 +47,7 @@ class Rate:
         return cls(PLAN_CALLS[plan], PLAN_PERIOD)
 
     @classmethod
-    def resolve(cls, rate: str | Rate | None = None, plan: str | None = None, headroom: float = 0.0) -> Rate:
+    def resolve(cls, rate: str | Rate | None = None, plan: str | None = None, headroom: float = NO_HEADROOM) -> Rate:
         """The rate to send at: a plan's limit or a given rate (default 25/5), less `headroom` percent."""
         if rate is not None and plan is not None:
             raise InputError("give a rate or a plan, not both", hint="A plan stands for its rate: --plan pro is --rate 5/5.")

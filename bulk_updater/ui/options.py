@@ -13,12 +13,11 @@ from typing import Any
 from ..errors import InputError
 from ..option_spec import PERCENT, Value
 from ..options import BY_NAME, DEFAULTS
-from ..settings import DEFAULT_RATE, PLAN_CALLS, Rate, SendSettings
+from ..settings import DEFAULT_RATE, NO_HEADROOM, PLAN_CALLS, Rate, SendSettings
 from .connection import Connection
 
 # The recorded options this screen offers, each a form field of the option's name.
 NUMBERS = ("concurrency", "max_attempts", "timeout", "stop_after_failures")
-NO_HEADROOM = 0.0  # as the CLI's --headroom
 
 
 @dataclass(frozen=True)
