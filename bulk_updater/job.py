@@ -53,6 +53,7 @@ from .stopping import CAUSE_NAMES, StopOnSignals, StopToken
 
 __all__ = ["FAILED", "REPORT", "STOP_WAIT", "SUMMARY", "Hooks", "JobOptions", "RunOptions", "holds_unfinished", "recorded_values", "resume", "retry", "run", "settings_from", "undo"]
 
+
 @dataclass(frozen=True)
 class Hooks:
     """How the caller follows and steers a job. Never recorded: each command gives its own."""
