@@ -2,7 +2,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: demo sandbox test test-e2e lint bench screenshots clean
+.PHONY: demo sandbox test test-e2e lint docs docs-check bench screenshots clean
 
 $(STAMP): pyproject.toml
 	python3 -m venv $(VENV)
@@ -28,6 +28,15 @@ test-e2e: $(STAMP)
 lint: $(STAMP)
 	$(VENV)/bin/ruff check bulk_updater tests samples
 	$(VENV)/bin/mypy
+
+# The README's option tables and docs/cli.md, written again from the CLI's parser and the option registry (cog).
+DOCS := README.md docs/cli.md
+docs: $(STAMP)
+	$(VENV)/bin/cog -r $(DOCS)
+
+# Fails when the committed docs differ from what `make docs` writes (CI runs this too).
+docs-check: $(STAMP)
+	$(VENV)/bin/cog --check --diff --check-fail-msg='run: make docs' $(DOCS)
 
 # docs/ui.png: the web page's run screen, taken by the browser test (needs /usr/bin/chromium).
 screenshots: $(STAMP)

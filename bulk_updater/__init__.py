@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 _HOMES = {
     "credentials_from": ".credentials", "environment": ".credentials",
     "AuthError": ".errors", "BulkUpdaterError": ".errors", "ConnectError": ".errors", "InputError": ".errors", "StoppedAtOnce": ".errors",
-    "JobOptions": ".job", "resume": ".job", "retry": ".job", "run": ".job", "undo": ".job",
+    "Hooks": ".job", "JobOptions": ".job", "resume": ".job", "retry": ".job", "run": ".job", "undo": ".job",
     "verify": ".safety.verify",
     "host_url": ".hosts",
     "Summary": ".report",
@@ -29,13 +29,13 @@ _HOMES = {
     "StopToken": ".stopping",
 }  # fmt: skip
 
-__all__ = ["AuthError", "BulkUpdaterError", "ConnectError", "Credentials", "InputError", "JobOptions", "Rate", "SendSettings", "StopToken", "StoppedAtOnce", "Summary", "credentials_from", "environment", "host_url", "resume", "retry", "run", "undo", "verify"]
+__all__ = ["AuthError", "BulkUpdaterError", "ConnectError", "Credentials", "Hooks", "InputError", "JobOptions", "Rate", "SendSettings", "StopToken", "StoppedAtOnce", "Summary", "credentials_from", "environment", "host_url", "resume", "retry", "run", "undo", "verify"]
 
 if TYPE_CHECKING:
     from .credentials import credentials_from, environment
     from .errors import AuthError, BulkUpdaterError, ConnectError, InputError, StoppedAtOnce
     from .hosts import host_url
-    from .job import JobOptions, resume, retry, run, undo
+    from .job import Hooks, JobOptions, resume, retry, run, undo
     from .report import Summary
     from .safety.verify import verify
     from .settings import Credentials, Rate, SendSettings

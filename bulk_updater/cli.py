@@ -14,7 +14,6 @@ import getpass
 import importlib
 import inspect
 import logging
-import math
 import os
 import shlex
 import sys
@@ -27,8 +26,9 @@ from . import options as recorded_options
 from .credentials import credentials_from, environment, redacting_output
 from .errors import BulkUpdaterError, BulkUpdaterWarning, InputError
 from .hosts import DEFAULT_LOOKUP_HOST, REGIONS, host_url, require_host
+from .option_spec import CONNECTION, FLAG, PERCENT, READING, RESUMING, SAFETY, SENDING, TEXT, Option, Value
 from .preflight import fetch_identity
-from .settings import CLEAR_TOKEN, DEFAULT_RATE, PLAN_CALLS, Credentials, Rate, SendSettings
+from .settings import DEFAULT_RATE, NO_HEADROOM, PLAN_CALLS, PLAN_PERIOD, Credentials, Rate, SendSettings
 
 
 class _Lazy:
@@ -52,7 +52,6 @@ else:
 
 FAILED_XLSX = "failed.xlsx"
 EXIT_OK, EXIT_SOME_FAILED, EXIT_BAD_INPUT, EXIT_UNAUTHORIZED = 0, 1, 2, 3
-NO_BUDGET = "none"
 EXIT_CRASH = 1  # what Python itself returns for an uncaught error
 EXIT_CLOSED_PIPE = 141  # as the shell reports a process ended by SIGPIPE (`... | head` closed stdout)
 # A run stopped by a signal exits as the shell reports a process killed by it: 128 + the signal.
@@ -150,17 +149,12 @@ def cmd_verify(args: argparse.Namespace) -> int:
     """
     environ = _environment(args)
     # The run's own host and pace unless given: verify reads the account the run wrote to.
-    recorded = {name: value for name, value in job.recorded_values(args.run_dir).items() if name in _VERIFY_TAKES}
-    given = recorded | _given(args, resuming=False)
-    given["host"] = given.get("host") or require_host(host_url(environ=environ))
-    send, _ = job.settings_from({name: given[name] for name in given if name in _VERIFY_TAKES}, _credentials(environ))
+    values = recorded_options.for_verify(job.recorded_values(args.run_dir), _given(args, resuming=False))
+    values["host"] = values.get("host") or require_host(host_url(environ=environ))
+    send, _ = job.settings_from(values, _credentials(environ))
     result = verifying.verify(args.run_dir, send, args.unverified_account)
     print("\n".join(result.lines()))
     return EXIT_OK if set(result.counts) <= {"match"} else EXIT_SOME_FAILED
-
-
-# The recorded options verify takes from the run (how to reach the account, how fast); it reads no sheet.
-_VERIFY_TAKES = ("host", "check_region", "rate", "concurrency", "max_attempts", "timeout", "jitter", "throttle_timeout")
 
 
 def _send(args: argparse.Namespace, command: str, source: str) -> int:
@@ -347,11 +341,11 @@ def _report_check(result: check.CheckResult) -> int:
 
 
 def _read_options(args: argparse.Namespace) -> rows.ReadOptions:
-    return rows.ReadOptions(sheet=args.sheet, encoding=args.encoding, delimiter=args.delimiter, timezone=args.timezone, map_path=args.map)
+    return rows.ReadOptions(**{option.name: getattr(args, option.dest) for option in recorded_options.OPTIONS if option.holder is rows.ReadOptions})
 
 
 def _clear_token(args: argparse.Namespace) -> str:
-    return CLEAR_TOKEN if args.clear_token is None else args.clear_token
+    return recorded_options.DEFAULTS["clear_token"] if args.clear_token is None else args.clear_token
 
 
 def cmd_sandbox(args: argparse.Namespace) -> int:
@@ -388,38 +382,33 @@ def cmd_ui(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-# Options a run records (options.py), by name -> the argparse dest that gives them (their flag's).
-# Their argparse defaults are None, so that a resume can tell an option given from one left out.
-# The rate, the host and the region check are given by several flags: see _given.
-_GIVEN_AS = {
-    option.name: option.flag.removeprefix("--").replace("-", "_")
-    for option in recorded_options.OPTIONS
-    if option.name not in ("rate", "host", "check_region", "canary")
-}
-
-
 def _given(args: argparse.Namespace, resuming: bool) -> dict[str, object]:
-    """The recorded options this command line gives, by name; those left out are not in it."""
-    given = {name: getattr(args, dest) for name, dest in _GIVEN_AS.items() if getattr(args, dest, None) is not None}
-    if given.get("max_calls") == NO_BUDGET:
+    """The recorded options this command line gives, by name; those left out are not in it.
+
+    Each option's flag has no argparse default (None), so that a resume can tell an option given
+    from one left out. The rate and the host are given by several flags (added by hand): see below.
+    """
+    flags = [option for option in recorded_options.OPTIONS if option.group is not None]
+    given = {option.name: _flag_value(option, value) for option in flags if (value := getattr(args, option.dest, None)) is not None}
+    if given.get("max_calls") is recorded_options.NO_BUDGET:
         given["max_calls"] = None
     rate = _rate(args, resuming)
     if rate is not None:
         given["rate"] = rate
     if args.region or args.host:
         given["host"] = host_url(args.region, args.host)
-    if args.no_region_check:
-        given["check_region"] = False
-    if getattr(args, "no_canary", False):
-        given["canary"] = False
     return given
+
+
+def _flag_value(option: Option, value: object) -> object:
+    return not value if option.negated else value  # --no-canary given: canary=False
 
 
 def _rate(args: argparse.Namespace, resuming: bool) -> Rate | None:
     """The rate --rate or --plan and --headroom give, or None when none of them is given."""
     if args.rate is None and args.plan is None and args.headroom is None:
         return None
-    rate = Rate.resolve(args.rate, args.plan, args.headroom or 0.0)
+    rate = Rate.resolve(args.rate, args.plan, NO_HEADROOM if args.headroom is None else args.headroom)
     if resuming and args.rate is None and args.plan is None:
         _refuse_headroom_alone(args, rate)
     return rate
@@ -446,42 +435,35 @@ def _credentials(environ: Mapping[str, str]) -> Credentials:
     return credentials_from(environ, getpass.getpass if sys.stdin is not None and sys.stdin.isatty() else None)
 
 
-def _positive_int(text: str) -> int:
-    if not text.isdigit() or int(text) < 1:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number of 1 or more")
-    return int(text)
+def _argparse_type(value: Value) -> Callable[[str], Any]:
+    """argparse's type for an option's kind of value: its own parser (the page's and the library's rules), argparse's refusal."""
 
-
-def _budget(text: str) -> int | str:
-    """--max-calls N, or `none` to lift on resume a budget the run recorded."""
-    return NO_BUDGET if text.strip().lower() == NO_BUDGET else _positive_int(text)
-
-
-def _rate_option(text: str) -> Rate:
-    try:
-        return Rate.parse(text)
-    except InputError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a rate: write it as CALLS/SECONDS, at least 1 call in more than 0 seconds, e.g. 25/5") from None
-
-
-def _number(accept: Callable[[float], bool], wanted: str) -> Callable[[str], float]:
-    """An argparse type for a number that `accept`s; NaN is accepted by no check."""
-
-    def parse(text: str) -> float:
+    def parse(text: str) -> Any:
         try:
-            value = float(text)
-        except ValueError:
-            value = math.nan
-        if not accept(value):
-            raise argparse.ArgumentTypeError(f"{text!r} is not {wanted}")
-        return value
+            return value.parse(text)
+        except ValueError as exc:
+            raise argparse.ArgumentTypeError(str(exc)) from None
 
     return parse
 
 
-_percent = _number(lambda v: 0 <= v < 100, "a percent from 0 to 99")
-_seconds = _number(lambda v: v > 0, "a number of seconds above 0")
-_seconds_or_zero = _number(lambda v: v >= 0, "a number of seconds, 0 or more")
+def _argument(option: Option) -> dict[str, Any]:
+    """add_argument's keywords for a registry option (option_spec.py): its help with the default, its value's parser, no default."""
+    text = option.cli_help.replace("%", "%%")  # argparse formats help with %
+    if option.value is FLAG:
+        return {"action": "store_true", "default": None, "help": text}
+    return {"type": None if option.value is TEXT else _argparse_type(option.value), "metavar": option.metavar, "help": text}
+
+
+def add_registered_options(group, title: str, command: str) -> None:
+    """The registry's options of one group of flags (`title`) that `command` takes, in registry order."""
+    for option in recorded_options.OPTIONS:
+        if option.group == title and option.takes(command):
+            group.add_argument(option.flag, **_argument(option))
+
+
+def _command_name(parser: argparse.ArgumentParser) -> str:
+    return parser.prog.split()[-1]  # "bulk-updater run"
 
 
 def build_parser(command: str | None = None) -> argparse.ArgumentParser:
@@ -502,7 +484,7 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
         add_options(resuming)
     add_damage_option(resuming)
     add_resume_options(resuming, restart=False)
-    add_safety_options(resuming, backup=False)
+    add_safety_options(resuming)
 
     undoing = _command(commands, "undo", cmd_undo)
     undoing.add_argument("run_dir", metavar="DIR", help="the --out folder of a run made with --backup")
@@ -510,7 +492,7 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
     undoing.add_argument("--force", action="store_true", default=None, help="restore even the activities someone changed since the run")
     for add_options in (add_connection_options, add_sending_options, add_display_options, add_resume_options):
         add_options(undoing)
-    add_safety_options(undoing, backup=False)
+    add_safety_options(undoing)
 
     verify = _command(commands, "verify", cmd_verify)
     verify.add_argument("run_dir", metavar="DIR", help="the --out folder of a run, retry or undo (its host is the default)")
@@ -550,24 +532,11 @@ def _sending_command(commands, name: str, handler, source: str, source_help: str
     return parser
 
 
-def add_safety_options(parser: argparse.ArgumentParser, backup: bool = True) -> None:
-    """Backup, stopping on systematic failure, and the question before sending (recorded but --yes)."""
-    group = parser.add_argument_group("safety net")
-    if backup:
-        group.add_argument(
-            "--backup", action="store_true", default=None,
-            help="read each activity before updating it and keep the old values (DIR/undo-record.jsonl, copy DIR/undo.csv), for `undo` (2 calls per row)",
-        )
-    group.add_argument("--keep-going", action="store_true", default=None, help="don't stop when every row sent fails the same way")
-    group.add_argument(
-        "--no-canary", action="store_true",
-        help="don't send the first update alone and read its activity before and after (2 reads) before the other rows",
-    )
-    group.add_argument(
-        "--stop-after-failures", type=_positive_int, metavar="N",
-        help="stop after N rows in a row failed for their data (default: 50; the first 20 rows all failing the same way also stop)",
-    )
-    group.add_argument("--yes", action="store_true", help="don't ask Continue? before sending (nobody is asked without a terminal)")
+def add_safety_options(parser: argparse.ArgumentParser) -> None:
+    """Backup (not for resume or undo), the first update alone, stopping on systematic failure (recorded); the question before sending."""
+    group = parser.add_argument_group(SAFETY)
+    add_registered_options(group, SAFETY, _command_name(parser))
+    group.add_argument("--yes", action="store_true", help="don't ask Continue? [y/N] before sending (nobody is asked without a terminal)")
     add_account_option(group)
 
 
@@ -575,20 +544,15 @@ def add_account_option(parser) -> None:
     """resume, retry, undo and verify act on an existing run only with keys of its account (account.py)."""
     parser.add_argument(
         "--unverified-account", action="store_true",
-        help="act on an existing run even when LeadSquared's key check gives no org id, short code or org name with host "
-        "to compare with the run's (another account is still refused); not recorded: give it again each time",
+        help="act on an existing run (resume, retry, undo, verify) even when LeadSquared's key check gives no org id, short code or "
+        "org name with host to compare with the run's (another account is still refused); not recorded: give it again each time",
     )
 
 
 def add_input_options(parser: argparse.ArgumentParser) -> None:
-    """How the sheet is read and turned into requests."""
-    group = parser.add_argument_group("reading the sheet")
-    group.add_argument("--clear-token", metavar="TEXT", help=f"a cell holding this clears the field (default: {CLEAR_TOKEN})")
-    group.add_argument("--sheet", metavar="NAME|N", help="the workbook's sheet to read, by name or number from 1 (default: the first)")
-    group.add_argument("--encoding", metavar="NAME", help="the text file's encoding, e.g. utf-8, utf-16, cp1252 (default: found from the file)")
-    group.add_argument("--delimiter", metavar="SEP", help="the text file's separator: comma, semicolon, tab, or the character (default: found from the header)")
-    group.add_argument("--timezone", metavar="TZ", help="the time zone the workbook's date-times were written in, e.g. Asia/Kolkata; they are sent as UTC (default: UTC)")
-    group.add_argument("--map", metavar="FILE", help="a .json or .csv file mapping sheet headers to SchemaNames (the id column maps to CompanyActivityId)")
+    """How the sheet is read and turned into requests (the read-class options)."""
+    group = parser.add_argument_group(READING)
+    add_registered_options(group, READING, _command_name(parser))
 
 
 def add_connection_options(parser: argparse.ArgumentParser) -> None:
@@ -597,46 +561,36 @@ def add_connection_options(parser: argparse.ArgumentParser) -> None:
     The keys are never option values (they would land in shell history): they come from the
     environment, a file, or a hidden prompt.
     """
-    group = parser.add_argument_group("connection")
-    where = group.add_mutually_exclusive_group()
+    group = parser.add_argument_group(CONNECTION)
+    where = group.add_mutually_exclusive_group()  # both give the host option
     where.add_argument("--region", choices=list(REGIONS), help="the account's region: sg is api.leadsquared.com, the others api-REGION.leadsquared.com")
-    where.add_argument("--host", metavar="URL", help="LeadSquared API base URL, https:// (default: $LSQ_HOST)")
+    where.add_argument("--host", **_argument(recorded_options.BY_NAME["host"]))
     group.add_argument("--env-file", metavar="PATH", help="a .env-style file of NAME=value lines (LSQ_ACCESS_KEY, LSQ_SECRET_KEY, LSQ_HOST); it wins over the environment")
-    group.add_argument("--no-region-check", action="store_true", help="send even if LeadSquared says the keys belong to another region's host (e.g. through a gateway)")
+    add_registered_options(group, CONNECTION, _command_name(parser))
 
 
 def add_sending_options(parser: argparse.ArgumentParser) -> None:
     """How fast, how many at once, how hard to retry."""
-    group = parser.add_argument_group("sending")
-    limit = group.add_mutually_exclusive_group()
-    limit.add_argument("--rate", type=_rate_option, metavar="N/S", help=f"at most N calls in any S seconds (default: {DEFAULT_RATE})")
-    limit.add_argument("--plan", choices=list(PLAN_CALLS), help="use the limit of this LeadSquared plan (lite 2/5 ... enterprise 25/5)")
-    # No argparse defaults (see _GIVEN_AS): the defaults shown are SendSettings' and JobOptions'.
-    group.add_argument("--headroom", type=_percent, metavar="P", help="percent of the limit to leave for other integrations (default: 0)")
-    group.add_argument("--jitter", type=_seconds_or_zero, metavar="S", help="seconds of network arrival jitter to allow for (default: 0.1)")
+    group = parser.add_argument_group(SENDING)
+    limit = group.add_mutually_exclusive_group()  # both (and --headroom) give the rate option
+    limit.add_argument("--rate", **_argument(recorded_options.BY_NAME["rate"]))
+    plans = ", ".join(f"{plan} {calls}/{PLAN_PERIOD:g}" for plan, calls in PLAN_CALLS.items())
+    limit.add_argument("--plan", choices=list(PLAN_CALLS), help=f"use the limit of this LeadSquared plan ({plans})")
+    # No argparse defaults (see _given): the defaults shown are the registry's.
     group.add_argument(
-        "--max-calls", type=_budget, metavar="N",
-        help="stop sending after N calls in this command (daily quotas); the rest are not_sent. A resume keeps it; `none` lifts it",
+        "--headroom", type=_argparse_type(PERCENT), metavar="P",
+        help=f"percent of the limit to leave for other integrations sharing the account: --plan enterprise --headroom 20 sends at 20/5 (default: {NO_HEADROOM:g})",
     )
-    group.add_argument("--concurrency", type=_positive_int, metavar="N", help="calls in flight at once (default: 25)")
-    group.add_argument("--max-attempts", type=_positive_int, metavar="N", help="tries per row for errors that may pass (default: 5)")
-    group.add_argument("--timeout", type=_seconds, metavar="S", help="seconds before a call is cut off and retried (default: 30)")
-    group.add_argument(
-        "--throttle-timeout", type=_seconds, metavar="S",
-        help="stop (resumable) when every answer has been a 429 for S seconds (default: 600)",
-    )
+    add_registered_options(group, SENDING, _command_name(parser))
 
 
 def add_damage_option(parser: argparse.ArgumentParser) -> None:
     """retry (and its resume): what to do with cells a spreadsheet changed. A send option (options.py)."""
-    parser.add_argument(
-        "--accept-spreadsheet-changes", action="store_true", default=None,  # None: not given, a resume keeps the recorded value
-        help="retry: send rows whose cells look changed by a spreadsheet (007 -> 7, 1.23457E+19, MÃ¼ller, ?) as they are, instead of marking them invalid",
-    )
+    add_registered_options(parser, "", _command_name(parser))
 
 
 def add_dry_run_option(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--dry-run", action="store_true", help="send nothing: check the sheet and write the report a run would write")
+    parser.add_argument("--dry-run", action="store_true", help="send nothing: check the sheet as `check` does, and write the report a run would write")
 
 
 def add_display_options(parser: argparse.ArgumentParser) -> None:
@@ -645,13 +599,10 @@ def add_display_options(parser: argparse.ArgumentParser) -> None:
 
 def add_resume_options(parser: argparse.ArgumentParser, restart: bool = True) -> None:
     """Stopping, resuming and starting over."""
-    group = parser.add_argument_group("stopping and resuming")
+    group = parser.add_argument_group(RESUMING)
     if restart:
         group.add_argument("--restart", action="store_true", help="DIR holds another run (finished, or of another input): replace it and start over")
-    group.add_argument(
-        "--stop-wait", type=_seconds, metavar="S",
-        help=f"after a first Ctrl-C or SIGTERM, seconds the calls in flight get to finish (default: {job.STOP_WAIT:g})",
-    )
+    add_registered_options(group, RESUMING, _command_name(parser))
 
 
 def _version() -> str:

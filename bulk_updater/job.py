@@ -17,7 +17,7 @@ import dataclasses
 import sys
 import time
 from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import InitVar, dataclass
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +26,7 @@ from .account import refuse_another_account
 from .calls import LeadSquaredClient, RetryPolicy, WindowLimiter, open_session
 from .credentials import Credentials
 from .errors import Declined, FolderError, InputError, StoppedAtOnce
+from .options import STOP_WAIT, RunOptions
 from .outcomes import RowOutcome, Runner, RunStats
 from .preflight import Identity, preflight
 from .report import ReportWriter, Summary, files, write_failed
@@ -43,40 +44,28 @@ from .rows.records import is_records, spool_records
 from .safety import hooks
 from .safety.canary import Canary, reads_needed
 from .safety.confirm import FIX_IN_SHEET, FIX_IN_UNDO
-from .safety.failing import STREAK, FailureWatch, StopRule
+from .safety.failing import FailureWatch
 from .safety.options import record_safety
 from .safety.options import recorded as recorded_options_of_safety
 from .safety.undo import UndoSource, retry_clear_token
-from .settings import CLEAR_TOKEN, SendSettings
+from .settings import SendSettings
 from .stopping import CAUSE_NAMES, StopOnSignals, StopToken
 
-__all__ = ["FAILED", "REPORT", "SUMMARY", "JobOptions", "holds_unfinished", "recorded_values", "resume", "retry", "run", "settings_from", "undo"]
-
-# Seconds the calls in flight get to finish after a first Ctrl-C or SIGTERM.
-STOP_WAIT = 10.0
+__all__ = ["FAILED", "REPORT", "STOP_WAIT", "SUMMARY", "Hooks", "JobOptions", "RunOptions", "holds_unfinished", "recorded_values", "resume", "retry", "run", "settings_from", "undo"]
 
 
 @dataclass(frozen=True)
-class JobOptions:
-    clear_token: str = CLEAR_TOKEN
-    max_calls: int | None = None
-    progress: bool = True
-    read: ReadOptions = ReadOptions()
-    restart: bool = False  # start over in a folder that holds another run, instead of refusing
-    stop_wait: float = STOP_WAIT
+class Hooks:
+    """How the caller follows and steers a job. Never recorded: each command gives its own."""
+
+    progress: bool = True  # a progress bar on stderr
     # Called with each row's outcome once it is in the report (the progress bar is another listener).
     on_outcome: Callable[[RowOutcome], None] | None = None
     # Set by the caller, from any thread, to stop the job as a first (then second) Ctrl-C would.
     stop_token: StopToken | None = None
     # Stop cleanly on Ctrl-C and SIGTERM. Off for a library: the process's signals are its owner's (the CLI sets it).
     handle_signals: bool = False
-    # retry: send rows whose cells look changed by a spreadsheet (leading zeros, 1.23457E+19...) as they are.
-    accept_spreadsheet_changes: bool = False
-    # The safety net (safety/): --backup, and the stop on systematic failure, recorded (record class).
-    backup: bool = False
-    keep_going: bool = False
-    stop_after_failures: int = STREAK
-    # Not recorded. Shown "About to update N rows ... in ORG as USER" before the first update; False
+    # Shown "About to update N rows ... in ORG as USER" before the first update; False
     # sends nothing. None: no line, no field check (so no case-clash refusal either), no question (a
     # library caller that decided already; the web page passes one that says yes, for the field check).
     confirm: Callable[[str], bool] | None = None
@@ -84,17 +73,41 @@ class JobOptions:
     # with the first updates instead of before them, and its warnings follow the line; but only when it
     # can refuse nothing (every field column named by --map): a column whose case may clash waits for it.
     confirm_asks: bool = True
-    force: bool = False  # undo: restore even the activities changed since the run (kept in run.json for its resume)
-    # Not recorded (given again each time, as --yes): act on an existing run (resume, retry of its report,
-    # undo) even when no identity of the keys' account can be compared with the run's (account.py).
-    # A disagreement is refused whatever this says.
-    unverified_account: bool = False
-    # The first update goes alone, read before and after (safety/canary.py); --no-canary skips it (send class).
-    canary: bool = True
 
-    @property
-    def stop_rule(self) -> StopRule:
-        return StopRule(enabled=not self.keep_going, streak=self.stop_after_failures)
+
+@dataclass(frozen=True)
+class JobOptions(RunOptions):
+    """The options of one job: what run.json records (RunOptions: each field's metadata names its class
+    and flag), this command's own choices, which no run records, and the caller's `hooks`.
+
+    The hooks may also be given by name, as before: JobOptions(progress=False) is JobOptions(hooks=Hooks(progress=False)).
+    """
+
+    restart: bool = False  # start over in a folder that holds another run, instead of refusing
+    # undo: restore even the activities changed since the run (safety/options.py keeps it in the undo's run.json for its resume).
+    force: bool = False
+    # Given again each time (as --yes): act on an existing run (resume, retry of its report, undo) even
+    # when no identity of the keys' account can be compared with the run's (account.py). A disagreement
+    # is refused whatever this says.
+    unverified_account: bool = False
+    hooks: Hooks = Hooks()
+    # Hooks' fields by their own names (read them from `hooks`: these attributes stay None).
+    progress: InitVar[bool | None] = None
+    on_outcome: InitVar[Callable[[RowOutcome], None] | None] = None
+    stop_token: InitVar[StopToken | None] = None
+    handle_signals: InitVar[bool | None] = None
+    confirm: InitVar[Callable[[str], bool] | None] = None
+    confirm_asks: InitVar[bool | None] = None
+
+    def __post_init__(
+        self, progress: bool | None, on_outcome: Callable[[RowOutcome], None] | None, stop_token: StopToken | None, handle_signals: bool | None,
+        confirm: Callable[[str], bool] | None, confirm_asks: bool | None,
+    ) -> None:
+        super().__post_init__()
+        by_name: dict[str, Any] = dict(progress=progress, on_outcome=on_outcome, stop_token=stop_token, handle_signals=handle_signals, confirm=confirm, confirm_asks=confirm_asks)
+        given = {name: value for name, value in by_name.items() if value is not None}
+        if given:
+            object.__setattr__(self, "hooks", dataclasses.replace(self.hooks, **given))
 
 
 @dataclass(frozen=True)
@@ -187,11 +200,11 @@ def resume(
 ) -> Summary:
     """Finish the unfinished run or retry in `out_dir` with the options its run.json recorded.
 
-    `given` overrides options by name (the fields of ReadOptions, JobOptions and SendSettings that
+    `given` overrides options by name (the fields of ReadOptions, RunOptions and SendSettings that
     options.OPTIONS lists, e.g. {"rate": Rate(10, 5)}): a send option is applied and noted in
     summary.json; a read option that differs from the recorded one is refused (InputError).
     `input_path` names the input when it moved (its content must be the same). `not_recorded`
-    are the JobOptions fields a run does not record: progress, on_outcome, stop_token, handle_signals.
+    are the JobOptions fields a run does not record: `hooks` (or its fields by name), force, unverified_account.
     """
     return asyncio.run(resume_async(Path(out_dir), credentials, given or {}, input_path=input_path, **not_recorded))
 
@@ -200,7 +213,7 @@ async def resume_async(
     out_dir: Path, credentials: Credentials, given: Mapping[str, object], *, input_path: str | Path | None = None, **not_recorded: Any
 ) -> Summary:
     earlier = _resumable_record(out_dir)
-    values = recorded_options.resolve(earlier.options, given, _defaults())
+    values = recorded_options.resolve(earlier.options, given)
     send, options = settings_from(values, credentials, **not_recorded)
     if earlier.command == "undo":
         options = dataclasses.replace(options, force=options.force or bool(recorded_options_of_safety(earlier).get("force")))
@@ -211,17 +224,17 @@ async def resume_async(
 def settings_from(values: Mapping[str, object], credentials: Credentials, **not_recorded: Any) -> tuple[SendSettings, JobOptions]:
     """The settings of a job from option values by name (options.OPTIONS); an option left out takes its default.
 
-    `not_recorded` are the other JobOptions fields (progress, restart, on_outcome, stop_token, handle_signals).
+    `not_recorded` are the other JobOptions fields (restart, force, unverified_account, `hooks` or its fields by name).
     """
     recorded_here = set(not_recorded) & set(recorded_options.BY_NAME)
     if recorded_here:
         raise ValueError(f"give {', '.join(sorted(recorded_here))} among the option values, not as a keyword")
-    values = _defaults() | dict(values)
+    values = recorded_options.DEFAULTS | dict(values)
     if "host" not in values:
         raise InputError("no LeadSquared host is set", hint="Give the host, e.g. https://api-in21.leadsquared.com.")
-    read = ReadOptions(**recorded_options.of_holder(values, recorded_options.READING))
-    options = JobOptions(read=read, **not_recorded, **recorded_options.of_holder(values, recorded_options.JOB))
-    return SendSettings(credentials=credentials, **recorded_options.of_holder(values, recorded_options.SENDING)), options
+    read = ReadOptions(**recorded_options.of_holder(values, ReadOptions))
+    options = JobOptions(read=read, **not_recorded, **recorded_options.of_holder(values, RunOptions))
+    return SendSettings(credentials=credentials, **recorded_options.of_holder(values, SendSettings)), options
 
 
 def recorded_values(out_dir: str | Path) -> dict[str, object]:
@@ -261,15 +274,9 @@ def _resumable_record(out_dir: Path) -> RunRecord:
     return earlier
 
 
-def _defaults() -> dict[str, object]:
-    holders = {recorded_options.READING: ReadOptions, recorded_options.JOB: JobOptions, recorded_options.SENDING: SendSettings}
-    return recorded_options.defaults_of(holders)
-
-
 def _job_record(command: str, path: Path, send: SendSettings, options: JobOptions, out_dir: Path) -> RunRecord:
     """The run.json of this job; refused at once when the folder holds a run it must not resume."""
-    holders = {recorded_options.READING: options.read, recorded_options.JOB: options, recorded_options.SENDING: send}
-    values = {option.name: getattr(holders[option.holder], option.name) for option in recorded_options.OPTIONS}
+    values = recorded_options.values_of(options.read, options, send)
     map_path = options.read.map_path
     map_sha256 = file_sha256(Path(map_path)) if map_path is not None and Path(map_path).is_file() else None
     job = RunRecord.new(command, path, options=recorded_options.recorded(values, map_sha256))
@@ -304,7 +311,7 @@ async def _run_job(
         started = time.monotonic()
         summary = _summary_so_far(source, send, earlier, rerun)
         summary.changed_on_resume = job.changed_on_resume
-        session = _Session(out_dir / REPORT, source.columns, summary, Progress(total, options.progress, done=summary.counts), send, options.on_outcome)
+        session = _Session(out_dir / REPORT, source.columns, summary, Progress(total, options.hooks.progress, done=summary.counts), send, options.hooks.on_outcome)
         session.watch, session.translate = FailureWatch(options.stop_rule), guard.translate if guard else None
         if earlier.rows or earlier.not_sent_dropped or earlier.damaged_dropped:
             session.progress.note(_resume_note(out_dir, total, earlier))
@@ -314,7 +321,7 @@ async def _run_job(
             _open_history(rerun, out_dir, summary, session.progress.note)
         if undo_from is not None:
             _say_warnings(undo_from.warnings, summary, session.progress.note)  # undo.csv changed since the run, a torn line...
-        stop = StopOnSignals(options.stop_wait, session.progress.note, options.stop_token, options.handle_signals)
+        stop = StopOnSignals(options.stop_wait, session.progress.note, options.hooks.stop_token, options.hooks.handle_signals)
         sender = hooks.Sender(log, guard)
         if field_check is not None:
             field_check.say_when_answered(session.progress.note)
@@ -373,11 +380,11 @@ async def _before_sending(
         source.columns, frozenset(job.named_columns), str(source.path), FIX_IN_UNDO if undo_from else FIX_IN_SHEET, warn_unknown=not undo_from
     )
     utc_datetimes = source.findings.utc_datetimes if source.findings else 0
-    token = options.stop_token
+    token = options.hooks.stop_token
     try:
         check_reads = reads_needed(options.canary, options.backup or bool(undo_from and not options.force))
         return await hooks.before_sending(
-            check, counted, calls_per_row, identity, send, limiter, options.confirm, _note, options.confirm_asks,
+            check, counted, calls_per_row, identity, send, limiter, options.hooks.confirm, _note, options.hooks.confirm_asks,
             stopped=lambda: token is not None and token.requested, utc_datetimes=utc_datetimes, check_reads=check_reads,
         )
     except (Declined, InputError):
@@ -559,7 +566,7 @@ def _stopped_at_once(stop: StopOnSignals, out_dir: Path) -> StoppedAtOnce:
 
 
 def _changes_note(changes: dict[str, list]) -> str:
-    changed = ", ".join(f"{recorded_options.BY_NAME[name].flag} {now} (was {then})" for name, (then, now) in changes.items())
+    changed = ", ".join(f"{recorded_options.flag_of(name)} {now} (was {then})" for name, (then, now) in changes.items())
     return f"Resuming with {changed}."
 
 

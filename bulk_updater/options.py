@@ -1,7 +1,13 @@
 """The options a run records in run.json, by class, and the rules a later command follows.
 
-Every option that changes what is read, what is sent, how fast, or what is recorded has
-one entry in OPTIONS, with its class (docs/design.md, "Options a run records"):
+The registry, OPTIONS, is not written here: it is collected from the fields that declare an
+option (option_spec.option) in the three settings dataclasses a job is made of:
+
+    rows.ReadOptions        how the sheet is read (--sheet, --map, --timezone...)
+    RunOptions (below)      what the job itself does (--clear-token, --max-calls, --backup...)
+    settings.SendSettings   how the calls are made (--rate, --concurrency, the host...)
+
+Each option has one class (option_spec.py says what a later command does with each; docs/design.md, "Options a run records"):
 
     read    changes what is read from the sheet: a later command giving another value is refused
     send    changes how the calls are made: a value given again is applied, and noted in summary.json
@@ -9,100 +15,144 @@ one entry in OPTIONS, with its class (docs/design.md, "Options a run records"):
 
 An option not given to a resume takes the recorded value. Keys are never recorded.
 
-An option's entry here names the field of ReadOptions, JobOptions or SendSettings that holds it,
-its class, its flag (for messages) and that holder, e.g.
-
-    Option("backup", RECORD, "--backup", JOB),
-
-plus `dump`/`load` when its value is not plain JSON (see "rate"). Its flag is added in cli.py,
-and its field in ui/options.py when the page offers it.
+To add an option, add one field to the dataclass that uses it, made by `option(...)` with its
+class, flag and help. The CLI's flag, the run.json entry, the resume rules, the library's check
+of its value and the README's tables (`make docs`) follow from it.
 """
 
 from __future__ import annotations
 
-import dataclasses
-import os
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from .errors import InputError
-from .settings import Rate
+from .option_spec import (
+    CLASSES,
+    COMMAND,
+    NO_DEFAULT,
+    READ,
+    READING,
+    RECORD,
+    RESUMING,
+    SAFETY,
+    SECONDS,
+    SEND,
+    SENDING,
+    WHOLE,
+    Option,
+    Value,
+    option,
+    options_of,
+    refusals,
+    whole,
+)
+from .rows.reader import ReadOptions
+from .safety.failing import STREAK, StopRule
+from .settings import CLEAR_TOKEN, SendSettings
 
-READ, SEND, RECORD = "read", "send", "record"
-CLASSES = (READ, SEND, RECORD)
-# The settings object that holds an option: rows.ReadOptions, job.JobOptions or settings.SendSettings.
-READING, JOB, SENDING = "reading", "job", "sending"
+# Seconds the calls in flight get to finish after a first Ctrl-C or SIGTERM.
+STOP_WAIT = 10.0
 
 
-def _same(value: Any) -> Any:
-    return value
+class _Lifted:
+    def __repr__(self) -> str:
+        return "NO_BUDGET"
+
+
+# `--max-calls none`: lift the budget the run being resumed recorded (a value no library caller can give by accident).
+NO_BUDGET: Any = _Lifted()
+
+
+def _budget_text(text: str) -> Any:
+    return NO_BUDGET if text.strip().lower() == "none" else WHOLE.convert(text)
+
+
+BUDGET = Value("a whole number of 1 or more", _budget_text, lambda value: value is None or value is NO_BUDGET or whole(value))
 
 
 @dataclass(frozen=True)
-class Option:
-    name: str  # the field of its holder, and its key in run.json
-    kind: str  # READ, SEND or RECORD
-    flag: str  # as the command line spells it, for messages
-    holder: str  # READING, JOB or SENDING
-    dump: Callable[[Any], Any] = _same  # value -> JSON
-    load: Callable[[Any], Any] = _same  # JSON -> value
-    # False for a value that is recorded but never compared (the map's path: its content's hash is compared).
-    compared: bool = True
+class RunOptions:
+    """What a job does that run.json records, beside how it reads the sheet (`read`) and how it sends (SendSettings).
+
+    Frozen: a resume rebuilds it from run.json. The library's JobOptions adds what is not
+    recorded: the caller's hooks and this command's own choices.
+    """
+
+    clear_token: str = option(READ, "--clear-token", "a cell holding this clears the field", default=CLEAR_TOKEN, metavar="TEXT", group=READING)
+    # A budget for each command, not for the whole run: a resume spends it again.
+    max_calls: int | None = option(
+        SEND, "--max-calls", "stop sending after N calls in this command (daily quotas); the rows left are not_sent, and a "
+        "resume (tomorrow) sends them with the same budget unless given again: `none` lifts it", default=None, value=BUDGET, metavar="N", group=SENDING,
+    )
+    stop_wait: float = option(
+        SEND, "--stop-wait", "after a first Ctrl-C or SIGTERM, seconds the calls in flight get to finish", default=STOP_WAIT, value=SECONDS,
+        metavar="S", group=RESUMING,
+    )
+    # retry: send rows whose cells look changed by a spreadsheet (leading zeros, 1.23457E+19...) as they are.
+    accept_spreadsheet_changes: bool = option(
+        SEND, "--accept-spreadsheet-changes", "retry: send rows whose cells look changed by a spreadsheet (007 -> 7, 1.23457E+19, MÃ¼ller, ?) "
+        "as they are, instead of marking them invalid", default=False, group=COMMAND, commands=("retry", "resume"),
+    )
+    # The safety net (safety/): the backup, and the stop on systematic failure.
+    backup: bool = option(
+        RECORD, "--backup", "read each activity before updating it and keep the old values (DIR/undo-record.jsonl, copy DIR/undo.csv), "
+        "for `undo` (2 calls per row)", default=False, group=SAFETY, commands=("run", "retry"),  # resume keeps the run's; undo never backs up
+    )
+    keep_going: bool = option(RECORD, "--keep-going", "don't stop when every row sent fails the same way", default=False, group=SAFETY)
+    # The first update goes alone, read before and after (safety/canary.py).
+    canary: bool = option(
+        SEND, "--no-canary", "don't send the first update alone and read its activity before and after (2 reads) before the other rows",
+        default=True, negated=True, group=SAFETY,
+    )
+    stop_after_failures: int = option(
+        RECORD, "--stop-after-failures", "stop after N rows in a row failed for their data; the first 20 rows all failing the same way also stop",
+        default=STREAK, value=WHOLE, metavar="N", group=SAFETY,
+    )
+    read: ReadOptions = ReadOptions()
+
+    def __post_init__(self) -> None:
+        # The CLI and the page check these too, with the same rules; a library caller gets the same refusal, before anything is read.
+        problems = refusals(self)
+        if problems:
+            raise InputError(problems[0])
+
+    @property
+    def stop_rule(self) -> StopRule:
+        return StopRule(enabled=not self.keep_going, streak=self.stop_after_failures)
 
 
-def _dump_rate(rate: Rate) -> str:
-    return str(rate)
-
-
-def _load_rate(text: str) -> Rate:
-    calls, period = text.split("/")
-    return Rate(int(calls), float(period))
-
-
-def _absolute(path: str | Path | None) -> str | None:
-    # Absolute, so that `resume DIR` finds the file from any folder.
-    return os.path.abspath(path) if path is not None else None
-
-
-OPTIONS: tuple[Option, ...] = (
-    # read: what is read from the sheet
-    Option("sheet", READ, "--sheet", READING),
-    Option("map_path", READ, "--map", READING, dump=_absolute, compared=False),  # its content: map_sha256 below
-    Option("timezone", READ, "--timezone", READING),
-    Option("encoding", READ, "--encoding", READING),
-    Option("delimiter", READ, "--delimiter", READING),
-    Option("clear_token", READ, "--clear-token", JOB),
-    # send: how the calls are made
-    Option("rate", SEND, "--rate", SENDING, dump=_dump_rate, load=_load_rate),  # after --plan and --headroom
-    Option("host", SEND, "--host", SENDING),  # resolved from --region, --host or LSQ_HOST; never the keys
-    Option("check_region", SEND, "--no-region-check", SENDING),
-    Option("concurrency", SEND, "--concurrency", SENDING),
-    Option("max_attempts", SEND, "--max-attempts", SENDING),
-    Option("timeout", SEND, "--timeout", SENDING),
-    Option("jitter", SEND, "--jitter", SENDING),
-    Option("max_calls", SEND, "--max-calls", JOB),  # a budget for each command, not for the whole run
-    Option("stop_wait", SEND, "--stop-wait", JOB),
-    Option("throttle_timeout", SEND, "--throttle-timeout", SENDING),
-    Option("canary", SEND, "--no-canary", JOB),  # the first update alone, read before and after (safety/canary.py)
-    Option("accept_spreadsheet_changes", SEND, "--accept-spreadsheet-changes", JOB),  # retry: send cells a spreadsheet changed
-    # record: what the run writes, when it stops (the safety net; safety/options.py adds the undo clear token)
-    Option("backup", RECORD, "--backup", JOB),
-    Option("keep_going", RECORD, "--keep-going", JOB),
-    Option("stop_after_failures", RECORD, "--stop-after-failures", JOB),
-)
+OPTIONS: tuple[Option, ...] = (*options_of(ReadOptions), *options_of(SendSettings), *options_of(RunOptions))
 BY_NAME = {option.name: option for option in OPTIONS}
+DEFAULTS: dict[str, Any] = {option.name: option.default for option in OPTIONS if option.default is not NO_DEFAULT}  # the host has none
 MAP_HASH = "map_sha256"  # recorded under read beside map_path: a map edited between sessions reads differently
+# What verify takes from the run it reads back (a flag given wins): how to reach its account and how fast. It reads no sheet.
+VERIFY_TAKES = tuple(option.name for option in OPTIONS if option.holder is SendSettings)
 
 
 def recorded(values: Mapping[str, Any], map_sha256: str | None) -> dict[str, dict]:
     """The options as run.json keeps them, by class; `values` maps option names to their values."""
     out: dict[str, dict] = {kind: {} for kind in CLASSES}
-    for option in OPTIONS:
-        out[option.kind][option.name] = option.dump(values[option.name])
+    for declared in OPTIONS:
+        out[declared.kind][declared.name] = declared.dump(values[declared.name])
     out[READ][MAP_HASH] = map_sha256
     return out
+
+
+def values_of(*holders: Any) -> dict[str, Any]:
+    """Each option's value, by name, from the settings objects that hold them (a ReadOptions, a RunOptions, a SendSettings)."""
+    return {declared.name: getattr(held, declared.name) for declared in OPTIONS for held in holders if isinstance(held, declared.holder)}  # type: ignore[arg-type]
+
+
+def of_holder(values: Mapping[str, Any], holder: type) -> dict[str, Any]:
+    """The values that go into one settings dataclass, as keyword arguments."""
+    return {declared.name: values[declared.name] for declared in OPTIONS if issubclass(holder, declared.holder) and declared.name in values}  # type: ignore[arg-type]
+
+
+def for_verify(recorded_values: Mapping[str, Any], given: Mapping[str, Any]) -> dict[str, Any]:
+    """The values verify reads with: those `given`, else the run's (its host and pace); nothing it does not take."""
+    return {name: value for name, value in (dict(recorded_values) | dict(given)).items() if name in VERIFY_TAKES}
 
 
 def complete(options: Mapping[str, dict]) -> bool:
@@ -139,7 +189,7 @@ def changes(earlier: Mapping[str, dict], now: Mapping[str, dict]) -> dict[str, l
     }
 
 
-def resolve(earlier: Mapping[str, dict], given: Mapping[str, Any], defaults: Mapping[str, Any]) -> dict[str, Any]:
+def resolve(earlier: Mapping[str, dict], given: Mapping[str, Any], defaults: Mapping[str, Any] = DEFAULTS) -> dict[str, Any]:
     """The values a resume runs with: each option given, else the recorded value, else its default."""
     unknown = set(given) - set(BY_NAME)
     if unknown:
@@ -147,16 +197,10 @@ def resolve(earlier: Mapping[str, dict], given: Mapping[str, Any], defaults: Map
     return dict(defaults) | restore(earlier) | dict(given)
 
 
-def defaults_of(holders: Mapping[str, type]) -> dict[str, Any]:
-    """Each option's default, from the dataclass that holds it (the host has none)."""
-    fields = {holder: {f.name: f.default for f in dataclasses.fields(cls)} for holder, cls in holders.items()}
-    values = {option.name: fields[option.holder][option.name] for option in OPTIONS}
-    return {name: value for name, value in values.items() if value is not dataclasses.MISSING}
-
-
-def of_holder(values: Mapping[str, Any], holder: str) -> dict[str, Any]:
-    """The values that go into one settings object, as keyword arguments."""
-    return {option.name: values[option.name] for option in OPTIONS if option.holder == holder and option.name in values}
+def flag_of(name: str) -> str:
+    """How the command line spells what run.json records under `name`: an option's flag, or, for a value recorded
+    beside the options (undo's force, safety/options.py), the flag its name would be."""
+    return BY_NAME[name].flag if name in BY_NAME else "--" + name.replace("_", "-")
 
 
 def _read_problem(name: str, then: Any, now: Any) -> str:
@@ -164,15 +208,13 @@ def _read_problem(name: str, then: Any, now: Any) -> str:
         return ""
     if name == MAP_HASH:
         return f"the --map file's content changed (SHA-256 {_short(then)} then, {_short(now)} now)"
-    flag = BY_NAME[name].flag if name in BY_NAME else name
-    return f"{flag} was {_shown(then)}, this command gives {_shown(now)}"
+    return f"{flag_of(name)} was {_shown(then)}, this command gives {_shown(now)}"
 
 
 def _dropped(name: str, then: Any, now: Any) -> str:
     if not then or now:
         return ""
-    flag = BY_NAME[name].flag if name in BY_NAME else name
-    return f"{flag} was {_shown(then)}, this command drops it"
+    return f"{flag_of(name)} was {_shown(then)}, this command drops it"
 
 
 def _shown(value: Any) -> str:

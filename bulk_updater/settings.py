@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import math
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from .credentials import Credentials
 from .errors import InputError
 from .hosts import check_host
+from .option_spec import CONNECTION, FINITE_SECONDS, FINITE_SECONDS_OR_ZERO, SECONDS, SEND, SENDING, WHOLE, Value, metadata, option, refusals
 
 DEFAULT_RATE = "25/5"
+NO_HEADROOM = 0.0  # percent of the limit left to other integrations, unless --headroom (or the page's field) says
 CLEAR_TOKEN = "#N/A"
 # LeadSquared's limits by plan, in calls per 5 seconds per account.
 PLAN_CALLS = {"lite": 2, "pro": 5, "super": 10, "basic": 10, "standard": 15, "enterprise": 25}
@@ -45,7 +47,7 @@ class Rate:
         return cls(PLAN_CALLS[plan], PLAN_PERIOD)
 
     @classmethod
-    def resolve(cls, rate: str | Rate | None = None, plan: str | None = None, headroom: float = 0.0) -> Rate:
+    def resolve(cls, rate: str | Rate | None = None, plan: str | None = None, headroom: float = NO_HEADROOM) -> Rate:
         """The rate to send at: a plan's limit or a given rate (default 25/5), less `headroom` percent."""
         if rate is not None and plan is not None:
             raise InputError("give a rate or a plan, not both", hint="A plan stands for its rate: --plan pro is --rate 5/5.")
@@ -60,43 +62,67 @@ class Rate:
         return f"{self.calls}/{self.period:g}"
 
 
+def _rate_text(text: str) -> Rate:
+    try:
+        return Rate.parse(text)
+    except InputError:
+        raise ValueError(text) from None
+
+
+# A rate as --rate and the page's rate field give it (CALLS/SECONDS).
+RATE = Value("a rate: write it as CALLS/SECONDS, at least 1 call in more than 0 seconds, e.g. 25/5", _rate_text, lambda value: isinstance(value, Rate), typed="a Rate")
+
+
+def _dump_rate(rate: Rate) -> str:
+    return str(rate)
+
+
+def _load_rate(text: str) -> Rate:
+    calls, period = text.split("/")
+    return Rate(int(calls), float(period))
+
+
 @dataclass(frozen=True)
 class SendSettings:
-    """How calls are made: the limit, the pool, the retry budget."""
+    """How calls are made: where, with which keys, the limit, the pool, the retry budget.
 
-    host: str
+    Each field but the keys is a send-class option (option_spec.py): recorded in run.json,
+    and, by the one declaration here, a flag of the CLI and a field of the web page.
+    """
+
+    # --region, --host or LSQ_HOST give it (the CLI adds those flags itself); never the keys.
+    host: str = field(
+        metadata=metadata(SEND, "--host", "LeadSquared API base URL, https:// only, instead of --region", metavar="URL", shown="$LSQ_HOST", group=None, also=("--region",))
+    )
     credentials: Credentials
-    rate: Rate = Rate(25, 5)
-    concurrency: int = 25
-    max_attempts: int = 5
-    timeout: float = 30.0
+    # After --plan and --headroom (the CLI adds --rate beside them).
+    rate: Rate = option(
+        SEND, "--rate", "at most N calls in any S seconds, at least 1 call in more than 0 seconds", default=Rate.parse(DEFAULT_RATE), value=RATE,
+        metavar="N/S", group=None, also=("--plan", "--headroom"), dump=_dump_rate, load=_load_rate,
+    )
+    concurrency: int = option(SEND, "--concurrency", "calls in flight at once", default=25, value=WHOLE, metavar="N", group=SENDING)
+    max_attempts: int = option(SEND, "--max-attempts", "tries per row for errors that may pass", default=5, value=WHOLE, metavar="N", group=SENDING)
+    timeout: float = option(SEND, "--timeout", "seconds before a call is cut off and retried", default=30.0, value=FINITE_SECONDS, metavar="S", group=SENDING)
     # Stop (reason "throttled") when every answer has been a 429 for this many seconds.
-    throttle_timeout: float = 600.0
+    throttle_timeout: float = option(
+        SEND, "--throttle-timeout", "stop (throttled, resumable) when every answer has been a 429 for S seconds",
+        default=600.0, value=SECONDS, metavar="S", group=SENDING,
+    )
     # Seconds of network arrival jitter the limiter allows for, so that calls sent
     # at the limit still arrive at the limit.
-    jitter: float = 0.1
+    jitter: float = option(
+        SEND, "--jitter", "seconds of network arrival jitter the limiter allows for", default=0.1, value=FINITE_SECONDS_OR_ZERO, metavar="S", group=SENDING,
+    )
     # Refuse to send when LeadSquared says the keys belong to another region's host.
-    check_region: bool = True
+    check_region: bool = option(
+        SEND, "--no-region-check", "send even if LeadSquared says the keys belong to another region's host (e.g. through a gateway)",
+        default=True, negated=True, group=CONNECTION,
+    )
 
     def __post_init__(self) -> None:
         # Checked here too, so no caller of the library can send keys over plain http to another machine.
         object.__setattr__(self, "host", check_host(self.host))
-        # The CLI checks these too; a library caller gets the same refusal, before anything is sent.
-        for name, ok, wanted in (
-            ("concurrency", _whole(self.concurrency), "a whole number of 1 or more"),
-            ("max_attempts", _whole(self.max_attempts), "a whole number of 1 or more"),
-            ("timeout", _number(self.timeout) and self.timeout > 0, "a number of seconds above 0"),
-            ("jitter", _number(self.jitter) and self.jitter >= 0, "a number of seconds, 0 or more"),
-        ):
-            if not ok:
-                raise InputError(f"SendSettings {name}={getattr(self, name)!r} is not {wanted}")
-        if not isinstance(self.rate, Rate):
-            raise InputError(f"SendSettings rate={self.rate!r} is not a Rate", hint="Give e.g. Rate(25, 5).")
-
-
-def _whole(value: object) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool) and value >= 1
-
-
-def _number(value: object) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+        # The CLI and the page check these too, with the same rules; a library caller gets the same refusal, before anything is sent.
+        problems = refusals(self)
+        if problems:
+            raise InputError(problems[0], hint="Give e.g. Rate(25, 5)." if problems[0].startswith("SendSettings rate=") else "")

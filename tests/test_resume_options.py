@@ -299,7 +299,7 @@ def test_a_resume_with_another_accounts_keys_is_refused(tmp_path, box, capsys):
     assert box.state.calls == 1
 
 
-# Flags of `run` (and `retry`) that no run records, and why; the others must each have an entry in options.OPTIONS.
+# Flags of `run` (and `retry`) that no run records, and why; each other is an option field (options.OPTIONS, option_spec.option).
 NOT_RECORDED = {
     "--help": "", "--version": "", "--out": "the folder itself", "--restart": "starts over", "--dry-run": "sends nothing",
     "--no-progress": "display", "--env-file": "where the keys come from: given again",
@@ -316,6 +316,6 @@ def test_every_option_of_run_is_recorded_in_its_class_or_named_as_not():
     # run's flags, and retry's own (--accept-spreadsheet-changes)
     flags = {flag: action for name in ("run", "retry") for action in parsers[name]._actions for flag in action.option_strings if flag.startswith("--")}
     recorded = {option.flag for option in OPTIONS}
-    assert set(flags) - set(NOT_RECORDED) == recorded  # a new option needs its line in options.OPTIONS
+    assert set(flags) - set(NOT_RECORDED) == recorded  # a new flag that changes a run is an option field
     for flag in recorded:  # no argparse default: a resume must tell "not given" from "given the default"
         assert flags[flag].default in (None, False), flag

@@ -8,6 +8,7 @@ Here: the header (which column is which), and rows streamed from either kind of 
 from __future__ import annotations
 
 import datetime as dt
+import os
 import warnings
 import zoneinfo
 from collections.abc import Iterator, Mapping, Sequence
@@ -16,6 +17,8 @@ from pathlib import Path
 from typing import Protocol
 
 from ..errors import BulkUpdaterWarning, InputError
+from ..option_spec import READ, READING
+from ..option_spec import option as declared_option  # (`option` names a flag below)
 from . import delimited, mixed_lines, workbook
 from .cell_facts import ErrorValue, FactRow, NoSavedValue
 from .cells import cell_text
@@ -33,16 +36,41 @@ NOT_FIELDS = (
 )
 
 
+def _absolute(path: str | Path | None) -> str | None:
+    # Absolute, so that `resume DIR` finds the file from any folder.
+    return os.path.abspath(path) if path is not None else None
+
+
 @dataclass(frozen=True)
 class ReadOptions:
-    """How to read the input, as the admin gave it (None: find out / the default)."""
+    """How to read the input, as the admin gave it (None: find out / the default).
 
-    sheet: str | None = None
-    encoding: str | None = None
-    delimiter: str | None = None
+    The first five fields are read-class options (option_spec.py): recorded in run.json, and a
+    later command on the same run folder that reads differently is refused.
+    """
+
+    sheet: str | None = declared_option(
+        READ, "--sheet", "the workbook's sheet to read, by name or number from 1; ignored for text files", default=None, metavar="NAME|N",
+        shown="the first", group=READING,
+    )
+    encoding: str | None = declared_option(
+        READ, "--encoding", "the text file's encoding, e.g. utf-8, utf-16, cp1252; ignored for workbooks", default=None, metavar="NAME",
+        shown="found from the file", group=READING,
+    )
+    delimiter: str | None = declared_option(
+        READ, "--delimiter", "the text file's separator: comma, semicolon, tab, or the character; ignored for workbooks", default=None, metavar="SEP",
+        shown="found from the header", group=READING,
+    )
     # Where the sheet's date-time cells were written; they are sent as UTC. None: they are UTC already.
-    timezone: str | None = None
-    map_path: str | Path | None = None
+    timezone: str | None = declared_option(
+        READ, "--timezone", "the time zone the workbook's date-times were written in, e.g. Asia/Kolkata; they are sent as UTC, and "
+        "without it a run by a user in another zone is warned", default=None, metavar="TZ", shown="UTC", group=READING,
+    )
+    # Recorded as an absolute path (a resume finds it from any folder), never compared: its content's hash is (options.MAP_HASH).
+    map_path: str | Path | None = declared_option(
+        READ, "--map", "a .json or .csv file mapping sheet headers to SchemaNames (the id column maps to CompanyActivityId)", default=None,
+        metavar="FILE", group=READING, dump=_absolute, compared=False,
+    )
     # Refuse a text file that is UTF-8 but for some bytes (rows/delimited.py). A reader of the
     # tool's own reports that flags such lines one by one passes False.
     strict_utf8: bool = True

@@ -1,30 +1,38 @@
-"""The Options screen: the sending options that matter to an admin, with the CLI's defaults."""
+"""The Options screen: the sending options that matter to an admin, with the CLI's defaults and checks.
+
+Both come from the option registry (options.py): a field's default is the option's, and a
+field's text is read by the option's own parser, so the page refuses what the CLI refuses.
+"""
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 from ..errors import InputError
-from ..safety.failing import STREAK
-from ..settings import DEFAULT_RATE, PLAN_CALLS, Rate, SendSettings
+from ..option_spec import PERCENT, Value
+from ..options import BY_NAME, DEFAULTS
+from ..settings import DEFAULT_RATE, NO_HEADROOM, PLAN_CALLS, Rate, SendSettings
 from .connection import Connection
+
+# The recorded options this screen offers, each a form field of the option's name.
+NUMBERS = ("concurrency", "max_attempts", "timeout", "stop_after_failures")
 
 
 @dataclass(frozen=True)
 class SendChoices:
     plan: str = ""
     rate: str = DEFAULT_RATE
-    headroom: float = 0.0
-    concurrency: int = 25
-    max_attempts: int = 5
-    timeout: float = 30.0
+    headroom: float = NO_HEADROOM
+    concurrency: int = DEFAULTS["concurrency"]
+    max_attempts: int = DEFAULTS["max_attempts"]
+    timeout: float = DEFAULTS["timeout"]
     # The safety net, as the CLI's --backup, --keep-going and --stop-after-failures (recorded in run.json).
-    backup: bool = False
-    keep_going: bool = False
-    stop_after_failures: int = STREAK
-    canary: bool = True  # the first update alone, read before and after (the CLI's --no-canary turns it off)
+    backup: bool = DEFAULTS["backup"]
+    keep_going: bool = DEFAULTS["keep_going"]
+    stop_after_failures: int = DEFAULTS["stop_after_failures"]
+    canary: bool = DEFAULTS["canary"]  # the first update alone, read before and after (the CLI's --no-canary turns it off)
 
     @property
     def limit(self) -> Rate:
@@ -57,27 +65,22 @@ def parse_choices(form: Mapping[str, str]) -> SendChoices:
     choices = SendChoices(
         plan=plan,
         rate=form.get("rate", "").strip() or DEFAULT_RATE,
-        headroom=_number(form, "headroom", 0.0, lambda v: 0 <= v < 100, "a percent from 0 to 99"),
-        concurrency=int(_number(form, "concurrency", 25, lambda v: v >= 1 and v == int(v), "a whole number of 1 or more")),
-        max_attempts=int(_number(form, "max_attempts", 5, lambda v: v >= 1 and v == int(v), "a whole number of 1 or more")),
-        timeout=_number(form, "timeout", 30.0, lambda v: v > 0, "a number of seconds above 0"),
+        headroom=_field(form, "headroom", PERCENT, NO_HEADROOM),
         backup=bool(form.get("backup")),
         keep_going=form.get("on_failures") == "keep_going",
-        stop_after_failures=int(_number(form, "stop_after_failures", STREAK, lambda v: v >= 1 and v == int(v), "a whole number of 1 or more")),
         canary=not form.get("no_canary"),
+        **{name: _field(form, name, BY_NAME[name].value, DEFAULTS[name]) for name in NUMBERS},
     )
     _ = choices.limit  # a bad rate is refused here, with the CLI's message
     return choices
 
 
-def _number(form: Mapping[str, str], name: str, default: float, accept, wanted: str) -> float:
+def _field(form: Mapping[str, str], name: str, value: Value, default: Any) -> Any:
+    """The form field `name` read as the option's value; blank: the default."""
     text = form.get(name, "").strip()
     if not text:
         return default
     try:
-        value = float(text)
-    except ValueError:
-        value = math.nan
-    if not accept(value):
-        raise InputError(f"{name.replace('_', ' ')} {text!r} is not {wanted}")
-    return value
+        return value.parse(text)
+    except ValueError as exc:
+        raise InputError(f"{name.replace('_', ' ')} {exc}") from None

@@ -15,11 +15,9 @@ from pathlib import Path
 from .. import job as library
 from ..credentials import REDACTOR
 from ..errors import BulkUpdaterError
+from ..options import for_verify
 from ..safety import verify as verifying
 from ..settings import SendSettings
-
-# The recorded options verify takes from the run (its pace), as the CLI's verify does; the page's connection gives the rest.
-PACE = ("rate", "concurrency", "max_attempts", "timeout", "jitter", "throttle_timeout")
 
 
 @dataclass
@@ -42,9 +40,8 @@ class Verification:
 
 
 def verify_send(run_dir: Path, page_send: SendSettings) -> SendSettings:
-    """The page's host and keys, at the pace the run recorded (verify reads as fast as the run wrote)."""
-    recorded = {name: value for name, value in library.recorded_values(run_dir).items() if name in PACE}
-    values = {"host": page_send.host, "check_region": page_send.check_region, **recorded}
+    """The page's host and keys, at the pace the run recorded (verify reads as fast as the run wrote): what the CLI's verify takes."""
+    values = for_verify(library.recorded_values(run_dir), {"host": page_send.host, "check_region": page_send.check_region})
     send, _ = library.settings_from(values, page_send.credentials)
     return send
 
