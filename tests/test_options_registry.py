@@ -60,7 +60,7 @@ def test_an_old_run_folders_options_come_back_whole_and_are_recorded_again_the_s
 
 
 def test_every_option_is_recorded_in_the_class_it_had():
-    """design notes §1: read options refuse a change, send options apply it, record options are kept."""
+    """The option classes (docs/design.md, "Options a run records"): read options refuse a change, send options apply it, record options are kept."""
     by_class = {kind: {option.name for option in OPTIONS if option.kind == kind} for kind in options.CLASSES}
     assert by_class == {kind: set(names) - {options.MAP_HASH} for kind, names in OLD_RUN_JSON_OPTIONS.items()}
 
