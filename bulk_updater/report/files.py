@@ -41,6 +41,9 @@ _NO_BLOCK = getattr(os, "O_NONBLOCK", 0) if fcntl is not None else 0
 _CLOSE_ON_EXEC = getattr(os, "O_CLOEXEC", 0)
 _NO_SPACE = {errno.ENOSPC, getattr(errno, "EDQUOT", errno.ENOSPC), errno.EFBIG}
 _NOT_ALLOWED = {errno.EACCES, errno.EPERM, errno.EROFS}
+# Windows: ERROR_SHARING_VIOLATION, ERROR_LOCK_VIOLATION. The file is open in another program
+# (failed.xlsx in Excel, most often), which keeps it from being replaced or deleted.
+_IN_USE = {32, 33}
 # What to say once the report may hold rows: the same command goes on from its last complete line.
 GOES_ON = "then run the same command: the report holds every row up to here, and the run goes on from there."
 
@@ -151,6 +154,10 @@ def folder_error(exc: OSError, path: Path) -> FolderError:
     reason = (exc.strerror or str(exc)).lower()
     if exc.errno in _NO_SPACE:
         return FolderError(f"the disk is full ({reason}) while writing {path.name}", where=str(path.parent), hint=f"Free space, {GOES_ON}")
+    if getattr(exc, "winerror", None) in _IN_USE:
+        return FolderError(
+            f"{path.name} is open in another program (Excel?), which keeps it from being replaced", where=str(path.parent), hint=f"Close it there, {GOES_ON}"
+        )
     if exc.errno in _NOT_ALLOWED:
         return FolderError(
             f"can't write {path.name} here ({reason})",
