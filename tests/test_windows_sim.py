@@ -5,11 +5,13 @@
 - the event loop has no `add_signal_handler` (NotImplementedError, as Windows's loops);
 - `os` has no O_NOFOLLOW, O_NONBLOCK or O_CLOEXEC, and has O_BINARY: a file of ours opened
   without it would be in text mode on Windows (LF written as CRLF, Ctrl-Z read as the end);
-- a file that is open can't be replaced or deleted (PermissionError, as Windows's sharing rules);
+- a file that is open can't be replaced or deleted (PermissionError, as Windows's sharing rules),
+  and the test may hold one open "in Excel";
 - signal.SIGBREAK exists (Ctrl-Break; 21 on Windows, which Linux delivers as SIGTTIN);
 - commands are suggested for cmd.exe and PowerShell (shell.WINDOWS).
 The one part not simulated is LockFileEx itself: filelock's `lock_descriptor` stands on flock
-here, with LockFileEx's contract (exclusive, without waiting, freed with the handle).
+here, with LockFileEx's contract (exclusive, without waiting; a handle closed without
+UnlockFileEx frees its lock only "when resources allow").
 
 Then `check`, `run` (stopped by a first Ctrl-C through the fallback handler), `resume` and
 `undo` run in process against the sandbox, start to end.
@@ -90,9 +92,8 @@ def _simulate(monkeypatch, tmp_path: Path) -> Windows:
     def no_signal_handlers(self, sig, *args):
         raise NotImplementedError  # as asyncio's ProactorEventLoop (and AbstractEventLoop) do
 
-    loop_class = type(asyncio.new_event_loop())
-    monkeypatch.setattr(loop_class, "add_signal_handler", no_signal_handlers)
-    monkeypatch.setattr(loop_class, "remove_signal_handler", no_signal_handlers)
+    monkeypatch.setattr(asyncio.SelectorEventLoop, "add_signal_handler", no_signal_handlers)  # the loop asyncio.run makes here
+    monkeypatch.setattr(asyncio.SelectorEventLoop, "remove_signal_handler", no_signal_handlers)
 
     cli = importlib.import_module("bulk_updater.cli")
     seen = Windows(cli)
@@ -133,9 +134,9 @@ def _open_here(path: Any) -> bool:
 
 
 def _no_replacing_what_is_open(monkeypatch, tmp_path: Path, seen: Windows) -> None:
-    def refusing(real, *paths):
+    def refusing(real, names: int):
         def call(*args, **kwargs):
-            for path in args[: len(paths)]:
+            for path in args[:names]:
                 if Path(path) in seen.open_in_excel or (Path(path).is_relative_to(tmp_path) and _open_here(path)):
                     if Path(path) not in seen.open_in_excel:
                         seen.refused_while_open.append(str(path))
@@ -146,8 +147,8 @@ def _no_replacing_what_is_open(monkeypatch, tmp_path: Path, seen: Windows) -> No
 
         return call
 
-    for name, paths in (("replace", 2), ("rename", 2), ("unlink", 1), ("remove", 1)):
-        monkeypatch.setattr(os, name, refusing(getattr(os, name), *range(paths)))
+    for name, names in (("replace", 2), ("rename", 2), ("unlink", 1), ("remove", 1)):
+        monkeypatch.setattr(os, name, refusing(getattr(os, name), names))
 
 
 def _lock_file_ex(monkeypatch, seen: Windows) -> None:
@@ -248,7 +249,6 @@ def test_check_run_stopped_by_ctrl_c_resume_and_undo_on_a_simulated_windows(wind
     assert windows.refused_while_open == []
     assert windows.locks_taken >= 3  # run, resume, undo (its run folder and its own)
     assert all(sys.modules.get(name) is None for name in UNIX_ONLY)  # still hidden: nothing went round the block
-
 
 
 @pytest.mark.parametrize(("sig", "name"), [(signal.SIGINT, "Ctrl-C"), (SIGBREAK, "Ctrl-Break")])
@@ -375,6 +375,26 @@ def test_a_link_swapped_in_between_the_check_and_the_open_is_refused_with_or_wit
             if use == "open_append":
                 f.write("a report line\n")
     assert victim.read_text() == "keep me\n"
+
+
+def test_an_input_that_is_one_of_the_reports_files_under_another_name_is_refused(tmp_path, sandbox, monkeypatch, capsys):
+    """On macOS and Windows, `Report.csv` (the admin's sheet, kept in the run folder) and the
+    tool's `report.csv` are one file. A hard link is two names of one file on any system."""
+    from bulk_updater import cli
+
+    box = sandbox()
+    for name, value in {"LSQ_HOST": box.url, "LSQ_ACCESS_KEY": box.config.access_key, "LSQ_SECRET_KEY": box.config.secret_key}.items():
+        monkeypatch.setenv(name, value)
+    (tmp_path / "out").mkdir()
+    sheet = write_csv(tmp_path / "out" / "Report.csv", [["CompanyActivityId", "Status"], [str(uuid.uuid4()), "Won"]])
+    os.link(sheet, tmp_path / "out" / "report.csv")  # what a case-insensitive file system sees
+    before = sheet.read_bytes()
+
+    code = cli.main(["run", str(sheet), "--out", str(tmp_path / "out"), "--restart", "--yes", *FAST])
+
+    assert code == 2
+    assert f"{sheet} is one of the files this command writes in {tmp_path / 'out'}" in capsys.readouterr().err
+    assert sheet.read_bytes() == before and box.state.calls == 0
 
 
 def test_output_in_a_code_page_that_cannot_show_a_value_escapes_it_instead_of_failing(tmp_path, monkeypatch):

@@ -165,12 +165,25 @@ def _check_resumable(out_dir: Path, earlier: RunRecord, job: RunRecord) -> None:
 
 
 def _refuse_input_inside(out_dir: Path, input_path: Path) -> None:
-    """--restart or a new report must never delete or overwrite the file being read."""
-    if input_path.resolve() in {(out_dir / name).resolve() for name in OUTPUTS}:
+    """--restart or a new report must never delete or overwrite the file being read.
+
+    Compared by name, and by the file itself: on macOS's and Windows's file systems `Report.csv`
+    and `report.csv` are one file under two spellings, as two hard links are anywhere."""
+    outputs = [out_dir / name for name in OUTPUTS]
+    if input_path.resolve() in {output.resolve() for output in outputs} or any(_same_file(input_path, output) for output in outputs):
         raise InputError(
             f"{input_path} is one of the files this command writes in {out_dir}",
             hint="Choose another --out folder.",
         )
+
+
+def _same_file(a: Path, b: Path) -> bool:
+    try:
+        first, second = os.stat(a), os.stat(b)
+    except OSError:  # either is absent (or can't be looked at: the open says why)
+        return False
+    # Some network drives on Windows give every file the id 0: that says nothing.
+    return first.st_ino != 0 and (first.st_dev, first.st_ino) == (second.st_dev, second.st_ino)
 
 
 def _refuse_planted_files(out_dir: Path) -> None:
