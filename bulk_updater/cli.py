@@ -9,13 +9,14 @@ interrupts.install()
 
 import argparse  # noqa: E402  (after the handlers, on purpose)
 import asyncio
+import codecs
 import contextlib
 import getpass
 import importlib
 import inspect
+import io
 import logging
 import os
-import shlex
 import sys
 import traceback
 import warnings
@@ -29,6 +30,7 @@ from .hosts import DEFAULT_LOOKUP_HOST, REGIONS, host_url, require_host
 from .option_spec import CONNECTION, FLAG, PERCENT, READING, RESUMING, SAFETY, SENDING, TEXT, Option, Value
 from .preflight import fetch_identity
 from .settings import DEFAULT_RATE, NO_HEADROOM, PLAN_CALLS, PLAN_PERIOD, Credentials, Rate, SendSettings
+from .shell import quote as shell_quote
 
 
 class _Lazy:
@@ -191,7 +193,7 @@ def _report_end(summary: Summary, args: argparse.Namespace) -> int:
     if summary.stop_reason == "unauthorized":
         print(
             "Error: LeadSquared rejected the keys (401) during the run; the user may have been deactivated. "
-            f"Check the keys (bulk-updater whoami), then send the rows left: bulk-updater retry {shlex.quote(failed)} --out NEW_DIR",
+            f"Check the keys (bulk-updater whoami), then send the rows left: bulk-updater retry {shell_quote(failed)} --out NEW_DIR",
             file=sys.stderr,
         )
         return EXIT_UNAUTHORIZED
@@ -208,7 +210,7 @@ def _report_end(summary: Summary, args: argparse.Namespace) -> int:
         print(
             f"Error: stopped sending: {summary.stop_detail}. The rows left are not_sent. "
             f"If a column or value is wrong, fix it in {failed_copy} and send those rows again: "
-            f"bulk-updater retry {shlex.quote(failed_copy)} --out NEW_DIR. "
+            f"bulk-updater retry {shell_quote(failed_copy)} --out NEW_DIR. "
             f"If these failures are expected, send the rest anyway: {_finish_command(args)} --keep-going",
             file=sys.stderr,
         )
@@ -229,20 +231,20 @@ def _report_end(summary: Summary, args: argparse.Namespace) -> int:
         # Skipped, yet not done: say so, where they are listed, and the one way to restore them over the colleague's edit.
         print(
             f"{summary.held_back:,} rows not restored: their activity changed since the run (listed in {failed}). "
-            f"To restore them anyway: bulk-updater undo {shlex.quote(args.run_dir)} --out NEW_DIR --force"
+            f"To restore them anyway: bulk-updater undo {shell_quote(args.run_dir)} --out NEW_DIR --force"
         )
     needs_look = summary.rows - summary.counts["success"] - summary.counts["skipped"]
     if needs_look and args.command == "undo":
         # Not `retry`: that would restore without the "changed since the run" check.
         print(f"{needs_look:,} rows need another look: {failed}")
-        print(f"To try again: bulk-updater undo {shlex.quote(args.run_dir)} --out NEW_DIR (activities already restored get the same values again)")
+        print(f"To try again: bulk-updater undo {shell_quote(args.run_dir)} --out NEW_DIR (activities already restored get the same values again)")
         return EXIT_SOME_FAILED
     if needs_look:
         # The workbook copy survives Excel (a CSV opened and saved in Excel loses leading zeros and digits).
         failed_xlsx = os.path.join(args.out, FAILED_XLSX)
         fix_in = failed_xlsx if os.path.exists(failed_xlsx) else failed
         print(f"{needs_look:,} rows need another look: {fix_in}")
-        print(f"Fix them if needed (in Excel or LibreOffice), then: bulk-updater retry {shlex.quote(fix_in)} --out NEW_DIR")
+        print(f"Fix them if needed (in Excel or LibreOffice), then: bulk-updater retry {shell_quote(fix_in)} --out NEW_DIR")
         return EXIT_SOME_FAILED
     return EXIT_OK
 
@@ -272,8 +274,8 @@ def _asks(args: argparse.Namespace) -> bool:
 
 def _finish_command(args: argparse.Namespace) -> str:
     """`resume DIR`: everything else is in DIR/run.json, except where the keys come from."""
-    env_file = f" --env-file {shlex.quote(args.env_file)}" if args.env_file else ""
-    return f"bulk-updater resume {shlex.quote(args.out)}{env_file}"
+    env_file = f" --env-file {shell_quote(args.env_file)}" if args.env_file else ""
+    return f"bulk-updater resume {shell_quote(args.out)}{env_file}"
 
 
 def cmd_whoami(args: argparse.Namespace) -> int:
@@ -326,7 +328,7 @@ def _dry_run(args: argparse.Namespace) -> int:
     code = _report_check(result)
     print(f"Report of the dry run (nothing was sent): {os.path.join(args.out, job.REPORT)}")
     if code == EXIT_OK:
-        print(f"To send it: bulk-updater {args.command} {shlex.quote(source)} --out {shlex.quote(args.out)} (the dry run's report is replaced)")
+        print(f"To send it: bulk-updater {args.command} {shell_quote(source)} --out {shell_quote(args.out)} (the dry run's report is replaced)")
     return code
 
 
@@ -623,6 +625,7 @@ def _command(commands, name: str, handler) -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     interrupts.install()  # again: a caller in the same process may have replaced them
+    _escape_what_output_cannot_show()
     try:
         with interrupts.inside_main():
             code = _main(argv)
@@ -686,7 +689,7 @@ def _stopped_message(exc: interrupts.Stopped, args: argparse.Namespace) -> str:
         return f"Stopped ({exc.name})."
     return (
         f"Stopped ({exc.name}). Nothing is lost: every row that finished is in the report, and each other file is whole or absent. "
-        f"To finish the job, run the same command again, or: bulk-updater resume {shlex.quote(args.out)}"
+        f"To finish the job, run the same command again, or: bulk-updater resume {shell_quote(args.out)}"
     )
 
 
@@ -697,6 +700,24 @@ def _os_error(exc: OSError) -> int:
     """
     print(f"Error: {exc.filename}: {exc.strerror or exc}. Fix it, then run the same command again.", file=sys.stderr)
     return EXIT_BAD_INPUT
+
+
+def _escape_what_output_cannot_show() -> None:
+    """Output to a file or a pipe on Windows is in the system's code page (cp1252): a value quoted
+    from the sheet (李四) would fail the command. Such characters are written escaped (\\u674e)."""
+    streams: tuple[Any, ...] = (sys.stdout, sys.stderr)  # TextIOWrapper's reconfigure, where they are one
+    for stream in streams:
+        if not _shows_every_character(stream):
+            with contextlib.suppress(AttributeError, ValueError, io.UnsupportedOperation):
+                stream.reconfigure(errors="backslashreplace")
+
+
+def _shows_every_character(stream: Any) -> bool:
+    try:
+        unicode = codecs.lookup(getattr(stream, "encoding", None) or "utf-8").name.startswith("utf")
+    except LookupError:
+        unicode = False
+    return unicode or getattr(stream, "errors", "strict") != "strict"
 
 
 def _silence_stdout() -> None:

@@ -20,8 +20,12 @@ import sys
 import threading
 from collections.abc import Iterator
 
-HANDLED = (signal.SIGINT, signal.SIGTERM)
+# And Ctrl-Break, Windows's other console interrupt, where there is one (signal.SIGBREAK).
+_BREAK: int | None = getattr(signal, "SIGBREAK", None)
+HANDLED: tuple[int, ...] = (signal.SIGINT, signal.SIGTERM, *(() if _BREAK is None else (_BREAK,)))
 NAMES: dict[int, str] = {signal.SIGINT: "Ctrl-C", signal.SIGTERM: "SIGTERM"}
+if _BREAK is not None:
+    NAMES[_BREAK] = "Ctrl-Break"
 
 _phase = "starting"  # then "running" (inside main), then "ended"
 

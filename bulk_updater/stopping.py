@@ -10,11 +10,16 @@ without a line.
 A library must not take over a process's signals: `handle_signals` is off unless the caller
 (the CLI) asks. A caller that runs the job in another thread (the web page) stops it with a
 `StopToken`, which is safe to call from any thread.
+
+On Windows the event loops have no `add_signal_handler`: `on_signal` then installs a plain
+handler that hands the stop to the loop (the same first and second stop), and Ctrl-Break stops
+as Ctrl-C does.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import signal
 import threading
 from collections.abc import Awaitable, Callable
@@ -22,11 +27,53 @@ from typing import Any
 
 from .outcomes import Runner
 
-STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
+# Ctrl-Break, Windows's other console interrupt (signal.SIGBREAK exists only there).
+_BREAK: int | None = getattr(signal, "SIGBREAK", None)
+STOP_SIGNALS: tuple[int, ...] = (signal.SIGINT, signal.SIGTERM, *(() if _BREAK is None else (_BREAK,)))
 # A stop that came from a StopToken rather than a signal.
 REQUESTED = 0
 CAUSE_NAMES = {signal.SIGINT: "Ctrl-C", signal.SIGTERM: "SIGTERM", REQUESTED: "stop request"}
 STOP_REASONS = {signal.SIGINT: "interrupted", signal.SIGTERM: "terminated", REQUESTED: "stopped"}
+if _BREAK is not None:
+    CAUSE_NAMES[_BREAK], STOP_REASONS[_BREAK] = "Ctrl-Break", "interrupted"
+
+
+def on_signal(loop: asyncio.AbstractEventLoop, sig: int, callback: Callable[..., object], *args: object) -> Callable[[], None] | None:
+    """Call `callback(*args)` on `loop` when `sig` comes. Returns what puts back the handler that was
+    there before, or None where none can be installed (not the main thread).
+
+    Through the loop's own `add_signal_handler` where it has one (Unix). Windows's loops raise
+    NotImplementedError: a plain `signal.signal` handler then hands the call to the loop
+    thread-safely (Python runs the handler in the main thread, and the loop's wakeup fd wakes a
+    loop that is waiting).
+    """
+    previous = signal.getsignal(sig)
+    try:
+        loop.add_signal_handler(sig, callback, *args)
+    except NotImplementedError:
+        try:
+            signal.signal(sig, lambda _sig, _frame: _hand_to(loop, callback, args))
+        except (ValueError, OSError):  # not the main thread, or a signal this system does not deliver
+            return None
+        return lambda: _put_back(sig, previous)
+    except (ValueError, RuntimeError):
+        return None  # not the main thread
+
+    def remove() -> None:
+        loop.remove_signal_handler(sig)  # this sets the default handler...
+        _put_back(sig, previous)  # ...so put back the one that was there
+
+    return remove
+
+
+def _hand_to(loop: asyncio.AbstractEventLoop, callback: Callable[..., object], args: tuple[object, ...]) -> None:
+    with contextlib.suppress(RuntimeError):  # the loop closed in between: its run is over, nothing to stop
+        loop.call_soon_threadsafe(callback, *args)
+
+
+def _put_back(sig: int, previous: Any) -> None:
+    if previous is not None:  # None: a handler not installed from Python, which can't be put back
+        signal.signal(sig, previous)
 
 
 class StopToken:
@@ -87,8 +134,8 @@ class StopOnSignals:
         loop = asyncio.get_running_loop()
         self._task = asyncio.ensure_future(sending)
         # The handlers in place before (the CLI's, see interrupts.py) take over again after the window.
-        previous = {sig: signal.getsignal(sig) for sig in STOP_SIGNALS}
-        installed = [sig for sig in STOP_SIGNALS if self._handle_signals and self._install(loop, sig)]
+        # Without them (not the main thread) there is no clean stop on a signal, but the run works.
+        installed = [on_signal(loop, sig, self._on_stop, sig) for sig in STOP_SIGNALS] if self._handle_signals else []
         if self._token is not None:
             self._token._attach(loop, self._on_stop)
         try:
@@ -96,23 +143,15 @@ class StopOnSignals:
         finally:
             if self._token is not None:
                 self._token._detach()
-            for sig in installed:
-                loop.remove_signal_handler(sig)  # this sets the default handler...
-                if previous[sig] is not None:
-                    signal.signal(sig, previous[sig])  # ...so put back the one that was there
+            for put_back in installed:
+                if put_back is not None:
+                    put_back()
             if self._timer is not None:
                 self._timer.cancel()
             if not self._task.done():  # we were cancelled ourselves
                 self._task.cancel()
         if not self._task.cancelled():
             self._task.result()  # a failure in sending is raised here
-
-    def _install(self, loop: asyncio.AbstractEventLoop, sig: int) -> bool:
-        try:
-            loop.add_signal_handler(sig, self._on_stop, sig)
-        except (ValueError, RuntimeError, NotImplementedError):
-            return False  # not the main thread, or no Unix signals: no clean stop, but the run works
-        return True
 
     def _on_stop(self, cause: int) -> None:
         assert self._task is not None

@@ -30,11 +30,20 @@ from ..errors import FolderError
 
 TEMPORARY_SUFFIX = ".tmp"
 SQLITE_SIDE_FILES = ("-journal", "-wal", "-shm")
-_NO_FOLLOW = getattr(os, "O_NOFOLLOW", 0)  # not on Windows: the lstat before opening still refuses links
-_NO_BLOCK = getattr(os, "O_NONBLOCK", 0)  # a planted FIFO must not hang the open before fstat refuses it
+try:
+    import fcntl
+except ImportError:  # Windows: no fcntl, and no FIFO to fear either
+    fcntl = None  # type: ignore[assignment]
+
+_NO_FOLLOW = getattr(os, "O_NOFOLLOW", 0)  # not on Windows: an lstat before and one after opening refuse links
+# A planted FIFO must not hang the open before fstat refuses it; blocking is set back with fcntl after.
+_NO_BLOCK = getattr(os, "O_NONBLOCK", 0) if fcntl is not None else 0
 _CLOSE_ON_EXEC = getattr(os, "O_CLOEXEC", 0)
 _NO_SPACE = {errno.ENOSPC, getattr(errno, "EDQUOT", errno.ENOSPC), errno.EFBIG}
 _NOT_ALLOWED = {errno.EACCES, errno.EPERM, errno.EROFS}
+# Windows: ERROR_SHARING_VIOLATION, ERROR_LOCK_VIOLATION. The file is open in another program
+# (failed.xlsx in Excel, most often), which keeps it from being replaced or deleted.
+_IN_USE = {32, 33}
 # What to say once the report may hold rows: the same command goes on from its last complete line.
 GOES_ON = "then run the same command: the report holds every row up to here, and the run goes on from there."
 
@@ -145,6 +154,10 @@ def folder_error(exc: OSError, path: Path) -> FolderError:
     reason = (exc.strerror or str(exc)).lower()
     if exc.errno in _NO_SPACE:
         return FolderError(f"the disk is full ({reason}) while writing {path.name}", where=str(path.parent), hint=f"Free space, {GOES_ON}")
+    if getattr(exc, "winerror", None) in _IN_USE:
+        return FolderError(
+            f"{path.name} is open in another program (Excel?), which keeps it from being replaced", where=str(path.parent), hint=f"Close it there, {GOES_ON}"
+        )
     if exc.errno in _NOT_ALLOWED:
         return FolderError(
             f"can't write {path.name} here ({reason})",
@@ -196,7 +209,8 @@ class GuardedFile:
 def _open(path: Path, flags: int) -> int:
     is_present(path)  # refuse before opening: opening a device can have effects
     try:
-        fd = os.open(path, flags | _NO_FOLLOW | _NO_BLOCK | _CLOSE_ON_EXEC, 0o666)
+        # Windows opens in text mode unless told (O_BINARY): it would write "\r\r\n" into a CSV and break a workbook.
+        fd = os.open(path, flags | _NO_FOLLOW | _NO_BLOCK | _CLOSE_ON_EXEC | getattr(os, "O_BINARY", 0), 0o666)
     except OSError as exc:
         if exc.errno in (errno.ELOOP, errno.EISDIR, errno.ENXIO, errno.EEXIST):
             with contextlib.suppress(OSError):
@@ -204,9 +218,9 @@ def _open(path: Path, flags: int) -> int:
         raise folder_error(exc, path) from None
     try:
         _refuse_unless_regular(os.fstat(fd).st_mode, path)
-        if _NO_BLOCK:
-            import fcntl
-
+        if not _NO_FOLLOW:
+            _refuse_unless_still_regular(path)
+        if _NO_BLOCK and fcntl is not None:
             fcntl.fcntl(fd, fcntl.F_SETFL, fcntl.fcntl(fd, fcntl.F_GETFL) & ~_NO_BLOCK)
     except BaseException:
         os.close(fd)
@@ -226,6 +240,18 @@ def _refuse_unless_regular(mode: int, path: Path) -> None:
         return
     kind = "a symlink" if stat.S_ISLNK(mode) else "a folder" if stat.S_ISDIR(mode) else "not a regular file"
     raise _planted(path, kind)
+
+
+def _refuse_unless_still_regular(path: Path) -> None:
+    """Without O_NOFOLLOW (Windows) the open follows a link swapped in after the first lstat: look
+    again, and refuse a name that is no longer a regular file. (Not compared: the file ids, which
+    some Windows file systems give as 0 or differently to lstat and fstat; a false refusal would
+    lock the admin out of their own folder.)"""
+    try:
+        now = os.lstat(path)
+    except OSError as exc:
+        raise folder_error(exc, path) from None
+    _refuse_unless_regular(now.st_mode, path)
 
 
 def _planted(path: Path, kind: str) -> FolderError:

@@ -8,18 +8,16 @@ same input (the same bytes, by SHA-256) with the same read options (options.py),
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
+import warnings
 from collections.abc import Iterator
 from pathlib import Path
-
-try:
-    import fcntl
-except ImportError:  # not Unix: no lock
-    fcntl = None  # type: ignore[assignment]
+from types import ModuleType
 
 from .. import options as recorded_options
 from ..account import refuse_another_account
-from ..errors import InputError
+from ..errors import BulkUpdaterWarning, InputError
 from . import files
 from .recovery import Recorded, recover_report
 from .run_record import DRY_RUN, RUN_FILE, RunRecord, RunState
@@ -36,20 +34,59 @@ STATE_PREFIX = ".state-"  # DIR/.state-<purpose>.sqlite
 def lock_out_dir(out_dir: Path) -> Iterator[None]:
     """Hold `out_dir` while a command writes in it: two writing one report would record rows twice.
 
-    The lock goes with the process, so a killed command never leaves the folder locked.
+    The lock is the system's own (filelock: `flock` on Linux and macOS, `LockFileEx` on Windows), on
+    the lock file's descriptor, opened as every file of ours is (never through a link). It goes with
+    the process, so a killed command never leaves the folder locked. Where the file system has no
+    locks at all, the command goes on with a warning: refusing would leave no way to use the folder.
     """
     _create(out_dir)
     _refuse_planted_files(out_dir)
-    with files.open_lock(out_dir / LOCK_FILE) as handle:
-        if fcntl is not None:
-            try:
-                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            except BlockingIOError:
-                raise InputError(
-                    f"another bulk-updater command is writing in {out_dir}",
-                    hint="Let it finish (or stop it with Ctrl-C), or choose another --out folder.",
-                ) from None
-        yield
+    lock_path = out_dir / LOCK_FILE
+    with files.open_lock(lock_path) as handle:
+        held = _lock(handle.fileno(), lock_path)
+        if held is False:
+            raise InputError(
+                f"another bulk-updater command is writing in {out_dir}",
+                hint="Let it finish (or stop it with Ctrl-C), or choose another --out folder.",
+            )
+        if held is None:
+            warnings.warn(
+                f"{out_dir} can't be locked (its file system has no file locks): make sure no other bulk-updater command writes in it while this one runs",
+                BulkUpdaterWarning,
+                stacklevel=3,
+            )
+        try:
+            yield
+        finally:
+            if held:
+                # Windows frees a lock of a closed file "when resources allow": free it now, for the next command.
+                with contextlib.suppress(OSError):
+                    _filelock().unlock_descriptor(handle.fileno())
+
+
+# What a system or file system says when it has no file locks (filelock says ENOSYS where there is no flock).
+_NO_LOCKS = {errno.ENOSYS, errno.ENOLCK, errno.EOPNOTSUPP, getattr(errno, "ENOTSUP", errno.EOPNOTSUPP)}
+_WINDOWS_NO_LOCKS = {1, 50}  # ERROR_INVALID_FUNCTION, ERROR_NOT_SUPPORTED
+
+
+def _lock(fd: int, lock_path: Path) -> bool | None:
+    """Lock `fd` without waiting: True, held; False, another process holds it; None, there are no locks here."""
+    try:
+        return bool(_filelock().lock_descriptor(fd, blocking=False))
+    except OSError as exc:
+        if exc.errno in _NO_LOCKS or getattr(exc, "winerror", None) in _WINDOWS_NO_LOCKS:
+            return None
+        raise files.folder_error(exc, lock_path) from None
+
+
+def _filelock() -> ModuleType:
+    """filelock, imported on first use (`--help` and `check` need no lock)."""
+    with warnings.catch_warnings():
+        # Where there is neither flock nor Windows, filelock warns at import that it falls back to
+        # its soft lock; we use no soft lock, and lock_out_dir says itself what it could not do.
+        warnings.filterwarnings("ignore", message="only soft file lock is available")
+        import filelock
+    return filelock
 
 
 def open_out_dir(out_dir: Path, job: RunRecord, header: list[str], restart: bool = False, unverified_account: bool = False) -> Recorded:
@@ -128,12 +165,25 @@ def _check_resumable(out_dir: Path, earlier: RunRecord, job: RunRecord) -> None:
 
 
 def _refuse_input_inside(out_dir: Path, input_path: Path) -> None:
-    """--restart or a new report must never delete or overwrite the file being read."""
-    if input_path.resolve() in {(out_dir / name).resolve() for name in OUTPUTS}:
+    """--restart or a new report must never delete or overwrite the file being read.
+
+    Compared by name, and by the file itself: on macOS's and Windows's file systems `Report.csv`
+    and `report.csv` are one file under two spellings, as two hard links are anywhere."""
+    outputs = [out_dir / name for name in OUTPUTS]
+    if input_path.resolve() in {output.resolve() for output in outputs} or any(_same_file(input_path, output) for output in outputs):
         raise InputError(
             f"{input_path} is one of the files this command writes in {out_dir}",
             hint="Choose another --out folder.",
         )
+
+
+def _same_file(a: Path, b: Path) -> bool:
+    try:
+        first, second = os.stat(a), os.stat(b)
+    except OSError:  # either is absent (or can't be looked at: the open says why)
+        return False
+    # Some network drives on Windows give every file the id 0: that says nothing.
+    return first.st_ino != 0 and (first.st_dev, first.st_ino) == (second.st_dev, second.st_ino)
 
 
 def _refuse_planted_files(out_dir: Path) -> None:

@@ -55,6 +55,7 @@ def recover_report(path: Path, header: list[str]) -> Recorded:
         lines = iter(records)
         first = next(lines, None)
         if first is None:
+            f.close()  # Windows replaces no file that is open
             files.replace_text(path, "")  # at most a torn header: the writer writes it again
             return recorded
         if first[0] != header:
@@ -88,7 +89,8 @@ def _count(recorded: Recorded, verdict: str, cells: list[str], at: tuple[int, ..
 
 
 def _rewrite_kept(path: Path, header: list[str]) -> None:
-    with files.open_read(path, encoding=REPORT_ENCODING) as source, files.replacing(path, encoding=REPORT_ENCODING) as target:
+    # The copy is read in the inner block: it is closed before the new report replaces it (Windows replaces no file that is open).
+    with files.replacing(path, encoding=REPORT_ENCODING) as target, files.open_read(path, encoding=REPORT_ENCODING) as source:
         lines = iter(_Records(source))
         target.write(next(lines)[1])
         for verdict, _cells, raw in _verdicts(lines, header, with_raw=True):

@@ -141,7 +141,8 @@ class UndoLog:
 
 
 def _keep_complete_lines(path: Path) -> None:
-    with files.open_read(path, binary=True) as source, files.replacing(path, binary=True) as target:
+    # Read in the inner block: closed before the copy replaces it (Windows replaces no file that is open).
+    with files.replacing(path, binary=True) as target, files.open_read(path, binary=True) as source:
         for raw in source:
             if raw.endswith(b"\n"):
                 target.write(raw)

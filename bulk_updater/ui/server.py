@@ -6,7 +6,6 @@ import asyncio
 import html
 import logging
 import os
-import signal
 import socket
 import sys
 import tempfile
@@ -18,6 +17,7 @@ from pathlib import Path
 from aiohttp import web
 
 from ..job import STOP_WAIT
+from ..stopping import STOP_SIGNALS, on_signal
 from .app import STATE, build_app
 from .guard import ACCESS_LOG, TOKEN_PARAM, QuietAccessLogger, new_token
 
@@ -61,8 +61,8 @@ def serve(workspace: Path, port: int, open_browser: bool, environ: Mapping[str, 
             webbrowser.open(opener.as_uri())
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            loop.add_signal_handler(sig, stop.set)
+        for sig in STOP_SIGNALS:
+            on_signal(loop, sig, stop.set)  # the loop's own handler; on Windows, a plain one that hands it to the loop
         try:
             await stop.wait()
         finally:
