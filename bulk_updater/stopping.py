@@ -21,12 +21,12 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from .outcomes import Runner
+from .stop_reason import StopReason
 
 STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
 # A stop that came from a StopToken rather than a signal.
 REQUESTED = 0
 CAUSE_NAMES = {signal.SIGINT: "Ctrl-C", signal.SIGTERM: "SIGTERM", REQUESTED: "stop request"}
-STOP_REASONS = {signal.SIGINT: "interrupted", signal.SIGTERM: "terminated", REQUESTED: "stopped"}
 
 
 class StopToken:
@@ -73,8 +73,9 @@ class StopOnSignals:
         self._timer: asyncio.TimerHandle | None = None
 
     @property
-    def stop_reason(self) -> str:
-        return STOP_REASONS.get(self.signal, "") if self.signal is not None else ""
+    def stop_reason(self) -> StopReason | None:
+        """interrupted, terminated or stopped (a StopToken) after a stop; None when none came."""
+        return StopReason.for_signal(self.signal) if self.signal is not None else None
 
     def attach(self, runner: Runner) -> None:
         """The runner to stop; a stop that came before it existed stops it at once."""
