@@ -387,8 +387,9 @@ async def run_page(request: web.Request) -> web.Response:
     held = [group for group in summary.get("failure_groups", []) if group.get("outcome") == "skipped"] if summary else []
     undone = Path(folder.record.input).parent.name if folder.record is not None and folder.record.command == "undo" else ""
     return render("run.html", run=folder, job=job, live=bool(job and job.live), files=files, summary=summary,
-                  stop_reason=StopReason.read(summary.get("stop_reason")) if summary else None, needs_look=needs_look, connected=state.connection is not None, error=REDACTOR.redact(job.error) if job else "",
-                  verification=state.verifications.get(folder.id), can_undo=(folder.path / UNDO_FILE).is_file(), held=held, undone=undone)
+                  needs_look=needs_look, connected=state.connection is not None, error=REDACTOR.redact(job.error) if job else "",
+                  verification=state.verifications.get(folder.id), can_undo=(folder.path / UNDO_FILE).is_file(), held=held, undone=undone,
+                  stop_reason=StopReason.read(summary.get("stop_reason")) if summary else None)
 
 
 async def run_events(request: web.Request) -> web.StreamResponse:
