@@ -27,9 +27,10 @@ _HOMES = {
     "Summary": ".report",
     "Credentials": ".settings", "Rate": ".settings", "SendSettings": ".settings",
     "StopToken": ".stopping",
+    "StopReason": ".stop_reason",
 }  # fmt: skip
 
-__all__ = ["AuthError", "BulkUpdaterError", "ConnectError", "Credentials", "Hooks", "InputError", "JobOptions", "Rate", "SendSettings", "StopToken", "StoppedAtOnce", "Summary", "credentials_from", "environment", "host_url", "resume", "retry", "run", "undo", "verify"]
+__all__ = ["AuthError", "BulkUpdaterError", "ConnectError", "Credentials", "Hooks", "InputError", "JobOptions", "Rate", "SendSettings", "StopReason", "StopToken", "StoppedAtOnce", "Summary", "credentials_from", "environment", "host_url", "resume", "retry", "run", "undo", "verify"]
 
 if TYPE_CHECKING:
     from .credentials import credentials_from, environment
@@ -39,6 +40,7 @@ if TYPE_CHECKING:
     from .report import Summary
     from .safety.verify import verify
     from .settings import Credentials, Rate, SendSettings
+    from .stop_reason import StopReason
     from .stopping import StopToken
 
 

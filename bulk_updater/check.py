@@ -26,6 +26,7 @@ from .rows import ReadOptions, Row, Sheet, open_sheet
 from .rows.reader import ReadFindings
 from .safety.undo import retry_clear_token
 from .settings import CLEAR_TOKEN
+from .stop_reason import StopReason
 from .wording import counted
 
 EXAMPLES = 5
@@ -171,7 +172,7 @@ def _write_dry_run(sheet: Sheet, input_path: Path, out_dir: Path, planned: Itera
     result.note_findings(sheet.findings)
     result.warnings += signs.warnings()
     write_failed(out_dir / REPORT, out_dir / FAILED)
-    summary.stop_reason = "dry_run"
+    summary.stop_reason = StopReason.DRY_RUN
     summary.write(out_dir / SUMMARY)
     write_workbook_copies(sheet.sheet_name, out_dir / REPORT, out_dir / FAILED)
     return result

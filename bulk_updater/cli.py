@@ -23,6 +23,7 @@ import warnings
 from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
+from . import exit_codes
 from . import options as recorded_options
 from .credentials import credentials_from, environment, redacting_output
 from .errors import BulkUpdaterError, BulkUpdaterWarning, InputError
@@ -31,6 +32,7 @@ from .option_spec import CONNECTION, FLAG, PERCENT, READING, RESUMING, SAFETY, S
 from .preflight import fetch_identity
 from .settings import DEFAULT_RATE, NO_HEADROOM, PLAN_CALLS, PLAN_PERIOD, Credentials, Rate, SendSettings
 from .shell import quote as shell_quote
+from .stop_reason import StopReason
 
 
 class _Lazy:
@@ -53,11 +55,6 @@ else:
     check, job, rows, verifying = (_Lazy(name) for name in (".check", ".job", ".rows", ".safety.verify"))
 
 FAILED_XLSX = "failed.xlsx"
-EXIT_OK, EXIT_SOME_FAILED, EXIT_BAD_INPUT, EXIT_UNAUTHORIZED = 0, 1, 2, 3
-EXIT_CRASH = 1  # what Python itself returns for an uncaught error
-EXIT_CLOSED_PIPE = 141  # as the shell reports a process ended by SIGPIPE (`... | head` closed stdout)
-# A run stopped by a signal exits as the shell reports a process killed by it: 128 + the signal.
-EXIT_STOPPED = {"interrupted": 130, "terminated": 143}
 
 
 def cmd_run(args: argparse.Namespace) -> int:
@@ -156,7 +153,7 @@ def cmd_verify(args: argparse.Namespace) -> int:
     send, _ = job.settings_from(values, _credentials(environ))
     result = verifying.verify(args.run_dir, send, args.unverified_account)
     print("\n".join(result.lines()))
-    return EXIT_OK if set(result.counts) <= {"match"} else EXIT_SOME_FAILED
+    return exit_codes.OK if set(result.counts) <= {"match"} else exit_codes.SOME_FAILED
 
 
 def _send(args: argparse.Namespace, command: str, source: str) -> int:
@@ -190,43 +187,9 @@ def _report_end(summary: Summary, args: argparse.Namespace) -> int:
     print("\n".join(summary.lines()))
     print(f"Report: {os.path.join(args.out, job.REPORT)}")
     failed = os.path.join(args.out, job.FAILED)
-    if summary.stop_reason == "unauthorized":
-        print(
-            "Error: LeadSquared rejected the keys (401) during the run; the user may have been deactivated. "
-            f"Check the keys (bulk-updater whoami), then send the rows left: bulk-updater retry {shell_quote(failed)} --out NEW_DIR",
-            file=sys.stderr,
-        )
-        return EXIT_UNAUTHORIZED
-    if summary.stop_reason == "throttled":
-        print(
-            "Stopped (throttled): every answer was a 429 (over the rate limit) for the whole --throttle-timeout. "
-            "Another integration may be using the account's limit: check with the admin, or lower --rate. "
-            f"The rows left are not_sent. To finish the job, run: {_finish_command(args)}",
-            file=sys.stderr,
-        )
-        return EXIT_SOME_FAILED
-    if summary.stop_reason == "failing":
-        failed_copy = _failed_copy(args.out)
-        print(
-            f"Error: stopped sending: {summary.stop_detail}. The rows left are not_sent. "
-            f"If a column or value is wrong, fix it in {failed_copy} and send those rows again: "
-            f"bulk-updater retry {shell_quote(failed_copy)} --out NEW_DIR. "
-            f"If these failures are expected, send the rest anyway: {_finish_command(args)} --keep-going",
-            file=sys.stderr,
-        )
-        return EXIT_SOME_FAILED
-    if summary.stop_reason == "canary":
-        print(
-            f"Error: stopped after the first update: {summary.stop_detail}. The rows left are not_sent. "
-            f"Its values before and after are in {os.path.join(args.out, 'canary.json')}: check that activity in LeadSquared "
-            "(docs/leadsquared-api.md says what the first update tells). "
-            f"Once the cause is understood, send the rest: {_finish_command(args)} --no-canary",
-            file=sys.stderr,
-        )
-        return EXIT_SOME_FAILED
-    if summary.stop_reason in (*EXIT_STOPPED, "max_calls", "incomplete"):
-        print(f"Stopped ({summary.stop_reason}). To finish the job, run: {_finish_command(args)}", file=sys.stderr)
-        return EXIT_STOPPED.get(summary.stop_reason, EXIT_SOME_FAILED)
+    if summary.stop_reason is not None:
+        print(_after_stop(summary, args), file=sys.stderr)
+        return exit_codes.for_stop(summary.stop_reason)
     if summary.held_back and args.command == "undo":
         # Skipped, yet not done: say so, where they are listed, and the one way to restore them over the colleague's edit.
         print(
@@ -238,15 +201,48 @@ def _report_end(summary: Summary, args: argparse.Namespace) -> int:
         # Not `retry`: that would restore without the "changed since the run" check.
         print(f"{needs_look:,} rows need another look: {failed}")
         print(f"To try again: bulk-updater undo {shell_quote(args.run_dir)} --out NEW_DIR (activities already restored get the same values again)")
-        return EXIT_SOME_FAILED
+        return exit_codes.SOME_FAILED
     if needs_look:
         # The workbook copy survives Excel (a CSV opened and saved in Excel loses leading zeros and digits).
         failed_xlsx = os.path.join(args.out, FAILED_XLSX)
         fix_in = failed_xlsx if os.path.exists(failed_xlsx) else failed
         print(f"{needs_look:,} rows need another look: {fix_in}")
         print(f"Fix them if needed (in Excel or LibreOffice), then: bulk-updater retry {shell_quote(fix_in)} --out NEW_DIR")
-        return EXIT_SOME_FAILED
-    return EXIT_OK
+        return exit_codes.SOME_FAILED
+    return exit_codes.OK
+
+
+def _after_stop(summary: Summary, args: argparse.Namespace) -> str:
+    """Why the run stopped, and how to finish the job."""
+    reason = summary.stop_reason
+    if reason is StopReason.UNAUTHORIZED:
+        failed = os.path.join(args.out, job.FAILED)
+        return (
+            "Error: LeadSquared rejected the keys (401) during the run; the user may have been deactivated. "
+            f"Check the keys (bulk-updater whoami), then send the rows left: bulk-updater retry {shell_quote(failed)} --out NEW_DIR"
+        )
+    if reason is StopReason.THROTTLED:
+        return (
+            "Stopped (throttled): every answer was a 429 (over the rate limit) for the whole --throttle-timeout. "
+            "Another integration may be using the account's limit: check with the admin, or lower --rate. "
+            f"The rows left are not_sent. To finish the job, run: {_finish_command(args)}"
+        )
+    if reason is StopReason.FAILING:
+        failed_copy = _failed_copy(args.out)
+        return (
+            f"Error: stopped sending: {summary.stop_detail}. The rows left are not_sent. "
+            f"If a column or value is wrong, fix it in {failed_copy} and send those rows again: "
+            f"bulk-updater retry {shell_quote(failed_copy)} --out NEW_DIR. "
+            f"If these failures are expected, send the rest anyway: {_finish_command(args)} --keep-going"
+        )
+    if reason is StopReason.CANARY:
+        return (
+            f"Error: stopped after the first update: {summary.stop_detail}. The rows left are not_sent. "
+            f"Its values before and after are in {os.path.join(args.out, 'canary.json')}: check that activity in LeadSquared "
+            "(docs/leadsquared-api.md says what the first update tells). "
+            f"Once the cause is understood, send the rest: {_finish_command(args)} --no-canary"
+        )
+    return f"Stopped ({reason}). To finish the job, run: {_finish_command(args)}"
 
 
 def _failed_copy(out: str) -> str:
@@ -300,7 +296,7 @@ def cmd_whoami(args: argparse.Namespace) -> int:
         print(f"No host was set: run with {identity.host_option()}", file=sys.stderr)
     if identity.role and identity.role != "Administrator":
         print(f"Note: these are a {identity.role}'s keys; another role may not be allowed to update every activity.", file=sys.stderr)
-    return EXIT_OK
+    return exit_codes.OK
 
 
 def cmd_check(args: argparse.Namespace) -> int:
@@ -327,7 +323,7 @@ def _dry_run(args: argparse.Namespace) -> int:
         result = check.dry_run(source, args.out, _read_options(args), _clear_token(args))
     code = _report_check(result)
     print(f"Report of the dry run (nothing was sent): {os.path.join(args.out, job.REPORT)}")
-    if code == EXIT_OK:
+    if code == exit_codes.OK:
         print(f"To send it: bulk-updater {args.command} {shell_quote(source)} --out {shell_quote(args.out)} (the dry run's report is replaced)")
     return code
 
@@ -337,9 +333,9 @@ def _report_check(result: check.CheckResult) -> int:
     if not result.usable:
         advice = "Fix the rows listed above" if result.invalid_examples else "Fill in the cells to change (a blank cell leaves its field alone)"
         print(f"Error: {result.where}: {result.problem()}\n{advice}, then check again.", file=sys.stderr)
-        return EXIT_BAD_INPUT
+        return exit_codes.BAD_INPUT
     print("The file is usable.")
-    return EXIT_OK
+    return exit_codes.OK
 
 
 def _read_options(args: argparse.Namespace) -> rows.ReadOptions:
@@ -363,7 +359,7 @@ def cmd_sandbox(args: argparse.Namespace) -> int:
     from .sandbox.server import serve_forever
 
     serve_forever(args)
-    return EXIT_OK
+    return exit_codes.OK
 
 
 def cmd_ui(args: argparse.Namespace) -> int:
@@ -381,7 +377,7 @@ def cmd_ui(args: argparse.Namespace) -> int:
     from .ui import serve
 
     serve(Path(args.workspace), args.port, not args.no_browser, _environment(args))
-    return EXIT_OK
+    return exit_codes.OK
 
 
 def _given(args: argparse.Namespace, resuming: bool) -> dict[str, object]:
@@ -631,16 +627,16 @@ def main(argv: Sequence[str] | None = None) -> int:
             code = _main(argv)
             sys.stdout.flush()  # here, where a closed pipe can still be caught
             return code
-    except BrokenPipeError:
+    except BrokenPipeError as exc:
         _silence_stdout()
-        return EXIT_CLOSED_PIPE
+        return exit_codes.for_error(exc)
     except interrupts.Stopped as exc:  # while parsing the options or printing the last lines
         print(f"Stopped ({exc.name}).", file=sys.stderr)
-        return exc.exit_code
+        return exit_codes.for_error(exc)
     except OSError as exc:  # stdout itself can't be written: a full disk, > /dev/full
         _silence_stdout()
         print(f"Error: can't write to standard output ({exc.strerror or exc}).", file=sys.stderr)
-        return EXIT_BAD_INPUT
+        return exit_codes.for_error(exc)
 
 
 def _main(argv: Sequence[str] | None) -> int:
@@ -654,25 +650,25 @@ def _main(argv: Sequence[str] | None) -> int:
             return args.handler(args)
         except BulkUpdaterError as exc:
             print(f"Error: {exc}", file=sys.stderr)
-            return exc.exit_code
+            return exit_codes.for_error(exc)
         except interrupts.Stopped as exc:
             # The signal may have landed in any task of the run's event loop; asyncio would then log
             # that task's "exception never retrieved", with a traceback, as the process ends. The
             # stop is reported here, once.
             logging.getLogger("asyncio").disabled = True
             print(_stopped_message(exc, args), file=sys.stderr)
-            return exc.exit_code
-        except KeyboardInterrupt:
+            return exit_codes.for_error(exc)
+        except KeyboardInterrupt as exc:
             print("Interrupted.", file=sys.stderr)
-            return 130
+            return exit_codes.for_error(exc)
         except BrokenPipeError:
             raise  # stdout was closed (`| head`): nothing more to say, and nowhere to say it
         except OSError as exc:
             if exc.filename is None:
                 raise  # writing stdout failed: main says so
             return _os_error(exc)
-        except Exception:
-            return _crashed()
+        except Exception as exc:
+            return _crashed(exc)
 
 
 def _print_warning(message, category, *_args, **_kwargs) -> None:
@@ -699,7 +695,7 @@ def _os_error(exc: OSError) -> int:
     (The run folder's files raise FolderError, which says more: report/files.py.)
     """
     print(f"Error: {exc.filename}: {exc.strerror or exc}. Fix it, then run the same command again.", file=sys.stderr)
-    return EXIT_BAD_INPUT
+    return exit_codes.for_error(exc)
 
 
 def _escape_what_output_cannot_show() -> None:
@@ -732,12 +728,12 @@ def _silence_stdout() -> None:
         os.close(devnull)
 
 
-def _crashed() -> int:
+def _crashed(exc: Exception) -> int:
     """An unexpected error (a bug): show the traceback, keys masked, and say where the work stands."""
     traceback.print_exc()
     print("Error: bulk-updater stopped on an unexpected error (above, with the keys masked). "
           "Rows finished before it are in the report.", file=sys.stderr)
-    return EXIT_CRASH
+    return exit_codes.for_error(exc)
 
 
 if __name__ == "__main__":

@@ -35,9 +35,7 @@ class Stopped(KeyboardInterrupt):
 
     def __init__(self, signal_number: int) -> None:
         super().__init__(signal_number)
-        self.signal_number = signal_number
-        # The shell's convention for a process ended by a signal: 130 for SIGINT, 143 for SIGTERM.
-        self.exit_code = 128 + signal_number
+        self.signal_number = signal_number  # its exit code is the stop's (exit_codes.py): 130 for SIGINT, 143 for SIGTERM
 
     @property
     def name(self) -> str:

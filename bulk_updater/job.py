@@ -49,6 +49,7 @@ from .safety.options import record_safety
 from .safety.options import recorded as recorded_options_of_safety
 from .safety.undo import UndoSource, retry_clear_token
 from .settings import SendSettings
+from .stop_reason import StopReason
 from .stopping import CAUSE_NAMES, StopOnSignals, StopToken
 
 __all__ = ["FAILED", "REPORT", "STOP_WAIT", "SUMMARY", "Hooks", "JobOptions", "RunOptions", "holds_unfinished", "recorded_values", "resume", "retry", "run", "settings_from", "undo"]
@@ -337,15 +338,15 @@ async def _run_job(
             sender.close()
             if stop.at_once:
                 job.save(out_dir, RunState.STOPPED)
-        _finish_summary(summary, stop.runner.stats if stop.runner else RunStats(), stop, started)
-        hooks.finish_summary(summary, session.watch, sender)
+        stats = stop.runner.stats if stop.runner else RunStats()
+        _finish_summary(summary, stats, started)
+        hooks.finish_summary(summary, sender)
         hooks.keep_canary_reads(out_dir, sender)
-        if not summary.stop_reason and not _one_line_each(total, summary):
-            summary.stop_reason = "incomplete"  # a bug: never call it finished; a resume sends the rows left
+        summary.stop(_stop_causes(stats, stop, session.watch, sender, _one_line_each(total, summary)))
         write_failed(out_dir / REPORT, out_dir / FAILED)
         summary.write(out_dir / SUMMARY)
         write_workbook_copies(source.sheet_name, out_dir / REPORT, out_dir / FAILED)
-        job.save(out_dir, RunState.STOPPED if summary.stop_reason else RunState.FINISHED)
+        job.save(out_dir, RunState.STOPPED if summary.stop_reason is not None else RunState.FINISHED)
     return summary
 
 
@@ -456,7 +457,8 @@ async def _send_all(
     async with open_session(send.concurrency) as session:
         client = LeadSquaredClient(session, send.host, send.credentials, send.timeout)
         each = sender.send(client, lambda: runner.acquire_call())
-        canary = sender.canary = Canary(each, client, limiter, send.max_attempts) if options.canary else None
+        retry = RetryPolicy.of(send)  # one policy for the updates and the canary's reads
+        canary = sender.canary = Canary(each, client, limiter, retry) if options.canary else None
         if canary is not None and sender.backup is not None:
             sender.backup.read_before = canary.before  # the canary's read before serves as the snapshot's: 2 reads, not 3
             canary.send_reads = True
@@ -467,7 +469,7 @@ async def _send_all(
             limiter,
             recorder.record,
             concurrency=send.concurrency,
-            retry=RetryPolicy(max_attempts=send.max_attempts, throttle_timeout=send.throttle_timeout),
+            retry=retry,
             max_calls=options.max_calls,
         )
         stop.attach(runner)
@@ -529,14 +531,19 @@ def _summary_so_far(source: _Source, send: SendSettings, earlier: Recorded, reru
     return summary
 
 
-def _finish_summary(summary: Summary, stats: RunStats, stop: StopOnSignals, started: float) -> None:
+def _finish_summary(summary: Summary, stats: RunStats, started: float) -> None:
     summary.calls, summary.calls_throttled = stats.calls, stats.throttled
-    # A 401 first: it needs the admin to act before anything else.
-    summary.stop_reason = (
-        "unauthorized" if stats.unauthorized
-        else stop.stop_reason or ("throttled" if stats.throttled_out else "max_calls" if stats.stopped_by_max_calls else "")
-    )
     summary.elapsed_seconds = time.monotonic() - started
+
+
+def _stop_causes(stats: RunStats, stop: StopOnSignals, watch: FailureWatch | None, sender: hooks.Sender, one_line_each: bool) -> dict[StopReason, str]:
+    """Every cause to stop this session met: the summary gives the first (StopReason.first), whichever came first in time."""
+    causes = stats.stop_causes() | hooks.stop_causes(watch, sender)
+    if stop.stop_reason is not None:
+        causes[stop.stop_reason] = ""
+    if not one_line_each:
+        causes[StopReason.INCOMPLETE] = ""  # a bug: never call it finished; a resume sends the rows left
+    return causes
 
 
 def _one_line_each(total: int, summary: Summary) -> bool:
@@ -551,8 +558,7 @@ def _exit_1_once_sent(sent: Callable[[], bool]) -> Iterator[None]:
     try:
         yield
     except FolderError as exc:
-        if sent():
-            exc.exit_code = FolderError.SOME_SENT_EXIT_CODE
+        exc.rows_sent = sent()
         raise
 
 
@@ -561,7 +567,7 @@ def _stopped_at_once(stop: StopOnSignals, out_dir: Path) -> StoppedAtOnce:
     return StoppedAtOnce(
         f"stopped at once by a second {CAUSE_NAMES[stop.signal]}. The report holds every row that finished; "
         f"the rows in flight are sent again when you resume the run (bulk-updater resume {out_dir}), which finishes the job.",
-        stop.signal,
+        StopReason.for_signal(stop.signal),
     )
 
 

@@ -12,7 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from .account import Account
-from .calls import Action, CallResult, Kind, LeadSquaredClient, RetryPolicy, Tries, WindowLimiter, open_session
+from .calls import Action, CallResult, LeadSquaredClient, RetryPolicy, WindowLimiter, call_until_decided, open_session
 from .errors import AuthError, ConnectError, InputError
 from .hosts import hostname, netloc, region_of
 from .server_text import printable
@@ -105,25 +105,17 @@ async def preflight(send: SendSettings, limiter: WindowLimiter | None = None) ->
 async def fetch_identity(send: SendSettings, limiter: WindowLimiter | None = None, policy: RetryPolicy | None = None) -> Identity:
     """Ask LeadSquared who the keys belong to, retrying what the policy retries (429, 5xx, timeouts)."""
     limiter = limiter or WindowLimiter(send.rate.calls, send.rate.period, send.jitter)
-    policy = policy or RetryPolicy(max_attempts=send.max_attempts, throttle_timeout=send.throttle_timeout)
-    retrying, tries = policy.watch(), Tries()
+    policy = policy or RetryPolicy.of(send)
     async with open_session(1) as session:
         client = LeadSquaredClient(session, send.host, send.credentials, send.timeout)
-        while True:
-            await limiter.acquire()
-            result, payload = await client.fetch_user()
-            if result.kind is Kind.THROTTLED:
-                limiter.on_throttled()
-            decision = retrying.decide(result, tries)
-            if decision.action is Action.DONE:
-                return Identity.from_json(payload, send.credentials.redact)
-            if decision.action is Action.UNAUTHORIZED:
-                raise _rejected(result)
-            if decision.action is Action.THROTTLED_OUT:
-                raise _throttled(send.host, policy.throttle_timeout)
-            if decision.action is Action.FAIL:
-                raise _unusable(send.host, result)
-            await policy.sleep(decision.wait)
+        action, result, payload = await call_until_decided(client.fetch_user, limiter, policy)
+    if action is Action.DONE:
+        return Identity.from_json(payload, send.credentials.redact)
+    if action is Action.UNAUTHORIZED:
+        raise _rejected(result)
+    if action is Action.THROTTLED_OUT:
+        raise _throttled(send.host, policy.throttle_timeout)
+    raise _unusable(send.host, result)
 
 
 def _rejected(result: CallResult) -> AuthError:

@@ -26,6 +26,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from .outcomes import Runner
+from .stop_reason import StopReason
 
 # Ctrl-Break, Windows's other console interrupt (signal.SIGBREAK exists only there).
 _BREAK: int | None = getattr(signal, "SIGBREAK", None)
@@ -33,9 +34,8 @@ STOP_SIGNALS: tuple[int, ...] = (signal.SIGINT, signal.SIGTERM, *(() if _BREAK i
 # A stop that came from a StopToken rather than a signal.
 REQUESTED = 0
 CAUSE_NAMES = {signal.SIGINT: "Ctrl-C", signal.SIGTERM: "SIGTERM", REQUESTED: "stop request"}
-STOP_REASONS = {signal.SIGINT: "interrupted", signal.SIGTERM: "terminated", REQUESTED: "stopped"}
 if _BREAK is not None:
-    CAUSE_NAMES[_BREAK], STOP_REASONS[_BREAK] = "Ctrl-Break", "interrupted"
+    CAUSE_NAMES[_BREAK] = "Ctrl-Break"
 
 
 def on_signal(loop: asyncio.AbstractEventLoop, sig: int, callback: Callable[..., object], *args: object) -> Callable[[], None] | None:
@@ -120,8 +120,9 @@ class StopOnSignals:
         self._timer: asyncio.TimerHandle | None = None
 
     @property
-    def stop_reason(self) -> str:
-        return STOP_REASONS.get(self.signal, "") if self.signal is not None else ""
+    def stop_reason(self) -> StopReason | None:
+        """interrupted, terminated or stopped (a StopToken) after a stop; None when none came."""
+        return StopReason.for_signal(self.signal) if self.signal is not None else None
 
     def attach(self, runner: Runner) -> None:
         """The runner to stop; a stop that came before it existed stops it at once."""

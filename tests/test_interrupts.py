@@ -6,7 +6,7 @@ import signal
 
 import pytest
 
-from bulk_updater import interrupts
+from bulk_updater import exit_codes, interrupts
 from bulk_updater.stopping import StopOnSignals
 
 
@@ -18,7 +18,7 @@ def test_a_signal_while_starting_exits_quietly_and_inside_main_raises_stopped(mo
 
     with interrupts.inside_main(), pytest.raises(interrupts.Stopped) as stopped:
         interrupts._on_signal(signal.SIGINT, None)
-    assert stopped.value.exit_code == 130 and isinstance(stopped.value, KeyboardInterrupt)
+    assert exit_codes.for_error(stopped.value) == 130 and isinstance(stopped.value, KeyboardInterrupt)
 
 
 async def test_the_handler_in_place_before_the_sending_window_is_back_after_it():

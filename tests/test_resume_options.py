@@ -232,7 +232,7 @@ def test_a_run_with_a_row_lacking_its_line_is_not_finished(tmp_path, sandbox, mo
 
     monkeypatch.setattr(job._Session, "record", record)
     again = bulk_updater.resume(out, settings(box).credentials, progress=False)
-    assert again.stop_reason == "" and run_json(out)["state"] == "finished"
+    assert again.stop_reason is None and run_json(out)["state"] == "finished"
     assert sorted(int(line["_row"]) for line in read_report(out / "report.csv")) == [2, 3, 4, 5]
 
 

@@ -17,6 +17,7 @@ from bulk_updater.outcomes import Outcome, Runner
 from bulk_updater.preflight import fetch_identity
 from bulk_updater.requests import plan_row
 from bulk_updater.rows import Row
+from bulk_updater.safety.activity import read_activity
 from bulk_updater.settings import Credentials, SendSettings
 
 IDS = [f"255539a4-0380-4b8c-84db-{n:012d}" for n in range(300)]
@@ -298,3 +299,44 @@ async def test_the_key_check_retries_503_and_timeouts_up_to_max_attempts(key_che
     check, made = key_check([BUSY, REJECTED])
     with pytest.raises(AuthError):
         await check
+
+
+class FakeReader:
+    """RetrieveById from a script of answers; each 429 moves the clock on `step` seconds (5, as FakeClient's do)."""
+
+    def __init__(self, answers, clock: FakeClock, step: float = 5) -> None:
+        self.answers, self.clock, self.step, self.calls = iter(answers), clock, step, 0
+
+    async def retrieve_activity(self, activity_id: str):
+        self.calls += 1
+        answer = next(self.answers)
+        if answer is THROTTLED:
+            self.clock.now += self.step
+        return answer, {"CompanyActivityId": activity_id, "ActivityFields": {"Status": "Won"}} if answer is OK else {}
+
+
+async def read(answers, step: float = 5, limiter: StubLimiter | None = None):
+    clock = FakeClock()
+    reader = FakeReader(answers, clock, step)
+    result, activity = await read_activity(reader, limiter or StubLimiter(), IDS[0], policy(clock))  # a duck-typed client and limiter
+    return reader, result, activity
+
+
+async def test_a_read_waits_out_429s_until_the_throttle_timeout_like_every_call():
+    # Kills: reads with a loop of their own, which gave up after 50 answers of 429 and had no timeout.
+    limiter = StubLimiter()
+    reader, result, activity = await read([THROTTLED] * 100, limiter=limiter)
+    assert reader.calls == 7 and result is THROTTLED and activity is None  # 30 s at one 429 every 5 s, and no call after
+    assert limiter.throttled == 7  # each 429 slows everyone down, as an update's does
+    reader, result, activity = await read([THROTTLED] * 60 + [OK], step=0, limiter=limiter)  # more 429s than the old cap, all under the timeout
+    assert reader.calls == 61 and result is OK and activity is not None and activity.value("Status") == "Won"
+    assert limiter.successes == 1
+
+
+async def test_a_read_retries_503_and_timeouts_up_to_max_attempts_and_stops_at_a_401():
+    reader, result, activity = await read([BUSY, THROTTLED, TIMEOUT, OK])
+    assert activity is not None and reader.calls == 4  # the 429 cost no attempt
+    reader, result, activity = await read([BUSY, THROTTLED, TIMEOUT, BUSY, OK])
+    assert activity is None and result is BUSY and reader.calls == 4  # the third attempt was the last
+    reader, result, activity = await read([REJECTED, OK])
+    assert activity is None and result is REJECTED and reader.calls == 1

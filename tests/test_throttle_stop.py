@@ -45,3 +45,27 @@ def test_the_throttle_timeout_must_be_a_positive_number_of_seconds(tmp_path, cap
         with pytest.raises(SystemExit) as exit_:
             cli.main(["run", "in.csv", "--out", str(tmp_path / "o"), "--throttle-timeout", bad])
         assert exit_.value.code == 2 and "--throttle-timeout" in capsys.readouterr().err
+
+
+def test_verify_reads_answered_only_429_give_up_at_its_throttle_timeout(tmp_path, sandbox, monkeypatch, capsys):
+    # The reads follow the retry policy the updates do: nothing but 429s for --throttle-timeout, and the
+    # activity is not read (an error line). Kills: reads with a loop of their own (they counted 50 429s and
+    # had no timeout: here they would wait out the 30 429s and read a match), and verify reading with a
+    # policy that is not its settings' (the default 600 s: the same).
+    ids = new_ids(1)
+    box = sandbox(script=("ok", *["429"] * 30))  # the update goes through; then 30 answers of 429
+    for name, value in cli_env(box).items():
+        monkeypatch.setenv(name, value)
+    path = write_csv(tmp_path / "in.csv", [["CompanyActivityId", "Status"], [ids[0], "Won"]])
+    out = tmp_path / "out"
+    assert cli.main(["run", str(path), "--out", str(out), "--rate", "1000/0.1", "--no-progress"]) == 0
+    box.config.read_faults = True  # from now on the reads get the script's 429s too
+    capsys.readouterr()
+
+    code = cli.main(["verify", str(out), "--rate", "1000/0.1", "--throttle-timeout", "0.3"])
+
+    printed, err = capsys.readouterr()
+    assert code == 1, err
+    [line] = read_report(out / "verify.csv")
+    assert line["_verified"] == "error" and "MXAPIRateLimitExceededException" in line["_error"], line
+    assert 2 <= box.state.throttled < 30 and "0 match, 0 mismatch, 1 error" in printed

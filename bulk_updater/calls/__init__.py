@@ -2,9 +2,9 @@
 
 from .client import CallResult, Kind, LeadSquaredClient, classify_response, open_session, tls_context
 from .limiter import WindowLimiter
-from .retry import Action, Backoff, Decision, Retrying, RetryPolicy, Tries
+from .retry import Action, Backoff, Decision, Retrying, RetryPolicy, Tries, call_until_decided
 
 __all__ = [
-    "Action", "Backoff", "Decision", "RetryPolicy", "Retrying", "Tries",
+    "Action", "Backoff", "Decision", "RetryPolicy", "Retrying", "Tries", "call_until_decided",
     "CallResult", "Kind", "LeadSquaredClient", "WindowLimiter", "classify_response", "open_session", "tls_context",
 ]

@@ -1,7 +1,7 @@
 """The LeadSquared HTTP calls, and the classification of every answer.
 
-This is the only module that knows URLs and headers. Each call returns a `CallResult`;
-nothing a server does raises out of here. Redirects are never followed (they would carry
+This is the only module that makes calls and knows their headers (the paths are in endpoints.py,
+which the sandbox serves too). Each call returns a `CallResult`; nothing a server does raises out of here. Redirects are never followed (they would carry
 the keys' headers to another origin), at most MAX_BODY_BYTES of an answer are read, and
 every text a server wrote is masked of the keys, then cut (server_text.py).
 """
@@ -25,10 +25,8 @@ if TYPE_CHECKING:
 from ..credentials import Credentials
 from ..requests import UpdateRequest
 from ..server_text import cut
+from .endpoints import RETRIEVE_PATH, UPDATE_PATH, USER_PATH
 
-UPDATE_PATH = "/v2/CompanyActivity.svc/Update"
-USER_PATH = "/v2/Authentication.svc/UserByAccessKey.Get"
-RETRIEVE_PATH = "/v2/CompanyActivity.svc/RetrieveById"
 # Gateway and overload answers: the call never reached the application, so it may succeed later.
 RETRYABLE_STATUSES = {502, 503, 504}
 # LeadSquared's answers are a few hundred bytes; a 50 MB one is read no further than this.

@@ -1,8 +1,9 @@
-"""What to do after each answer, for every call to LeadSquared: one policy for the updates and the key check.
+"""What to do after each answer, for every call to LeadSquared: one policy for the updates, the key check and the reads.
 
 Like tenacity and urllib3's `Retry`, the policy only decides; its callers act. The runner
-turns a decision into a row's outcome, the key check into an exception. Time is injectable
-(`clock`, `sleep`), so tests need not wait.
+turns a decision into a row's outcome; a call made on its own (the key check, a read) goes
+through `call_until_decided`, and its caller turns the last decision into an exception or a
+failed read. Time is injectable (`clock`, `sleep`), so tests need not wait.
 
 The rules:
 - a 429 costs no attempt: the limiter slows everyone down, and the call is made again;
@@ -23,6 +24,7 @@ import random
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from typing import Protocol, TypeVar
 
 from .client import CallResult, Kind
 
@@ -72,6 +74,11 @@ class RetryPolicy:
         if self.max_attempts < 1 or not self.throttle_timeout > 0:
             raise ValueError("a retry policy needs max_attempts >= 1 and throttle_timeout > 0")
 
+    @classmethod
+    def of(cls, settings: RetrySettings) -> RetryPolicy:
+        """The policy a command's send settings ask for (--max-attempts, --throttle-timeout)."""
+        return cls(max_attempts=settings.max_attempts, throttle_timeout=settings.throttle_timeout)
+
     def watch(self) -> Retrying:
         """The state one run (or one key check) keeps: since when every answer has been a 429."""
         return Retrying(self)
@@ -113,3 +120,41 @@ class Retrying:
         """True once every answer has been a 429 for `throttle_timeout` seconds."""
         since = self._throttled_since
         return since is not None and self.policy.clock() - since >= self.policy.throttle_timeout
+
+
+class RetrySettings(Protocol):
+    """What a policy is made of (settings.SendSettings has both)."""
+
+    @property
+    def max_attempts(self) -> int: ...
+    @property
+    def throttle_timeout(self) -> float: ...
+
+
+class Pacer(Protocol):
+    """The limiter, as a call made on its own uses it (calls/limiter.py)."""
+
+    async def acquire(self) -> None: ...
+    def on_throttled(self) -> None: ...
+    def on_success(self) -> None: ...
+
+
+Body = TypeVar("Body")
+
+
+async def call_until_decided(call: Callable[[], Awaitable[tuple[CallResult, Body]]], limiter: Pacer, policy: RetryPolicy) -> tuple[Action, CallResult, Body]:
+    """Make one call (the key check, a read) until the policy decides: DONE, FAIL, UNAUTHORIZED or
+    THROTTLED_OUT, with the last answer and its body. Each try waits for the limiter, and tells it
+    of a 429 (everyone slows down) or a success."""
+    retrying, tries = policy.watch(), Tries()
+    while True:
+        await limiter.acquire()
+        result, body = await call()
+        if result.kind is Kind.THROTTLED:
+            limiter.on_throttled()
+        elif result.kind is Kind.SUCCESS:
+            limiter.on_success()
+        decision = retrying.decide(result, tries)
+        if decision.action is not Action.RETRY:
+            return decision.action, result, body
+        await policy.sleep(decision.wait)

@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from ..calls import Action, CallResult, Kind, RetryPolicy, Tries, WindowLimiter
 from ..requests import Invalid, NothingToChange, Plan, UpdateRequest
 from ..rows import Row
+from ..stop_reason import StopReason
 from .outcome import Outcome, RowOutcome
 
 # After a stop, the rows left get their not_sent lines this many at a time between yields to
@@ -39,6 +40,11 @@ class RunStats:
     unauthorized: bool = False
     stopped_by_max_calls: bool = False
     throttled_out: bool = False  # every answer was a 429 for the throttle timeout
+
+    def stop_causes(self) -> dict[StopReason, str]:
+        """The causes to stop the runner met (a run may meet several; StopReason.first says which it gives)."""
+        met = {StopReason.UNAUTHORIZED: self.unauthorized, StopReason.THROTTLED: self.throttled_out, StopReason.MAX_CALLS: self.stopped_by_max_calls}
+        return {reason: "" for reason, happened in met.items() if happened}
 
 
 class Runner:

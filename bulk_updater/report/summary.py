@@ -5,11 +5,13 @@ from __future__ import annotations
 import json
 import re
 from collections import Counter
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from ..outcomes import FINISHED_VALUES, Outcome, RowOutcome
 from ..server_text import cut, printable
+from ..stop_reason import StopReason
 from ..wording import counted, message_pattern
 from . import files
 
@@ -31,11 +33,9 @@ class Summary:
     calls: int = 0
     calls_throttled: int = 0
     elapsed_seconds: float = 0.0
-    # Why sending stopped early: "unauthorized", "interrupted" (Ctrl-C), "terminated" (SIGTERM), "throttled",
-    # "failing" (every row sent failed the same way), "canary" (the first update did more or less than asked),
-    # "max_calls", "incomplete" (a row read got no report line: a bug; a resume sends it), or "" when it did not.
-    stop_reason: str = ""
-    stop_detail: str = ""  # for "failing": the rule, the error and an example row
+    # Why sending stopped early (stop_reason.py), None when it did not; summary.json writes its value, or "".
+    stop_reason: StopReason | None = None
+    stop_detail: str = ""  # for "failing" and "canary": what tripped, e.g. the rule, the error and an example row
     backup_reads: int = 0  # --backup: snapshot reads (calls besides the updates) this session
     # The first update's check (safety/canary.py): passed, row, activity, reads, failure, found; {} when none ran
     canary: dict = field(default_factory=dict)
@@ -58,6 +58,11 @@ class Summary:
     @property
     def rows(self) -> int:
         return sum(self.counts.values())
+
+    def stop(self, causes: Mapping[StopReason, str]) -> None:
+        """Give the reason the causes that came together make (StopReason.first), and its detail; none: not stopped."""
+        self.stop_reason = StopReason.first(causes)
+        self.stop_detail = causes[self.stop_reason] if self.stop_reason is not None else ""
 
     def add(self, result: RowOutcome) -> None:
         self.count(result.outcome.value, result.error_type, result.error_message)
@@ -89,6 +94,7 @@ class Summary:
 
     def to_json(self) -> dict:
         data = {k: v for k, v in asdict(self).items() if not k.startswith("_")}
+        data["stop_reason"] = self.stop_reason.value if self.stop_reason is not None else ""
         data["rows"] = self.rows
         data["elapsed_seconds"] = round(self.elapsed_seconds, 3)
         data["failure_groups"] = self.failure_groups(JSON_GROUPS)
@@ -106,9 +112,9 @@ class Summary:
             f"{counted(self.rows, 'row')}: {counts or 'none'}",
             f"{counted(self.calls, 'call')} ({self.calls_throttled:,} answered 429) in {self.elapsed_seconds:.1f} s at {self.rate}",
         ]
-        if self.stop_reason == "max_calls":
+        if self.stop_reason is StopReason.MAX_CALLS:
             out.append("Stopped sending at --max-calls: the rows left are not_sent.")
-        if self.stop_reason == "incomplete":
+        if self.stop_reason is StopReason.INCOMPLETE:
             out.append(f"{self.rows:,} report lines, but not exactly one for each row read (a bug): the run is not finished; resume it.")
         if self.canary:
             out.append(_canary_line(self.canary))

@@ -1,21 +1,17 @@
-"""An activity as RetrieveById returns it, and a read of one outside the runner (verify, the field check).
+"""An activity as RetrieveById returns it, and a read of one outside the runner (verify, the canary, the field check).
 
-Every read goes through the run's limiter, so it counts against the account's rate like an update.
+Every read goes through the run's limiter, so it counts against the account's rate like an update,
+and follows the retry policy every call follows (calls/retry.py), --throttle-timeout included.
 """
 
 from __future__ import annotations
 
-import asyncio
 from dataclasses import dataclass
 from decimal import Decimal
 
-from ..calls import Backoff, CallResult, Kind, LeadSquaredClient, WindowLimiter
+from ..calls import Action, CallResult, LeadSquaredClient, RetryPolicy, WindowLimiter, call_until_decided
 from ..rows import NOTE
 from ..server_text import printable
-
-# A read answered 429 this many times in a row gives up (as the runner does for a row).
-MAX_THROTTLED_READS = 50
-
 
 # A value as the read answered it: a JSON string, number (Decimal or int, digits as read), boolean,
 # null, or an object or list. Nothing is turned into text here: a str() of False or of a float
@@ -82,25 +78,8 @@ def _digits(number: Decimal) -> str:
     return format(number, "f")
 
 
-async def read_activity(
-    client: LeadSquaredClient, limiter: WindowLimiter, activity_id: str, max_attempts: int, backoff: Backoff | None = None
-) -> tuple[CallResult, Activity | None]:
-    """Read one activity, retrying what may pass (429, 5xx, timeouts) within `max_attempts`."""
-    backoff = backoff or Backoff()
-    attempts = throttled = 0
-    while True:
-        await limiter.acquire()
-        result, payload = await client.retrieve_activity(activity_id)
-        if result.kind is Kind.SUCCESS:
-            limiter.on_success()
-            return result, Activity.from_json(payload)
-        if result.kind is Kind.THROTTLED:
-            limiter.on_throttled()
-            throttled += 1
-            if throttled < MAX_THROTTLED_READS:
-                continue
-            return result, None
-        attempts += 1
-        if result.kind is not Kind.RETRYABLE or attempts >= max_attempts:
-            return result, None
-        await asyncio.sleep(backoff.delay(attempts))
+async def read_activity(client: LeadSquaredClient, limiter: WindowLimiter, activity_id: str, policy: RetryPolicy) -> tuple[CallResult, Activity | None]:
+    """Read one activity, retried as the policy says (a 429 until the throttle timeout; a 5xx or a
+    timeout within max_attempts): the last answer, and the activity, or None when the read failed."""
+    action, result, payload = await call_until_decided(lambda: client.retrieve_activity(activity_id), limiter, policy)
+    return result, (Activity.from_json(payload) if action is Action.DONE else None)

@@ -18,7 +18,7 @@ import json
 from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
 
-from ..calls import CallResult, Kind, LeadSquaredClient, WindowLimiter
+from ..calls import CallResult, Kind, LeadSquaredClient, RetryPolicy, WindowLimiter
 from ..outcomes import Runner
 from ..requests import Plan, UpdateRequest
 from ..rows import NOTE, Row
@@ -92,7 +92,7 @@ class Canary:
     send: Send
     client: LeadSquaredClient
     limiter: WindowLimiter
-    max_attempts: int
+    retry: RetryPolicy  # the run's: the reads follow the policy the updates do
     found: list[Finding] | None = None  # None until an update succeeded and was read back
     failure: str = ""  # why the check could not be made (a read that failed, not the row's fault)
     reads: int = 0
@@ -186,7 +186,7 @@ class Canary:
         answers: list[tuple[CallResult, Activity | None]] = []
 
         async def reading() -> None:
-            answers.append(await read_activity(self.client, self.limiter, activity_id, self.max_attempts))
+            answers.append(await read_activity(self.client, self.limiter, activity_id, self.retry))
 
         if await runner.unless_stopping(reading()):
             return answers[0]

@@ -10,13 +10,14 @@ from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ..calls import CallResult, LeadSquaredClient, WindowLimiter, open_session
+from ..calls import CallResult, LeadSquaredClient, RetryPolicy, WindowLimiter, open_session
 from ..errors import Declined
 from ..preflight import Identity
 from ..report import Summary, files
 from ..requests import Plan, UpdateRequest, activity_to_update, plan_row
 from ..rows import ACTIVITY_ID, NOTE, Row, load_map
 from ..settings import SendSettings
+from ..stop_reason import StopReason
 from .activity import read_activity
 from .backup import BackupSend, UndoLog
 from .canary import CANARY_FILE, Canary, reads_record
@@ -200,7 +201,7 @@ async def check_fields(check: ColumnCheck, first: UpdateRequest | None, send: Se
         return []
     async with open_session(1) as session:
         client = LeadSquaredClient(session, send.host, send.credentials, send.timeout)
-        result, activity = await read_activity(client, limiter, first.activity_id, send.max_attempts)
+        result, activity = await read_activity(client, limiter, first.activity_id, RetryPolicy.of(send))
     if activity is None:
         return [f"could not read activity {first.activity_id} to check the column names ({result.error_type}: {result.error_message})"]
     clashes = case_clashes(check.columns, activity, check.named)
@@ -242,20 +243,25 @@ def keep_canary_reads(out_dir: Path, sender: Sender) -> None:
         files.replace_text(out_dir / CANARY_FILE, record)
 
 
-def finish_summary(summary: Summary, watch: FailureWatch | None, sender: Sender) -> None:
+def finish_summary(summary: Summary, sender: Sender) -> None:
     if sender.backup is not None:
         summary.backup_reads = sender.backup.reads
     canary = sender.canary
     if canary is not None and (canary.decided or canary.reads):
         summary.canary = canary_report(canary)
-        if canary.decided and not canary.passed and summary.stop_reason in ("", "max_calls"):
-            summary.stop_reason = "canary"
-            summary.stop_detail = "; ".join(finding.sentence() for finding in canary.found or []) or canary.failure
-    if watch is not None and watch.tripped and summary.stop_reason in ("", "max_calls"):
+
+
+def stop_causes(watch: FailureWatch | None, sender: Sender) -> dict[StopReason, str]:
+    """The safety net's causes to stop that came (the canary's finding, the failure watch's), each with its detail."""
+    causes: dict[StopReason, str] = {}
+    canary = sender.canary
+    if canary is not None and canary.decided and not canary.passed:
+        causes[StopReason.CANARY] = "; ".join(finding.sentence() for finding in canary.found or []) or canary.failure
+    if watch is not None and watch.tripped:
         tripped = watch.tripped
-        summary.stop_reason = "failing"
-        summary.stop_detail = (
+        causes[StopReason.FAILING] = (
             f"{tripped.rule} with {tripped.error_type or 'the same error'}"
             + (f" ({tripped.error_message})" if tripped.error_message else "")
             + f", e.g. row {tripped.example_row}"
         )
+    return causes

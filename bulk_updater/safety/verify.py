@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..account import refuse_another_account
-from ..calls import LeadSquaredClient, WindowLimiter, open_session
+from ..calls import LeadSquaredClient, RetryPolicy, WindowLimiter, open_session
 from ..errors import InputError
 from ..preflight import preflight
 from ..report import files
@@ -160,7 +160,7 @@ def _open_for_writing(path: Path):
 async def _work(activities: Iterator[str], db, client: LeadSquaredClient, limiter: WindowLimiter, send: SendSettings, out, f, result: VerifyResult) -> None:
     for activity_id in activities:  # shared iterator: each worker takes the next
         sent = written.last_written(db, activity_id)
-        answer, now = await read_activity(client, limiter, activity_id, send.max_attempts)
+        answer, now = await read_activity(client, limiter, activity_id, RetryPolicy.of(send))
         error = f"{answer.error_type}: {answer.error_message}"
         if now is not None and (wrong := wrong_activity(now, activity_id)):
             now, error = None, f"{WRONG_ACTIVITY}: {wrong}"  # another activity's values say nothing of this one

@@ -28,13 +28,11 @@ from pathlib import Path
 from aiohttp import web
 from aiolimiter import AsyncLimiter
 
+from ..calls.endpoints import RETRIEVE_PATH, UPDATE_PATH, USER_PATH
 from ..settings import Rate
 from . import quirks as q
 from .limits import MODES, CallCounter
 
-UPDATE_PATH = "/v2/CompanyActivity.svc/Update"
-USER_PATH = "/v2/Authentication.svc/UserByAccessKey.Get"
-RETRIEVE_PATH = "/v2/CompanyActivity.svc/RetrieveById"
 STATE_PATH = "/_sandbox/state"
 DEMO_ACCESS_KEY = "sandbox-access-key"
 DEMO_SECRET_KEY = "sandbox-secret-key"

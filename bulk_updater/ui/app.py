@@ -20,7 +20,7 @@ from aiohttp import BodyPartReader, web
 
 from .. import check as checking
 from ..credentials import REDACTOR
-from ..errors import BulkUpdaterError, InputError
+from ..errors import BulkUpdaterError, FolderError, InputError
 from ..hosts import REGIONS
 from ..report.folder import FAILED
 from ..rows import ReadOptions
@@ -30,6 +30,7 @@ from ..safety.backup import UNDO_FILE
 from ..safety.canary import CANARY_FILE, reads_needed
 from ..safety.confirm import SendPlan, about_to_update, timezone_flag, timezone_warning, zone_to_warn_of
 from ..safety.verify import VERIFY_FILE
+from ..stop_reason import StopReason
 from ..wording import counted
 from .connection import Connection, chosen_credentials, chosen_host, connect, keys_in_environment
 from .fields import ActivityFields, first_activity_fields, first_request
@@ -387,7 +388,8 @@ async def run_page(request: web.Request) -> web.Response:
     undone = Path(folder.record.input).parent.name if folder.record is not None and folder.record.command == "undo" else ""
     return render("run.html", run=folder, job=job, live=bool(job and job.live), files=files, summary=summary,
                   needs_look=needs_look, connected=state.connection is not None, error=REDACTOR.redact(job.error) if job else "",
-                  verification=state.verifications.get(folder.id), can_undo=(folder.path / UNDO_FILE).is_file(), held=held, undone=undone)
+                  verification=state.verifications.get(folder.id), can_undo=(folder.path / UNDO_FILE).is_file(), held=held, undone=undone,
+                  stop_reason=StopReason.read(summary.get("stop_reason")) if summary else None)
 
 
 async def run_events(request: web.Request) -> web.StreamResponse:
@@ -465,7 +467,7 @@ async def run_verify(request: web.Request) -> web.Response:
         return problem(refusal, back=f"/runs/{folder.id}")
     try:
         send = await _in_thread(verify_send, folder.path, SendChoices().send_settings(state.connection))
-    except InputError as exc:
+    except (InputError, FolderError) as exc:  # the run's run.json can't be used
         return problem(f"Error: {exc}", back=f"/runs/{folder.id}")
     state.verifications[folder.id] = start_verification(Verification(folder.path, send, unverified_account=unverified))
     raise web.HTTPSeeOther(f"/runs/{folder.id}")
@@ -489,7 +491,7 @@ async def run_undo(request: web.Request) -> web.Response:
     choices = dataclasses.replace(state.choices.get(earlier.id, SendChoices()), backup=False)
     try:
         plan = await _in_thread(undo_plan, earlier.path, force, choices.canary)
-    except InputError as exc:
+    except (InputError, FolderError) as exc:  # the run's files can't be used
         return problem(f"Error: {exc}", back=f"/runs/{earlier.id}")
     identity = state.connection.identity
     line = about_to_update(plan, identity.org, identity.user, state.connection.host, choices.limit)

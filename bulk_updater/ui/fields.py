@@ -15,7 +15,7 @@ import itertools
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ..calls import LeadSquaredClient, WindowLimiter, open_session
+from ..calls import LeadSquaredClient, RetryPolicy, WindowLimiter, open_session
 from ..requests import UpdateRequest, plan_row
 from ..rows import ReadOptions, open_sheet
 from ..safety.activity import read_activity
@@ -53,7 +53,7 @@ async def first_activity_fields(columns: list[str], first: UpdateRequest | None,
     limiter = WindowLimiter(send.rate.calls, send.rate.period, send.jitter)
     async with open_session(1) as session:
         client = LeadSquaredClient(session, send.host, send.credentials, send.timeout)
-        result, activity = await read_activity(client, limiter, first.activity_id, send.max_attempts)
+        result, activity = await read_activity(client, limiter, first.activity_id, RetryPolicy.of(send))
     if activity is None:
         return ActivityFields(first.activity_id, problem=f"could not read activity {first.activity_id} ({result.error_type}: {result.error_message})")
     clashes = case_clashes(columns, activity, named)

@@ -164,7 +164,7 @@ def _work(job: Job, on_end: Callable[[Job], None] | None) -> None:
             start = {"run": library.run, "retry": library.retry, "undo": library.undo}[job.command]
             summary = start(job.source, job.out_dir, job.send, options)
         job.summary = summary.to_json()
-        job.state = "stopped" if summary.stop_reason else "finished"
+        job.state = "stopped" if summary.stop_reason is not None else "finished"
     except BulkUpdaterError as exc:
         job.error, job.state = str(exc), "failed"
     except Exception as exc:  # a bug: say so on the page, keys masked; the report holds what finished
