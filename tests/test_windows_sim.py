@@ -1,4 +1,4 @@
-"""Windows and macOS by construction (issue 23), proved by simulation: there is no Windows machine here.
+"""Windows and macOS by construction, proved by simulation: there is no Windows machine here.
 
 `windows` re-imports bulk_updater (and filelock) in this process as Windows would see them:
 - `fcntl`, `termios` and `tty` can't be imported;
