@@ -95,6 +95,7 @@ def test_the_ui_command_serves_the_workspace_with_the_launch_environment(tmp_pat
 
 
 def test_the_browser_is_sent_a_private_file_not_the_token_in_its_command_line():
+    # Private on purpose: the file is made inside `serve`, which runs until a signal.
     from bulk_updater.ui.server import _redirect_file
 
     opener = _redirect_file("http://127.0.0.1:1/?token=abc")
