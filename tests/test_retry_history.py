@@ -14,6 +14,7 @@ from conftest import new_ids, read_report, write_csv
 
 from bulk_updater import cli
 from bulk_updater.report.damage import mojibake
+from bulk_updater.report.rerun import left_out_fields
 
 BULK_OPTIONS = {"--no-progress": None, "--rate": "1000/1", "--concurrency": "1", "--max-attempts": "1"}
 
@@ -420,3 +421,44 @@ def test_retry_dry_run_shows_what_retry_would_send_and_sends_nothing(tmp_path, s
     # the real retry replaces the dry run's report in the same folder
     code, _, _ = bulk(box, "retry", str(tmp_path / "first" / "failed.csv"), "--out", str(tmp_path / "dry"))
     assert code == 0 and fields(box, y) == {"Status": "Won", "mx_Custom_1": "u1"} and fields(box, x) == {"Status": "Closed"}
+
+
+def test_a_row_superseded_field_by_field_by_two_later_rows_names_both(tmp_path, sandbox, bulk):
+    """Supersession names every later row that set a field; a retried row nothing superseded says nothing."""
+    x, y = new_ids(2)
+    box = sandbox(script=("503", "503"))  # rows 2 and 3 fail; rows 4 and 5 succeed
+    rows = [["CompanyActivityId", "Status", "Priority"], [x, "Open", "High"], [y, "Won", ""], [x, "Closed", ""], [x, "", "Low"]]
+    bulk(box, "run", str(write_csv(tmp_path / "in.csv", rows)), "--out", str(tmp_path / "first"))
+    assert fields(box, x) == {"Status": "Closed", "Priority": "Low"} and y not in box.state.activities
+
+    code, _, err = bulk(box, "retry", str(tmp_path / "first" / "failed.csv"), "--out", str(tmp_path / "second"))
+
+    assert code == 0, err
+    lines = by_row(tmp_path / "second" / "report.csv")
+    assert (lines["2"]["_outcome"], lines["2"]["_error_message"]) == ("skipped", "superseded by rows 4, 5")
+    assert (lines["3"]["_outcome"], lines["3"]["_error_message"]) == ("success", "")
+    assert fields(box, x) == {"Status": "Closed", "Priority": "Low"} and fields(box, y) == {"Status": "Won"}
+
+
+def test_the_fields_a_retried_row_was_sent_without_are_read_back_from_its_message():
+    """verify leaves these fields out of what the row wrote (safety/written.py): every one of them, note included."""
+    assert left_out_fields("sent without Status, ActivityNote, mx_Custom_1: superseded by rows 4, 9") == {"Status", "ActivityNote", "mx_Custom_1"}
+    assert left_out_fields("sent without Status: superseded by row 4") == {"Status"}
+    assert left_out_fields("superseded by row 4") == set() and left_out_fields("MXInvalidInputException: sent without Status") == set()
+    assert left_out_fields("changed since the run: superseded by rows 4, 5 is now 'x'") == set()
+
+
+def test_a_line_saved_in_another_encoding_with_nothing_changed_is_sent(tmp_path, sandbox, bulk):
+    """A line alone in Windows-1252 is flagged only where a cell differs from the first run's."""
+    ids, failed = first_run_all_failed(tmp_path, sandbox, bulk, [ORIGINAL, ORIGINAL])
+    lines = failed.read_bytes().split(b"\r\n")
+    at = next(i for i, line in enumerate(lines) if ids[1].encode() in line)
+    lines[at] = lines[at].decode("utf-8").encode("cp1252")  # "Müller" as Windows-1252 bytes: the same text
+    failed.write_bytes(b"\r\n".join(lines))
+    box = sandbox()
+
+    code, _, err = bulk(box, "retry", str(failed), "--out", str(tmp_path / "second"))
+
+    assert code == 0, err
+    assert {line["_outcome"] for line in read_report(tmp_path / "second" / "report.csv")} == {"success"}
+    assert fields(box, ids[1])["Name"] == "Müller"
