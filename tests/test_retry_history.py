@@ -462,3 +462,25 @@ def test_a_line_saved_in_another_encoding_with_nothing_changed_is_sent(tmp_path,
     assert code == 0, err
     assert {line["_outcome"] for line in read_report(tmp_path / "second" / "report.csv")} == {"success"}
     assert fields(box, ids[1])["Name"] == "Müller"
+
+
+def test_the_history_is_the_same_when_indexed_in_many_batches(tmp_path, sandbox, bulk, monkeypatch):
+    """A report of more lines than a batch (10,000) is indexed in parts: supersession and the damage
+    check see every part. A batch of one line makes every line its own part."""
+    from bulk_updater.report import lineage
+
+    monkeypatch.setattr(lineage, "BATCH", 1)
+    x, y, z = new_ids(3)
+    box = sandbox(script=("503", "503", "503"))  # rows 2, 3 and 4 fail; row 5 succeeds
+    rows = [["CompanyActivityId", "Status", "Code"], [x, "Open", "007"], [y, "Won", "007"], [z, "Won", "007"], [x, "Closed", ""]]
+    bulk(box, "run", str(write_csv(tmp_path / "in.csv", rows)), "--out", str(tmp_path / "first"))
+    failed = tmp_path / "first" / "failed.csv"
+    edit_failed(failed, lambda line: {**line, "Code": "7"} if line["_row"] == "4" else line)  # Excel, on one line
+
+    code, _, err = bulk(box, "retry", str(failed), "--out", str(tmp_path / "second"))
+
+    assert code == 1, err
+    lines = by_row(tmp_path / "second" / "report.csv")
+    assert (lines["2"]["_outcome"], lines["2"]["_error_message"]) == ("success", "sent without Status: superseded by row 5")
+    assert lines["3"]["_outcome"] == "success" and "leading zeros stripped" in flagged(tmp_path / "second" / "report.csv", "4")
+    assert fields(box, x) == {"Status": "Closed", "Code": "007"} and z not in box.state.activities
