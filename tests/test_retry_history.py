@@ -6,6 +6,7 @@ from __future__ import annotations
 import codecs
 import csv
 import json
+import os
 import shutil
 from pathlib import Path
 
@@ -484,3 +485,25 @@ def test_the_history_is_the_same_when_indexed_in_many_batches(tmp_path, sandbox,
     assert (lines["2"]["_outcome"], lines["2"]["_error_message"]) == ("success", "sent without Status: superseded by row 5")
     assert lines["3"]["_outcome"] == "success" and "leading zeros stripped" in flagged(tmp_path / "second" / "report.csv", "4")
     assert fields(box, x) == {"Status": "Closed", "Code": "007"} and z not in box.state.activities
+
+
+def test_a_runs_report_saved_again_as_ansi_is_still_read_for_its_history(tmp_path, sandbox, bulk):
+    """report.csv opened and saved as ANSI (Windows-1252) after its run: its bytes are not UTF-8 any more.
+    The retry still reads which rows succeeded (a bad byte is replaced, not a crash) and says the
+    cells can't be trusted for the damage check."""
+    x, y = new_ids(2)
+    box = sandbox(script=("503",))  # row 2 fails; rows 3 and 4 succeed
+    rows = [["CompanyActivityId", "Status", "Name"], [x, "Open", "Müller"], [y, "Won", "Müller"], [x, "Closed", ""]]
+    bulk(box, "run", str(write_csv(tmp_path / "in.csv", rows)), "--out", str(tmp_path / "first"))
+    report = tmp_path / "first" / "report.csv"
+    report.write_bytes(report.read_text(encoding="utf-8-sig").encode("cp1252"))
+    run_json = tmp_path / "first" / "run.json"
+    os.utime(run_json, (run_json.stat().st_mtime - 60,) * 2)  # saved a minute after the run
+
+    code, _, err = bulk(box, "retry", str(tmp_path / "first" / "failed.csv"), "--out", str(tmp_path / "second"))
+
+    assert code == 0, err
+    assert "was changed after its run ended" in err and "Traceback" not in err
+    line = by_row(tmp_path / "second" / "report.csv")["2"]
+    assert (line["_outcome"], line["_error_message"]) == ("success", "sent without Status: superseded by row 4")
+    assert fields(box, x) == {"Status": "Closed", "Name": "Müller"}
