@@ -425,20 +425,39 @@ def test_retry_dry_run_shows_what_retry_would_send_and_sends_nothing(tmp_path, s
 
 
 def test_a_row_superseded_field_by_field_by_two_later_rows_names_both(tmp_path, sandbox, bulk):
-    """Supersession names every later row that set a field; a retried row nothing superseded says nothing."""
+    """Supersession names every field left out and every later row that set one; a retried row whose
+    activity later rows set only other fields of is sent whole, and says nothing."""
     x, y = new_ids(2)
-    box = sandbox(script=("503", "503"))  # rows 2 and 3 fail; rows 4 and 5 succeed
-    rows = [["CompanyActivityId", "Status", "Priority"], [x, "Open", "High"], [y, "Won", ""], [x, "Closed", ""], [x, "", "Low"]]
+    box = sandbox(script=("503", "503"))  # rows 2 and 3 fail; rows 4, 5 and 6 succeed
+    rows = [
+        ["CompanyActivityId", "Status", "Priority", "Code"],
+        [x, "Open", "High", "A1"], [y, "Won", "", ""], [x, "Closed", "", ""], [x, "", "Low", ""], [y, "", "Medium", ""],
+    ]  # fmt: skip
     bulk(box, "run", str(write_csv(tmp_path / "in.csv", rows)), "--out", str(tmp_path / "first"))
-    assert fields(box, x) == {"Status": "Closed", "Priority": "Low"} and y not in box.state.activities
+    assert fields(box, x) == {"Status": "Closed", "Priority": "Low"} and fields(box, y) == {"Priority": "Medium"}
 
     code, _, err = bulk(box, "retry", str(tmp_path / "first" / "failed.csv"), "--out", str(tmp_path / "second"))
 
     assert code == 0, err
     lines = by_row(tmp_path / "second" / "report.csv")
-    assert (lines["2"]["_outcome"], lines["2"]["_error_message"]) == ("skipped", "superseded by rows 4, 5")
+    assert (lines["2"]["_outcome"], lines["2"]["_error_message"]) == ("success", "sent without Status, Priority: superseded by rows 4, 5")
     assert (lines["3"]["_outcome"], lines["3"]["_error_message"]) == ("success", "")
-    assert fields(box, x) == {"Status": "Closed", "Priority": "Low"} and fields(box, y) == {"Status": "Won"}
+    assert fields(box, x) == {"Status": "Closed", "Priority": "Low", "Code": "A1"} and fields(box, y) == {"Status": "Won", "Priority": "Medium"}
+
+
+def test_a_note_changed_by_a_spreadsheet_is_flagged_like_any_field(tmp_path, sandbox, bulk):
+    ids = new_ids(2)
+    box = sandbox(activities=set())  # the run's rows all fail
+    sheet = write_csv(tmp_path / "in.csv", [["CompanyActivityId", "ActivityNote", "Status"], *[[i, "007", "Won"] for i in ids]])
+    bulk(box, "run", str(sheet), "--out", str(tmp_path / "first"))
+    failed = tmp_path / "first" / "failed.csv"
+    edit_failed(failed, lambda line: {**line, "ActivityNote": "7"} if line["CompanyActivityId"] == ids[0] else line)
+
+    code, _, err = bulk(sandbox(), "retry", str(failed), "--out", str(tmp_path / "second"))
+
+    assert code == 1, err
+    assert "ActivityNote was '007', now '7' (leading zeros stripped)" in flagged(tmp_path / "second" / "report.csv", "2")
+    assert by_row(tmp_path / "second" / "report.csv")["3"]["_outcome"] == "success"
 
 
 def test_the_fields_a_retried_row_was_sent_without_are_read_back_from_its_message():
@@ -461,7 +480,7 @@ def test_a_line_saved_in_another_encoding_with_nothing_changed_is_sent(tmp_path,
     code, _, err = bulk(box, "retry", str(failed), "--out", str(tmp_path / "second"))
 
     assert code == 0, err
-    assert {line["_outcome"] for line in read_report(tmp_path / "second" / "report.csv")} == {"success"}
+    assert {line["_row"]: line["_outcome"] for line in read_report(tmp_path / "second" / "report.csv")} == {"2": "success", "3": "success"}
     assert fields(box, ids[1])["Name"] == "Müller"
 
 
