@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 from conftest import new_ids, write_csv
-from test_ui_guard import fetch, posting, ui  # noqa: F401  (the `ui` fixture)
+from test_ui_guard import fetch, posting, signed_in, ui  # noqa: F401  (the `ui` fixture)
 from test_ui_safety_net import _backup_run, _environ, _finished
 
 from bulk_updater.ui.workspace import new_id
@@ -288,7 +288,11 @@ async def test_the_page_refuses_another_orgs_keys_without_org_id_even_with_the_c
             assert status == 400 and "the keys belong to another account than the" in text, (action, form)
             assert "short code 10001" in text and "short code 20002" in text
 
-    await asyncio.sleep(0.2)  # a job started by mistake would have sent by now
+    # A job or a verification is registered before its page answers: one started by mistake shows,
+    # live ("running now", a verification), or it has sent or made its folder already.
+    _, home, _ = await fetch("GET", server.base + "/", headers=signed_in(server))
+    _, page, _ = await fetch("GET", f"{server.base}/runs/{run_id}", headers=signed_in(server))
+    assert "running now" not in home and 'id="verification"' not in page
     assert sent(box) == before and _run_ids(tmp_path) == runs
     assert not (tmp_path / "ws" / "runs" / run_id / "verify.csv").exists()
 

@@ -1,5 +1,6 @@
 import asyncio
 import json
+import ssl
 
 import aiohttp
 import pytest
@@ -73,6 +74,17 @@ async def test_timeout_and_dropped_connection_are_retryable(mocked):
     timeout, dropped = await send(), await send()
     assert (timeout.kind, timeout.error_type) == (Kind.RETRYABLE, "Timeout")
     assert (dropped.kind, dropped.error_type) == (Kind.RETRYABLE, "ConnectionError")
+
+
+async def test_a_certificate_that_fails_verification_is_permanent_however_aiohttp_wraps_it(mocked):
+    """aiohttp may raise its SSL error with the verification failure underneath, not its certificate
+    error: it fails the same way every time, so it is no retry (a handshake cut short is one)."""
+    key = aiohttp.client_reqrep.ConnectionKey("api-in21.leadsquared.com", 443, True, True, None, None, None)
+    mocked.post(URL, exception=aiohttp.ClientConnectorSSLError(key, ssl.SSLCertVerificationError(1, "certificate verify failed")))
+    mocked.post(URL, exception=aiohttp.ClientConnectorSSLError(key, ssl.SSLError(1, "handshake cut short")))
+    unverified, cut = await send(), await send()
+    assert (unverified.kind, unverified.error_type) == (Kind.PERMANENT, "TLSError")
+    assert (cut.kind, cut.error_type) == (Kind.RETRYABLE, "ConnectionError")
 
 
 async def test_error_texts_are_redacted(mocked):

@@ -30,6 +30,8 @@ from bulk_updater.rows.mixed_lines import MixedLinesSource
         ("+919876543210", "919876543210", "leading + dropped"),
         ("12345678901234567890", "1.23457E+19", "scientific notation"),
         ("919876543210", "9.19877E+11", "scientific notation"),
+        ("12345650000000000000", "1.23457E+19", "scientific notation"),  # exactly half a unit off: Excel rounds half up
+        ("919877500000", "9.19877E+11", "scientific notation"),  # half a unit off, the other way
         ("0.00001", "1E-05", "scientific notation"),
         ("12345678901234567890", "12345678901234500000", "15th"),
         ("2024-03-01", "3/1/2024", "the same date in another format"),
@@ -52,6 +54,7 @@ from bulk_updater.rows.mixed_lines import MixedLinesSource
         ("=1+2", "3", "a formula replaced by its result"),
         ("=2^3*(1+1)", "16", "a formula replaced by its result"),
         ("=1/3", "0.333333333", "a formula replaced by its result"),  # rounded to what the cell shows
+        ("=5/2", "3", "a formula replaced by its result"),  # exactly half a unit: rounded half up
         ("-1+2", "1", "a formula replaced by its result"),  # Excel reads -1+2 as =-1+2
         ("=10%", "0.1", "a formula replaced by its result"),
         ("=VLOOKUP(A2,Codes!A:B,2,FALSE)", "#N/A", "what the spreadsheet computed"),  # #N/A would clear the field
@@ -86,6 +89,8 @@ def test_each_spreadsheet_change_is_recognised(old, new, kind):
         ("007", "8"),
         ("7", "007"),  # zeros added: an edit, not something Excel does
         ("12345678901234567890", "1.3E+19"),  # not the same number
+        ("12345678901234400000", "12345678901234500000"),  # the 15th digit edited: zeros past it already
+        ("12345678901234567890", "1.23456E+19"),  # past half a unit of the digits shown: not Excel's rounding
         ("2024-03-01", "2024-03-02"),
         ("2024-03-01 14:15:07", "3/1/2024 14:16"),
         ("Müller", "Muller"),  # ü is in Windows-1252: a real edit

@@ -11,6 +11,7 @@ from conftest import new_ids, write_csv
 import bulk_updater
 from bulk_updater import Credentials, JobOptions, SendSettings
 from bulk_updater.rows import ReadOptions
+from bulk_updater.safety import hooks
 from bulk_updater.sandbox.server import Sandbox
 from bulk_updater.settings import Rate
 from bulk_updater.stopping import StopToken
@@ -36,12 +37,18 @@ def test_a_stop_after_the_last_row_does_not_wait_for_a_hanging_field_check(sandb
     (tmp_path / "map.json").write_text(json.dumps({"Status": "Status"}))
     token = StopToken()
     done = threading.Event()
+    # When the job starts waiting for the read: nothing public says so, and a stop that came before
+    # would be seen at the wait's first look, where the bug (one look, then no more) hid.
+    finish, waiting = hooks.FieldCheck.finish, threading.Event()
+
+    async def finish_then_say(self, stopped):
+        waiting.set()
+        return await finish(self, stopped)
+
+    monkeypatch.setattr(hooks.FieldCheck, "finish", finish_then_say)
 
     def stop_when_the_row_is_done() -> None:
-        read_started.wait(10)
-        while not box.state.applied:
-            time.sleep(0.01)
-        time.sleep(0.3)  # the runner has finished its one row; only the read is left
+        assert read_started.wait(10) and done.wait(10) and waiting.wait(10)  # the runner has finished its one row; only the read is left
         token.stop()
 
     threading.Thread(target=stop_when_the_row_is_done, daemon=True).start()
@@ -74,8 +81,8 @@ def test_a_stop_while_the_field_check_is_awaited_before_sending_sends_nothing_an
     token = StopToken()
 
     def stop_during_the_read() -> None:
-        read_started.wait(10)
-        time.sleep(0.2)
+        # The job awaits the read from the moment it sends it: a stop now comes during that wait.
+        assert read_started.wait(10)
         token.stop()
 
     threading.Thread(target=stop_during_the_read, daemon=True).start()

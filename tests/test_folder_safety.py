@@ -226,6 +226,7 @@ class SmallDisk:
             write(self, data[: disk.left])
             self.flush()
             disk.left = 0
+            # Private on purpose: the file object under GuardedFile is the kernel's side, where a full disk shows.
             real, self._file = self._file, _Full()
             try:
                 return write(self, data)

@@ -11,6 +11,9 @@ from bulk_updater.stopping import StopOnSignals
 
 
 def test_a_signal_while_starting_exits_quietly_and_inside_main_raises_stopped(monkeypatch, capsys):
+    # Private on purpose: a real signal would reach the test runner's own handlers (the real process
+    # is in test_stops_e2e.py), so the handler is called as the signal would; and no public step takes
+    # a process that has run `main` back to "starting".
     monkeypatch.setattr(interrupts, "_phase", "starting")
     with pytest.raises(SystemExit) as exited:
         interrupts._on_signal(signal.SIGTERM, None)

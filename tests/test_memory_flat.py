@@ -46,6 +46,7 @@ def test_the_count_of_distinct_activities_stops_at_its_bound(monkeypatch):
 
     assert (under.to_send, under.activities) == (10, 10)
     assert (over.to_send, over.activities) == (11, None)
+    # Private on purpose: the memory let go has no public name (`activities is None` says only that counting stopped).
     assert over._ids is None  # the hashes were let go, not kept past the bound
 
 

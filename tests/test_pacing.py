@@ -2,14 +2,16 @@
 opening burst, and a run that shares the account with another integration."""
 
 import asyncio
+import contextlib
 import json
 import time
+import urllib.request
 
 from conftest import cli_env, new_ids, write_csv
 
 import bulk_updater
 from bulk_updater import Credentials, JobOptions, SendSettings, cli
-from bulk_updater.sandbox.server import Sandbox
+from bulk_updater.sandbox.server import STATE_PATH, Sandbox
 from bulk_updater.settings import Rate
 
 
@@ -44,19 +46,36 @@ def test_a_short_job_opens_with_a_burst(sandbox, monkeypatch, tmp_path):
     assert state.arrivals[-1] - state.user_arrivals[0] < 1.0
 
 
+def sandbox_state_once(box, holds, timeout: float = 30) -> dict:
+    """The sandbox's counters once `holds(counters)` is true. Read through its state page, which it
+    answers on its own loop: between two of the other integration's bursts, never inside one."""
+    deadline = time.monotonic() + timeout
+    while True:
+        with urllib.request.urlopen(box.url + STATE_PATH, timeout=timeout) as answer:
+            counters = json.load(answer)
+        if holds(counters):
+            return counters
+        assert time.monotonic() < deadline, counters
+        time.sleep(0.02)
+
+
 def test_the_other_integration_paces_evenly_or_bursts(sandbox):
+    started = time.monotonic()
     even = sandbox(rate=Rate(5, 0.5), other_integration=4)
     bursts = sandbox(rate=Rate(5, 0.5), other_integration=4, other_bursts=True)
-    time.sleep(1.1)
-    assert 8 <= even.state.other_calls <= 11 and even.state.other_throttled == 0
-    assert bursts.state.other_calls % 4 == 0 and bursts.state.other_calls >= 8
+
+    counters = sandbox_state_once(even, lambda c: c["other_calls"] >= 9)
+    # 4 per 0.5 s evenly spaced: the 9th call comes 8 x 0.125 s after the first, however busy the machine.
+    assert time.monotonic() - started >= 0.95 and counters["other_throttled"] == 0
+    counters = sandbox_state_once(bursts, lambda c: c["other_calls"] >= 8)
+    assert counters["other_calls"] % 4 == 0
 
 
 def test_a_run_sharing_the_account_learns_the_room(sandbox, monkeypatch, tmp_path):
     """Another integration evenly uses 4 of 10 calls per second: with no flag the run settles
     on what it leaves, and every row still succeeds."""
     box = sandbox(rate=Rate(10, 1.0), other_integration=4)
-    time.sleep(1.0)  # the other integration is already at work when the run starts
+    sandbox_state_once(box, lambda c: c["other_calls"] >= 5)  # the other integration is already at work when the run starts
     summary = run_in_process(box, monkeypatch, tmp_path, 40, "--rate", "10/1", "--jitter", "0.05")
     state = box.state
     assert summary["counts"]["success"] == 40
@@ -65,23 +84,29 @@ def test_a_run_sharing_the_account_learns_the_room(sandbox, monkeypatch, tmp_pat
     assert state.other_throttled <= 4
 
 
-def read_answering_after_an_update(monkeypatch) -> dict:
-    """Make the sandbox's RetrieveById hold its answer until an update has arrived (or 1.5 s passed).
+def read_answering_after_an_update(monkeypatch, patience: float) -> dict:
+    """Make the sandbox's RetrieveById hold its answer until an update has arrived (or `patience` s passed).
 
     Returns what the read saw: whether an update had arrived when it answered. A job that waits
-    for the field check before its first update makes the read wait the full 1.5 s and see none.
+    for the field check before its first update makes the read wait the whole `patience` and see none.
+    A test that expects the update first gives it long (it arrives at once); one that expects none, short.
     """
     seen: dict = {}
-    original = Sandbox.retrieve_by_id
+    arrived: dict[str, asyncio.Event] = {}  # made on the sandbox's loop, by the first handler to run
+    original_update, original_read = Sandbox.update, Sandbox.retrieve_by_id
+
+    async def update(self, request):
+        arrived.setdefault("event", asyncio.Event()).set()
+        return await original_update(self, request)
 
     async def retrieve_by_id(self, request):
-        for _ in range(150):
-            if self.state.arrivals:
-                break
-            await asyncio.sleep(0.01)
-        seen.setdefault("update_arrived_first", bool(self.state.arrivals))  # the first read: the field check's
-        return await original(self, request)
+        event = arrived.setdefault("event", asyncio.Event())
+        with contextlib.suppress(asyncio.TimeoutError):
+            await asyncio.wait_for(event.wait(), patience)
+        seen.setdefault("update_arrived_first", event.is_set())  # the first read: the field check's
+        return await original_read(self, request)
 
+    monkeypatch.setattr(Sandbox, "update", update)
     monkeypatch.setattr(Sandbox, "retrieve_by_id", retrieve_by_id)
     return seen
 
@@ -90,7 +115,7 @@ def test_with_nobody_to_ask_a_field_check_that_can_refuse_nothing_goes_out_with_
     """Without a terminal (or with --yes), when --map names every field column (so no case clash can
     be refused), nothing waits on the field check's warnings: its read must not hold up the opening
     burst (a whole read's latency on a short job), and its warning still comes."""
-    seen = read_answering_after_an_update(monkeypatch)
+    seen = read_answering_after_an_update(monkeypatch, patience=30)
     box = sandbox(fields=frozenset({"Status"}))
     for name, value in cli_env(box).items():
         monkeypatch.setenv(name, value)
@@ -109,7 +134,7 @@ def test_with_nobody_to_ask_a_field_check_that_can_refuse_nothing_goes_out_with_
 def test_with_nobody_to_ask_a_field_check_that_may_refuse_answers_before_the_first_update(sandbox, monkeypatch, tmp_path, capsys):
     """The same run without the map: a column --map did not name may clash in case with a field, which
     is refused before anything is sent, so the read answers first even with nobody to ask (--yes)."""
-    seen = read_answering_after_an_update(monkeypatch)
+    seen = read_answering_after_an_update(monkeypatch, patience=1.5)
     box = sandbox(fields=frozenset({"Status"}))
     for name, value in cli_env(box).items():
         monkeypatch.setenv(name, value)
@@ -124,7 +149,7 @@ def test_with_nobody_to_ask_a_field_check_that_may_refuse_answers_before_the_fir
 
 def test_when_someone_is_asked_the_field_check_answers_first(sandbox, monkeypatch, tmp_path):
     """At a terminal the warning must come before the question, so the read precedes every update."""
-    seen = read_answering_after_an_update(monkeypatch)
+    seen = read_answering_after_an_update(monkeypatch, patience=1.5)
     box = sandbox(fields=frozenset({"Status"}))
     asked: list[str] = []
     send = SendSettings(box.url, Credentials(box.config.access_key, box.config.secret_key), rate=Rate(1000, 1))

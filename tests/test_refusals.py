@@ -10,9 +10,9 @@ from bad_inputs import CASES, BadInput
 from conftest import cli_env, run_cli
 
 from bulk_updater.check import check
-from bulk_updater.cli import _read_options as read_options_from
 from bulk_updater.cli import add_input_options
 from bulk_updater.errors import InputError
+from bulk_updater.rows import ReadOptions
 
 IDS = [case.name for case in CASES]
 
@@ -21,10 +21,12 @@ def _expected(case: BadInput, path) -> list[str]:
     return [part.replace("{path}", str(path)) for part in case.expected]
 
 
-def _options(cli_options: list[str]):
+def _options(cli_options: list[str]) -> ReadOptions:
+    """The library's ReadOptions for the case's CLI flags (the input options' own names)."""
     parser = argparse.ArgumentParser()
     add_input_options(parser)
-    return read_options_from(parser.parse_args(cli_options))
+    args = parser.parse_args(cli_options)
+    return ReadOptions(sheet=args.sheet, encoding=args.encoding, delimiter=args.delimiter, timezone=args.timezone, map_path=args.map)
 
 
 @pytest.mark.parametrize("case", CASES, ids=IDS)

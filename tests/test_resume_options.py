@@ -312,6 +312,7 @@ NOT_RECORDED = {
 def test_every_option_of_run_is_recorded_in_its_class_or_named_as_not():
     from bulk_updater.options import OPTIONS
 
+    # argparse's own privates: it has no public way to list a parser's subcommands and their options.
     parsers = cli.build_parser()._subparsers._group_actions[0].choices
     # run's flags, and retry's own (--accept-spreadsheet-changes)
     flags = {flag: action for name in ("run", "retry") for action in parsers[name]._actions for flag in action.option_strings if flag.startswith("--")}

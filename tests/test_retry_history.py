@@ -6,6 +6,7 @@ from __future__ import annotations
 import codecs
 import csv
 import json
+import os
 import shutil
 from pathlib import Path
 
@@ -14,6 +15,7 @@ from conftest import new_ids, read_report, write_csv
 
 from bulk_updater import cli
 from bulk_updater.report.damage import mojibake
+from bulk_updater.report.rerun import left_out_fields
 
 BULK_OPTIONS = {"--no-progress": None, "--rate": "1000/1", "--concurrency": "1", "--max-attempts": "1"}
 
@@ -68,11 +70,11 @@ def test_a_partly_superseded_row_sends_only_the_rest(tmp_path, sandbox, bulk):
 def test_a_success_in_an_earlier_retry_of_the_chain_supersedes(tmp_path, sandbox, bulk):
     """Rows 2 and 4 fail; a retry gets only row 4 through; a retry of that retry must not send row 2."""
     x = new_ids(1)[0]
-    box = sandbox(script=("503", "ok", "503"))  # rows 2 and 4 fail
+    # The run: rows 2 and 4 fail. The retry: row 2 fails again, row 4 succeeds.
+    box = sandbox(script=("503", "ok", "503", "503", "ok"))
     rows = [["CompanyActivityId", "Status"], [x, "Open"], [new_ids(1)[0], "Won"], [x, "Closed"]]
     bulk(box, "run", str(write_csv(tmp_path / "in.csv", rows)), "--out", str(tmp_path / "first"))
     assert x not in box.state.activities
-    box.sandbox._script = iter(("503", "ok"))  # row 2 fails again, row 4 succeeds
     bulk(box, "retry", str(tmp_path / "first" / "failed.csv"), "--out", str(tmp_path / "second"))
     assert fields(box, x) == {"Status": "Closed"}
 
@@ -420,3 +422,107 @@ def test_retry_dry_run_shows_what_retry_would_send_and_sends_nothing(tmp_path, s
     # the real retry replaces the dry run's report in the same folder
     code, _, _ = bulk(box, "retry", str(tmp_path / "first" / "failed.csv"), "--out", str(tmp_path / "dry"))
     assert code == 0 and fields(box, y) == {"Status": "Won", "mx_Custom_1": "u1"} and fields(box, x) == {"Status": "Closed"}
+
+
+def test_a_row_superseded_field_by_field_by_two_later_rows_names_both(tmp_path, sandbox, bulk):
+    """Supersession names every field left out and every later row that set one; a retried row whose
+    activity later rows set only other fields of is sent whole, and says nothing."""
+    x, y = new_ids(2)
+    box = sandbox(script=("503", "503"))  # rows 2 and 3 fail; rows 4, 5 and 6 succeed
+    rows = [
+        ["CompanyActivityId", "Status", "Priority", "Code"],
+        [x, "Open", "High", "A1"], [y, "Won", "", ""], [x, "Closed", "", ""], [x, "", "Low", ""], [y, "", "Medium", ""],
+    ]  # fmt: skip
+    bulk(box, "run", str(write_csv(tmp_path / "in.csv", rows)), "--out", str(tmp_path / "first"))
+    assert fields(box, x) == {"Status": "Closed", "Priority": "Low"} and fields(box, y) == {"Priority": "Medium"}
+
+    code, _, err = bulk(box, "retry", str(tmp_path / "first" / "failed.csv"), "--out", str(tmp_path / "second"))
+
+    assert code == 0, err
+    lines = by_row(tmp_path / "second" / "report.csv")
+    assert (lines["2"]["_outcome"], lines["2"]["_error_message"]) == ("success", "sent without Status, Priority: superseded by rows 4, 5")
+    assert (lines["3"]["_outcome"], lines["3"]["_error_message"]) == ("success", "")
+    assert fields(box, x) == {"Status": "Closed", "Priority": "Low", "Code": "A1"} and fields(box, y) == {"Status": "Won", "Priority": "Medium"}
+
+
+def test_a_note_changed_by_a_spreadsheet_is_flagged_like_any_field(tmp_path, sandbox, bulk):
+    ids = new_ids(2)
+    box = sandbox(activities=set())  # the run's rows all fail
+    sheet = write_csv(tmp_path / "in.csv", [["CompanyActivityId", "ActivityNote", "Status"], *[[i, "007", "Won"] for i in ids]])
+    bulk(box, "run", str(sheet), "--out", str(tmp_path / "first"))
+    failed = tmp_path / "first" / "failed.csv"
+    edit_failed(failed, lambda line: {**line, "ActivityNote": "7"} if line["CompanyActivityId"] == ids[0] else line)
+
+    code, _, err = bulk(sandbox(), "retry", str(failed), "--out", str(tmp_path / "second"))
+
+    assert code == 1, err
+    assert "ActivityNote was '007', now '7' (leading zeros stripped)" in flagged(tmp_path / "second" / "report.csv", "2")
+    assert by_row(tmp_path / "second" / "report.csv")["3"]["_outcome"] == "success"
+
+
+def test_the_fields_a_retried_row_was_sent_without_are_read_back_from_its_message():
+    """verify leaves these fields out of what the row wrote (safety/written.py): every one of them, note included."""
+    assert left_out_fields("sent without Status, ActivityNote, mx_Custom_1: superseded by rows 4, 9") == {"Status", "ActivityNote", "mx_Custom_1"}
+    assert left_out_fields("sent without Status: superseded by row 4") == {"Status"}
+    assert left_out_fields("superseded by row 4") == set() and left_out_fields("MXInvalidInputException: sent without Status") == set()
+    assert left_out_fields("changed since the run: superseded by rows 4, 5 is now 'x'") == set()
+
+
+def test_a_line_saved_in_another_encoding_with_nothing_changed_is_sent(tmp_path, sandbox, bulk):
+    """A line alone in Windows-1252 is flagged only where a cell differs from the first run's."""
+    ids, failed = first_run_all_failed(tmp_path, sandbox, bulk, [ORIGINAL, ORIGINAL])
+    lines = failed.read_bytes().split(b"\r\n")
+    at = next(i for i, line in enumerate(lines) if ids[1].encode() in line)
+    lines[at] = lines[at].decode("utf-8").encode("cp1252")  # "Müller" as Windows-1252 bytes: the same text
+    failed.write_bytes(b"\r\n".join(lines))
+    box = sandbox()
+
+    code, _, err = bulk(box, "retry", str(failed), "--out", str(tmp_path / "second"))
+
+    assert code == 0, err
+    assert {line["_row"]: line["_outcome"] for line in read_report(tmp_path / "second" / "report.csv")} == {"2": "success", "3": "success"}
+    assert fields(box, ids[1])["Name"] == "Müller"
+
+
+def test_the_history_is_the_same_when_indexed_in_many_batches(tmp_path, sandbox, bulk, monkeypatch):
+    """A report of more lines than a batch (10,000) is indexed in parts: supersession and the damage
+    check see every part. A batch of one line makes every line its own part."""
+    from bulk_updater.report import lineage
+
+    monkeypatch.setattr(lineage, "BATCH", 1)
+    x, y, z = new_ids(3)
+    box = sandbox(script=("503", "503", "503"))  # rows 2, 3 and 4 fail; row 5 succeeds
+    rows = [["CompanyActivityId", "Status", "Code"], [x, "Open", "007"], [y, "Won", "007"], [z, "Won", "007"], [x, "Closed", ""]]
+    bulk(box, "run", str(write_csv(tmp_path / "in.csv", rows)), "--out", str(tmp_path / "first"))
+    failed = tmp_path / "first" / "failed.csv"
+    edit_failed(failed, lambda line: {**line, "Code": "7"} if line["_row"] == "4" else line)  # Excel, on one line
+
+    code, _, err = bulk(box, "retry", str(failed), "--out", str(tmp_path / "second"))
+
+    assert code == 1, err
+    lines = by_row(tmp_path / "second" / "report.csv")
+    assert (lines["2"]["_outcome"], lines["2"]["_error_message"]) == ("success", "sent without Status: superseded by row 5")
+    assert lines["3"]["_outcome"] == "success" and "leading zeros stripped" in flagged(tmp_path / "second" / "report.csv", "4")
+    assert fields(box, x) == {"Status": "Closed", "Code": "007"} and z not in box.state.activities
+
+
+def test_a_runs_report_saved_again_as_ansi_is_still_read_for_its_history(tmp_path, sandbox, bulk):
+    """report.csv opened and saved as ANSI (Windows-1252) after its run: its bytes are not UTF-8 any more.
+    The retry still reads which rows succeeded (a bad byte is replaced, not a crash) and says the
+    cells can't be trusted for the damage check."""
+    x, y = new_ids(2)
+    box = sandbox(script=("503",))  # row 2 fails; rows 3 and 4 succeed
+    rows = [["CompanyActivityId", "Status", "Name"], [x, "Open", "Müller"], [y, "Won", "Müller"], [x, "Closed", ""]]
+    bulk(box, "run", str(write_csv(tmp_path / "in.csv", rows)), "--out", str(tmp_path / "first"))
+    report = tmp_path / "first" / "report.csv"
+    report.write_bytes(report.read_text(encoding="utf-8-sig").encode("cp1252"))
+    run_json = tmp_path / "first" / "run.json"
+    os.utime(run_json, (run_json.stat().st_mtime - 60,) * 2)  # saved a minute after the run
+
+    code, _, err = bulk(box, "retry", str(tmp_path / "first" / "failed.csv"), "--out", str(tmp_path / "second"))
+
+    assert code == 0, err
+    assert "was changed after its run ended" in err and "Traceback" not in err
+    line = by_row(tmp_path / "second" / "report.csv")["2"]
+    assert (line["_outcome"], line["_error_message"]) == ("success", "sent without Status: superseded by row 4")
+    assert fields(box, x) == {"Status": "Closed", "Name": "Müller"}

@@ -166,10 +166,9 @@ def test_a_report_from_before_the_runs_last_session_is_refused(tmp_path, sandbox
 def test_the_first_runs_report_in_its_retrys_folder_is_refused(tmp_path, sandbox, bulk):
     """The chain: a retry's folder holds the retry's record, not the first run's."""
     x, y = new_ids(2)
-    box = sandbox(script=("503", "503"))
+    box = sandbox(script=("503", "503", "ok", "503"))  # the run's two rows fail; the retry gets row 2 through
     first = tmp_path / "first"
     bulk(box, "run", str(write_csv(tmp_path / "in.csv", [["CompanyActivityId", "Status"], [x, "Open"], [y, "Won"]])), "--out", str(first))
-    box.sandbox._script = iter(("ok", "503"))  # the retry gets row 2 through
     bulk(box, "retry", str(first / "failed.csv"), "--out", str(tmp_path / "second"))
     placed = shutil.copy(first / "failed.csv", tmp_path / "second" / "first-failed.csv")
     box = sandbox()
@@ -227,10 +226,9 @@ def test_the_runs_own_failed_csv_edited_by_the_admin_goes_through(tmp_path, sand
 
 def test_a_retry_of_a_retry_and_the_runs_own_report_csv_go_through(tmp_path, sandbox, bulk):
     x, y = new_ids(2)
-    box = sandbox(script=("503", "503"))
+    box = sandbox(script=("503", "503", "ok", "503"))  # the run's two rows fail; the retry gets row 2 through
     first = tmp_path / "first"
     bulk(box, "run", str(write_csv(tmp_path / "in.csv", [["CompanyActivityId", "Status"], [x, "Open"], [y, "Won"]])), "--out", str(first))
-    box.sandbox._script = iter(("ok", "503"))
     assert bulk(box, "retry", str(first / "failed.csv"), "--out", str(tmp_path / "second"))[0] == 1
     rewrite(tmp_path / "second" / "failed.csv", lambda lines: [{**line, "Status": "Closed"} for line in lines])
 

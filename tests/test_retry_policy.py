@@ -340,3 +340,16 @@ async def test_a_read_retries_503_and_timeouts_up_to_max_attempts_and_stops_at_a
     assert activity is None and result is BUSY and reader.calls == 4  # the third attempt was the last
     reader, result, activity = await read([REJECTED, OK])
     assert activity is None and result is REJECTED and reader.calls == 1
+
+
+class _Highest(random.Random):
+    """Draws the top of every range: what the backoff allows at most."""
+
+    def uniform(self, a: float, b: float) -> float:
+        return b
+
+
+def test_the_backoff_doubles_from_its_base_up_to_its_cap_with_full_jitter():
+    backoff = Backoff(base=0.5, cap=30.0, rng=_Highest())
+    assert [backoff.delay(attempt) for attempt in (1, 2, 3, 4, 7, 20)] == [0.5, 1.0, 2.0, 4.0, 30.0, 30.0]
+    assert all(0 <= Backoff(base=0.5, cap=30.0, rng=random.Random(seed)).delay(3) <= 2.0 for seed in range(20))

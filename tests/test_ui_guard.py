@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
+import threading
 
 import aiohttp
 import pytest
@@ -51,8 +52,23 @@ async def test_without_token_or_cookie_every_path_is_403(ui):
     assert (await fetch("GET", server.base + "/", headers={"Cookie": f"{cookie_name(server.port)}=wrong"}))[0] == 403
 
 
+class LinesLogged(logging.Handler):
+    """Set once every one of `wanted` has been logged: the server logs a request after answering it."""
+
+    def __init__(self, *wanted: str) -> None:
+        super().__init__()
+        self.wanted, self.seen = set(wanted), threading.Event()
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.wanted = {text for text in self.wanted if text not in record.getMessage()}
+        if not self.wanted:
+            self.seen.set()
+
+
 async def test_the_token_is_traded_for_a_strict_httponly_cookie_and_stays_out_of_the_log(ui, caplog):
     caplog.set_level(logging.INFO, logger="bulk_updater.ui.access")
+    both = LinesLogged("GET / 303", "GET / 200")
+    logging.getLogger("bulk_updater.ui.access").addHandler(both)
     server = ui()
     status, _, response = await fetch("GET", server.url)
     assert status == 303 and response.headers["Location"] == "/"  # the token leaves the address bar
@@ -60,7 +76,10 @@ async def test_the_token_is_traded_for_a_strict_httponly_cookie_and_stays_out_of
     assert cookie.value == server.token and cookie["httponly"] and cookie["samesite"] == "Strict"
     status, body, _ = await fetch("GET", server.base + "/", headers=signed_in(server))
     assert status == 200 and "Runs in this workspace" in body and server.token not in body
-    await asyncio.sleep(0.3)  # the server logs a request after answering it
+    try:
+        assert await asyncio.to_thread(both.seen.wait, 10)
+    finally:
+        logging.getLogger("bulk_updater.ui.access").removeHandler(both)
     logged = "\n".join(record.getMessage() for record in caplog.records)
     assert "GET / 303" in logged and "GET / 200" in logged
     assert server.token not in logged

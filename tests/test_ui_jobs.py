@@ -95,6 +95,7 @@ def test_the_ui_command_serves_the_workspace_with_the_launch_environment(tmp_pat
 
 
 def test_the_browser_is_sent_a_private_file_not_the_token_in_its_command_line():
+    # Private on purpose: the file is made inside `serve`, which runs until a signal.
     from bulk_updater.ui.server import _redirect_file
 
     opener = _redirect_file("http://127.0.0.1:1/?token=abc")
@@ -113,11 +114,9 @@ async def test_a_run_refused_at_its_key_check_says_why_on_its_page(ui, sandbox, 
         box.config.secret_key = "the-key-was-changed-since"
 
     run_id = await _start_run(server, box, sheet, "100/1", after_connect=rotate_keys)
-    for _ in range(100):
-        _, page, _ = await fetch("GET", f"{server.base}/runs/{run_id}", headers=signed_in(server))
-        if 'id="refusal"' in page:
-            break
-        await asyncio.sleep(0.1)
+    *_, ended = await asyncio.wait_for(_events(server, run_id), 60)  # the job's live events end with it
+    _, page, _ = await fetch("GET", f"{server.base}/runs/{run_id}", headers=signed_in(server))
+    assert ended and 'id="refusal"' in page
     assert "LeadSquared rejected the keys (401" in page and box.state.calls == 0
     _, home, _ = await fetch("GET", server.base + "/", headers=signed_in(server))
     assert "not started (nothing sent)" in home

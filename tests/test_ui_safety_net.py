@@ -6,6 +6,7 @@ import asyncio
 import json
 import re
 
+import aiohttp
 from conftest import new_ids, write_csv
 from test_ui_guard import _multipart, fetch, posting, signed_in, ui  # noqa: F401  (the `ui` fixture)
 
@@ -35,7 +36,22 @@ async def _to_confirm(server, sheet, options: dict[str, str]) -> tuple[str, str]
     return upload_id, page
 
 
+async def _job_ended(server, run_id: str) -> None:
+    """Follow the run's live events, as the page does, until the job's `end` (at once if it ended)."""
+    async with aiohttp.ClientSession() as session:
+        async with session.get(f"{server.base}/runs/{run_id}/events", headers=signed_in(server)) as response:
+            if response.status == 404:  # no job of this server's: nothing to wait for
+                return
+            async for raw in response.content:
+                if raw.decode().strip() == "event: end":
+                    return
+
+
 async def _finished(server, run_id: str, marker: str = 'id="results"') -> str:
+    """The run's page once `marker` shows. A job's results show when its events end; a verification
+    sends no events (it has no stream), so its marker is looked for a few times a second."""
+    if marker == 'id="results"':
+        await asyncio.wait_for(_job_ended(server, run_id), 60)
     for _ in range(300):
         _, page, _ = await fetch("GET", f"{server.base}/runs/{run_id}", headers=signed_in(server))
         if marker in page:

@@ -33,6 +33,7 @@ def _store(box, activity_id: str, name: str, value: object) -> None:
     [
         # what a spreadsheet or a float does to a value is a loss: a mismatch, as text or as a JSON number
         ("00501", ["501", 501], "mismatch", ["", ""]),  # leading zeros
+        ("007", ["7", 7], "mismatch", ["", ""]),
         ("+91987", ["91987", 91987], "mismatch", ["", ""]),  # a sign
         ("1e3", ["1000", 1000], "mismatch", ["", ""]),  # an exponent
         # LeadSquared's own spelling of the value sent is a match, and verify.csv names the equivalence
@@ -42,7 +43,7 @@ def _store(box, activity_id: str, name: str, value: object) -> None:
         ("2024-03-01 10:00:00", ["2024-03-01T10:00:00.000Z"], "match", ["same instant"]),
         ("#N/A", [ABSENT, None], "match", ["empty", "empty"]),  # the clear token sends "": absent, null and "" are one empty value
     ],
-    ids=["leading zeros", "sign", "exponent", "boolean", "trailing zeros", "GUID case", "instant", "empty"],
+    ids=["leading zeros", "007", "sign", "exponent", "boolean", "trailing zeros", "GUID case", "instant", "empty"],
 )
 def test_verify_compares_as_section_7_says_and_names_the_equivalence(tmp_path, sandbox, bulk, sent, stored, verdict, by):
     ids = sorted(new_ids(len(stored)))
