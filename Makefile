@@ -31,7 +31,7 @@ lint: $(STAMP)
 	$(VENV)/bin/mypy
 
 # The docs' option tables and docs/cli.md, written again from the CLI's parser and the option registry (cog).
-DOCS := README.md docs/cli.md docs/sheet.md docs/commands.md docs/stopping.md
+DOCS := docs/cli.md docs/sheet.md docs/commands.md docs/stopping.md
 docs: $(STAMP)
 	$(VENV)/bin/cog -r $(DOCS)
 	NO_MKDOCS_2_WARNING=1 $(VENV)/bin/mkdocs build --strict --quiet
