@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import os
 import re
+import shutil
 import subprocess
 import sys
 import tarfile
@@ -27,6 +28,18 @@ def _make_dist(out: Path) -> list[str]:
     return [sys.executable, "-m", *recipe.replace("--outdir dist", f"--outdir {out}").split()]
 
 
+def _clean_copy(into: Path) -> Path:
+    """The project's files as a fresh clone has them: a build in the working tree would also read
+    what an earlier install left there (bulk_updater.egg-info's file list), and hide a file the
+    package data leaves out."""
+    tracked = subprocess.run(["git", "ls-files", "-z"], cwd=ROOT, capture_output=True, text=True, check=True).stdout.split("\0")
+    for name in filter(None, tracked):
+        if (ROOT / name).is_file():
+            (into / name).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(ROOT / name, into / name)
+    return into
+
+
 def _install_block() -> list[str]:
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
     [block] = re.findall(r"^## Install\n.*?```sh\n(.*?)```", readme, flags=re.S | re.M)
@@ -36,7 +49,7 @@ def _install_block() -> list[str]:
 def test_the_built_wheel_installs_as_the_readme_says_and_the_demo_runs_in_an_empty_folder(tmp_path):
     """Mutant: the demo's data left out of the package data (the installed demo finds no sample sheet)."""
     dist = tmp_path / "dist"
-    built = subprocess.run(_make_dist(dist), cwd=ROOT, capture_output=True, text=True, timeout=600)
+    built = subprocess.run(_make_dist(dist), cwd=_clean_copy(tmp_path / "clone"), capture_output=True, text=True, timeout=600)
     assert built.returncode == 0, built.stdout + built.stderr
     [wheel] = dist.glob("*.whl")
     [sdist] = dist.glob("*.tar.gz")
