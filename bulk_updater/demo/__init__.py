@@ -17,6 +17,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from ..errors import InputError
 from ..settings import Rate
@@ -28,6 +29,9 @@ ENV_FILE = "sandbox.env"
 # The demo activity type's fields: the sandbox lists them all on a read (empty ones too) and
 # fails an update naming another, as LeadSquared would.
 FIELDS = frozenset({"Status", "Owner", "mx_Custom_1", "mx_Custom_2"})
+
+if TYPE_CHECKING:
+    from ..sandbox import SandboxConfig, SandboxThread
 
 
 def sample_sheet() -> bytes:
@@ -41,10 +45,10 @@ def sandbox_activities() -> dict[str, dict]:
     return {activity_id.lower(): activity or {} for activity_id, activity in json.loads(text).items()}
 
 
-def sandbox_config(**overrides: object):
-    """The sandbox the demo runs against, also `bulk-updater sandbox --demo`'s: the demo's activities,
-    with their values and their activity type's fields, at an Enterprise limit with some latency."""
-    from ..sandbox import SandboxConfig
+def sandbox_config(**overrides: object) -> SandboxConfig:
+    """The sandbox the demo runs against: the demo's activities, with their values and their activity
+    type's fields (`bulk-updater sandbox --demo` knows the same), at an Enterprise limit with some latency."""
+    from ..sandbox import SandboxConfig  # aiohttp.web: imported when the sandbox is wanted
 
     activities = sandbox_activities()
     settings: dict[str, object] = {"rate": Rate(25, 5), "latency": (0.05, 0.2), "activities": set(activities), "initial": activities, "fields": FIELDS}
@@ -156,7 +160,7 @@ def _write_env_file(path: Path, url: str, access_key: str, secret_key: str) -> N
         file.write(text)
 
 
-def _values(sandbox) -> dict:
+def _values(sandbox: SandboxThread) -> dict:
     """Each activity's note and non-empty fields (an empty field and an absent one are the same)."""
     return {
         activity_id: (activity["ActivityNote"] or "", {name: value for name, value in activity["Fields"].items() if value})
