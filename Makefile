@@ -2,7 +2,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: demo sandbox test test-e2e lint docs docs-check bench screenshots clean
+.PHONY: demo sandbox test test-e2e lint docs docs-check docs-site dist bench screenshots clean
 
 $(STAMP): pyproject.toml
 	python3 -m venv $(VENV)
@@ -10,12 +10,13 @@ $(STAMP): pyproject.toml
 	$(PY) -m pip install --quiet -e '.[test]'
 	touch $(STAMP)
 
+# `bulk-updater demo`: the sample sheet run, verified and undone against the sandbox, in a new folder (demo-out, demo-out-2...).
 demo: $(STAMP)
-	$(PY) samples/demo.py
+	$(VENV)/bin/bulk-updater demo
 
-# The demo's sandbox, left running for the tour's step 3: it prints the lines to paste.
+# The demo's sandbox, left running for the README's recipes: it prints the lines to paste.
 sandbox: $(STAMP)
-	$(VENV)/bin/bulk-updater sandbox --activities samples/sandbox-activities.txt
+	$(VENV)/bin/bulk-updater sandbox --demo
 
 test: $(STAMP)
 	$(PY) -m pytest -q -m "not e2e" -n 2
@@ -26,17 +27,29 @@ test-e2e: $(STAMP)
 
 # Style and types: ruff and mypy, both clean (CI runs this too).
 lint: $(STAMP)
-	$(VENV)/bin/ruff check bulk_updater tests samples
+	$(VENV)/bin/ruff check bulk_updater tests
 	$(VENV)/bin/mypy
 
-# The README's option tables and docs/cli.md, written again from the CLI's parser and the option registry (cog).
-DOCS := README.md docs/cli.md
+# The docs' option tables and docs/cli.md, written again from the CLI's parser and the option registry (cog).
+DOCS := docs/cli.md docs/sheet.md docs/commands.md docs/stopping.md
 docs: $(STAMP)
 	$(VENV)/bin/cog -r $(DOCS)
+	NO_MKDOCS_2_WARNING=1 $(VENV)/bin/mkdocs build --strict --quiet
 
-# Fails when the committed docs differ from what `make docs` writes (CI runs this too).
+# Fails when the committed docs differ from what `make docs` writes, or the site has a warning (CI runs this too).
+# NO_MKDOCS_2_WARNING: a banner Material prints about its successor, not a warning about these docs.
 docs-check: $(STAMP)
 	$(VENV)/bin/cog --check --diff --check-fail-msg='run: make docs' $(DOCS)
+	NO_MKDOCS_2_WARNING=1 $(VENV)/bin/mkdocs build --strict --quiet
+
+# The docs site (MkDocs + Material) in site/: open site/index.html. --strict: a broken link or a page left out of the nav fails it.
+docs-site: $(STAMP)
+	NO_MKDOCS_2_WARNING=1 $(VENV)/bin/mkdocs build --strict
+
+# A wheel and an sdist in dist/, for `pipx install dist/bulk_updater-VERSION-py3-none-any.whl` on another computer.
+dist: $(STAMP)
+	rm -rf dist
+	$(PY) -m build --outdir dist
 
 # docs/ui.png: the web page's run screen, taken by the browser test (needs /usr/bin/chromium).
 screenshots: $(STAMP)
@@ -45,5 +58,6 @@ screenshots: $(STAMP)
 bench: $(STAMP)
 	$(PY) tests/bench/run.py $(BENCH)
 
+# Never the demo's folders: you may have edited them.
 clean:
-	rm -rf $(VENV) demo-out demo-out-undo bench-results *.egg-info
+	rm -rf $(VENV) bench-results *.egg-info dist site

@@ -362,6 +362,24 @@ def cmd_sandbox(args: argparse.Namespace) -> int:
     return exit_codes.OK
 
 
+def cmd_demo(args: argparse.Namespace) -> int:
+    """Try the tool with no account: a sample sheet run, checked and taken back, on this computer.
+
+    Starts the sandbox (a LeadSquared stand-in) inside this command, copies the sample sheet into a
+    new folder (demo-out, else demo-out-2, demo-out-3...: a folder that exists is never written
+    over), then runs the real commands against the sandbox: `run --backup`, `verify` and `undo`,
+    printing each, its report and the values the backup kept. The sheet's rows end in every
+    outcome: success, failed, invalid and skipped. The folder keeps the sheet, the run's report
+    (run/report.xlsx, run/failed.xlsx) and an env file (sandbox.env) like the one for your keys.
+
+    Example: bulk-updater demo
+    """
+    from . import demo
+
+    folder = demo.given_folder(args.out) if args.out else demo.new_folder()
+    return demo.run_demo(folder, _main, progress=not args.no_progress)
+
+
 def cmd_ui(args: argparse.Namespace) -> int:
     """Open the whole job in a local web page: sheet, check, connection, options, run, results.
 
@@ -510,6 +528,10 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
     ui.add_argument("--port", type=int, default=0, metavar="N", help="the port on 127.0.0.1 (default: a free one)")
     ui.add_argument("--no-browser", action="store_true", help="print the address; don't open a browser")
     ui.add_argument("--env-file", metavar="PATH", help="a .env-style file of LSQ_ACCESS_KEY, LSQ_SECRET_KEY, LSQ_HOST for the page to use")
+
+    demo = _command(commands, "demo", cmd_demo)
+    demo.add_argument("--out", metavar="DIR", help="a new folder for the demo (default: demo-out, or demo-out-2... if it exists)")
+    add_display_options(demo)
 
     sandbox = _command(commands, "sandbox", cmd_sandbox)
     if command in (None, "sandbox"):  # its options live beside the server, which imports aiohttp.web

@@ -1,6 +1,6 @@
-"""The README's option tables and docs/cli.md, written from the CLI's parser and the option registry.
+"""The docs' option tables and docs/cli.md, written from the CLI's parser and the option registry.
 
-`make docs` runs cog over README.md and docs/cli.md, whose marked blocks call these functions;
+`make docs` runs cog over the pages the Makefile lists (DOCS), whose marked blocks call these functions;
 `make docs-check` (CI) fails when what is committed differs from what they write now. Every
 flag's help comes from one place: a recorded option's from its field (option_spec.py), any other
 flag's from cli.py. The help's "(default: X)" becomes the table's default column.

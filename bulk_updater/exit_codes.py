@@ -2,7 +2,7 @@
 
 The CLI's `main` turns an exception into its code (`for_error`), and the end of a run its stop
 reason (`for_stop`); a run that did not stop exits OK, or SOME_FAILED when rows need another look.
-The README's table of exit codes is this one.
+The docs' tables of exit codes (docs/commands.md, docs/troubleshooting.md) are this one.
 """
 
 from __future__ import annotations

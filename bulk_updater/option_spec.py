@@ -5,7 +5,7 @@
 options.py collects every field so declared into the registry (options.OPTIONS). From that one
 declaration the CLI adds the flag and reads its text, the web page reads and checks its form
 field, a library caller's value is checked, run.json records the value in its class, and the
-README's option tables and docs/cli.md show the help (cli_reference.py).
+the docs' option tables and docs/cli.md show the help (cli_reference.py).
 
 The classes (what a later command on the same run folder does with the option):
 
@@ -100,7 +100,7 @@ class Option:
 
     kind: str  # READ, SEND or RECORD
     flag: str  # as the command line spells it: for the CLI, and for messages
-    help: str  # one line, for --help, the README's tables and docs/cli.md (the default is added to it)
+    help: str  # one line, for --help, the docs' option tables and docs/cli.md (the default is added to it)
     value: Value = TEXT
     metavar: str | None = None
     # The default as the help shows it: None: the default's own text (none for a flag, None or no default); "": none shown.
@@ -125,7 +125,7 @@ class Option:
 
     @property
     def default_text(self) -> str:
-        """The default as --help and the README show it; "" for none."""
+        """The default as --help and the docs show it; "" for none."""
         if self.shown is not None:
             return self.shown
         if self.default is NO_DEFAULT or self.default is None or isinstance(self.default, bool):

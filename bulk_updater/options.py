@@ -17,7 +17,7 @@ An option not given to a resume takes the recorded value. Keys are never recorde
 
 To add an option, add one field to the dataclass that uses it, made by `option(...)` with its
 class, flag and help. The CLI's flag, the run.json entry, the resume rules, the library's check
-of its value and the README's tables (`make docs`) follow from it.
+of its value and the docs' option tables (`make docs`) follow from it.
 """
 
 from __future__ import annotations

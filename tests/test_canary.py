@@ -172,7 +172,7 @@ def test_a_read_that_respells_values_is_no_reason_to_stop(quirk, tmp_path, sandb
 
 
 def test_max_calls_1_sends_one_checked_update_then_verify_then_the_rest(tmp_path, sandbox, bulk):
-    """The README's "Before the first real run": one activity, checked and backed up; verify; the rest."""
+    """The README's "Before the first real run" (tests/test_readme_recipes.py runs it as written): one activity, checked and backed up; verify; the rest."""
     initial = activities(4)
     box = sandbox(initial=initial)
     path = sheet(tmp_path, [[i, "Won"] for i in initial])

@@ -28,7 +28,7 @@ from bulk_updater.stop_reason import StopReason
 
 # The rule, written out: when causes come together the run gives the one listed first.
 RANKED = ["unauthorized", "interrupted", "terminated", "stopped", "throttled", "canary", "failing", "max_calls", "incomplete", "dry_run"]
-# What a stopped run exits with (README, "Exit codes" and "Stopping and resuming").
+# What a stopped run exits with (docs/commands.md, "Exit codes"; docs/stopping.md).
 EXIT_BY_REASON = {
     "unauthorized": 3, "interrupted": 130, "terminated": 143, "stopped": 1, "throttled": 1,
     "canary": 1, "failing": 1, "max_calls": 1, "incomplete": 1, "dry_run": 0,

@@ -15,14 +15,14 @@ from pathlib import Path
 import pytest
 from conftest import new_ids, write_csv
 
-from bulk_updater import check
+from bulk_updater import check, demo
 from bulk_updater.ui import UiThread
 
 pytestmark = pytest.mark.e2e
 
 CHROMIUM = Path("/usr/bin/chromium")
 ROOT = Path(__file__).resolve().parent.parent
-SAMPLES = ROOT / "samples"
+SAMPLE = ROOT / "bulk_updater" / "demo" / "activities.csv"  # the demo's sheet, shipped in the package
 LAUNCH_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
                "--disable-component-update", "--disable-sync"]
 WAIT = 60_000  # ms; generous for a busy 2-core machine
@@ -94,11 +94,10 @@ def summary_of(folder: Path) -> dict:
 
 
 def test_a_sheet_from_upload_to_results_download_and_retry(page, ui, sandbox, tmp_path):
-    ids = {line.strip() for line in (SAMPLES / "sandbox-activities.txt").read_text().splitlines() if line.strip()}
-    box = sandbox(activities=ids, latency=(0.05, 0.2))
+    box = sandbox(activities=set(demo.sandbox_activities()), latency=(0.05, 0.2))
     server = ui(box)
-    expected = check.check(SAMPLES / "activities.csv")
-    upload_and_check(page, server, SAMPLES / "activities.csv")
+    expected = check.check(SAMPLE)
+    upload_and_check(page, server, SAMPLE)
     assert int(page.inner_text("#check-will-update")) == expected.will_update
     assert int(page.inner_text("#check-invalid")) == expected.invalid
     assert int(page.inner_text("#check-skipped")) == expected.skipped

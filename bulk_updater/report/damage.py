@@ -2,7 +2,7 @@
 
 `spreadsheet_change(old, new)` says whether `new` is `old` put through one of them (used by
 `retry`, which knows the original cell); the `looks_*` tests spot the signs in a single cell
-(used by `check`, which does not). See README, "Excel and CSV".
+(used by `check`, which does not). See docs/sheet.md, "Excel and CSV".
 """
 
 from __future__ import annotations

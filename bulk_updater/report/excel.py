@@ -26,8 +26,8 @@ EXCEL_FORBIDDEN = re.compile(r"[\[\]:*?/\\]")
 EXCEL_TITLE_CHARS = 31
 # A sheet holds at most 1,048,576 rows (the header is one).
 EXCEL_MAX_ROWS = 1_048_576
-# The copy costs time at the end of a run: `make bench BENCH=xlsx_copy` measures it (see the README's
-# performance section); this many lines take well under a minute, at the end of a run of at least
+# The copy costs time at the end of a run: `make bench BENCH=xlsx_copy` measures it (docs/report.md
+# gives the figures); this many lines take well under a minute, at the end of a run of at least
 # 3 hours (25 calls / 5 s, the highest plan).
 COPY_MAX_LINES = 300_000
 TEXT_FORMAT = "@"

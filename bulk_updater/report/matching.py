@@ -86,7 +86,7 @@ def _check_columns(sheet: Sheet, run: RunFolder, read: list[str]) -> None:
     """Refuse a column the run never read, unless it is a header renamed where it stood.
 
     A renamed header is the fix the tool itself asks for when a misspelled column made every
-    row fail (README, "Stop on systematic failure"). A column added can't be an edit of the
+    row fail (docs/safety-net.md, "Stop on systematic failure"). A column added can't be an edit of the
     run's rows: another sheet's, or a field the run never sent. A header a spreadsheet changed
     (`StraÃŸe`) is neither: it would be sent as a field of its own.
     """

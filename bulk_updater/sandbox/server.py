@@ -30,6 +30,7 @@ from aiolimiter import AsyncLimiter
 
 from ..calls.endpoints import RETRIEVE_PATH, UPDATE_PATH, USER_PATH
 from ..settings import Rate
+from ..shell import WINDOWS
 from . import quirks as q
 from .limits import MODES, CallCounter
 
@@ -451,9 +452,14 @@ def add_sandbox_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--fail-503", type=float, default=0.0, metavar="SHARE", help="share of calls answered 503, e.g. 0.1")
     parser.add_argument("--drop", type=float, default=0.0, metavar="SHARE", help="share of calls whose connection is dropped")
     parser.add_argument("--hang", type=float, default=0.0, metavar="SHARE", help="share of calls that never answer")
-    parser.add_argument(
+    known = parser.add_mutually_exclusive_group()
+    known.add_argument(
         "--activities", metavar="FILE",
         help="activity ids that exist, one per line, or a .json file of id -> {ActivityNote, Fields}; others get an MX error (default: all)",
+    )
+    known.add_argument(
+        "--demo", action="store_true",
+        help="know the activities of `bulk-updater demo`'s sample sheet, with their values and fields (instead of --activities)",
     )
     parser.add_argument("--seed", type=int, help="seed for latency and faults, to repeat a run")
     parser.add_argument(
@@ -476,6 +482,11 @@ def add_sandbox_options(parser: argparse.ArgumentParser) -> None:
 def config_from_args(args: argparse.Namespace) -> SandboxConfig:
     low, _, high = args.latency.partition("-")
     initial = _read_activities(Path(args.activities)) if args.activities else None
+    fields = None
+    if args.demo:  # the demo's activities and their activity type's fields, shipped in the package
+        from ..demo import FIELDS, sandbox_activities
+
+        initial, fields = sandbox_activities(), FIELDS
     return SandboxConfig(
         access_key=os.environ.get("LSQ_ACCESS_KEY") or DEMO_ACCESS_KEY,
         secret_key=os.environ.get("LSQ_SECRET_KEY") or DEMO_SECRET_KEY,
@@ -489,6 +500,7 @@ def config_from_args(args: argparse.Namespace) -> SandboxConfig:
         hang=args.hang,
         activities=set(initial) if initial is not None else None,
         initial=initial,
+        fields=fields,
         seed=args.seed,
         region_host=args.region_host,
         other_integration=args.other_integration,
@@ -526,15 +538,22 @@ def serve_forever(args: argparse.Namespace) -> None:
         pass
 
 
-def connection_lines(config: SandboxConfig, url: str) -> list[str]:
-    """What to paste into another terminal to send to this sandbox. Keys from the environment are never printed."""
-    paste = [f"export LSQ_HOST={url}"]
+def connection_lines(config: SandboxConfig, url: str, windows: bool = WINDOWS) -> list[str]:
+    """What to paste into another terminal to send to this sandbox, in that system's shells. Keys
+    from the environment are never printed."""
+    values = {"LSQ_HOST": url}
     if (config.access_key, config.secret_key) == (DEMO_ACCESS_KEY, DEMO_SECRET_KEY):
-        paste += [f"export LSQ_ACCESS_KEY={DEMO_ACCESS_KEY}", f"export LSQ_SECRET_KEY={DEMO_SECRET_KEY}"]
+        values |= {"LSQ_ACCESS_KEY": DEMO_ACCESS_KEY, "LSQ_SECRET_KEY": DEMO_SECRET_KEY}
         intro = "It accepts its demo keys. In another terminal, paste:"
     else:
         intro = "It accepts the keys in this environment's LSQ_ACCESS_KEY and LSQ_SECRET_KEY (not shown). In another terminal with the same keys, paste:"
-    return [intro, *(f"  {line}" for line in paste), "Stop it with Ctrl-C."]
+    if not windows:
+        return [intro, *(f"  export {name}={value}" for name, value in values.items()), "Stop it with Ctrl-C."]
+    # Windows has two shells, which set a variable differently (and neither reads `export`).
+    return [
+        intro, "  in PowerShell:", *(f'    $env:{name} = "{value}"' for name, value in values.items()),
+        "  in Command Prompt:", *(f"    set {name}={value}" for name, value in values.items()), "Stop it with Ctrl-C.",
+    ]
 
 
 async def start_site(app: web.Application, port: int, ssl_context: ssl.SSLContext | None = None) -> tuple[web.AppRunner, str]:
