@@ -82,3 +82,12 @@ def test_make_demo_and_make_sandbox_are_the_commands():
     makefile = (ROOT / "Makefile").read_text()
     assert re.search(r"^demo: .*\n\t\$\(VENV\)/bin/bulk-updater demo$", makefile, flags=re.M)
     assert re.search(r"^sandbox: .*\n\t\$\(VENV\)/bin/bulk-updater sandbox --demo$", makefile, flags=re.M)
+
+
+def test_the_samples_folder_holds_the_demos_sheet_and_activities_as_installed():
+    """samples/ is where a reader of the repository finds the sample sheet; the installed copy is the package's."""
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parent.parent
+    for name in ("activities.csv", "sandbox-activities.json"):
+        assert (root / "samples" / name).read_bytes() == (root / "bulk_updater" / "demo" / name).read_bytes(), name
