@@ -14,7 +14,7 @@ from pathlib import Path
 
 from ..account import another_account
 from ..report.run_record import RunRecord
-from ..safety import hooks
+from ..requests.counting import count_rows
 from ..safety.canary import reads_needed
 from ..safety.confirm import SendPlan
 from ..safety.undo import UndoSource
@@ -41,5 +41,5 @@ def undo_plan(run_dir: Path, force: bool, canary: bool = True) -> SendPlan:
     """The rows undo will send, counted as the library's undo counts them; 2 calls a row unless forced (the re-read),
     and the canary's reads (its read before is the re-read, unless forced)."""
     found = UndoSource.find(run_dir)
-    counted = hooks.count_rows(found.rows(), found.clear_token, found.planned)
+    counted = count_rows(found.rows(), found.clear_token, found.planned)
     return SendPlan(counted.to_send, counted.activities, 1 if force else 2, check_reads=reads_needed(canary, not force))
