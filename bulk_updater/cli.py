@@ -175,11 +175,18 @@ def _resume(args: argparse.Namespace, given: dict, input_path: str | None = None
 
 
 def _session_options(args: argparse.Namespace) -> dict:
-    """What this command does that no run records: the bar, stopping on Ctrl-C and SIGTERM, the question before sending."""
+    """What this command does that no run records: the bar, the notes, stopping on Ctrl-C and SIGTERM, the question before sending."""
     return {
-        "progress": not args.no_progress, "handle_signals": True, "confirm": _confirmer(args), "confirm_asks": _asks(args),
+        "progress": not args.no_progress, "on_note": _say, "handle_signals": True, "confirm": _confirmer(args), "confirm_asks": _asks(args),
         "force": bool(getattr(args, "force", None)), "unverified_account": args.unverified_account,
     }
+
+
+def _say(text: str) -> None:
+    """What the library tells a person (on_note): on stderr, without breaking the progress bar."""
+    from .report.progress import write_line
+
+    write_line(text)
 
 
 def _report_end(summary: Summary, args: argparse.Namespace) -> int:

@@ -14,15 +14,14 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
-import sys
+import functools
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Coroutine, Iterator, Mapping
 from dataclasses import InitVar, dataclass
 from pathlib import Path
 from typing import Any
 
-from tqdm import tqdm
-
+from . import notes
 from . import options as recorded_options
 from .account import refuse_another_account
 from .calls import LeadSquaredClient, RetryPolicy, WindowLimiter, open_session
@@ -65,9 +64,12 @@ __all__ = ["FAILED", "REPORT", "STOP_WAIT", "SUMMARY", "Hooks", "Job", "JobOptio
 class Hooks:
     """How the caller follows and steers a job. Never recorded: each command gives its own."""
 
-    progress: bool = True  # a progress bar on stderr
+    progress: bool = False  # a progress bar on stderr (drawn only on a terminal); the CLI asks for it
     # Called with each row's outcome once it is in the report (the progress bar is another listener).
     on_outcome: Callable[[RowOutcome], None] | None = None
+    # Called with each thing the job tells a person: a resume, a warning ("Warning: ..."), a stop on its way.
+    # None: the library says nothing (notes.py); the CLI prints them on stderr, the page shows them.
+    on_note: Callable[[str], None] | None = None
     # Set by the caller, from any thread, to stop the job as a first (then second) Ctrl-C would.
     stop_token: StopToken | None = None
     # Stop cleanly on Ctrl-C and SIGTERM. Off for a library: the process's signals are its owner's (the CLI sets it).
@@ -101,17 +103,21 @@ class JobOptions(RunOptions):
     # Hooks' fields by their own names (read them from `hooks`: these attributes stay None).
     progress: InitVar[bool | None] = None
     on_outcome: InitVar[Callable[[RowOutcome], None] | None] = None
+    on_note: InitVar[Callable[[str], None] | None] = None
     stop_token: InitVar[StopToken | None] = None
     handle_signals: InitVar[bool | None] = None
     confirm: InitVar[Callable[[str], bool] | None] = None
     confirm_asks: InitVar[bool | None] = None
 
     def __post_init__(
-        self, progress: bool | None, on_outcome: Callable[[RowOutcome], None] | None, stop_token: StopToken | None, handle_signals: bool | None,
-        confirm: Callable[[str], bool] | None, confirm_asks: bool | None,
+        self, progress: bool | None, on_outcome: Callable[[RowOutcome], None] | None, on_note: Callable[[str], None] | None,
+        stop_token: StopToken | None, handle_signals: bool | None, confirm: Callable[[str], bool] | None, confirm_asks: bool | None,
     ) -> None:
         super().__post_init__()
-        by_name: dict[str, Any] = dict(progress=progress, on_outcome=on_outcome, stop_token=stop_token, handle_signals=handle_signals, confirm=confirm, confirm_asks=confirm_asks)
+        by_name: dict[str, Any] = dict(
+            progress=progress, on_outcome=on_outcome, on_note=on_note, stop_token=stop_token, handle_signals=handle_signals, confirm=confirm,
+            confirm_asks=confirm_asks,
+        )
         given = {name: value for name, value in by_name.items() if value is not None}
         if given:
             object.__setattr__(self, "hooks", dataclasses.replace(self.hooks, **given))
@@ -134,6 +140,20 @@ class _Source:
     counted_plan: Callable[[Row, str], Plan] | None = None
 
 
+Entry = Callable[[Any, Path, SendSettings, "JobOptions"], Coroutine[Any, Any, Summary]]
+
+
+def _telling_its_caller(entry: Entry) -> Entry:
+    """The job's warnings that rise in the readers or the run folder go to its caller's on_note (notes.py), not to stderr."""
+
+    @functools.wraps(entry)
+    async def told(source: Any, out_dir: Path, send: SendSettings, options: JobOptions) -> Summary:
+        with notes.telling(options.hooks.on_note):
+            return await entry(source, out_dir, send, options)
+
+    return told
+
+
 def run(edits: str | Path | Any, out_dir: str | Path, send: SendSettings, options: JobOptions = JobOptions()) -> Summary:
     """Apply every row of `edits`; write report.csv, failed.csv, their copies report.xlsx and
     failed.xlsx, and summary.json in `out_dir`.
@@ -144,6 +164,7 @@ def run(edits: str | Path | Any, out_dir: str | Path, send: SendSettings, option
     return asyncio.run(run_async(edits, Path(out_dir), send, options))
 
 
+@_telling_its_caller
 async def run_async(edits: str | Path | Any, out_dir: Path, send: SendSettings, options: JobOptions) -> Summary:
     if is_records(edits):
         input_path = spool_records(edits, out_dir, options.read.timezone)
@@ -163,6 +184,7 @@ def retry(report_path: str | Path, out_dir: str | Path, send: SendSettings, opti
     return asyncio.run(retry_async(Path(report_path), Path(out_dir), send, options))
 
 
+@_telling_its_caller
 async def retry_async(report_path: Path, out_dir: Path, send: SendSettings, options: JobOptions) -> Summary:
     # A report's cells mean what they meant to the run that wrote it: an undo's report holds its own clear
     # token, a run's its --clear-token. Read with another, a field to clear would be sent as the token's text.
@@ -186,6 +208,7 @@ def undo(run_dir: str | Path, out_dir: str | Path, send: SendSettings, options: 
     return asyncio.run(undo_async(Path(run_dir), Path(out_dir), send, options))
 
 
+@_telling_its_caller
 async def undo_async(run_dir: Path, out_dir: Path, send: SendSettings, options: JobOptions) -> Summary:
     if run_dir.is_file():  # resume names the file the undo read (the backup's record, or an older version's undo.csv)
         run_dir = run_dir.parent
@@ -347,8 +370,9 @@ class Job:
         self.stats = RunStats()  # this session's calls: the runner's, and the send steps' second calls
 
     def note(self, text: str) -> None:
-        """Tell the person running the job something (a warning, a resume, a stop)."""
-        _say(text)
+        """Tell the person running the job something (a warning, a resume, a stop): the caller's on_note, if any."""
+        if self.hooks.on_note is not None:
+            self.hooks.on_note(text)
 
     async def run(self) -> Summary:
         prepared = await self.prepare()
@@ -603,12 +627,6 @@ class Recorder:
     def close(self) -> None:
         self.progress.close()
         self.writer.close()
-
-
-def _say(text: str) -> None:
-    """A line on stderr that does not break the progress bar."""
-    tqdm.write(text, file=sys.stderr)
-    sys.stderr.flush()
 
 
 def _rows_left(source: _Source, earlier: Recorded) -> Iterator[Row]:

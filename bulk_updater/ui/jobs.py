@@ -99,6 +99,8 @@ class Job:
     unverified_account: bool = False  # the page's checkbox: JobOptions.unverified_account (never recorded)
     state: str = "starting"  # starting, running, stopping, finished, stopped, failed
     error: str = ""
+    # What the library told the person running the job (its on_note): a resume, a warning, a stop on its way.
+    notes: list[str] = field(default_factory=list)
     summary: dict | None = None
     thread: threading.Thread | None = None
 
@@ -112,7 +114,7 @@ class Job:
 
     def snapshot(self) -> dict:
         data = self.progress.snapshot()
-        data.update(state=self.state, error=REDACTOR.redact(self.error), live=self.live)
+        data.update(state=self.state, error=REDACTOR.redact(self.error), live=self.live, notes=[REDACTOR.redact(note) for note in list(self.notes)])
         return data
 
 
@@ -156,10 +158,10 @@ def _work(job: Job, on_end: Callable[[Job], None] | None) -> None:
         # The page showed the line before Start; a `confirm` that says yes still has the job run the field
         # check (a column whose case clashes with a field is refused before any update), asking no one.
         if job.command == "resume":
-            summary = library.resume(job.out_dir, job.send.credentials, {}, progress=False, on_outcome=job.progress.add, stop_token=job.stop_token,
-                                     unverified_account=job.unverified_account, confirm=_started_already, confirm_asks=False)
+            summary = library.resume(job.out_dir, job.send.credentials, {}, on_outcome=job.progress.add, on_note=job.notes.append,
+                                     stop_token=job.stop_token, unverified_account=job.unverified_account, confirm=_started_already, confirm_asks=False)
         else:
-            options = library.JobOptions(read=job.read, progress=False, on_outcome=job.progress.add, stop_token=job.stop_token,
+            options = library.JobOptions(read=job.read, on_outcome=job.progress.add, on_note=job.notes.append, stop_token=job.stop_token,
                                          unverified_account=job.unverified_account, confirm=_started_already, confirm_asks=False, **job.safety)
             start = {"run": library.run, "retry": library.retry, "undo": library.undo}[job.command]
             summary = start(job.source, job.out_dir, job.send, options)
