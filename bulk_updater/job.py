@@ -37,6 +37,7 @@ from .report.progress import Progress
 from .report.recovery import Recorded
 from .report.rerun import SENT_WITHOUT, Rerun
 from .report.run_record import RUN_FILE, RunRecord, RunState, file_sha256
+from .report.tally import Tally
 from .report.writer import report_header
 from .requests import Plan, activity_to_update, plan_row
 from .requests.counting import Counted, count_rows
@@ -45,8 +46,8 @@ from .rows.reader import ReadFindings
 from .rows.records import is_records, spool_records
 from .safety.activity import Activity
 from .safety.backup import UndoLog
-from .safety.canary import Canary, reads_needed
-from .safety.confirm import FIX_IN_SHEET, FIX_IN_UNDO, SendPlan, about_to_update, timezone_warning, zone_to_warn_of
+from .safety.canary import Canary
+from .safety.confirm import FIX_IN_SHEET, FIX_IN_UNDO, SendPlan, about_to_update, reads_first, timezone_warning, zone_to_warn_of
 from .safety.failing import FailureWatch
 from .safety.field_check import ColumnCheck, FieldCheck, names_mapped, say_warnings
 from .safety.options import record_safety
@@ -70,6 +71,8 @@ class Hooks:
     # Called with each thing the job tells a person: a resume, a warning ("Warning: ..."), a stop on its way.
     # None: the library says nothing (notes.py); the CLI prints them on stderr, the page shows them.
     on_note: Callable[[str], None] | None = None
+    # The job's counts as it goes (report/tally.py), for a caller that shows them from another thread (the page).
+    tally: Tally | None = None
     # Set by the caller, from any thread, to stop the job as a first (then second) Ctrl-C would.
     stop_token: StopToken | None = None
     # Stop cleanly on Ctrl-C and SIGTERM. Off for a library: the process's signals are its owner's (the CLI sets it).
@@ -104,18 +107,19 @@ class JobOptions(RunOptions):
     progress: InitVar[bool | None] = None
     on_outcome: InitVar[Callable[[RowOutcome], None] | None] = None
     on_note: InitVar[Callable[[str], None] | None] = None
+    tally: InitVar[Tally | None] = None
     stop_token: InitVar[StopToken | None] = None
     handle_signals: InitVar[bool | None] = None
     confirm: InitVar[Callable[[str], bool] | None] = None
     confirm_asks: InitVar[bool | None] = None
 
     def __post_init__(
-        self, progress: bool | None, on_outcome: Callable[[RowOutcome], None] | None, on_note: Callable[[str], None] | None,
+        self, progress: bool | None, on_outcome: Callable[[RowOutcome], None] | None, on_note: Callable[[str], None] | None, tally: Tally | None,
         stop_token: StopToken | None, handle_signals: bool | None, confirm: Callable[[str], bool] | None, confirm_asks: bool | None,
     ) -> None:
         super().__post_init__()
         by_name: dict[str, Any] = dict(
-            progress=progress, on_outcome=on_outcome, on_note=on_note, stop_token=stop_token, handle_signals=handle_signals, confirm=confirm,
+            progress=progress, on_outcome=on_outcome, on_note=on_note, tally=tally, stop_token=stop_token, handle_signals=handle_signals, confirm=confirm,
             confirm_asks=confirm_asks,
         )
         given = {name: value for name, value in by_name.items() if value is not None}
@@ -368,6 +372,7 @@ class Job:
         self.hooks = options.hooks
         self.limiter = WindowLimiter(send.rate.calls, send.rate.period, send.jitter)
         self.stats = RunStats()  # this session's calls: the runner's, and the send steps' second calls
+        self.tally = self.hooks.tally if self.hooks.tally is not None else Tally()  # its counts as it goes
 
     def note(self, text: str) -> None:
         """Tell the person running the job something (a warning, a resume, a stop): the caller's on_note, if any."""
@@ -464,8 +469,8 @@ class Job:
             if not await reading.answered(self._stop_requested):
                 return None
             say_warnings(reading.reading.result(), self.note)  # or raises the refusal
-        reads_first = options.backup or bool(undo_from and not options.force)
-        plan = SendPlan(counted.to_send, counted.activities, 2 if reads_first else 1, datetimes_not_in=zone, check_reads=reads_needed(options.canary, reads_first))
+        each_read_first = reads_first(options.backup, undo=undo_from is not None, force=options.force)
+        plan = SendPlan.of(counted.to_send, counted.activities, reads_first=each_read_first, canary=options.canary, datetimes_not_in=zone)
         if not confirm(about_to_update(plan, identity.org, identity.user, self.send.host, self.send.rate)):
             reading.reading.cancel()
             raise Declined("Nothing was sent.")
@@ -485,9 +490,10 @@ class Job:
         started = time.monotonic()
         summary = self._summary_so_far(confirmed.earlier)
         summary.changed_on_resume = self.record.changed_on_resume
+        self.tally.begin(confirmed.total, summary)
         stopping = asyncio.Event()  # set by every stop: the runner's own causes, a signal, the stop token, the failure watch
         recorder = Recorder(
-            out_dir / REPORT, self.source.columns, summary, Progress(confirmed.total, self.hooks.progress, done=summary.counts), self.send.credentials,
+            out_dir / REPORT, self.source.columns, self.tally, Progress(confirmed.total, self.hooks.progress, done=summary.counts), self.send.credentials,
             self.hooks.on_outcome, FailureWatch(options.stop_rule), UndoGuard.translate if guard else None, stopping.set,
         )
         self._say_what_goes_on(confirmed, summary)
@@ -594,16 +600,16 @@ class Job:
 
 
 class Recorder:
-    """Where each outcome of this session goes: the report, the summary, the progress bar and the caller's
-    listener. The failure watch sees each one too, and stops the run (`stop`) when it trips."""
+    """Where each outcome of this session goes: the report, the tally (the summary's counts), the progress bar
+    and the caller's listener. The failure watch sees each one too, and stops the run (`stop`) when it trips."""
 
     def __init__(
-        self, report: Path, columns: list[str], summary: Summary, progress: Progress, credentials: Credentials,
+        self, report: Path, columns: list[str], tally: Tally, progress: Progress, credentials: Credentials,
         on_outcome: Callable[[RowOutcome], None] | None, watch: FailureWatch, translate: Callable[[RowOutcome], RowOutcome] | None,
         stop: Callable[[], None],
     ) -> None:
         """`translate`: undo's, whose held-back rows are skipped; `stop`: stops the runner (the rows left are recorded not_sent)."""
-        self.summary, self.progress, self._credentials, self._on_outcome = summary, progress, credentials, on_outcome
+        self.tally, self.progress, self._credentials, self._on_outcome = tally, progress, credentials, on_outcome
         self.watch, self._translate, self._stop = watch, translate, stop
         self.writer = ReportWriter(report, columns)
 
@@ -617,7 +623,7 @@ class Recorder:
         if message != result.error_message:
             result = dataclasses.replace(result, error_message=message)
         self.writer.write(result)
-        self.summary.add(result)
+        self.tally.add(result)
         self.progress.add(result)
         if self._on_outcome is not None:
             self._on_outcome(result)

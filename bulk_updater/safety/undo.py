@@ -157,11 +157,6 @@ def _updated_without_snapshot(db: sqlite3.Connection) -> tuple[str, str, int] | 
     ).fetchone()
 
 
-def rows_to_undo(source: Path) -> int:
-    """How many rows an undo of `source` (a run folder, or the file its undo reads) sends: for a progress bar."""
-    return sum(1 for _ in UndoSource.find(source.parent if source.is_file() else source).rows())
-
-
 def _read_as_saved(run_dir: Path) -> str:
     return (
         f"{run_dir} has no {RECORD_FILE} (an older bulk-updater made this backup): undo reads {UNDO_FILE} as it is saved now. "
