@@ -367,7 +367,7 @@ class Job:
         self, record: RunRecord, source: _Source, out_dir: Path, send: SendSettings, options: JobOptions, rerun: Rerun | None = None,
         undo_from: UndoSource | None = None, acted_on: tuple[Path, RunRecord] | None = None,
     ) -> None:
-        self.record, self.source, self.out_dir, self.send, self.options = record, source, out_dir, send, options
+        self.record, self.source, self.out_dir, self.settings, self.options = record, source, out_dir, send, options
         self.rerun, self.undo_from, self.acted_on = rerun, undo_from, acted_on
         self.hooks = options.hooks
         self.limiter = WindowLimiter(send.rate.calls, send.rate.period, send.jitter)
@@ -383,7 +383,7 @@ class Job:
         prepared = await self.prepare()
         with _exit_1_once_sent(lambda: self.stats.calls > 0), lock_out_dir(self.out_dir):
             confirmed = await self.confirm(prepared)
-            sent = await self.send_rows(confirmed)
+            sent = await self.send(confirmed)
             return self.finish(sent)
 
     # --- prepare ------------------------------------------------------------------------
@@ -409,7 +409,7 @@ class Job:
         source = self.source
         counting = asyncio.ensure_future(asyncio.to_thread(count_rows, source.rows(), self.options.clear_token, source.counted_plan))
         try:
-            identity = await preflight(self.send, self.limiter)
+            identity = await preflight(self.settings, self.limiter)
         except Exception:  # (a Ctrl-C or a cancel is not held up here)
             await asyncio.wait([counting])
             if not counting.cancelled() and (problem := counting.exception()) is not None:
@@ -459,7 +459,7 @@ class Job:
             self.source.columns, frozenset(self.record.named_columns), str(self.source.path), FIX_IN_UNDO if undo_from else FIX_IN_SHEET,
             warn_unknown=not undo_from,
         )
-        reading = FieldCheck.start(check, counted.first, self.send, self.limiter)
+        reading = FieldCheck.start(check, counted.first, self.settings, self.limiter)
         utc_datetimes = self.source.findings.utc_datetimes if self.source.findings else 0
         zone = zone_to_warn_of(identity.time_zone, utc_datetimes)
         if zone:
@@ -471,7 +471,7 @@ class Job:
             say_warnings(reading.reading.result(), self.note)  # or raises the refusal
         each_read_first = reads_first(options.backup, undo=undo_from is not None, force=options.force)
         plan = SendPlan.of(counted.to_send, counted.activities, reads_first=each_read_first, canary=options.canary, datetimes_not_in=zone)
-        if not confirm(about_to_update(plan, identity.org, identity.user, self.send.host, self.send.rate)):
+        if not confirm(about_to_update(plan, identity.org, identity.user, self.settings.host, self.settings.rate)):
             reading.reading.cancel()
             raise Declined("Nothing was sent.")
         return None if answered_first else reading
@@ -482,7 +482,7 @@ class Job:
 
     # --- send ---------------------------------------------------------------------------
 
-    async def send_rows(self, confirmed: Confirmed) -> Sent:
+    async def send(self, confirmed: Confirmed) -> Sent:
         """Send the rows without an outcome until done or stopped; after a stop, every row still gets its line."""
         out_dir, options = self.out_dir, self.options
         guard = self.undo_from.open_guard(out_dir, options.force) if self.undo_from else None
@@ -493,7 +493,7 @@ class Job:
         self.tally.begin(confirmed.total, summary)
         stopping = asyncio.Event()  # set by every stop: the runner's own causes, a signal, the stop token, the failure watch
         recorder = Recorder(
-            out_dir / REPORT, self.source.columns, self.tally, Progress(confirmed.total, self.hooks.progress, done=summary.counts), self.send.credentials,
+            out_dir / REPORT, self.source.columns, self.tally, Progress(confirmed.total, self.hooks.progress, done=summary.counts), self.settings.credentials,
             self.hooks.on_outcome, FailureWatch(options.stop_rule), UndoGuard.translate if guard else None, stopping.set,
         )
         self._say_what_goes_on(confirmed, summary)
@@ -529,7 +529,7 @@ class Job:
     async def _send_all(
         self, confirmed: Confirmed, recorder: Recorder, guard: UndoGuard | None, log: UndoLog | None, stopping: asyncio.Event
     ) -> tuple[StopOnSignals, SendSteps]:
-        send, options, source, earlier = self.send, self.options, self.source, confirmed.earlier
+        send, options, source, earlier = self.settings, self.options, self.source, confirmed.earlier
         pending = _canary_row_first(source, earlier, confirmed.left.clearing, options.clear_token) if options.canary else _rows_left(source, earlier)
         async with open_session(send.concurrency) as http:
             client = LeadSquaredClient(http, send.host, send.credentials, send.timeout)
@@ -568,7 +568,7 @@ class Job:
     def _summary_so_far(self, earlier: Recorded) -> Summary:
         """A summary that starts from the outcomes earlier sessions of this run recorded."""
         passed_over = self.rerun.passed_over if self.rerun else 0
-        summary = Summary(input=str(self.source.path), rate=str(self.send.rate), resumed=len(earlier.rows), passed_over=passed_over)
+        summary = Summary(input=str(self.source.path), rate=str(self.settings.rate), resumed=len(earlier.rows), passed_over=passed_over)
         for (outcome, error_type, message), rows in earlier.outcomes.items():
             summary.count(outcome, error_type, message, rows=rows)
         return summary
