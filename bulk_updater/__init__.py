@@ -25,12 +25,13 @@ _HOMES = {
     "verify": ".safety.verify",
     "host_url": ".hosts",
     "Summary": ".report",
+    "Tally": ".report.tally",
     "Credentials": ".settings", "Rate": ".settings", "SendSettings": ".settings",
     "StopToken": ".stopping",
     "StopReason": ".stop_reason",
 }  # fmt: skip
 
-__all__ = ["AuthError", "BulkUpdaterError", "ConnectError", "Credentials", "Hooks", "InputError", "JobOptions", "Rate", "SendSettings", "StopReason", "StopToken", "StoppedAtOnce", "Summary", "credentials_from", "environment", "host_url", "resume", "retry", "run", "undo", "verify"]
+__all__ = ["AuthError", "BulkUpdaterError", "ConnectError", "Credentials", "Hooks", "InputError", "JobOptions", "Rate", "SendSettings", "StopReason", "StopToken", "StoppedAtOnce", "Summary", "Tally", "credentials_from", "environment", "host_url", "resume", "retry", "run", "undo", "verify"]
 
 if TYPE_CHECKING:
     from .credentials import credentials_from, environment
@@ -38,6 +39,7 @@ if TYPE_CHECKING:
     from .hosts import host_url
     from .job import Hooks, JobOptions, resume, retry, run, undo
     from .report import Summary
+    from .report.tally import Tally
     from .safety.verify import verify
     from .settings import Credentials, Rate, SendSettings
     from .stop_reason import StopReason

@@ -9,12 +9,11 @@ from __future__ import annotations
 
 import json
 import uuid
-import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .errors import BulkUpdaterWarning
+from . import notes
 from .outcomes import Outcome, RowOutcome
 from .report import ReportWriter, Summary, write_failed
 from .report.damage import DamageSigns
@@ -147,7 +146,7 @@ def dry_run_retry(
     open_fresh_out_dir(out_dir, report_path)
     rerun.check_run(out_dir)
     for warning in rerun.lineage.warnings:
-        warnings.warn(warning, BulkUpdaterWarning, stacklevel=2)
+        notes.warn(warning)
     rerun.prepare(out_dir)
     try:
         return _write_dry_run(rerun.sheet, report_path, out_dir, (rerun.plan(row, clear_token) for row in rerun.rows()))

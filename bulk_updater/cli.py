@@ -21,6 +21,7 @@ import sys
 import traceback
 import warnings
 from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from . import exit_codes
@@ -47,15 +48,16 @@ class _Lazy:
 
 if TYPE_CHECKING:
     from . import check, job, rows
-    from .report import Summary
+    from .application import ending as job_ending
+    from .application import verify_settings as verifying_settings
+    from .report import Summary, run_record
     from .safety import verify as verifying
 else:
     # Imported when a command first uses them: `--help` and `whoami` start without the readers,
     # the report writers and the progress bar.
-    check, job, rows, verifying = (_Lazy(name) for name in (".check", ".job", ".rows", ".safety.verify"))
-
-FAILED_XLSX = "failed.xlsx"
-
+    check, job, rows, verifying, job_ending, verifying_settings, run_record = (
+        _Lazy(name) for name in (".check", ".job", ".rows", ".safety.verify", ".application.ending", ".application.verify_settings", ".report.run_record")
+    )
 
 def cmd_run(args: argparse.Namespace) -> int:
     """Apply a sheet of activity edits: one update call per row, then a report.
@@ -148,9 +150,9 @@ def cmd_verify(args: argparse.Namespace) -> int:
     """
     environ = _environment(args)
     # The run's own host and pace unless given: verify reads the account the run wrote to.
-    values = recorded_options.for_verify(job.recorded_values(args.run_dir), _given(args, resuming=False))
-    values["host"] = values.get("host") or require_host(host_url(environ=environ))
-    send, _ = job.settings_from(values, _credentials(environ))
+    send = verifying_settings.verify_settings(
+        args.run_dir, _given(args, resuming=False), lambda: _credentials(environ), default_host=lambda: require_host(host_url(environ=environ))
+    )
     result = verifying.verify(args.run_dir, send, args.unverified_account)
     print("\n".join(result.lines()))
     return exit_codes.OK if set(result.counts) <= {"match"} else exit_codes.SOME_FAILED
@@ -175,51 +177,52 @@ def _resume(args: argparse.Namespace, given: dict, input_path: str | None = None
 
 
 def _session_options(args: argparse.Namespace) -> dict:
-    """What this command does that no run records: the bar, stopping on Ctrl-C and SIGTERM, the question before sending."""
+    """What this command does that no run records: the bar, the notes, stopping on Ctrl-C and SIGTERM, the question before sending."""
     return {
-        "progress": not args.no_progress, "handle_signals": True, "confirm": _confirmer(args), "confirm_asks": _asks(args),
+        "progress": not args.no_progress, "on_note": _say, "handle_signals": True, "confirm": _confirmer(args), "confirm_asks": _asks(args),
         "force": bool(getattr(args, "force", None)), "unverified_account": args.unverified_account,
     }
 
 
+def _say(text: str) -> None:
+    """What the library tells a person (on_note): on stderr, without breaking the progress bar."""
+    from .report.progress import write_line
+
+    write_line(text)
+
+
 def _report_end(summary: Summary, args: argparse.Namespace) -> int:
-    """Print the summary and what to do next; return the exit code."""
+    """Print the summary and what to do next (the job's ending, application/ending.py); return the exit code."""
     print("\n".join(summary.lines()))
     print(f"Report: {os.path.join(args.out, job.REPORT)}")
-    failed = os.path.join(args.out, job.FAILED)
-    if summary.stop_reason is not None:
-        print(_after_stop(summary, args), file=sys.stderr)
-        return exit_codes.for_stop(summary.stop_reason)
-    if summary.held_back and args.command == "undo":
+    ending = job_ending.Ending.of(summary.to_json(), run_record.RunRecord.load(Path(args.out)), args.out)
+    if ending.stop_reason is not None:
+        print(_after_stop(ending, args), file=sys.stderr)
+        return exit_codes.for_stop(ending.stop_reason)
+    undone = shell_quote(getattr(args, "run_dir", None) or ending.undone)  # the folder as typed, when this command named it
+    if job_ending.Step.UNDO_FORCED in ending.steps:
         # Skipped, yet not done: say so, where they are listed, and the one way to restore them over the colleague's edit.
         print(
-            f"{summary.held_back:,} rows not restored: their activity changed since the run (listed in {failed}). "
-            f"To restore them anyway: bulk-updater undo {shell_quote(args.run_dir)} --out NEW_DIR --force"
+            f"{ending.held_back:,} rows not restored: their activity changed since the run (listed in {ending.failed}). "
+            f"To restore them anyway: bulk-updater undo {undone} --out NEW_DIR --force"
         )
-    needs_look = summary.rows - summary.counts["success"] - summary.counts["skipped"]
-    if needs_look and args.command == "undo":
+    if job_ending.Step.UNDO_AGAIN in ending.steps:
         # Not `retry`: that would restore without the "changed since the run" check.
-        print(f"{needs_look:,} rows need another look: {failed}")
-        print(f"To try again: bulk-updater undo {shell_quote(args.run_dir)} --out NEW_DIR (activities already restored get the same values again)")
-        return exit_codes.SOME_FAILED
-    if needs_look:
-        # The workbook copy survives Excel (a CSV opened and saved in Excel loses leading zeros and digits).
-        failed_xlsx = os.path.join(args.out, FAILED_XLSX)
-        fix_in = failed_xlsx if os.path.exists(failed_xlsx) else failed
-        print(f"{needs_look:,} rows need another look: {fix_in}")
-        print(f"Fix them if needed (in Excel or LibreOffice), then: bulk-updater retry {shell_quote(fix_in)} --out NEW_DIR")
-        return exit_codes.SOME_FAILED
-    return exit_codes.OK
+        print(f"{ending.needs_look:,} rows need another look: {ending.failed}")
+        print(f"To try again: bulk-updater undo {undone} --out NEW_DIR (activities already restored get the same values again)")
+    if job_ending.Step.RETRY in ending.steps:
+        print(f"{ending.needs_look:,} rows need another look: {ending.fix_in}")
+        print(f"Fix them if needed (in Excel or LibreOffice), then: bulk-updater retry {shell_quote(ending.fix_in)} --out NEW_DIR")
+    return exit_codes.SOME_FAILED if ending.needs_look else exit_codes.OK
 
 
-def _after_stop(summary: Summary, args: argparse.Namespace) -> str:
-    """Why the run stopped, and how to finish the job."""
-    reason = summary.stop_reason
+def _after_stop(ending: job_ending.Ending, args: argparse.Namespace) -> str:
+    """Why the job stopped, and how to finish it (its steps, as commands)."""
+    reason = ending.stop_reason
     if reason is StopReason.UNAUTHORIZED:
-        failed = os.path.join(args.out, job.FAILED)
         return (
             "Error: LeadSquared rejected the keys (401) during the run; the user may have been deactivated. "
-            f"Check the keys (bulk-updater whoami), then send the rows left: bulk-updater retry {shell_quote(failed)} --out NEW_DIR"
+            f"Check the keys (bulk-updater whoami), then send the rows left: bulk-updater retry {shell_quote(ending.retried)} --out NEW_DIR"
         )
     if reason is StopReason.THROTTLED:
         return (
@@ -228,27 +231,20 @@ def _after_stop(summary: Summary, args: argparse.Namespace) -> str:
             f"The rows left are not_sent. To finish the job, run: {_finish_command(args)}"
         )
     if reason is StopReason.FAILING:
-        failed_copy = _failed_copy(args.out)
         return (
-            f"Error: stopped sending: {summary.stop_detail}. The rows left are not_sent. "
-            f"If a column or value is wrong, fix it in {failed_copy} and send those rows again: "
-            f"bulk-updater retry {shell_quote(failed_copy)} --out NEW_DIR. "
+            f"Error: stopped sending: {ending.stop_detail}. The rows left are not_sent. "
+            f"If a column or value is wrong, fix it in {ending.fix_in} and send those rows again: "
+            f"bulk-updater retry {shell_quote(ending.fix_in)} --out NEW_DIR. "
             f"If these failures are expected, send the rest anyway: {_finish_command(args)} --keep-going"
         )
     if reason is StopReason.CANARY:
         return (
-            f"Error: stopped after the first update: {summary.stop_detail}. The rows left are not_sent. "
+            f"Error: stopped after the first update: {ending.stop_detail}. The rows left are not_sent. "
             f"Its values before and after are in {os.path.join(args.out, 'canary.json')}: check that activity in LeadSquared "
             "(docs/leadsquared-api.md says what the first update tells). "
             f"Once the cause is understood, send the rest: {_finish_command(args)} --no-canary"
         )
     return f"Stopped ({reason}). To finish the job, run: {_finish_command(args)}"
-
-
-def _failed_copy(out: str) -> str:
-    """failed.xlsx when the run wrote one (a workbook input), else failed.csv."""
-    xlsx = os.path.join(out, "failed.xlsx")
-    return xlsx if os.path.exists(xlsx) else os.path.join(out, job.FAILED)
 
 
 def _confirmer(args: argparse.Namespace) -> Callable[[str], bool]:
@@ -390,8 +386,6 @@ def cmd_ui(args: argparse.Namespace) -> int:
 
     Example: bulk-updater ui --workspace ~/lsq-runs --env-file ~/lsq.env
     """
-    from pathlib import Path
-
     from .ui import serve
 
     serve(Path(args.workspace), args.port, not args.no_browser, _environment(args))

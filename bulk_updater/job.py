@@ -14,20 +14,21 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
-import sys
+import functools
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Coroutine, Iterator, Mapping
 from dataclasses import InitVar, dataclass
 from pathlib import Path
 from typing import Any
 
+from . import notes
 from . import options as recorded_options
 from .account import refuse_another_account
 from .calls import LeadSquaredClient, RetryPolicy, WindowLimiter, open_session
 from .credentials import Credentials
 from .errors import Declined, FolderError, InputError, StoppedAtOnce
 from .options import STOP_WAIT, RunOptions
-from .outcomes import RowOutcome, Runner, RunStats
+from .outcomes import RowOutcome, Runner, RunStats, second_call
 from .preflight import Identity, preflight
 from .report import ReportWriter, Summary, files, write_failed
 from .report.excel import write_workbook_copies
@@ -36,32 +37,42 @@ from .report.progress import Progress
 from .report.recovery import Recorded
 from .report.rerun import SENT_WITHOUT, Rerun
 from .report.run_record import RUN_FILE, RunRecord, RunState, file_sha256
+from .report.tally import Tally
 from .report.writer import report_header
 from .requests import Plan, activity_to_update, plan_row
+from .requests.counting import Counted, count_rows
 from .rows import ReadOptions, Row, open_sheet
 from .rows.reader import ReadFindings
 from .rows.records import is_records, spool_records
-from .safety import hooks
-from .safety.canary import Canary, reads_needed
-from .safety.confirm import FIX_IN_SHEET, FIX_IN_UNDO
+from .safety.activity import Activity
+from .safety.backup import UndoLog
+from .safety.canary import Canary
+from .safety.confirm import FIX_IN_SHEET, FIX_IN_UNDO, SendPlan, about_to_update, reads_first, timezone_warning, zone_to_warn_of
 from .safety.failing import FailureWatch
+from .safety.field_check import ColumnCheck, FieldCheck, names_mapped, say_warnings
 from .safety.options import record_safety
 from .safety.options import recorded as recorded_options_of_safety
-from .safety.undo import UndoSource, retry_clear_token
+from .safety.send_steps import SendSteps, add_to_summary, keep_canary_reads, stop_causes, update_step
+from .safety.undo import UndoGuard, UndoSource, retry_clear_token
 from .settings import SendSettings
 from .stop_reason import StopReason
 from .stopping import CAUSE_NAMES, StopOnSignals, StopToken
 
-__all__ = ["FAILED", "REPORT", "STOP_WAIT", "SUMMARY", "Hooks", "JobOptions", "RunOptions", "holds_unfinished", "recorded_values", "resume", "retry", "run", "settings_from", "undo"]
+__all__ = ["FAILED", "REPORT", "STOP_WAIT", "SUMMARY", "Hooks", "Job", "JobOptions", "RunOptions", "holds_unfinished", "recorded_values", "resume", "retry", "run", "settings_from", "undo"]
 
 
 @dataclass(frozen=True)
 class Hooks:
     """How the caller follows and steers a job. Never recorded: each command gives its own."""
 
-    progress: bool = True  # a progress bar on stderr
+    progress: bool = False  # a progress bar on stderr (drawn only on a terminal); the CLI asks for it
     # Called with each row's outcome once it is in the report (the progress bar is another listener).
     on_outcome: Callable[[RowOutcome], None] | None = None
+    # Called with each thing the job tells a person: a resume, a warning ("Warning: ..."), a stop on its way.
+    # None: the library says nothing (notes.py); the CLI prints them on stderr, the page shows them.
+    on_note: Callable[[str], None] | None = None
+    # The job's counts as it goes (report/tally.py), for a caller that shows them from another thread (the page).
+    tally: Tally | None = None
     # Set by the caller, from any thread, to stop the job as a first (then second) Ctrl-C would.
     stop_token: StopToken | None = None
     # Stop cleanly on Ctrl-C and SIGTERM. Off for a library: the process's signals are its owner's (the CLI sets it).
@@ -95,17 +106,22 @@ class JobOptions(RunOptions):
     # Hooks' fields by their own names (read them from `hooks`: these attributes stay None).
     progress: InitVar[bool | None] = None
     on_outcome: InitVar[Callable[[RowOutcome], None] | None] = None
+    on_note: InitVar[Callable[[str], None] | None] = None
+    tally: InitVar[Tally | None] = None
     stop_token: InitVar[StopToken | None] = None
     handle_signals: InitVar[bool | None] = None
     confirm: InitVar[Callable[[str], bool] | None] = None
     confirm_asks: InitVar[bool | None] = None
 
     def __post_init__(
-        self, progress: bool | None, on_outcome: Callable[[RowOutcome], None] | None, stop_token: StopToken | None, handle_signals: bool | None,
-        confirm: Callable[[str], bool] | None, confirm_asks: bool | None,
+        self, progress: bool | None, on_outcome: Callable[[RowOutcome], None] | None, on_note: Callable[[str], None] | None, tally: Tally | None,
+        stop_token: StopToken | None, handle_signals: bool | None, confirm: Callable[[str], bool] | None, confirm_asks: bool | None,
     ) -> None:
         super().__post_init__()
-        by_name: dict[str, Any] = dict(progress=progress, on_outcome=on_outcome, stop_token=stop_token, handle_signals=handle_signals, confirm=confirm, confirm_asks=confirm_asks)
+        by_name: dict[str, Any] = dict(
+            progress=progress, on_outcome=on_outcome, on_note=on_note, tally=tally, stop_token=stop_token, handle_signals=handle_signals, confirm=confirm,
+            confirm_asks=confirm_asks,
+        )
         given = {name: value for name, value in by_name.items() if value is not None}
         if given:
             object.__setattr__(self, "hooks", dataclasses.replace(self.hooks, **given))
@@ -128,6 +144,20 @@ class _Source:
     counted_plan: Callable[[Row, str], Plan] | None = None
 
 
+Entry = Callable[[Any, Path, SendSettings, "JobOptions"], Coroutine[Any, Any, Summary]]
+
+
+def _telling_its_caller(entry: Entry) -> Entry:
+    """The job's warnings that rise in the readers or the run folder go to its caller's on_note (notes.py), not to stderr."""
+
+    @functools.wraps(entry)
+    async def told(source: Any, out_dir: Path, send: SendSettings, options: JobOptions) -> Summary:
+        with notes.telling(options.hooks.on_note):
+            return await entry(source, out_dir, send, options)
+
+    return told
+
+
 def run(edits: str | Path | Any, out_dir: str | Path, send: SendSettings, options: JobOptions = JobOptions()) -> Summary:
     """Apply every row of `edits`; write report.csv, failed.csv, their copies report.xlsx and
     failed.xlsx, and summary.json in `out_dir`.
@@ -138,6 +168,7 @@ def run(edits: str | Path | Any, out_dir: str | Path, send: SendSettings, option
     return asyncio.run(run_async(edits, Path(out_dir), send, options))
 
 
+@_telling_its_caller
 async def run_async(edits: str | Path | Any, out_dir: Path, send: SendSettings, options: JobOptions) -> Summary:
     if is_records(edits):
         input_path = spool_records(edits, out_dir, options.read.timezone)
@@ -145,10 +176,11 @@ async def run_async(edits: str | Path | Any, out_dir: Path, send: SendSettings, 
         options = dataclasses.replace(options, read=dataclasses.replace(options.read, timezone=None))
     else:
         input_path = Path(edits)
-    job = _job_record("run", input_path, send, options, out_dir)
-    job.named_columns = hooks.names_mapped(options.read.map_path)
+    record = _new_record("run", input_path, send, options, out_dir)
+    record.named_columns = names_mapped(options.read.map_path)
     sheet = open_sheet(input_path, options.read)
-    return await _run_job(job, _Source("run", input_path, sheet.columns, sheet.rows, sheet.sheet_name, findings=sheet.findings), out_dir, send, options)
+    source = _Source("run", input_path, sheet.columns, sheet.rows, sheet.sheet_name, findings=sheet.findings)
+    return await Job(record, source, out_dir, send, options).run()
 
 
 def retry(report_path: str | Path, out_dir: str | Path, send: SendSettings, options: JobOptions = JobOptions()) -> Summary:
@@ -156,22 +188,23 @@ def retry(report_path: str | Path, out_dir: str | Path, send: SendSettings, opti
     return asyncio.run(retry_async(Path(report_path), Path(out_dir), send, options))
 
 
+@_telling_its_caller
 async def retry_async(report_path: Path, out_dir: Path, send: SendSettings, options: JobOptions) -> Summary:
     # A report's cells mean what they meant to the run that wrote it: an undo's report holds its own clear
     # token, a run's its --clear-token. Read with another, a field to clear would be sent as the token's text.
     options = dataclasses.replace(options, clear_token=retry_clear_token(report_path, options.clear_token))
-    job = _job_record("retry", report_path, send, options, out_dir)
+    record = _new_record("retry", report_path, send, options, out_dir)
     rerun = Rerun.open(report_path, options.read, options.accept_spreadsheet_changes)
-    job.retry_of = str(rerun.lineage.folder) if rerun.lineage.folder else None
+    record.retry_of = str(rerun.lineage.folder) if rerun.lineage.folder else None
     # A column the run behind the report sent as --map named it is sent so again (the page's retry gives no map).
     inherited = {name for earlier in rerun.lineage.runs for name in earlier.record.named_columns}
-    job.named_columns = sorted(inherited | set(hooks.names_mapped(options.read.map_path)))
+    record.named_columns = sorted(inherited | set(names_mapped(options.read.map_path)))
     source = _Source("retry", report_path, rerun.sheet.columns, rerun.rows, rerun.sheet.sheet_name, rerun.plan, rerun.sheet.findings)
     # The run that wrote the report: its failed rows go only to its account. A report with no run
     # behind it has nothing to compare (and a dry run sent nothing to any account).
     behind = rerun.lineage.runs[-1] if rerun.lineage.runs else None
     acted_on = (behind.folder, behind.record) if behind is not None and not behind.record.replaceable else None
-    return await _run_job(job, source, out_dir, send, options, rerun, acted_on=acted_on)
+    return await Job(record, source, out_dir, send, options, rerun, acted_on=acted_on).run()
 
 
 def undo(run_dir: str | Path, out_dir: str | Path, send: SendSettings, options: JobOptions = JobOptions()) -> Summary:
@@ -179,6 +212,7 @@ def undo(run_dir: str | Path, out_dir: str | Path, send: SendSettings, options: 
     return asyncio.run(undo_async(Path(run_dir), Path(out_dir), send, options))
 
 
+@_telling_its_caller
 async def undo_async(run_dir: Path, out_dir: Path, send: SendSettings, options: JobOptions) -> Summary:
     if run_dir.is_file():  # resume names the file the undo read (the backup's record, or an older version's undo.csv)
         run_dir = run_dir.parent
@@ -190,10 +224,10 @@ async def undo_async(run_dir: Path, out_dir: Path, send: SendSettings, options: 
         undone = RunRecord.load(run_dir)
     options = dataclasses.replace(options, clear_token=found.clear_token, read=ReadOptions(), backup=False)
     # What is sent is the backup's record (undo.csv only in a folder an older version wrote without one).
-    job = _job_record("undo", found.input_path, send, options, out_dir)
-    job.named_columns = list(undone.named_columns) if undone is not None else []  # undo.csv has the run's columns
+    record = _new_record("undo", found.input_path, send, options, out_dir)
+    record.named_columns = list(undone.named_columns) if undone is not None else []  # undo.csv has the run's columns
     source = _Source("undo", found.input_path, found.columns, found.rows, None, found.plan, counted_plan=found.planned)
-    return await _run_job(job, source, out_dir, send, options, undo_from=found, acted_on=(run_dir, undone) if undone else None)
+    return await Job(record, source, out_dir, send, options, undo_from=found, acted_on=(run_dir, undone) if undone else None).run()
 
 
 def resume(
@@ -275,145 +309,313 @@ def _resumable_record(out_dir: Path) -> RunRecord:
     return earlier
 
 
-def _job_record(command: str, path: Path, send: SendSettings, options: JobOptions, out_dir: Path) -> RunRecord:
+def _new_record(command: str, path: Path, send: SendSettings, options: JobOptions, out_dir: Path) -> RunRecord:
     """The run.json of this job; refused at once when the folder holds a run it must not resume."""
     values = recorded_options.values_of(options.read, options, send)
     map_path = options.read.map_path
     map_sha256 = file_sha256(Path(map_path)) if map_path is not None and Path(map_path).is_file() else None
-    job = RunRecord.new(command, path, options=recorded_options.recorded(values, map_sha256))
-    record_safety(out_dir, job, options.backup, options.force, options.restart)  # the undo clear token, before the comparison
+    record = RunRecord.new(command, path, options=recorded_options.recorded(values, map_sha256))
+    record_safety(out_dir, record, options.backup, options.force, options.restart)  # the undo clear token, before the comparison
     # Before the sheet is read: read with other options, it could fail in ways that hide the real problem.
-    check_resumable(out_dir, job, options.restart)
-    return job
+    check_resumable(out_dir, record, options.restart)
+    return record
 
 
-async def _run_job(
-    job: RunRecord, source: _Source, out_dir: Path, send: SendSettings, options: JobOptions, rerun: Rerun | None = None,
-    undo_from: UndoSource | None = None, acted_on: tuple[Path, RunRecord] | None = None,
-) -> Summary:
-    """`acted_on`: the run this job acts on (the run undone, or the one whose report is retried), with its folder."""
-    limiter = WindowLimiter(send.rate.calls, send.rate.period, send.jitter)
-    counted, identity = await _count_beside_key_check(source, send, limiter, options.clear_token)
-    total = counted.total
-    job.account = identity.account  # a resume with another account's keys is refused (open_out_dir)
-    if acted_on is not None:  # before anything is read or written in the run's account
-        folder, record = acted_on
-        refuse_another_account(record.account, identity.account, f"the {record.command} in {folder}", options.unverified_account)
-    stop: StopOnSignals | None = None
-    with _exit_1_once_sent(lambda: stop is not None and stop.runner is not None and stop.runner.stats.calls > 0), lock_out_dir(out_dir):
-        if rerun is not None:  # another run's report in a run folder: refused before anything of this run is written
-            rerun.check_run(out_dir)
-        earlier = open_out_dir(out_dir, job, report_header(source.columns), options.restart, options.unverified_account)
-        if earlier.rows:  # a resume: count the rows left
-            counted = hooks.count_rows((row for row in source.rows() if row.number not in earlier.rows), options.clear_token, source.counted_plan)
-        field_check = await _before_sending(job, source, counted, identity, send, limiter, options, undo_from, out_dir)
-        guard = undo_from.open_guard(out_dir, options.force) if undo_from else None
-        log = hooks.open_undo_log(out_dir, source.columns, job.options["record"]["undo_clear_token"]) if options.backup else None
-        started = time.monotonic()
-        summary = _summary_so_far(source, send, earlier, rerun)
-        summary.changed_on_resume = job.changed_on_resume
-        session = _Session(out_dir / REPORT, source.columns, summary, Progress(total, options.hooks.progress, done=summary.counts), send, options.hooks.on_outcome)
-        session.watch, session.translate = FailureWatch(options.stop_rule), guard.translate if guard else None
-        if earlier.rows or earlier.not_sent_dropped or earlier.damaged_dropped:
-            session.progress.note(_resume_note(out_dir, total, earlier))
-        if job.changed_on_resume:
-            session.progress.note(_changes_note(job.changed_on_resume))
-        if rerun is not None:
-            _open_history(rerun, out_dir, summary, session.progress.note)
-        if undo_from is not None:
-            _say_warnings(undo_from.warnings, summary, session.progress.note)  # undo.csv changed since the run, a torn line...
-        stop = StopOnSignals(options.stop_wait, session.progress.note, options.hooks.stop_token, options.hooks.handle_signals)
-        sender = hooks.Sender(log, guard)
-        if field_check is not None:
-            field_check.say_when_answered(session.progress.note)
-        try:
-            await _send_rows_left(source, earlier, send, options, session, stop, limiter, sender, field_check, counted)
-        finally:
-            if field_check is not None:
-                field_check.reading.cancel()  # still unanswered only after a failure or a stop at once
-            session.close()
-            if rerun is not None:
-                rerun.close()
-                summary.edited_cells, summary.edits = rerun.edited_cells, rerun.edits
-            sender.close()
-            if stop.at_once:
-                job.save(out_dir, RunState.STOPPED)
-        stats = stop.runner.stats if stop.runner else RunStats()
-        _finish_summary(summary, stats, started)
-        hooks.finish_summary(summary, sender)
-        hooks.keep_canary_reads(out_dir, sender)
-        summary.stop(_stop_causes(stats, stop, session.watch, sender, _one_line_each(total, summary)))
-        write_failed(out_dir / REPORT, out_dir / FAILED)
-        summary.write(out_dir / SUMMARY)
-        write_workbook_copies(source.sheet_name, out_dir / REPORT, out_dir / FAILED)
-        job.save(out_dir, RunState.STOPPED if summary.stop_reason is not None else RunState.FINISHED)
-    return summary
+@dataclass(frozen=True)
+class Prepared:
+    """What the prepare step found: the rows counted, and whose keys they are."""
+
+    counted: Counted
+    identity: Identity
 
 
-async def _count_beside_key_check(source: _Source, send: SendSettings, limiter: WindowLimiter, clear_token: str) -> tuple[hooks.Counted, Identity]:
-    """Count the rows while the keys and region are checked.
+@dataclass(frozen=True)
+class Confirmed:
+    """What the confirm step leaves for sending: the folder's earlier outcomes, the rows left, and the field check still out."""
 
-    The counting pass finds unreadable lines before any update is sent, sizes the progress bar
-    and counts what is sent; it runs in a thread beside the key check (which goes through the
-    run's limiter, so it counts against the rate limit), so start-up waits for the longer of
-    the two, not both. Both come before anything is written: a failure leaves no folder
-    behind. A bad sheet is reported before bad keys, as when the two ran in turn.
+    earlier: Recorded
+    total: int  # every row read, done before or not
+    left: Counted  # the rows without an outcome (all of them, unless a resume)
+    field_check: FieldCheck | None  # going out with the first updates; None when answered (or not made)
+
+
+@dataclass(frozen=True)
+class Sent:
+    """What the send step did: the summary so far, and what stopped it, if anything."""
+
+    summary: Summary
+    total: int  # every row read: as many report lines, or the run is not finished
+    watch: FailureWatch
+    stop: StopOnSignals
+    steps: SendSteps
+    started: float
+
+
+class Job:
+    """One run, retry or undo into `out_dir`, in four steps (docs/design.md, "The pipeline, and a job's steps"):
+
+        prepare  count the rows beside the key check; refuse another account's keys (nothing written yet)
+        confirm  open the folder (a resume counts the rows left), the field check, the line before sending
+        send     the rows without an outcome, until done or stopped
+        finish   the summary, failed.csv, the workbook copies, run.json's state
+
+    Built once with what every step shares; each step hands the next what it found.
+    `acted_on`: the run this job acts on (the run undone, or the one whose report is retried), with its folder.
     """
-    counting = asyncio.ensure_future(asyncio.to_thread(hooks.count_rows, source.rows(), clear_token, source.counted_plan))
-    try:
-        identity = await preflight(send, limiter)
-    except Exception:  # (a Ctrl-C or a cancel is not held up here)
-        await asyncio.wait([counting])
-        if not counting.cancelled() and (problem := counting.exception()) is not None:
-            raise problem from None
-        raise
-    return await counting, identity
-
-
-async def _before_sending(
-    job: RunRecord, source: _Source, counted: hooks.Counted, identity, send: SendSettings, limiter: WindowLimiter,
-    options: JobOptions, undo_from: UndoSource | None, out_dir: Path,
-) -> hooks.FieldCheck | None:
-    """The field check and the line (and question) before the first update; a no, or a column refused, leaves no new run behind."""
-    calls_per_row = 2 if options.backup or (undo_from and not options.force) else 1
-    # undo sends the columns the run sent: warned about then; only a case clash is refused
-    check = hooks.ColumnCheck(
-        source.columns, frozenset(job.named_columns), str(source.path), FIX_IN_UNDO if undo_from else FIX_IN_SHEET, warn_unknown=not undo_from
-    )
-    utc_datetimes = source.findings.utc_datetimes if source.findings else 0
-    token = options.hooks.stop_token
-    try:
-        check_reads = reads_needed(options.canary, options.backup or bool(undo_from and not options.force))
-        return await hooks.before_sending(
-            check, counted, calls_per_row, identity, send, limiter, options.hooks.confirm, _note, options.hooks.confirm_asks,
-            stopped=lambda: token is not None and token.requested, utc_datetimes=utc_datetimes, check_reads=check_reads,
-        )
-    except (Declined, InputError):
-        if job.sessions == 1:
-            files.remove(out_dir / RUN_FILE)
-        raise
-
-
-def _note(text: str) -> None:
-    print(text, file=sys.stderr, flush=True)
-
-
-class _Session:
-    """Where each outcome of this session goes: the report, the summary and the progress bar."""
 
     def __init__(
-        self, report: Path, columns: list[str], summary: Summary, progress: Progress, send: SendSettings, on_outcome: Callable[[RowOutcome], None] | None
+        self, record: RunRecord, source: _Source, out_dir: Path, send: SendSettings, options: JobOptions, rerun: Rerun | None = None,
+        undo_from: UndoSource | None = None, acted_on: tuple[Path, RunRecord] | None = None,
     ) -> None:
-        self.summary, self.progress, self._credentials, self._on_outcome = summary, progress, send.credentials, on_outcome
-        self.out_dir = report.parent
+        self.record, self.source, self.out_dir, self.settings, self.options = record, source, out_dir, send, options
+        self.rerun, self.undo_from, self.acted_on = rerun, undo_from, acted_on
+        self.hooks = options.hooks
+        self.limiter = WindowLimiter(send.rate.calls, send.rate.period, send.jitter)
+        self.stats = RunStats()  # this session's calls: the runner's, and the send steps' second calls
+        self.tally = self.hooks.tally if self.hooks.tally is not None else Tally()  # its counts as it goes
+
+    def note(self, text: str) -> None:
+        """Tell the person running the job something (a warning, a resume, a stop): the caller's on_note, if any."""
+        if self.hooks.on_note is not None:
+            self.hooks.on_note(text)
+
+    async def run(self) -> Summary:
+        prepared = await self.prepare()
+        with _exit_1_once_sent(lambda: self.stats.calls > 0), lock_out_dir(self.out_dir):
+            confirmed = await self.confirm(prepared)
+            sent = await self.send(confirmed)
+            return self.finish(sent)
+
+    # --- prepare ------------------------------------------------------------------------
+
+    async def prepare(self) -> Prepared:
+        """Count the rows while the keys and region are checked; refuse keys of another account than the run acted on."""
+        counted, identity = await self._count_beside_key_check()
+        self.record.account = identity.account  # a resume with another account's keys is refused (open_out_dir)
+        if self.acted_on is not None:  # before anything is read or written in the run's account
+            folder, acted_on = self.acted_on
+            refuse_another_account(acted_on.account, identity.account, f"the {acted_on.command} in {folder}", self.options.unverified_account)
+        return Prepared(counted, identity)
+
+    async def _count_beside_key_check(self) -> tuple[Counted, Identity]:
+        """Count the rows while the keys and region are checked.
+
+        The counting pass finds unreadable lines before any update is sent, sizes the progress bar
+        and counts what is sent; it runs in a thread beside the key check (which goes through the
+        run's limiter, so it counts against the rate limit), so start-up waits for the longer of
+        the two, not both. Both come before anything is written: a failure leaves no folder
+        behind. A bad sheet is reported before bad keys, as when the two ran in turn.
+        """
+        source = self.source
+        counting = asyncio.ensure_future(asyncio.to_thread(count_rows, source.rows(), self.options.clear_token, source.counted_plan))
+        try:
+            identity = await preflight(self.settings, self.limiter)
+        except Exception:  # (a Ctrl-C or a cancel is not held up here)
+            await asyncio.wait([counting])
+            if not counting.cancelled() and (problem := counting.exception()) is not None:
+                raise problem from None
+            raise
+        return await counting, identity
+
+    # --- confirm ------------------------------------------------------------------------
+
+    async def confirm(self, prepared: Prepared) -> Confirmed:
+        """Open the folder for this session, then the field check and the line (and question) before the
+        first update; a no, or a column refused, leaves no new run behind."""
+        if self.rerun is not None:  # another run's report in a run folder: refused before anything of this run is written
+            self.rerun.check_run(self.out_dir)
+        options = self.options
+        earlier = open_out_dir(self.out_dir, self.record, report_header(self.source.columns), options.restart, options.unverified_account)
+        left = prepared.counted
+        if earlier.rows:  # a resume: count the rows left
+            left = count_rows(_rows_left(self.source, earlier), options.clear_token, self.source.counted_plan)
+        try:
+            field_check = await self._check_and_ask(left, prepared.identity)
+        except (Declined, InputError):
+            if self.record.sessions == 1:
+                files.remove(self.out_dir / RUN_FILE)
+            raise
+        return Confirmed(earlier, prepared.counted.total, left, field_check)
+
+    async def _check_and_ask(self, counted: Counted, identity: Identity) -> FieldCheck | None:
+        """Check the columns against the first activity (refuse a case clash, warn about unknown
+        columns), then say what is about to change and ask. Raises InputError for a clash.
+
+        The field check's read answers before anything is sent whenever it can refuse (a field
+        column --map did not name: its case may clash), and when someone is asked (the warnings come
+        before the question). Only when it can do neither (every field column named, nobody asked)
+        does the read go out with the first updates: the FieldCheck returned says its warnings when
+        it answers. A stop (the caller's stop token) during the read ends the wait: the read is
+        dropped and nothing is asked; the job then stops before sending anything.
+
+        Date-time cells that go as UTC (a workbook read without --timezone) while the keys' user
+        is in another zone: a warning names it and the flag, and so does the line.
+        """
+        confirm, undo_from, options = self.hooks.confirm, self.undo_from, self.options
+        if confirm is None or not counted.to_send:
+            return None  # no line, no field check (so no case-clash refusal either), no question
+        # undo sends the columns the run sent: warned about then; only a case clash is refused
+        check = ColumnCheck(
+            self.source.columns, frozenset(self.record.named_columns), str(self.source.path), FIX_IN_UNDO if undo_from else FIX_IN_SHEET,
+            warn_unknown=not undo_from,
+        )
+        reading = FieldCheck.start(check, counted.first, self.settings, self.limiter)
+        utc_datetimes = self.source.findings.utc_datetimes if self.source.findings else 0
+        zone = zone_to_warn_of(identity.time_zone, utc_datetimes)
+        if zone:
+            say_warnings([timezone_warning(zone, utc_datetimes)], self.note)
+        answered_first = self.hooks.confirm_asks or check.may_refuse
+        if answered_first:
+            if not await reading.answered(self._stop_requested):
+                return None
+            say_warnings(reading.reading.result(), self.note)  # or raises the refusal
+        each_read_first = reads_first(options.backup, undo=undo_from is not None, force=options.force)
+        plan = SendPlan.of(counted.to_send, counted.activities, reads_first=each_read_first, canary=options.canary, datetimes_not_in=zone)
+        if not confirm(about_to_update(plan, identity.org, identity.user, self.settings.host, self.settings.rate)):
+            reading.reading.cancel()
+            raise Declined("Nothing was sent.")
+        return None if answered_first else reading
+
+    def _stop_requested(self) -> bool:
+        token = self.hooks.stop_token
+        return token is not None and token.requested
+
+    # --- send ---------------------------------------------------------------------------
+
+    async def send(self, confirmed: Confirmed) -> Sent:
+        """Send the rows without an outcome until done or stopped; after a stop, every row still gets its line."""
+        out_dir, options = self.out_dir, self.options
+        guard = self.undo_from.open_guard(out_dir, options.force) if self.undo_from else None
+        log = UndoLog(out_dir, self.source.columns, self.record.options["record"]["undo_clear_token"]) if options.backup else None
+        started = time.monotonic()
+        summary = self._summary_so_far(confirmed.earlier)
+        summary.changed_on_resume = self.record.changed_on_resume
+        self.tally.begin(confirmed.total, summary)
+        stopping = asyncio.Event()  # set by every stop: the runner's own causes, a signal, the stop token, the failure watch
+        recorder = Recorder(
+            out_dir / REPORT, self.source.columns, self.tally, Progress(confirmed.total, self.hooks.progress, done=summary.counts), self.settings.credentials,
+            self.hooks.on_outcome, FailureWatch(options.stop_rule), UndoGuard.translate if guard else None, stopping.set,
+        )
+        self._say_what_goes_on(confirmed, summary)
+        try:
+            stop, steps = await self._send_all(confirmed, recorder, guard, log, stopping)
+        finally:
+            if confirmed.field_check is not None:
+                confirmed.field_check.reading.cancel()  # still unanswered only after a failure or a stop at once
+            recorder.close()
+            if self.rerun is not None:
+                self.rerun.close()
+                summary.edited_cells, summary.edits = self.rerun.edited_cells, self.rerun.edits
+            for part in (log, guard):
+                if part is not None:
+                    part.close()
+        if stop.at_once:
+            self.record.save(out_dir, RunState.STOPPED)
+            raise _stopped_at_once(stop, out_dir)
+        return Sent(summary, confirmed.total, recorder.watch, stop, steps, started)
+
+    def _say_what_goes_on(self, confirmed: Confirmed, summary: Summary) -> None:
+        """Before sending: what a resume carries on from, what it changed, and the warnings the job's sources gave."""
+        earlier = confirmed.earlier
+        if earlier.rows or earlier.not_sent_dropped or earlier.damaged_dropped:
+            self.note(_resume_note(self.out_dir, confirmed.total, earlier))
+        if self.record.changed_on_resume:
+            self.note(_changes_note(self.record.changed_on_resume))
+        if self.rerun is not None:
+            _open_history(self.rerun, self.out_dir, summary, self.note)
+        if self.undo_from is not None:
+            _say_warnings(self.undo_from.warnings, summary, self.note)  # undo.csv changed since the run, a torn line...
+
+    async def _send_all(
+        self, confirmed: Confirmed, recorder: Recorder, guard: UndoGuard | None, log: UndoLog | None, stopping: asyncio.Event
+    ) -> tuple[StopOnSignals, SendSteps]:
+        send, options, source, earlier = self.settings, self.options, self.source, confirmed.earlier
+        pending = _canary_row_first(source, earlier, confirmed.left.clearing, options.clear_token) if options.canary else _rows_left(source, earlier)
+        async with open_session(send.concurrency) as http:
+            client = LeadSquaredClient(http, send.host, send.credentials, send.timeout)
+            # The canary's read before serves as the snapshot's (2 reads, not 3) and as undo's "changed since the run" check's.
+            read_before: dict[str, Activity] = {}
+            each, backup = update_step(client, second_call(self.limiter, self.stats), log, guard, read_before)
+            retry = RetryPolicy.of(send)  # one policy for the updates and the canary's reads
+            canary = Canary(each, client, self.limiter, retry, before=read_before, send_reads=backup is not None) if options.canary else None
+            steps = SendSteps(canary or each, backup, canary)
+            runner = Runner(
+                steps.send,
+                self.limiter,
+                recorder.record,
+                concurrency=send.concurrency,
+                retry=retry,
+                max_calls=options.max_calls,
+                stats=self.stats,
+                stopping=stopping,
+            )
+            stop = StopOnSignals(options.stop_wait, self.note, self.hooks.stop_token, self.hooks.handle_signals, runner=runner)
+            field_check = confirmed.field_check
+            if field_check is not None:
+                field_check.say_when_answered(self.note)
+
+            async def sending() -> None:
+                planned = (source.plan(row, options.clear_token) for row in pending)
+                if canary is not None:
+                    await canary.send_alone(runner, planned)
+                await runner.run(planned)
+                if field_check is not None:  # within the stop window: a second Ctrl-C cuts its wait short too
+                    await field_check.finish(stopped=lambda: stop.signal is not None)
+
+            await stop.run(sending())
+        return stop, steps
+
+    def _summary_so_far(self, earlier: Recorded) -> Summary:
+        """A summary that starts from the outcomes earlier sessions of this run recorded."""
+        passed_over = self.rerun.passed_over if self.rerun else 0
+        summary = Summary(input=str(self.source.path), rate=str(self.settings.rate), resumed=len(earlier.rows), passed_over=passed_over)
+        for (outcome, error_type, message), rows in earlier.outcomes.items():
+            summary.count(outcome, error_type, message, rows=rows)
+        return summary
+
+    # --- finish -------------------------------------------------------------------------
+
+    def finish(self, sent: Sent) -> Summary:
+        """The summary's last numbers and stop reason; failed.csv, summary.json, the workbook copies, run.json's state."""
+        summary, out_dir = sent.summary, self.out_dir
+        summary.calls, summary.calls_throttled = self.stats.calls, self.stats.throttled
+        summary.elapsed_seconds = time.monotonic() - sent.started
+        add_to_summary(summary, sent.steps)
+        keep_canary_reads(out_dir, sent.steps)
+        summary.stop(self._stop_causes(sent))
+        write_failed(out_dir / REPORT, out_dir / FAILED)
+        summary.write(out_dir / SUMMARY)
+        write_workbook_copies(self.source.sheet_name, out_dir / REPORT, out_dir / FAILED)
+        self.record.save(out_dir, RunState.STOPPED if summary.stop_reason is not None else RunState.FINISHED)
+        return summary
+
+    def _stop_causes(self, sent: Sent) -> dict[StopReason, str]:
+        """Every cause to stop this session met: the summary gives the first (StopReason.first), whichever came first in time."""
+        causes = self.stats.stop_causes() | stop_causes(sent.watch, sent.steps)
+        if sent.stop.stop_reason is not None:
+            causes[sent.stop.stop_reason] = ""
+        if not _one_line_each(sent.total, sent.summary):
+            causes[StopReason.INCOMPLETE] = ""  # a bug: never call it finished; a resume sends the rows left
+        return causes
+
+
+class Recorder:
+    """Where each outcome of this session goes: the report, the tally (the summary's counts), the progress bar
+    and the caller's listener. The failure watch sees each one too, and stops the run (`stop`) when it trips."""
+
+    def __init__(
+        self, report: Path, columns: list[str], tally: Tally, progress: Progress, credentials: Credentials,
+        on_outcome: Callable[[RowOutcome], None] | None, watch: FailureWatch, translate: Callable[[RowOutcome], RowOutcome] | None,
+        stop: Callable[[], None],
+    ) -> None:
+        """`translate`: undo's, whose held-back rows are skipped; `stop`: stops the runner (the rows left are recorded not_sent)."""
+        self.tally, self.progress, self._credentials, self._on_outcome = tally, progress, credentials, on_outcome
+        self.watch, self._translate, self._stop = watch, translate, stop
         self.writer = ReportWriter(report, columns)
-        self.watch: FailureWatch | None = None  # stop on systematic failure
-        self.translate: Callable[[RowOutcome], RowOutcome] | None = None  # undo: held-back rows are skipped
-        self.runner: Runner | None = None
 
     def record(self, result: RowOutcome) -> None:
-        if self.translate is not None:
-            result = self.translate(result)
+        if self._translate is not None:
+            result = self._translate(result)
         # The last gate before the report and summary.json: no error text may carry a key.
         if not result.error_message and (left_out := result.row.meta.get(SENT_WITHOUT)):
             result = dataclasses.replace(result, error_message=left_out)  # retry: the fields later rows had set
@@ -421,64 +623,16 @@ class _Session:
         if message != result.error_message:
             result = dataclasses.replace(result, error_message=message)
         self.writer.write(result)
-        self.summary.add(result)
+        self.tally.add(result)
         self.progress.add(result)
         if self._on_outcome is not None:
             self._on_outcome(result)
-        if self.watch is not None and self.watch.observe(result) and self.runner is not None:
-            self.runner.stop()  # the rows left are recorded not_sent
+        if self.watch.observe(result):
+            self._stop()
 
     def close(self) -> None:
         self.progress.close()
         self.writer.close()
-
-
-async def _send_rows_left(
-    source: _Source, earlier: Recorded, send: SendSettings, options: JobOptions, session: _Session, stop: StopOnSignals, limiter: WindowLimiter,
-    sender: hooks.Sender, field_check: hooks.FieldCheck | None, counted: hooks.Counted,
-) -> None:
-    """Send the rows without an outcome until done or stopped; after a stop, every row still gets its line."""
-    pending = _canary_row_first(source, earlier, counted.clearing, options.clear_token) if options.canary else _rows_left(source, earlier)
-
-    async def sending() -> None:
-        await _send_all(source, pending, send, options, session, stop, limiter, sender)
-        if field_check is not None:  # within the stop window: a second Ctrl-C cuts its wait short too
-            await field_check.finish(stopped=lambda: stop.signal is not None)
-
-    await stop.run(sending())
-    if stop.at_once:
-        raise _stopped_at_once(stop, session.out_dir)
-
-
-async def _send_all(
-    source: _Source, pending: Iterator[Row], send: SendSettings, options: JobOptions, recorder: _Session, stop: StopOnSignals, limiter: WindowLimiter,
-    sender: hooks.Sender,
-) -> Runner:
-    async with open_session(send.concurrency) as session:
-        client = LeadSquaredClient(session, send.host, send.credentials, send.timeout)
-        each = sender.send(client, lambda: runner.acquire_call())
-        retry = RetryPolicy.of(send)  # one policy for the updates and the canary's reads
-        canary = sender.canary = Canary(each, client, limiter, retry) if options.canary else None
-        if canary is not None and sender.backup is not None:
-            sender.backup.read_before = canary.before  # the canary's read before serves as the snapshot's: 2 reads, not 3
-            canary.send_reads = True
-        if canary is not None and sender.guard is not None:
-            sender.guard.read_before = canary.before  # and as undo's "changed since the run" check's
-        runner = Runner(
-            canary or each,
-            limiter,
-            recorder.record,
-            concurrency=send.concurrency,
-            retry=retry,
-            max_calls=options.max_calls,
-        )
-        stop.attach(runner)
-        recorder.runner = runner
-        planned = (source.plan(row, options.clear_token) for row in pending)
-        if canary is not None:
-            await canary.send_alone(runner, planned)
-        await runner.run(planned)
-    return runner
 
 
 def _rows_left(source: _Source, earlier: Recorded) -> Iterator[Row]:
@@ -486,7 +640,7 @@ def _rows_left(source: _Source, earlier: Recorded) -> Iterator[Row]:
 
 
 def _canary_row_first(source: _Source, earlier: Recorded, clearing: int | None, clear_token: str) -> Iterator[Row]:
-    """The rows left, with the row chosen to check a clear first (hooks.Counted.clearing): no earlier row names its activity."""
+    """The rows left, with the row chosen to check a clear first (Counted.clearing): no earlier row names its activity."""
     if clearing is not None and not _first_for_its_activity(source, earlier, clearing, clear_token):
         clearing = None  # the count went in file order; a retry sends in `_row` order, where an earlier row names it
     if clearing is not None:
@@ -521,29 +675,6 @@ def _say_warnings(warnings: list[str], summary: Summary, note: Callable[[str], N
     for warning in warnings:
         note(f"Warning: {warning}")
     summary.warnings += warnings
-
-
-def _summary_so_far(source: _Source, send: SendSettings, earlier: Recorded, rerun: Rerun | None) -> Summary:
-    """A summary that starts from the outcomes earlier sessions of this run recorded."""
-    summary = Summary(input=str(source.path), rate=str(send.rate), resumed=len(earlier.rows), passed_over=rerun.passed_over if rerun else 0)
-    for (outcome, error_type, message), rows in earlier.outcomes.items():
-        summary.count(outcome, error_type, message, rows=rows)
-    return summary
-
-
-def _finish_summary(summary: Summary, stats: RunStats, started: float) -> None:
-    summary.calls, summary.calls_throttled = stats.calls, stats.throttled
-    summary.elapsed_seconds = time.monotonic() - started
-
-
-def _stop_causes(stats: RunStats, stop: StopOnSignals, watch: FailureWatch | None, sender: hooks.Sender, one_line_each: bool) -> dict[StopReason, str]:
-    """Every cause to stop this session met: the summary gives the first (StopReason.first), whichever came first in time."""
-    causes = stats.stop_causes() | hooks.stop_causes(watch, sender)
-    if stop.stop_reason is not None:
-        causes[stop.stop_reason] = ""
-    if not one_line_each:
-        causes[StopReason.INCOMPLETE] = ""  # a bug: never call it finished; a resume sends the rows left
-    return causes
 
 
 def _one_line_each(total: int, summary: Summary) -> bool:

@@ -109,13 +109,16 @@ class StopToken:
 
 
 class StopOnSignals:
-    def __init__(self, grace: float, say: Callable[[str], None], token: StopToken | None = None, handle_signals: bool = True) -> None:
+    def __init__(
+        self, grace: float, say: Callable[[str], None], token: StopToken | None = None, handle_signals: bool = True, runner: Runner | None = None
+    ) -> None:
+        """`runner`: the one to stop (None: a first stop waits `grace`, then cancels what `run` awaits)."""
         self.grace, self._say = grace, say
         self._token, self._handle_signals = token, handle_signals
         self.signal: int | None = None  # the first stop's cause: a signal number, or REQUESTED
         self.at_once = False  # a second stop came
         self.gave_up = False  # the calls in flight outlasted the grace period
-        self.runner: Runner | None = None
+        self.runner = runner
         self._task: asyncio.Future | None = None
         self._timer: asyncio.TimerHandle | None = None
 
@@ -123,12 +126,6 @@ class StopOnSignals:
     def stop_reason(self) -> StopReason | None:
         """interrupted, terminated or stopped (a StopToken) after a stop; None when none came."""
         return StopReason.for_signal(self.signal) if self.signal is not None else None
-
-    def attach(self, runner: Runner) -> None:
-        """The runner to stop; a stop that came before it existed stops it at once."""
-        self.runner = runner
-        if self.signal is not None:
-            runner.stop()
 
     async def run(self, sending: Awaitable[Any]) -> None:
         """Await `sending` with the stop sources listening; return when it ends or is cut short."""

@@ -15,9 +15,8 @@ from conftest import write_csv
 from bulk_updater import job
 from bulk_updater.calls import CallResult, Kind, LeadSquaredClient
 from bulk_updater.credentials import Credentials
-from bulk_updater.requests import UpdateRequest
+from bulk_updater.requests import UpdateRequest, counting
 from bulk_updater.rows import Row
-from bulk_updater.safety import hooks
 from bulk_updater.settings import CLEAR_TOKEN, Rate, SendSettings
 
 HEADER = ["CompanyActivityId", "ActivityNote", "Status"]
@@ -39,10 +38,10 @@ def a_row(number: int, activity_id: str) -> Row:
 
 
 def test_the_count_of_distinct_activities_stops_at_its_bound(monkeypatch):
-    monkeypatch.setattr(hooks, "MAX_DISTINCT", 10)
+    monkeypatch.setattr(counting, "MAX_DISTINCT", 10)
 
-    under = hooks.count_rows((a_row(n, str(uuid.uuid4())) for n in range(10)), CLEAR_TOKEN)
-    over = hooks.count_rows((a_row(n, str(uuid.uuid4())) for n in range(11)), CLEAR_TOKEN)
+    under = counting.count_rows((a_row(n, str(uuid.uuid4())) for n in range(10)), CLEAR_TOKEN)
+    over = counting.count_rows((a_row(n, str(uuid.uuid4())) for n in range(11)), CLEAR_TOKEN)
 
     assert (under.to_send, under.activities) == (10, 10)
     assert (over.to_send, over.activities) == (11, None)

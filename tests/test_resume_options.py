@@ -220,17 +220,17 @@ def test_a_run_with_a_row_lacking_its_line_is_not_finished(tmp_path, sandbox, mo
     box = sandbox()
     ids = new_ids(4)
     path, out = write_csv(tmp_path / "in.csv", [HEADER, *[[i, "Won"] for i in ids]]), tmp_path / "out"
-    record = job._Session.record
+    record = job.Recorder.record
 
-    def lose_row_3(session, result):  # a bug that drops one outcome
+    def lose_row_3(recorder, result):  # a bug that drops one outcome
         if result.row.number != 3:
-            record(session, result)
+            record(recorder, result)
 
-    monkeypatch.setattr(job._Session, "record", lose_row_3)
+    monkeypatch.setattr(job.Recorder, "record", lose_row_3)
     result = bulk_updater.run(path, out, settings(box), job.JobOptions(progress=False))
     assert result.stop_reason == "incomplete" and run_json(out)["state"] == "stopped"
 
-    monkeypatch.setattr(job._Session, "record", record)
+    monkeypatch.setattr(job.Recorder, "record", record)
     again = bulk_updater.resume(out, settings(box).credentials, progress=False)
     assert again.stop_reason is None and run_json(out)["state"] == "finished"
     assert sorted(int(line["_row"]) for line in read_report(out / "report.csv")) == [2, 3, 4, 5]

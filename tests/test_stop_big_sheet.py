@@ -83,9 +83,8 @@ def ctrl_c() -> None:
 
 
 async def send_rows(report: Report, send, count: int = ROWS, grace: float = 30.0) -> tuple[StopOnSignals, Runner]:
-    stop = StopOnSignals(grace, lambda note: None)
     runner = Runner(send, FreeLimiter(), report.record, concurrency=25, retry=RetryPolicy())
-    stop.attach(runner)
+    stop = StopOnSignals(grace, lambda note: None, runner=runner)
     await asyncio.wait_for(stop.run(runner.run(planned(count))), 120)
     return stop, runner
 

@@ -2,6 +2,6 @@
 
 from ..calls import RetryPolicy  # the runner's policy, re-exported for its callers
 from .outcome import FINISHED, FINISHED_VALUES, Outcome, RowOutcome
-from .runner import Runner, RunStats
+from .runner import Runner, RunStats, second_call
 
-__all__ = ["FINISHED", "FINISHED_VALUES", "Outcome", "RetryPolicy", "RowOutcome", "RunStats", "Runner"]
+__all__ = ["FINISHED", "FINISHED_VALUES", "Outcome", "RetryPolicy", "RowOutcome", "RunStats", "Runner", "second_call"]

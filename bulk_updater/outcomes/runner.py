@@ -57,12 +57,16 @@ class Runner:
         concurrency: int = 25,
         retry: RetryPolicy = RetryPolicy(),
         max_calls: int | None = None,
+        stats: RunStats | None = None,
+        stopping: asyncio.Event | None = None,
     ) -> None:
+        """`stats`: the session's, shared with the send steps' second calls (`second_call`); `stopping`: set by
+        whoever stops the run (the runner itself, a signal, the failure watch), made before them all."""
         self._send, self._limiter, self._record = send, limiter, record
         self._concurrency, self._retry, self._max_calls = concurrency, retry, max_calls
         self._retrying = retry.watch()  # one throttle clock for the whole run
-        self.stats = RunStats()
-        self._stopping = asyncio.Event()
+        self.stats = stats if stats is not None else RunStats()
+        self._stopping = stopping if stopping is not None else asyncio.Event()
         self._cut = False
         self._workers: list[asyncio.Task] = []
         self._backlogs: dict[str, deque[tuple[Row, UpdateRequest]]] = {}
@@ -193,13 +197,6 @@ class Runner:
         elif result.kind is Kind.SUCCESS:
             self._limiter.on_success()
 
-    async def acquire_call(self) -> None:
-        """Take a limiter slot for the second call of a row in flight (a --backup snapshot's update,
-        undo's restore after its check). It counts as a call; like any call in flight it finishes
-        after a stop, and the call budget is checked before the row's next call, not here."""
-        await self._limiter.acquire()
-        self.stats.calls += 1
-
     def _may_call(self) -> bool:
         if self._max_calls is not None and self.stats.calls >= self._max_calls:
             self.stats.stopped_by_max_calls = True
@@ -247,6 +244,18 @@ class Runner:
         if last is None:
             return RowOutcome(row, Outcome.NOT_SENT, tries.calls, error_message=NEVER_SENT)
         return RowOutcome(row, Outcome.NOT_SENT, tries.calls, last.http_status, last.error_type, WAITING_TO_RETRY)
+
+
+def second_call(limiter: WindowLimiter, stats: RunStats) -> Callable[[], Awaitable[None]]:
+    """What a send step awaits before the second call of a row in flight (a --backup snapshot's update,
+    undo's restore after its check): a limiter slot, counted as a call in `stats`, the runner's. Like any
+    call in flight it finishes after a stop, and the call budget is checked before the row's next call, not here."""
+
+    async def acquire() -> None:
+        await limiter.acquire()
+        stats.calls += 1
+
+    return acquire
 
 
 NEVER_SENT = "not sent: the run stopped before this row"

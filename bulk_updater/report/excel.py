@@ -14,10 +14,9 @@ from __future__ import annotations
 import csv
 import itertools
 import re
-import warnings
 from pathlib import Path
 
-from ..errors import BulkUpdaterWarning
+from .. import notes
 from . import files
 from .writer import REPORT_ENCODING
 
@@ -51,11 +50,9 @@ def write_workbook_copies(sheet_name: str | None, *csv_paths: Path) -> list[Path
         lines = _count_lines(path)
         if lines > min(COPY_MAX_LINES, EXCEL_MAX_ROWS - 1):
             files.remove(target)
-            warnings.warn(
+            notes.warn(
                 f"{target.name} was not written: {path.name} has {lines:,} lines, more than the {COPY_MAX_LINES:,} "
                 f"a workbook copy is made for. Use {path.name}, or split the input and run each part.",
-                BulkUpdaterWarning,
-                stacklevel=2,
             )
             continue
         csv_to_xlsx(path, target, sheet_title=sheet_name or path.stem)

@@ -15,9 +15,10 @@ from collections.abc import Iterator
 from pathlib import Path
 from types import ModuleType
 
+from .. import notes
 from .. import options as recorded_options
 from ..account import refuse_another_account
-from ..errors import BulkUpdaterWarning, InputError
+from ..errors import InputError
 from . import files
 from .recovery import Recorded, recover_report
 from .run_record import DRY_RUN, RUN_FILE, RunRecord, RunState
@@ -50,9 +51,8 @@ def lock_out_dir(out_dir: Path) -> Iterator[None]:
                 hint="Let it finish (or stop it with Ctrl-C), or choose another --out folder.",
             )
         if held is None:
-            warnings.warn(
+            notes.warn(
                 f"{out_dir} can't be locked (its file system has no file locks): make sure no other bulk-updater command writes in it while this one runs",
-                BulkUpdaterWarning,
                 stacklevel=3,
             )
         try:

@@ -12,6 +12,12 @@ from ..outcomes import Outcome, RowOutcome
 LABELS = {Outcome.SUCCESS: "ok", Outcome.FAILED: "failed", Outcome.INVALID: "invalid", Outcome.SKIPPED: "skipped", Outcome.NOT_SENT: "not_sent"}
 
 
+def write_line(text: str) -> None:
+    """A line on stderr that does not break the bar (the CLI's on_note: shown even with --no-progress)."""
+    tqdm.write(text, file=sys.stderr)
+    sys.stderr.flush()
+
+
 class Progress:
     def __init__(self, total: int, enabled: bool, done: dict[str, int] | None = None) -> None:
         """`done`: the outcomes a resumed run recorded before, by outcome value; the bar starts there."""
@@ -35,11 +41,6 @@ class Progress:
 
     def postfix(self) -> str:
         return ", ".join(f"{LABELS[outcome]}={count:,}" for outcome, count in self.counts.items() if count or outcome is Outcome.SUCCESS)
-
-    def note(self, text: str) -> None:
-        """Print a line on stderr without breaking the bar (shown even with --no-progress)."""
-        tqdm.write(text, file=sys.stderr)
-        sys.stderr.flush()
 
     def close(self) -> None:
         if not self._bar.disable:

@@ -96,6 +96,7 @@ class Summary:
         data = {k: v for k, v in asdict(self).items() if not k.startswith("_")}
         data["stop_reason"] = self.stop_reason.value if self.stop_reason is not None else ""
         data["rows"] = self.rows
+        data["held_back"] = self.held_back
         data["elapsed_seconds"] = round(self.elapsed_seconds, 3)
         data["failure_groups"] = self.failure_groups(JSON_GROUPS)
         groups, rows = self.groups_left_out(JSON_GROUPS)

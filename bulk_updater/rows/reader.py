@@ -9,14 +9,14 @@ from __future__ import annotations
 
 import datetime as dt
 import os
-import warnings
 import zoneinfo
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
 
-from ..errors import BulkUpdaterWarning, InputError
+from .. import notes
+from ..errors import InputError
 from ..option_spec import READ, READING
 from ..option_spec import option as declared_option  # (`option` names a flag below)
 from . import delimited, mixed_lines, workbook
@@ -293,9 +293,9 @@ def _warn_unused(source: Source, options: ReadOptions, column_map: ColumnMap, he
     for option, value in given.items():
         if value:
             what = UNUSED_OPTION_REASONS[option]
-            warnings.warn(f"{option} {value} does nothing for {source.where}: it is {kind}, and {what}", BulkUpdaterWarning, stacklevel=3)
+            notes.warn(f"{option} {value} does nothing for {source.where}: it is {kind}, and {what}", stacklevel=3)
     for name in column_map.unmatched(header):
-        warnings.warn(f"the map {column_map.source} names the header {name!r}, which {source.where} does not have: that entry does nothing", BulkUpdaterWarning, stacklevel=3)
+        notes.warn(f"the map {column_map.source} names the header {name!r}, which {source.where} does not have: that entry does nothing", stacklevel=3)
 
 
 def _zone(name: str | None) -> dt.tzinfo | None:

@@ -8,5 +8,6 @@
     failing.py  stop sending when every row fails the same way
     confirm.py  "About to update N rows ... in ORG as USER"; unknown column warnings
     options.py  the record-class options, as run.json keeps them
-    hooks.py    the few steps job.py calls
+    field_check.py  the one read of the first activity before sending: a case clash refused, unknown columns warned
+    send_steps.py   the runner's send: the update, the backup's snapshot or undo's check before it
 """

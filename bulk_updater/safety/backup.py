@@ -250,11 +250,13 @@ def _open_index(path: Path, snapshots: Iterable[Snapshot]) -> sqlite3.Connection
 class BackupSend:
     """The runner's `send` for a --backup run: snapshot (one call), flush, then the update (a second call)."""
 
-    def __init__(self, client: LeadSquaredClient, log: UndoLog, acquire: Callable[[], Awaitable[None]]) -> None:
+    def __init__(
+        self, client: LeadSquaredClient, log: UndoLog, acquire: Callable[[], Awaitable[None]], read_before: dict[str, Activity] | None = None
+    ) -> None:
         self._client, self._log, self._acquire = client, log, acquire
         self.reads = 0
         # Reads made just before by the canary (safety/canary.py), by activity id: the snapshot takes one instead of reading.
-        self.read_before: dict[str, Activity] = {}
+        self.read_before: dict[str, Activity] = read_before if read_before is not None else {}
 
     async def __call__(self, request: UpdateRequest) -> CallResult:
         names = self._log.missing(request)

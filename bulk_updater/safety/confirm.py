@@ -19,6 +19,7 @@ from ..rows import ACTIVITY_ID, NOTE
 from ..settings import Rate
 from ..wording import counted
 from .activity import Activity
+from .canary import reads_needed
 
 
 @dataclass(frozen=True)
@@ -32,6 +33,18 @@ class SendPlan:
     # (zone_to_warn_of); "" when there is nothing to say.
     datetimes_not_in: str = ""
     check_reads: int = 0  # the first update's check (safety/canary.py): its reads besides the rows' own calls
+
+    @classmethod
+    def of(cls, rows: int, activities: int | None, *, reads_first: bool, canary: bool, datetimes_not_in: str = "") -> SendPlan:
+        """The plan of a job that sends `rows` updates: 2 calls a row when each update goes after a read of its
+        activity (`reads_first`), and the canary's reads, one fewer when that read serves as its read before."""
+        return cls(rows, activities, 2 if reads_first else 1, datetimes_not_in, reads_needed(canary, reads_first))
+
+
+def reads_first(backup: bool, undo: bool = False, force: bool = False) -> bool:
+    """Whether each update goes after a read of its activity: --backup's snapshot, or undo's "changed since
+    the run" check, which --force skips."""
+    return backup or (undo and not force)
 
 
 def about_to_update(plan: SendPlan, org: str, user: str, host: str, rate: Rate) -> str:

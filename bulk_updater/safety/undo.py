@@ -157,11 +157,6 @@ def _updated_without_snapshot(db: sqlite3.Connection) -> tuple[str, str, int] | 
     ).fetchone()
 
 
-def rows_to_undo(source: Path) -> int:
-    """How many rows an undo of `source` (a run folder, or the file its undo reads) sends: for a progress bar."""
-    return sum(1 for _ in UndoSource.find(source.parent if source.is_file() else source).rows())
-
-
 def _read_as_saved(run_dir: Path) -> str:
     return (
         f"{run_dir} has no {RECORD_FILE} (an older bulk-updater made this backup): undo reads {UNDO_FILE} as it is saved now. "
@@ -256,13 +251,17 @@ def _record_of(folder: Path) -> RunRecord | None:
 class UndoGuard:
     def __init__(self, db: sqlite3.Connection, force: bool) -> None:
         self._db, self.force = db, force
-        # Reads made just before by the canary (safety/canary.py), by activity id: the check takes one instead of reading.
-        self.read_before: dict[str, Activity] = {}
 
-    def send(self, client: LeadSquaredClient, acquire: Callable[[], Awaitable[None]]) -> Callable[[UpdateRequest], Awaitable[CallResult]]:
+    def send(
+        self, client: LeadSquaredClient, acquire: Callable[[], Awaitable[None]], read_before: dict[str, Activity] | None = None
+    ) -> Callable[[UpdateRequest], Awaitable[CallResult]]:
+        """The restore: the check (a read, unless the canary's read of the activity just before is in
+        `read_before`), then the update, which takes a slot of its own (`acquire`)."""
+        read_before = read_before if read_before is not None else {}
+
         async def restore(request: UpdateRequest) -> CallResult:
             if not self.force:
-                now = self.read_before.get(request.activity_id)  # the canary's read, just before: no second read
+                now = read_before.get(request.activity_id)  # the canary's read, just before: no second read
                 read_here = now is None
                 if now is None:
                     result, payload = await client.retrieve_activity(request.activity_id)

@@ -10,6 +10,7 @@ import asyncio
 import dataclasses
 import functools
 import json
+import mimetypes
 import shutil
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -19,31 +20,34 @@ import jinja2
 from aiohttp import BodyPartReader, web
 
 from .. import check as checking
+from ..application.ending import Ending, Step
+from ..application.preview import Preview, run_preview, undo_preview
 from ..credentials import REDACTOR
 from ..errors import BulkUpdaterError, FolderError, InputError
 from ..hosts import REGIONS
+from ..report import files
 from ..report.folder import FAILED
 from ..rows import ReadOptions
 from ..rows.reader import read_header
 from ..rows.workbook import sheet_names
 from ..safety.backup import UNDO_FILE
-from ..safety.canary import CANARY_FILE, reads_needed
-from ..safety.confirm import SendPlan, about_to_update, timezone_flag, timezone_warning, zone_to_warn_of
+from ..safety.canary import CANARY_FILE
+from ..safety.confirm import timezone_flag
 from ..safety.verify import VERIFY_FILE
-from ..stop_reason import StopReason
 from ..wording import counted
 from .connection import Connection, chosen_credentials, chosen_host, connect, keys_in_environment
 from .fields import ActivityFields, first_activity_fields, first_request
 from .guard import guard_middleware
 from .jobs import Job, Jobs
 from .options import PLANS, SendChoices, parse_choices
-from .undoing import UNVERIFIED_CHECKBOX, undo_plan, wrong_account
+from .undoing import UNVERIFIED_CHECKBOX, wrong_account
 from .verifying import Verification, verify_send
 from .verifying import start as start_verification
 from .workspace import SHEET_EXTENSIONS, UploadTooBig, Workspace
 
 # How often a live page gets the job's numbers: a few times a second, whatever the row rate.
 PROGRESS_INTERVAL = 0.3
+DOWNLOAD_CHUNK = 1 << 16
 # Files a results page offers for download (the CLI's outputs, and the safety net's undo.csv and verify.csv).
 DOWNLOADS = ("report.csv", "failed.csv", "summary.json", "report.xlsx", "failed.xlsx", UNDO_FILE, VERIFY_FILE, CANARY_FILE)
 HERE = Path(__file__).parent
@@ -327,27 +331,20 @@ async def confirm_page(request: web.Request) -> web.Response:
     choices = state.choices.get(item.id, SendChoices())
     # The run's field check, before Start: a column whose case clashes with a field is refused here too.
     fields = await _activity_fields(state, item)
+    preview = _preview(state.connection, result, choices)
     return render("confirm.html", upload=item, result=result, connection=state.connection, choices=choices,
-                  line=_confirmation(state.connection, result, choices), zone_warning=_zone_warning(state.connection, result),
-                  refusal=fields.refusal if fields else "")
+                  line=preview.line, zone_warning=preview.zone_warning(_zone_remedy(preview)), refusal=fields.refusal if fields else "")
 
 
-def _confirmation(connection: Connection, result: checking.CheckResult, choices: SendChoices) -> str:
-    """The CLI's "About to update N rows (M activities) in ORG as USER ..." line, from the check's counts."""
-    zone = zone_to_warn_of(connection.identity.time_zone, result.utc_datetimes)
-    plan = SendPlan(
-        result.will_update, result.will_update - result.duplicate_ids, choices.calls_per_row, check_reads=reads_needed(choices.canary, choices.backup),
-        datetimes_not_in=zone,
-    )
-    return about_to_update(plan, connection.identity.org, connection.identity.user, connection.host, choices.limit)
+def _preview(connection: Connection, result: checking.CheckResult, choices: SendChoices) -> Preview:
+    """What the run will do (the CLI's "About to update N rows (M activities) in ORG as USER ..." line), from the check's counts."""
+    return run_preview(result, connection.identity, connection.host, choices.limit, backup=choices.backup, canary=choices.canary)
 
 
-def _zone_warning(connection: Connection, result: checking.CheckResult) -> str:
-    """The CLI's warning about date-times sent as UTC by a user in another zone; the page has no --timezone."""
-    zone = zone_to_warn_of(connection.identity.time_zone, result.utc_datetimes)
-    remedy = (f"The page sends them as UTC: turn them into UTC in the sheet, or send it from the command line "
-              f"with {timezone_flag(zone)}.")
-    return timezone_warning(zone, result.utc_datetimes, remedy) if zone else ""
+def _zone_remedy(preview: Preview) -> str:
+    """The page has no --timezone: what to do instead, in the warning about date-times sent as UTC."""
+    return (f"The page sends them as UTC: turn them into UTC in the sheet, or send it from the command line "
+            f"with {timezone_flag(preview.plan.datetimes_not_in)}.")
 
 
 async def start(request: web.Request) -> web.Response:
@@ -361,7 +358,7 @@ async def start(request: web.Request) -> web.Response:
     folder = state.workspace.new_run_folder()
     state.choices[folder.id] = choices
     state.started[item.id] = folder.id
-    line = _confirmation(state.connection, state.checks[item.id], choices)
+    line = _preview(state.connection, state.checks[item.id], choices).line
     state.jobs.start(Job(folder.id, folder.path, "run", item.path, choices.send_settings(state.connection), item.read_options(), headline=line,
                          safety=choices.safety()))
     raise web.HTTPSeeOther(f"/runs/{folder.id}")
@@ -380,16 +377,15 @@ def _run_folder(request: web.Request):
 async def run_page(request: web.Request) -> web.Response:
     state, folder = _state(request), _run_folder(request)
     job = state.jobs.get(folder.id)
-    files = [name for name in DOWNLOADS if (folder.path / name).exists()]
+    offered = [name for name in DOWNLOADS if _offered(folder.path / name)]
     summary = folder.summary
-    needs_look = summary.get("rows", 0) - summary.get("counts", {}).get("success", 0) - summary.get("counts", {}).get("skipped", 0) if summary else 0
+    ending = Ending.of(summary, folder.record, folder.path)
     # An undo's rows skipped because their activity changed since the run: not restored, said with their fields.
-    held = [group for group in summary.get("failure_groups", []) if group.get("outcome") == "skipped"] if summary else []
-    undone = Path(folder.record.input).parent.name if folder.record is not None and folder.record.command == "undo" else ""
-    return render("run.html", run=folder, job=job, live=bool(job and job.live), files=files, summary=summary,
-                  needs_look=needs_look, connected=state.connection is not None, error=REDACTOR.redact(job.error) if job else "",
-                  verification=state.verifications.get(folder.id), can_undo=(folder.path / UNDO_FILE).is_file(), held=held, undone=undone,
-                  stop_reason=StopReason.read(summary.get("stop_reason")) if summary else None)
+    held = [group for group in summary.get("failure_groups", []) if group.get("outcome") == "skipped"] if ending.held_back else []
+    return render("run.html", run=folder, job=job, live=bool(job and job.live), files=offered, summary=summary, ending=ending, Step=Step,
+                  connected=state.connection is not None, error=REDACTOR.redact(job.error) if job else "",
+                  verification=state.verifications.get(folder.id), can_undo=_offered(folder.path / UNDO_FILE), held=held,
+                  undone=Path(ending.undone).name if ending.undone else "")
 
 
 async def run_events(request: web.Request) -> web.StreamResponse:
@@ -490,17 +486,16 @@ async def run_undo(request: web.Request) -> web.Response:
     force = bool(form.get("force"))
     choices = dataclasses.replace(state.choices.get(earlier.id, SendChoices()), backup=False)
     try:
-        plan = await _in_thread(undo_plan, earlier.path, force, choices.canary)
+        preview = await _in_thread(functools.partial(undo_preview, earlier.path, state.connection.identity, state.connection.host, choices.limit,
+                                                     force=force, canary=choices.canary))
     except (InputError, FolderError) as exc:  # the run's files can't be used
         return problem(f"Error: {exc}", back=f"/runs/{earlier.id}")
-    identity = state.connection.identity
-    line = about_to_update(plan, identity.org, identity.user, state.connection.host, choices.limit)
     folder = state.workspace.new_run_folder()
     state.choices[folder.id] = choices
     state.undoing[earlier.id] = folder.id
     safety = {"keep_going": choices.keep_going, "stop_after_failures": choices.stop_after_failures, "force": force, "canary": choices.canary}
     state.jobs.start(Job(folder.id, folder.path, "undo", earlier.path, choices.send_settings(state.connection), ReadOptions(),
-                         headline=line, safety=safety, unverified_account=unverified))
+                         headline=preview.line, safety=safety, unverified_account=unverified))
     raise web.HTTPSeeOther(f"/runs/{folder.id}")
 
 
@@ -509,10 +504,35 @@ async def _unverified_account(request: web.Request) -> bool:
     return bool((await request.post()).get(UNVERIFIED_CHECKBOX))
 
 
+def _offered(path: Path) -> bool:
+    """A run's file the page offers: a regular file of the folder (files.py), never what a link or anything else stands in for."""
+    try:
+        return files.is_present(path)
+    except FolderError:
+        return False
+
+
 async def run_file(request: web.Request) -> web.StreamResponse:
+    """A run's file, read as every file of a run folder is (report/files.py: no link followed, nothing but a regular file)."""
     folder, name = _run_folder(request), request.match_info["name"]
-    if name not in DOWNLOADS or not (folder.path / name).is_file():
+    if name not in DOWNLOADS:
         raise web.HTTPNotFound(text="No such file in this run.")
-    return web.FileResponse(folder.path / name, headers={"Content-Disposition": f'attachment; filename="{folder.id}-{name}"'})
+    try:
+        source = await _in_thread(files.open_read, folder.path / name, True)
+    except FolderError:  # absent, or not a regular file
+        raise web.HTTPNotFound(text="No such file in this run.") from None
+    response = web.StreamResponse(headers={
+        "Content-Type": mimetypes.guess_type(name)[0] or "application/octet-stream",
+        "Content-Disposition": f'attachment; filename="{folder.id}-{name}"',
+        "Cache-Control": "no-store",
+    })
+    try:
+        await response.prepare(request)
+        while chunk := await _in_thread(source.read, DOWNLOAD_CHUNK):
+            await response.write(chunk)
+    finally:
+        source.close()
+    await response.write_eof()
+    return response
 
 

@@ -1,17 +1,15 @@
 """Jobs the page started: each runs in its own thread with its own event loop, so a job's
 blocking work (counting, reading, the final copies) never stalls the server.
 
-A job's progress is kept as counts and a short series, never as rows: a page shows a
-snapshot of it, whatever the size of the sheet. Closing the tab does not stop a job; the
+A job's progress is the library's own tally (report/tally.py): counts and a short series,
+never rows, so a page shows a snapshot of it whatever the size of the sheet, and ends on the
+numbers of summary.json. Closing the tab does not stop a job; the
 job's StopToken does (the Stop button).
 """
 
 from __future__ import annotations
 
-import csv
 import threading
-import time
-from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -19,69 +17,31 @@ from pathlib import Path
 from .. import job as library
 from ..credentials import REDACTOR
 from ..errors import BulkUpdaterError
-from ..outcomes import Outcome, RowOutcome
-from ..report import Summary
-from ..report.folder import REPORT
-from ..report.rerun import Rerun
-from ..report.run_record import RunRecord
-from ..rows import ReadOptions, open_sheet
-from ..safety.undo import rows_to_undo
+from ..report.tally import Tally
+from ..rows import ReadOptions
 from ..settings import SendSettings
 from ..stopping import StopToken
 
-SERIES_SECONDS = 120  # the chart's width: the last two minutes, one point a second
 GROUPS_SHOWN = 8
 
 
-@dataclass
-class Progress:
-    """Counts of one job, updated from its thread and read from the server's."""
-
-    total: int = 0
-    counts: dict[str, int] = field(default_factory=lambda: {o.value: 0 for o in Outcome})
-    started: float = field(default_factory=time.monotonic)
-    calls: int = 0
-    summary: Summary = field(default_factory=lambda: Summary(input="", rate=""))
-    series: deque = field(default_factory=lambda: deque(maxlen=SERIES_SECONDS))  # [second, rows]
-    done_before: int = 0  # rows an earlier session of the run recorded
-    lock: threading.Lock = field(default_factory=threading.Lock)
-
-    def add(self, outcome: RowOutcome) -> None:
-        second = int(time.monotonic() - self.started)
-        with self.lock:
-            self.counts[outcome.outcome.value] += 1
-            self.calls += outcome.attempts
-            self.summary.add(outcome)
-            if self.series and self.series[-1][0] == second:
-                self.series[-1][1] += 1
-            else:
-                self.series.append([second, 1])
-
-    def snapshot(self) -> dict:
-        with self.lock:
-            elapsed = max(time.monotonic() - self.started, 1e-6)
-            done = sum(self.counts.values())
-            sent_now = done - self.done_before
-            per_second = sent_now / elapsed
-            left = max(self.total - done, 0)
-            return {
-                "total": self.total,
-                "done": done,
-                "counts": dict(self.counts),
-                "rows_per_second": round(per_second, 2),
-                "calls_per_second": round(self.calls / elapsed, 2),
-                "eta_seconds": round(left / per_second) if per_second > 0 and sent_now else None,
-                "elapsed_seconds": round(elapsed, 1),
-                "groups": self.summary.failure_groups(GROUPS_SHOWN),
-                "series": _filled(list(self.series), int(elapsed)),
-            }
-
-
-def _filled(series: list[list[int]], now: int) -> list[int]:
-    """Rows per second for the last seconds up to now, zeros where none finished."""
-    start = max(0, now - SERIES_SECONDS + 1)
-    by_second = {second: rows for second, rows in series}
-    return [by_second.get(second, 0) for second in range(start, now + 1)]
+def live_numbers(tally: Tally) -> dict:
+    """What the page shows of a job as it goes: the library's counts (its tally), with the rates and ETA they give."""
+    now = tally.snapshot(GROUPS_SHOWN)
+    sent_now = now.done - now.done_before
+    per_second = sent_now / now.elapsed
+    left = max(now.total - now.done, 0)
+    return {
+        "total": now.total,
+        "done": now.done,
+        "counts": now.counts,
+        "rows_per_second": round(per_second, 2),
+        "calls_per_second": round(now.calls / now.elapsed, 2),
+        "eta_seconds": round(left / per_second) if per_second > 0 and sent_now else None,
+        "elapsed_seconds": round(now.elapsed, 1),
+        "groups": now.groups,
+        "series": now.series,
+    }
 
 
 @dataclass
@@ -93,12 +53,14 @@ class Job:
     send: SendSettings
     read: ReadOptions
     stop_token: StopToken = field(default_factory=StopToken)
-    progress: Progress = field(default_factory=Progress)
+    tally: Tally = field(default_factory=Tally)  # the library keeps the job's counts in it
     headline: str = ""  # the confirmation line the run was started with
     safety: dict = field(default_factory=dict)  # JobOptions' backup, keep_going, stop_after_failures, force
     unverified_account: bool = False  # the page's checkbox: JobOptions.unverified_account (never recorded)
     state: str = "starting"  # starting, running, stopping, finished, stopped, failed
     error: str = ""
+    # What the library told the person running the job (its on_note): a resume, a warning, a stop on its way.
+    notes: list[str] = field(default_factory=list)
     summary: dict | None = None
     thread: threading.Thread | None = None
 
@@ -111,8 +73,8 @@ class Job:
         self.stop_token.stop()
 
     def snapshot(self) -> dict:
-        data = self.progress.snapshot()
-        data.update(state=self.state, error=REDACTOR.redact(self.error), live=self.live)
+        data = live_numbers(self.tally)
+        data.update(state=self.state, error=REDACTOR.redact(self.error), live=self.live, notes=[REDACTOR.redact(note) for note in list(self.notes)])
         return data
 
 
@@ -146,20 +108,16 @@ class Jobs:
 
 
 def _work(job: Job, on_end: Callable[[Job], None] | None) -> None:
-    """The job's thread: count, then send (library.run/retry make their own event loop)."""
+    """The job's thread (library.run/retry make their own event loop)."""
     try:
-        job.progress.total = _rows_to_send(job)
-        job.progress.done_before = _recorded_before(job.out_dir)
-        for outcome, rows in _outcomes_before(job.out_dir).items():
-            job.progress.counts[outcome] += rows
         job.state = "running" if job.state == "starting" else job.state
         # The page showed the line before Start; a `confirm` that says yes still has the job run the field
         # check (a column whose case clashes with a field is refused before any update), asking no one.
         if job.command == "resume":
-            summary = library.resume(job.out_dir, job.send.credentials, {}, progress=False, on_outcome=job.progress.add, stop_token=job.stop_token,
-                                     unverified_account=job.unverified_account, confirm=_started_already, confirm_asks=False)
+            summary = library.resume(job.out_dir, job.send.credentials, {}, tally=job.tally, on_note=job.notes.append,
+                                     stop_token=job.stop_token, unverified_account=job.unverified_account, confirm=_started_already, confirm_asks=False)
         else:
-            options = library.JobOptions(read=job.read, progress=False, on_outcome=job.progress.add, stop_token=job.stop_token,
+            options = library.JobOptions(read=job.read, tally=job.tally, on_note=job.notes.append, stop_token=job.stop_token,
                                          unverified_account=job.unverified_account, confirm=_started_already, confirm_asks=False, **job.safety)
             start = {"run": library.run, "retry": library.retry, "undo": library.undo}[job.command]
             summary = start(job.source, job.out_dir, job.send, options)
@@ -176,36 +134,3 @@ def _work(job: Job, on_end: Callable[[Job], None] | None) -> None:
 
 def _started_already(line: str) -> bool:
     return True
-
-
-def _rows_to_send(job: Job) -> int:
-    command, read = job.command, job.read
-    if command == "resume":  # read as the run recorded
-        record = RunRecord.load(job.out_dir)
-        if record is None:
-            return 0
-        command, read = record.command, library.settings_from(library.recorded_values(job.out_dir), job.send.credentials)[1].read
-    if command == "undo":  # the run's backup, as library.undo reads it
-        return rows_to_undo(job.source)
-    if command == "retry":
-        rerun = Rerun(open_sheet(job.source, read))
-        return sum(1 for _ in rerun.rows())
-    return sum(1 for _ in open_sheet(job.source, read).rows())
-
-
-def _outcomes_before(out_dir: Path) -> dict[str, int]:
-    counts: dict[str, int] = {}
-    report = out_dir / REPORT
-    if not report.exists():
-        return counts
-    with report.open(newline="", encoding="utf-8") as f:
-        for line in csv.DictReader(f):
-            outcome = line.get("_outcome", "")
-            # Rows not sent before are sent again now: they are not done.
-            if outcome in {o.value for o in Outcome} and outcome != Outcome.NOT_SENT.value:
-                counts[outcome] = counts.get(outcome, 0) + 1
-    return counts
-
-
-def _recorded_before(out_dir: Path) -> int:
-    return sum(_outcomes_before(out_dir).values())

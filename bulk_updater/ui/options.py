@@ -45,10 +45,6 @@ class SendChoices:
             max_attempts=self.max_attempts, timeout=self.timeout, check_region=connection.check_region,
         )
 
-    @property
-    def calls_per_row(self) -> int:
-        return 2 if self.backup else 1  # a snapshot read before each update
-
     def safety(self) -> dict[str, object]:
         """The library's JobOptions fields for the safety net."""
         return {"backup": self.backup, "keep_going": self.keep_going, "stop_after_failures": self.stop_after_failures, "canary": self.canary}

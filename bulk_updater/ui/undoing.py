@@ -1,5 +1,4 @@
-"""What the page checks before it acts on an existing run (resume, retry, verify, undo): the account,
-and (for undo) the line shown before sending.
+"""What the page checks before it acts on an existing run (resume, retry, verify, undo): the account.
 
 The page's connection is whatever keys were last checked. An undo sent with another
 account's keys would write a run's old values into the wrong CRM, so the page acts on a run
@@ -14,10 +13,6 @@ from pathlib import Path
 
 from ..account import another_account
 from ..report.run_record import RunRecord
-from ..safety import hooks
-from ..safety.canary import reads_needed
-from ..safety.confirm import SendPlan
-from ..safety.undo import UndoSource
 from .connection import Connection
 
 # The page's word for --unverified-account: a checkbox beside each button that acts on a run.
@@ -35,11 +30,3 @@ def wrong_account(run_dir: Path, connection: Connection, unverified_account: boo
         return ""
     problem = another_account(record.account, connection.identity.account, f"the {record.command} in {run_dir.name}", unverified_account, OVERRIDE)
     return f"Error: {problem}" if problem else ""
-
-
-def undo_plan(run_dir: Path, force: bool, canary: bool = True) -> SendPlan:
-    """The rows undo will send, counted as the library's undo counts them; 2 calls a row unless forced (the re-read),
-    and the canary's reads (its read before is the re-read, unless forced)."""
-    found = UndoSource.find(run_dir)
-    counted = hooks.count_rows(found.rows(), found.clear_token, found.planned)
-    return SendPlan(counted.to_send, counted.activities, 1 if force else 2, check_reads=reads_needed(canary, not force))

@@ -12,10 +12,9 @@ import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .. import job as library
+from ..application.verify_settings import verify_settings
 from ..credentials import REDACTOR
 from ..errors import BulkUpdaterError
-from ..options import for_verify
 from ..safety import verify as verifying
 from ..settings import SendSettings
 
@@ -41,9 +40,7 @@ class Verification:
 
 def verify_send(run_dir: Path, page_send: SendSettings) -> SendSettings:
     """The page's host and keys, at the pace the run recorded (verify reads as fast as the run wrote): what the CLI's verify takes."""
-    values = for_verify(library.recorded_values(run_dir), {"host": page_send.host, "check_region": page_send.check_region})
-    send, _ = library.settings_from(values, page_send.credentials)
-    return send
+    return verify_settings(run_dir, {"host": page_send.host, "check_region": page_send.check_region}, lambda: page_send.credentials)
 
 
 def start(verification: Verification) -> Verification:

@@ -41,6 +41,16 @@
     });
   }
 
+  function showNotes(notes) {
+    var list = $("notes");
+    if (!list || !notes) return;
+    for (var i = list.children.length; i < notes.length; i++) {
+      var item = document.createElement("li");
+      item.textContent = notes[i];
+      list.appendChild(item);
+    }
+  }
+
   function show(s) {
     $("done").textContent = s.done;
     $("total").textContent = s.total;
@@ -55,6 +65,7 @@
     $("bar-fill").style.width = (s.total ? Math.min(100, 100 * s.done / s.total) : 0) + "%";
     drawChart(s.series);
     showGroups(s.groups);
+    showNotes(s.notes);
   }
 
   var events = new EventSource("/runs/" + runId + "/events");
