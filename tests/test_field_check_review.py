@@ -11,7 +11,7 @@ from conftest import new_ids, write_csv
 import bulk_updater
 from bulk_updater import Credentials, JobOptions, SendSettings
 from bulk_updater.rows import ReadOptions
-from bulk_updater.safety import hooks
+from bulk_updater.safety import field_check
 from bulk_updater.sandbox.server import Sandbox
 from bulk_updater.settings import Rate
 from bulk_updater.stopping import StopToken
@@ -39,13 +39,13 @@ def test_a_stop_after_the_last_row_does_not_wait_for_a_hanging_field_check(sandb
     done = threading.Event()
     # When the job starts waiting for the read: nothing public says so, and a stop that came before
     # would be seen at the wait's first look, where the bug (one look, then no more) hid.
-    finish, waiting = hooks.FieldCheck.finish, threading.Event()
+    finish, waiting = field_check.FieldCheck.finish, threading.Event()
 
     async def finish_then_say(self, stopped):
         waiting.set()
         return await finish(self, stopped)
 
-    monkeypatch.setattr(hooks.FieldCheck, "finish", finish_then_say)
+    monkeypatch.setattr(field_check.FieldCheck, "finish", finish_then_say)
 
     def stop_when_the_row_is_done() -> None:
         assert read_started.wait(10) and done.wait(10) and waiting.wait(10)  # the runner has finished its one row; only the read is left
