@@ -38,6 +38,7 @@ class Counted:
     # The canary's row when it is not the first (safety/canary.py): the first row that clears a field
     # or the note, if no earlier row names its activity (sent first, it then changes nothing's order).
     clearing: int | None = None
+    clears: bool = False  # some row clears a field or the note (the canary must see a clear work)
     # Hashes of the ids, to count distinct activities (the count is shown, never acted on); None past MAX_DISTINCT.
     _ids: set[int] | None = field(default_factory=set, repr=False)
 
@@ -64,6 +65,7 @@ def count_rows(rows: Iterable[Row], clear_token: str, plan: Callable[[Row, str],
         if activity_id is None:
             continue
         counted.to_send += 1
+        counted.clears = counted.clears or _clears(row, clear_token)
         if counted.first is None:
             planned = planned or plan_row(row, clear_token)
             counted.first = planned if isinstance(planned, UpdateRequest) else None
