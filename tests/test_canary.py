@@ -90,7 +90,7 @@ def test_a_run_whose_first_update_does_exactly_what_it_asked_goes_on(tmp_path, s
 
     assert code == 0, err
     assert box.state.calls == 6 and box.state.retrieve_calls == 1 + 2  # the field check, then the canary's two reads
-    assert "2 reads to check the first update" in err
+    assert "2 reads per row sent alone to check the first updates" in err
     assert f"First update checked (row 2, activity {rows[0][0]}; 2 reads)" in out
     assert summary_of(tmp_path / "run")["canary"]["passed"] is True
 
@@ -217,3 +217,82 @@ def test_a_lone_surrogate_read_back_is_kept_in_canary_json_not_a_crash(tmp_path,
 
     assert code == 0, err
     assert json.loads((tmp_path / "run" / "canary.json").read_text())["values"]["mx_Odd"]["before"] == "\ud800x"
+
+
+# A check decides only once it could have shown what it looks for (safety/canary.py): a value its row did not
+# set, and, when some row clears, a clear of a field that held one. Until then the next row goes alone too.
+
+
+def test_a_first_update_that_could_not_show_blanking_passes_the_check_to_the_next_row(tmp_path, sandbox, bulk):
+    """Activity a held nothing but the Status the row set: an update that blanks what it is not sent
+    changed nothing to see there, the check passed, and every other activity lost its note and fields
+    (exit 0). Mutant killed: `_held_unset` always True (the first check decides)."""
+    a, b, c = new_ids(3)
+    initial = {a: {"ActivityNote": "", "Fields": {"Status": "Open"}}}
+    initial |= {i: {"ActivityNote": "a note", "Fields": {"Status": "Open", "mx_Other": OTHER}} for i in (b, c)}
+    box = sandbox(initial=initial, quirks=frozenset({q.BLANK_UNSENT}))
+
+    code, out, err = bulk(box, "run", str(sheet(tmp_path, [[a, "Won"], [b, "Won"], [c, "Won"]])), "--out", str(tmp_path / "run"))
+
+    assert code == 1
+    assert box.state.applied == [a, b]  # b, the first activity that could show it, shows it
+    assert box.state.activities[c] == {"ActivityNote": "a note", "Fields": {"Status": "Open", "mx_Other": OTHER}}
+    assert "the update blanked mx_Other" in err
+    canary = summary_of(tmp_path / "run")["canary"]
+    assert summary_of(tmp_path / "run")["stop_reason"] == "canary" and canary["row"] == 3 and canary["checks"] == 2
+    assert box.state.retrieve_calls == 1 + 2 + 2  # the field check, then two reads per row sent alone
+    assert f"First 2 updates checked alone (the last: row 3, activity {b}; 4 reads)" in out
+
+
+def test_a_clear_of_a_field_already_empty_passes_the_check_to_the_next_row_that_clears(tmp_path, sandbox, bulk):
+    """Row 2 cleared a's mx_F, already empty: clears ignored showed nothing, the check passed, and b's
+    mx_F kept 'secret' with `success` (exit 0). Mutant killed: `needs_clear` ignored (the Canary built without it)."""
+    a, b, c = new_ids(3)
+    initial = {a: {"ActivityNote": "n", "Fields": {"Status": "Open", "mx_F": ""}}}
+    initial |= {i: {"ActivityNote": "n", "Fields": {"Status": "Open", "mx_F": "secret"}} for i in (b, c)}
+    box = sandbox(initial=initial, quirks=frozenset({q.IGNORE_CLEARS}))
+    rows = [[a, "Won", "#N/A"], [b, "Won", "#N/A"], [c, "Won", "#N/A"]]
+
+    code, out, err = bulk(box, "run", str(sheet(tmp_path, rows, ("CompanyActivityId", "Status", "mx_F"))), "--out", str(tmp_path / "run"))
+
+    assert code == 1
+    assert box.state.applied == [a, b]
+    assert "the update sent an empty mx_F to clear it, but it still holds 'secret'" in err
+    assert summary_of(tmp_path / "run")["stop_reason"] == "canary"
+    assert box.state.activities[c]["Fields"]["mx_F"] == "secret"  # never sent
+
+
+def test_when_no_checked_update_could_show_anything_the_run_goes_on_and_says_so(tmp_path, sandbox, bulk):
+    """Every activity holds only the field its row sets: after MAX_TRIES checked updates the rows go on,
+    and the summary names what no check could see (not a silent pass, not a stop that blocks a sparse run).
+    Mutant killed: `_go_on_unseen` leaving `unseen` empty."""
+    from bulk_updater.safety.canary import MAX_TRIES
+
+    ids = new_ids(MAX_TRIES + 3)
+    box = sandbox(initial={i: {"ActivityNote": "", "Fields": {"Status": "Open"}} for i in ids})
+
+    code, out, err = bulk(box, "run", str(sheet(tmp_path, [[i, "Won"] for i in ids])), "--out", str(tmp_path / "run"))
+
+    assert code == 0, err
+    assert all(box.state.activities[i]["Fields"]["Status"] == "Won" for i in ids)
+    assert box.state.retrieve_calls == 1 + 2 * MAX_TRIES  # the field check, then MAX_TRIES rows checked alone
+    canary = summary_of(tmp_path / "run")["canary"]
+    assert canary["passed"] is True and canary["checks"] == MAX_TRIES
+    assert canary["unseen"].startswith(f"none of the {MAX_TRIES} updates checked alone could show whether LeadSquared blanks the fields and note")
+    assert "ignores clears" not in canary["unseen"]  # no row clears
+    assert f"First {MAX_TRIES} updates checked alone" in out and "could show whether LeadSquared blanks" in out
+
+
+def test_a_run_whose_every_update_went_alone_and_was_checked_passes_with_nothing_unseen(tmp_path, sandbox, bulk):
+    """Empty activities, fewer rows than MAX_TRIES: each row goes alone and is checked, and every update did just
+    what it asked, so nothing was left unchecked. Mutant killed: the end of `send_alone` leaving the check undecided."""
+    ids = new_ids(3)
+    box = sandbox()  # the sandbox's activities: empty note, no field
+
+    code, out, err = bulk(box, "run", str(sheet(tmp_path, [[i, "Won"] for i in ids])), "--out", str(tmp_path / "run"))
+
+    assert code == 0, err
+    assert box.state.retrieve_calls == 1 + 2 * 3
+    canary = summary_of(tmp_path / "run")["canary"]
+    assert canary["passed"] is True and canary["checks"] == 3 and "unseen" not in canary
+    assert f"First 3 updates checked alone (the last: row 4, activity {ids[2]}; 6 reads): the fields they did not set are unchanged" in out
