@@ -296,3 +296,22 @@ def test_a_run_whose_every_update_went_alone_and_was_checked_passes_with_nothing
     canary = summary_of(tmp_path / "run")["canary"]
     assert canary["passed"] is True and canary["checks"] == 3 and "unseen" not in canary
     assert f"First 3 updates checked alone (the last: row 4, activity {ids[2]}; 6 reads): the fields they did not set are unchanged" in out
+
+
+def test_a_check_cut_short_by_max_calls_says_it_was_not_decided_and_the_resume_checks_the_next_row(tmp_path, sandbox, bulk):
+    """The README's one-row try on an activity holding nothing the row does not set: the check is not decided,
+    the summary says so (not "not checked yet", nor passed), and the resume sends its next row alone and checked.
+    Mutant killed: `_canary_line` without its not-decided sentence."""
+    empty, full = new_ids(2)
+    box = sandbox(initial={full: {"ActivityNote": "a note", "Fields": {"mx_Other": OTHER}}})
+    path = sheet(tmp_path, [[empty, "Won"], [full, "Won"]])
+
+    code, out, err = bulk(box, "run", str(path), "--out", str(tmp_path / "try"), "--max-calls", "1")
+    assert code == 1 and box.state.applied == [empty]
+    assert summary_of(tmp_path / "try")["canary"]["passed"] is False
+    assert f"First update checked (row 2, activity {empty}; 2 reads): not decided, as no checked activity held a value" in out
+
+    code, out, err = bulk(box, "resume", str(tmp_path / "try"), "--max-calls", "none")
+    assert code == 0, err
+    assert box.state.retrieve_calls == 1 + 2 + 1 + 2  # each session's field check, then the canary's reads
+    assert f"First update checked (row 3, activity {full}; 2 reads): the fields it did not set are unchanged" in out

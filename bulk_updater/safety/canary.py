@@ -138,7 +138,7 @@ class Canary:
         """Send rows one at a time until a check decides (see the module's docstring); stop the runner if the check failed."""
         tries = 0
         for row, plan in planned:
-            if isinstance(plan, UpdateRequest) and not runner.stopping:
+            if isinstance(plan, UpdateRequest) and runner.may_call():
                 tries += 1
                 if tries > MAX_TRIES and self.checks:
                     self._go_on_unseen()
