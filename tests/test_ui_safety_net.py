@@ -6,7 +6,7 @@ import asyncio
 import json
 import re
 
-from conftest import new_ids, write_csv
+from conftest import new_ids, untouched, write_csv
 from test_ui_guard import _multipart, fetch, posting, signed_in, ui  # noqa: F401  (the `ui` fixture)
 
 from bulk_updater.safety.confirm import SendPlan, about_to_update
@@ -179,9 +179,10 @@ async def test_the_map_step_suggests_the_fields_of_the_first_rows_activity_once_
 
 
 async def test_a_second_click_on_undo_shows_the_undo_already_going(ui, sandbox, tmp_path):  # noqa: F811
-    box = sandbox()
+    ids = new_ids(3)
+    box = sandbox(initial=untouched(ids))  # the first check decides: the undo's rows are not each sent alone
     server = ui(_environ(box))
-    run_id, _ = await _backup_run(server, box, tmp_path, new_ids(3))
+    run_id, _ = await _backup_run(server, box, tmp_path, ids)
     box.config.latency = (0.3, 0.3)  # the undo takes seconds: still going at the second click
     _, _, first = await fetch("POST", f"{server.base}/runs/{run_id}/undo", headers=posting(server))
     _, _, second = await fetch("POST", f"{server.base}/runs/{run_id}/undo", headers=posting(server))
