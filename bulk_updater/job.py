@@ -433,7 +433,7 @@ async def _send_rows_left(
     pending = _canary_row_first(source, earlier, counted.clearing, options.clear_token) if options.canary else _rows_left(source, earlier)
 
     async def sending() -> None:
-        await _send_all(source, pending, send, options, session, stop, limiter, sender, counted.clears)
+        await _send_all(source, pending, send, options, session, stop, limiter, sender, counted)
         if field_check is not None:  # within the stop window: a second Ctrl-C cuts its wait short too
             await field_check.finish(stopped=lambda: stop.signal is not None)
 
@@ -444,12 +444,14 @@ async def _send_rows_left(
 
 async def _send_all(
     source: _Source, pending: Iterator[Row], send: SendSettings, options: JobOptions, recorder: _Session, stop: StopOnSignals, limiter: WindowLimiter,
-    sender: hooks.Sender, clears: bool = False,
+    sender: hooks.Sender, counted: hooks.Counted,
 ) -> Runner:
     async with open_session(send.concurrency) as session:
         client = LeadSquaredClient(session, send.host, send.credentials, send.timeout)
         each = sender.send(client, lambda: runner.acquire_call())
-        canary = sender.canary = Canary(each, client, limiter, send.max_attempts, needs_clear=clears) if options.canary else None
+        canary = sender.canary = (
+            Canary(each, client, limiter, send.max_attempts, needs_clear=counted.clears, leaves_note=counted.leaves_note) if options.canary else None
+        )
         if canary is not None and sender.backup is not None:
             sender.backup.read_before = canary.before  # the canary's read before serves as the snapshot's: 2 reads, not 3
             canary.send_reads = True

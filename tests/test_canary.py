@@ -248,7 +248,8 @@ def test_a_clear_of_a_field_already_empty_passes_the_check_to_the_next_row_that_
     """Row 2 cleared a's mx_F, already empty: clears ignored showed nothing, the check passed, and b's
     mx_F kept 'secret' with `success` (exit 0). Mutant killed: `needs_clear` ignored (the Canary built without it)."""
     a, b, c = new_ids(3)
-    initial = {a: {"ActivityNote": "n", "Fields": {"Status": "Open", "mx_F": ""}}}
+    # a holds a note and a field its row leaves: only the clear could not be shown there.
+    initial = {a: {"ActivityNote": "n", "Fields": {"Status": "Open", "mx_F": "", "mx_Other": OTHER}}}
     initial |= {i: {"ActivityNote": "n", "Fields": {"Status": "Open", "mx_F": "secret"}} for i in (b, c)}
     box = sandbox(initial=initial, quirks=frozenset({q.IGNORE_CLEARS}))
     rows = [[a, "Won", "#N/A"], [b, "Won", "#N/A"], [c, "Won", "#N/A"]]
@@ -278,7 +279,8 @@ def test_when_no_checked_update_could_show_anything_the_run_goes_on_and_says_so(
     assert box.state.retrieve_calls == 1 + 2 * MAX_TRIES  # the field check, then MAX_TRIES rows checked alone
     canary = summary_of(tmp_path / "run")["canary"]
     assert canary["passed"] is True and canary["checks"] == MAX_TRIES
-    assert canary["unseen"].startswith(f"none of the {MAX_TRIES} updates checked alone could show whether LeadSquared blanks the fields and note")
+    assert canary["unseen"].startswith(f"none of the {MAX_TRIES} updates checked alone could show whether LeadSquared blanks the fields")
+    assert "empties the note when an update does not set it" in canary["unseen"]
     assert "ignores clears" not in canary["unseen"]  # no row clears
     assert f"First {MAX_TRIES} updates checked alone" in out and "could show whether LeadSquared blanks" in out
 
@@ -315,3 +317,66 @@ def test_a_check_cut_short_by_max_calls_says_it_was_not_decided_and_the_resume_c
     assert code == 0, err
     assert box.state.retrieve_calls == 1 + 2 + 1 + 2  # each session's field check, then the canary's reads
     assert f"First update checked (row 3, activity {full}; 2 reads): the fields it did not set are unchanged" in out
+
+
+def blanking_only(monkeypatch, what: str) -> None:
+    """Make the sandbox's updates empty either the fields they are not sent (`fields`: the note is kept), or
+    the note when it is not sent (`note`: the fields are kept): each is as plausible as blanking both."""
+    from bulk_updater.sandbox import quirks
+
+    original = quirks.apply_update
+
+    def apply_update(activity, body, quirk_set):
+        sent = {item["SchemaName"] for item in body.get("Fields", [])}
+        if what == "fields":
+            activity["Fields"] = {name: value if name in sent else "" for name, value in activity["Fields"].items()}
+        elif "ActivityNote" not in body:
+            activity["ActivityNote"] = ""
+        original(activity, body, quirk_set)
+
+    monkeypatch.setattr(quirks, "apply_update", apply_update)
+
+
+def test_a_note_kept_tells_nothing_of_the_fields_the_next_row_goes_alone(tmp_path, sandbox, bulk, monkeypatch):
+    """a held a note but no field its row left: an update that blanks only the fields showed nothing there.
+    Mutant killed: `_held_unset` looking at the note with the fields (a held note deciding for both)."""
+    blanking_only(monkeypatch, "fields")
+    a, b, c = new_ids(3)
+    initial = {a: {"ActivityNote": "a note", "Fields": {"Status": "Open"}}} | activities_of((b, c))
+    box = sandbox(initial=initial)
+
+    code, out, err = bulk(box, "run", str(sheet(tmp_path, [[a, "Won"], [b, "Won"], [c, "Won"]])), "--out", str(tmp_path / "run"))
+
+    assert code == 1 and box.state.applied == [a, b]
+    assert "the update blanked mx_Other" in err and box.state.activities[c]["Fields"]["mx_Other"] == OTHER
+
+
+def test_fields_kept_tell_nothing_of_the_note_when_a_row_leaves_it(tmp_path, sandbox, bulk, monkeypatch):
+    """a held mx_Other but no note: an update that empties the note it is not sent showed nothing there.
+    Mutant killed: `Counted.leaves_note` never set (the Canary told no row leaves the note)."""
+    blanking_only(monkeypatch, "note")
+    a, b, c = new_ids(3)
+    initial = {a: {"ActivityNote": "", "Fields": {"Status": "Open", "mx_Other": OTHER}}} | activities_of((b, c))
+    box = sandbox(initial=initial)
+
+    code, out, err = bulk(box, "run", str(sheet(tmp_path, [[a, "Won"], [b, "Won"], [c, "Won"]])), "--out", str(tmp_path / "run"))
+
+    assert code == 1 and box.state.applied == [a, b]
+    assert "the update blanked ActivityNote" in err and box.state.activities[c]["ActivityNote"] == "a note"
+
+
+def test_when_every_row_sets_the_note_a_field_kept_decides(tmp_path, sandbox, bulk):
+    """No row leaves the note, so no note need be seen kept: the first check decides on mx_Other alone.
+    Mutant killed: `_leaves_note` always True (every row of such a sheet sent alone)."""
+    ids = new_ids(4)
+    box = sandbox(initial={i: {"ActivityNote": "", "Fields": {"Status": "Open", "mx_Other": OTHER}} for i in ids})
+    rows = [[i, "Won", "called"] for i in ids]
+
+    code, out, err = bulk(box, "run", str(sheet(tmp_path, rows, ("CompanyActivityId", "Status", "ActivityNote"))), "--out", str(tmp_path / "run"))
+
+    assert code == 0, err
+    assert box.state.retrieve_calls == 1 + 2 and summary_of(tmp_path / "run")["canary"]["checks"] == 1
+
+
+def activities_of(ids) -> dict[str, dict]:
+    return {i: {"ActivityNote": "a note", "Fields": {"Status": "Open", "mx_Other": OTHER}} for i in ids}

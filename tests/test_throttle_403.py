@@ -60,8 +60,8 @@ def test_with_backup_no_row_becomes_backup_failed_because_of_a_403_throttle(tmp_
     ids = new_ids(12)
     # The sandbox's own limit, 10 calls per 0.2 s, answered 403; the run goes ten times as fast:
     # the backup's reads and the updates both meet throttles.
-    # (A note no row sets: the canary's first check decides, and the rows go three at a time.)
-    box = sandbox(rate=Rate(10, 0.2), throttle_status=403, initial={id_: {"ActivityNote": "n", "Fields": {"Status": "Open"}} for id_ in ids})
+    # (A note and a field no row sets: the canary's first check decides, and the rows go three at a time.)
+    box = sandbox(rate=Rate(10, 0.2), throttle_status=403, initial={id_: {"ActivityNote": "n", "Fields": {"Status": "Open", "mx_Other": "x"}} for id_ in ids})
     out = tmp_path / "out"
 
     code, _, err = bulk(box, "run", str(sheet(tmp_path, ids)), "--out", str(out), "--backup", "--rate", "100/0.2", "--concurrency", "3",
@@ -78,8 +78,9 @@ def test_with_backup_no_row_becomes_backup_failed_because_of_a_403_throttle(tmp_
 def test_the_backup_read_answered_a_403_throttle_is_retried_not_backup_failed(tmp_path, sandbox, bulk):
     ids = new_ids(3)
     # read_faults: the script's throttles go to the reads as well as the updates, in arrival order.
-    # (A note no row sets: the canary's first check decides.)
-    box = sandbox(throttle_status=403, read_faults=True, script=("429",) * 4, initial={id_: {"ActivityNote": "n", "Fields": {"Status": "Open"}} for id_ in ids})
+    # (A note and a field no row sets: the canary's first check decides.)
+    initial = {id_: {"ActivityNote": "n", "Fields": {"Status": "Open", "mx_Other": "x"}} for id_ in ids}
+    box = sandbox(throttle_status=403, read_faults=True, script=("429",) * 4, initial=initial)
     out = tmp_path / "out"
 
     code, _, err = bulk(box, "run", str(sheet(tmp_path, ids)), "--out", str(out), "--backup", "--rate", "100/0.1", "--jitter", "0", "--concurrency", "1")

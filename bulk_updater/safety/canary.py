@@ -9,11 +9,13 @@ otherwise sending stops (stop reason `canary`). A row whose update fails checks 
 next row to send goes alone (at most MAX_TRIES rows). The reads go through the run's limiter;
 with --backup, or undo's check, the send step's read serves as the read before.
 
-A check decides only once it could have seen what it looks for: a value its row did not set (an
-activity holding nothing else can't show blanking), and, when some row clears (`needs_clear`), a
-clear of a field that held a value (clearing an empty field can't show clears ignored). Until then
-the next row goes alone and is checked too; past MAX_TRIES rows the run goes on and the summary
-says what no check could see (`unseen`).
+A check decides only once it could have seen what it looks for: a field holding a value its row
+did not set (an activity holding nothing else can't show blanking); a note its row did not set,
+when some row leaves the note (`leaves_note`: LeadSquared may keep the fields it is not sent and
+still empty the note, or the reverse); and, when some row clears (`needs_clear`), a clear of a
+field that held a value (clearing an empty field can't show clears ignored). Until then the next
+row goes alone and is checked too; past MAX_TRIES rows the run goes on and the summary says what
+no check could see (`unseen`).
 
 Why, and what a read that fails does: docs/design.md, "The canary".
 """
@@ -21,7 +23,7 @@ Why, and what a read that fails does: docs/design.md, "The canary".
 from __future__ import annotations
 
 import json
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 
 from ..calls import CallResult, Kind, LeadSquaredClient, WindowLimiter
@@ -111,7 +113,9 @@ class Canary:
     # The send step reads the activity itself and judges a failed read (--backup's snapshot: BackupFailed).
     send_reads: bool = False
     needs_clear: bool = False  # some row clears a field or the note: a clear must be seen to empty one that held a value
-    saw_unset: bool = False  # a check saw a value its row did not set (so blanking would have shown)
+    leaves_note: bool = True  # some row does not set the note: a note must be seen kept by an update that did not set it
+    saw_field: bool = False  # a check saw a field hold a value its row did not set (so blanking fields would have shown)
+    saw_note: bool = False  # a check saw a note its row did not set (so blanking the note would have shown)
     saw_clear: bool = False  # a check saw a clear empty a field that held a value (so ignored clears would have shown)
     checks: int = 0  # updates read back and checked
     unseen: str = ""  # what no check could see, when MAX_TRIES rows went alone and the run went on (said in the summary)
@@ -198,17 +202,24 @@ class Canary:
         self.reads_of_checked = (before, after)
         self.checks += 1
         found = findings(request, before, after)
-        self.saw_unset |= _held_unset(request, before)
+        self.saw_field |= _held_unset(request, before, before.fields)
+        self.saw_note |= _held_unset(request, before, [NOTE])
         self.saw_clear |= _cleared_held(request, before)
-        if found or (self.saw_unset and (self.saw_clear or not self.needs_clear)):
+        if found or not self._missed():
             self.found = found  # otherwise this update could not show what the check looks for: the next row goes alone too
+
+    def _missed(self) -> list[str]:
+        """What no check so far could have shown LeadSquared does; [] once every check needed was possible."""
+        missed = [] if self.saw_field else ["blanks the fields an update does not set (none of their activities held one)"]
+        if self.leaves_note and not self.saw_note:
+            missed.append("empties the note when an update does not set it (none held one its row left)")
+        if self.needs_clear and not self.saw_clear:
+            missed.append("ignores clears (none cleared a field that held a value)")
+        return missed
 
     def _go_on_unseen(self) -> None:
         """MAX_TRIES rows went alone, every check passed, none could show all: the rows go on, and the summary says what was not seen."""
-        missed = [] if self.saw_unset else ["blanks the fields and note an update does not set (none of their activities held one)"]
-        if self.needs_clear and not self.saw_clear:
-            missed.append("ignores clears (none cleared a field that held a value)")
-        self.unseen = f"none of the {counted(self.checks, 'update')} checked alone could show whether LeadSquared " + ", or ".join(missed)
+        self.unseen = f"none of the {counted(self.checks, 'update')} checked alone could show whether LeadSquared " + ", or ".join(self._missed())
         self.found = []
 
     async def _read(self, runner: Runner, activity_id: str) -> tuple[CallResult, Activity | None]:
@@ -228,10 +239,10 @@ def _sent_values(request: UpdateRequest) -> dict[str, str]:
     return dict(request.fields) | ({NOTE: request.note} if request.note is not None else {})
 
 
-def _held_unset(request: UpdateRequest, before: Activity) -> bool:
-    """Whether the activity held a value the row did not set: an update that blanks what it is not sent would show."""
+def _held_unset(request: UpdateRequest, before: Activity, names: Iterable[str]) -> bool:
+    """Whether one of `names` held a value the row did not set: an update that blanks what it is not sent would show."""
     sent = _sent_values(request)
-    return any(not same_value("", before.value(name)) for name in [NOTE, *before.fields] if name not in sent)
+    return any(not same_value("", before.value(name)) for name in names if name not in sent)
 
 
 def _cleared_held(request: UpdateRequest, before: Activity) -> bool:

@@ -39,6 +39,7 @@ class Counted:
     # or the note, if no earlier row names its activity (sent first, it then changes nothing's order).
     clearing: int | None = None
     clears: bool = False  # some row clears a field or the note (the canary must see a clear work)
+    leaves_note: bool = False  # some row does not set the note (the canary must see a note kept)
     # Hashes of the ids, to count distinct activities (the count is shown, never acted on); None past MAX_DISTINCT.
     _ids: set[int] | None = field(default_factory=set, repr=False)
 
@@ -66,6 +67,7 @@ def count_rows(rows: Iterable[Row], clear_token: str, plan: Callable[[Row, str],
             continue
         counted.to_send += 1
         counted.clears = counted.clears or _clears(row, clear_token)
+        counted.leaves_note = counted.leaves_note or _leaves_note(row, planned)
         if counted.first is None:
             planned = planned or plan_row(row, clear_token)
             counted.first = planned if isinstance(planned, UpdateRequest) else None
@@ -100,6 +102,12 @@ class ColumnCheck:
 def names_mapped(map_path: str | Path | None) -> list[str]:
     """The SchemaNames a --map file names: a column it names is sent as it is, even one that clashes in case."""
     return sorted({schema_name for _, schema_name in load_map(map_path).entries}) if map_path else []
+
+
+def _leaves_note(row: Row, planned: Plan | None) -> bool:
+    if isinstance(planned, UpdateRequest):
+        return planned.note is None  # undo: its record, not its cells, says what is sent
+    return not row.cells.get(NOTE, "").strip()  # plan_row sends no note for a blank cell
 
 
 def _clears(row: Row, clear_token: str) -> bool:
