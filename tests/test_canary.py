@@ -311,7 +311,7 @@ def test_a_check_cut_short_by_max_calls_says_it_was_not_decided_and_the_resume_c
     code, out, err = bulk(box, "run", str(path), "--out", str(tmp_path / "try"), "--max-calls", "1")
     assert code == 1 and box.state.applied == [empty]
     assert summary_of(tmp_path / "try")["canary"]["passed"] is False
-    assert f"First update checked (row 2, activity {empty}; 2 reads): not decided, as no checked activity held a value" in out
+    assert f"First update checked (row 2, activity {empty}; 2 reads): not decided, as no checked activity could show all it looks for" in out
 
     code, out, err = bulk(box, "resume", str(tmp_path / "try"), "--max-calls", "none")
     assert code == 0, err

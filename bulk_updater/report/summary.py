@@ -145,7 +145,7 @@ def _canary_line(canary: dict) -> str:
     if canary.get("found") or canary.get("failure"):
         return f"{head}: " + "; ".join(canary.get("found") or [canary["failure"]])
     if canary.get("checks"):
-        return f"{head}: not decided, as no checked activity held a value its row did not set (or cleared); the next row sent goes alone, checked."
+        return f"{head}: not decided, as no checked activity could show all it looks for; the next row sent goes alone, checked."
     return f"First update not checked yet ({where})."
 
 
