@@ -537,7 +537,13 @@ class Job:
             read_before: dict[str, Activity] = {}
             each, backup = update_step(client, second_call(self.limiter, self.stats), log, guard, read_before)
             retry = RetryPolicy.of(send)  # one policy for the updates and the canary's reads
-            canary = Canary(each, client, self.limiter, retry, before=read_before, send_reads=backup is not None) if options.canary else None
+            canary = (
+                Canary(
+                    each, client, self.limiter, retry, before=read_before, send_reads=backup is not None,
+                    needs_clear=confirmed.left.clears, leaves_note=confirmed.left.leaves_note,
+                )
+                if options.canary else None
+            )
             steps = SendSteps(canary or each, backup, canary)
             runner = Runner(
                 steps.send,

@@ -26,6 +26,12 @@ def new_ids(count: int) -> list[str]:
     return [str(uuid.uuid4()) for _ in range(count)]
 
 
+def untouched(ids: list[str]) -> dict[str, dict]:
+    """Sandbox activities holding a note and a field (mx_Other) that no row sets, as real ones do: the canary's
+    first check could show blanking there, so it decides. The sandbox's own are empty: each row would go alone."""
+    return {i: {"ActivityNote": "a note", "Fields": {"mx_Other": "untouched"}} for i in ids}
+
+
 def write_csv(path: Path, rows: list[list[str]]) -> Path:
     with path.open("w", newline="", encoding="utf-8") as f:
         csv.writer(f).writerows(rows)

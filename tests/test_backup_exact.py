@@ -9,7 +9,7 @@ import csv
 import json
 from decimal import Decimal
 
-from conftest import new_ids, read_report, write_csv
+from conftest import new_ids, read_report, untouched, write_csv
 
 from bulk_updater.safety.record import RECORD_FILE
 
@@ -27,10 +27,10 @@ def outcomes(path) -> dict[str, tuple[str, str, str]]:
 
 def test_a_read_that_answers_for_another_activity_or_names_none_is_never_kept(tmp_path, sandbox, bulk):
     a, b, c, d = new_ids(4)
-    initial = {i: {"ActivityNote": "", "Fields": {"Status": status}} for i, status in ((a, "Open"), (b, "Lost"), (c, "Open"), (d, "Open"))}
+    initial = {i: {"ActivityNote": "n", "Fields": {"Status": status, "mx_Other": "x"}} for i, status in ((a, "Open"), (b, "Lost"), (c, "Open"), (d, "Open"))}
     box = sandbox(initial=initial, answer_for={a: b, d: ""})  # A's read answers with B; D's names no id
-    # C first: the canary's row, read before and after, passes; a canary read answered for another
-    # activity would stop the run before any update (tests/test_canary.py).
+    # C first: the canary's row, read before and after, passes (its note and mx_Other could show blanking: the
+    # check decides); a canary read answered for another activity would stop the run before any update (tests/test_canary.py).
     sheet = write_csv(tmp_path / "in.csv", [["CompanyActivityId", "Status"], [c, "Won"], [a, "Won"], [d, "Won"]])
 
     code, out, err = bulk(box, "run", str(sheet), "--out", str(tmp_path / "run"), "--backup")
@@ -46,7 +46,7 @@ def test_a_read_that_answers_for_another_activity_or_names_none_is_never_kept(tm
     code, out, err = bulk(box, "undo", str(tmp_path / "run"), "--out", str(tmp_path / "undo"))
 
     assert code == 0, err
-    assert (fields(box, a), fields(box, b), fields(box, c), fields(box, d)) == ({"Status": "Open"}, {"Status": "Lost"}, {"Status": "Open"}, {"Status": "Open"})
+    assert [fields(box, i)["Status"] for i in (a, b, c, d)] == ["Open", "Lost", "Open", "Open"]
 
 
 def test_undo_never_judges_an_activity_by_another_ones_read(tmp_path, sandbox, bulk):
@@ -227,8 +227,9 @@ def test_a_folder_without_a_record_falls_back_to_undo_csv_as_saved_and_says_so(t
 
 
 def test_a_resume_never_extends_a_backup_an_older_version_began(tmp_path, sandbox, bulk):
-    box = sandbox()
-    sheet = write_csv(tmp_path / "in.csv", [["CompanyActivityId", "Status"], *[[i, "Won"] for i in new_ids(4)]])
+    ids = new_ids(4)
+    box = sandbox(initial=untouched(ids))  # the first check decides: --max-calls 4 stops the run before its last row
+    sheet = write_csv(tmp_path / "in.csv", [["CompanyActivityId", "Status"], *[[i, "Won"] for i in ids]])
     assert bulk(box, "run", str(sheet), "--out", str(tmp_path / "run"), "--backup", "--max-calls", "4", "--concurrency", "1")[0] == 1
     (tmp_path / "run" / RECORD_FILE).unlink()
     calls = box.state.calls
@@ -256,7 +257,8 @@ def test_a_damaged_record_line_refuses_the_undo_before_anything_is_sent(tmp_path
 
 def test_a_resumed_backup_run_writes_undo_csv_again_from_the_record(tmp_path, sandbox, bulk):
     ids = new_ids(4)
-    box = sandbox(initial={i: {"Fields": {"Status": "=old"}} for i in ids})
+    # A note and a field no row sets: the first check decides, so --max-calls 4 stops the run before its last row.
+    box = sandbox(initial={i: {"ActivityNote": "n", "Fields": {"Status": "=old", "mx_Other": "x"}} for i in ids})
     sheet = write_csv(tmp_path / "in.csv", [["CompanyActivityId", "Status"], *[[i, "Won"] for i in ids]])
     assert bulk(box, "run", str(sheet), "--out", str(tmp_path / "run"), "--backup", "--max-calls", "4", "--concurrency", "1")[0] == 1
     undo_csv = tmp_path / "run" / "undo.csv"
@@ -266,7 +268,7 @@ def test_a_resumed_backup_run_writes_undo_csv_again_from_the_record(tmp_path, sa
 
     assert [line["Status"] for line in read_report(undo_csv)] == ["'=old"] * 4
     assert bulk(box, "undo", str(tmp_path / "run"), "--out", str(tmp_path / "undo"))[0] == 0
-    assert all(fields(box, i) == {"Status": "=old"} for i in ids)
+    assert all(fields(box, i) == {"Status": "=old", "mx_Other": "x"} for i in ids)
 
 
 def test_undos_changed_since_check_compares_the_records_typed_values(tmp_path, sandbox, bulk):

@@ -90,7 +90,7 @@ def test_a_run_whose_first_update_does_exactly_what_it_asked_goes_on(tmp_path, s
 
     assert code == 0, err
     assert box.state.calls == 6 and box.state.retrieve_calls == 1 + 2  # the field check, then the canary's two reads
-    assert "2 reads to check the first update" in err
+    assert "2 reads per row sent alone to check the first updates" in err
     assert f"First update checked (row 2, activity {rows[0][0]}; 2 reads)" in out
     assert summary_of(tmp_path / "run")["canary"]["passed"] is True
 
@@ -217,3 +217,166 @@ def test_a_lone_surrogate_read_back_is_kept_in_canary_json_not_a_crash(tmp_path,
 
     assert code == 0, err
     assert json.loads((tmp_path / "run" / "canary.json").read_text())["values"]["mx_Odd"]["before"] == "\ud800x"
+
+
+# A check decides only once it could have shown what it looks for (safety/canary.py): a value its row did not
+# set, and, when some row clears, a clear of a field that held one. Until then the next row goes alone too.
+
+
+def test_a_first_update_that_could_not_show_blanking_passes_the_check_to_the_next_row(tmp_path, sandbox, bulk):
+    """Activity a held nothing but the Status the row set: an update that blanks what it is not sent
+    changed nothing to see there, the check passed, and every other activity lost its note and fields
+    (exit 0). Mutant killed: `_held_unset` always True (the first check decides)."""
+    a, b, c = new_ids(3)
+    initial = {a: {"ActivityNote": "", "Fields": {"Status": "Open"}}}
+    initial |= {i: {"ActivityNote": "a note", "Fields": {"Status": "Open", "mx_Other": OTHER}} for i in (b, c)}
+    box = sandbox(initial=initial, quirks=frozenset({q.BLANK_UNSENT}))
+
+    code, out, err = bulk(box, "run", str(sheet(tmp_path, [[a, "Won"], [b, "Won"], [c, "Won"]])), "--out", str(tmp_path / "run"))
+
+    assert code == 1
+    assert box.state.applied == [a, b]  # b, the first activity that could show it, shows it
+    assert box.state.activities[c] == {"ActivityNote": "a note", "Fields": {"Status": "Open", "mx_Other": OTHER}}
+    assert "the update blanked mx_Other" in err
+    canary = summary_of(tmp_path / "run")["canary"]
+    assert summary_of(tmp_path / "run")["stop_reason"] == "canary" and canary["row"] == 3 and canary["checks"] == 2
+    assert box.state.retrieve_calls == 1 + 2 + 2  # the field check, then two reads per row sent alone
+    assert f"First 2 updates checked alone (the last: row 3, activity {b}; 4 reads)" in out
+
+
+def test_a_clear_of_a_field_already_empty_passes_the_check_to_the_next_row_that_clears(tmp_path, sandbox, bulk):
+    """Row 2 cleared a's mx_F, already empty: clears ignored showed nothing, the check passed, and b's
+    mx_F kept 'secret' with `success` (exit 0). Mutant killed: `needs_clear` ignored (the Canary built without it)."""
+    a, b, c = new_ids(3)
+    # a holds a note and a field its row leaves: only the clear could not be shown there.
+    initial = {a: {"ActivityNote": "n", "Fields": {"Status": "Open", "mx_F": "", "mx_Other": OTHER}}}
+    initial |= {i: {"ActivityNote": "n", "Fields": {"Status": "Open", "mx_F": "secret"}} for i in (b, c)}
+    box = sandbox(initial=initial, quirks=frozenset({q.IGNORE_CLEARS}))
+    rows = [[a, "Won", "#N/A"], [b, "Won", "#N/A"], [c, "Won", "#N/A"]]
+
+    code, out, err = bulk(box, "run", str(sheet(tmp_path, rows, ("CompanyActivityId", "Status", "mx_F"))), "--out", str(tmp_path / "run"))
+
+    assert code == 1
+    assert box.state.applied == [a, b]
+    assert "the update sent an empty mx_F to clear it, but it still holds 'secret'" in err
+    assert summary_of(tmp_path / "run")["stop_reason"] == "canary"
+    assert box.state.activities[c]["Fields"]["mx_F"] == "secret"  # never sent
+
+
+def test_when_no_checked_update_could_show_anything_the_run_goes_on_and_says_so(tmp_path, sandbox, bulk):
+    """Every activity holds only the field its row sets: after MAX_TRIES checked updates the rows go on,
+    and the summary names what no check could see (not a silent pass, not a stop that blocks a sparse run).
+    Mutant killed: `_go_on_unseen` leaving `unseen` empty."""
+    from bulk_updater.safety.canary import MAX_TRIES
+
+    ids = new_ids(MAX_TRIES + 3)
+    box = sandbox(initial={i: {"ActivityNote": "", "Fields": {"Status": "Open"}} for i in ids})
+
+    code, out, err = bulk(box, "run", str(sheet(tmp_path, [[i, "Won"] for i in ids])), "--out", str(tmp_path / "run"))
+
+    assert code == 0, err
+    assert all(box.state.activities[i]["Fields"]["Status"] == "Won" for i in ids)
+    assert box.state.retrieve_calls == 1 + 2 * MAX_TRIES  # the field check, then MAX_TRIES rows checked alone
+    canary = summary_of(tmp_path / "run")["canary"]
+    assert canary["passed"] is True and canary["checks"] == MAX_TRIES
+    assert canary["unseen"].startswith(f"none of the {MAX_TRIES} updates checked alone could show whether LeadSquared blanks the fields")
+    assert "empties the note when an update does not set it" in canary["unseen"]
+    assert "ignores clears" not in canary["unseen"]  # no row clears
+    assert f"First {MAX_TRIES} updates checked alone" in out and "could show whether LeadSquared blanks" in out
+
+
+def test_a_run_whose_every_update_went_alone_and_was_checked_passes_with_nothing_unseen(tmp_path, sandbox, bulk):
+    """Empty activities, fewer rows than MAX_TRIES: each row goes alone and is checked, and every update did just
+    what it asked, so nothing was left unchecked. Mutant killed: the end of `send_alone` leaving the check undecided."""
+    ids = new_ids(3)
+    box = sandbox()  # the sandbox's activities: empty note, no field
+
+    code, out, err = bulk(box, "run", str(sheet(tmp_path, [[i, "Won"] for i in ids])), "--out", str(tmp_path / "run"))
+
+    assert code == 0, err
+    assert box.state.retrieve_calls == 1 + 2 * 3
+    canary = summary_of(tmp_path / "run")["canary"]
+    assert canary["passed"] is True and canary["checks"] == 3 and "unseen" not in canary
+    assert f"First 3 updates checked alone (the last: row 4, activity {ids[2]}; 6 reads): the fields they did not set are unchanged" in out
+
+
+def test_a_check_cut_short_by_max_calls_says_it_was_not_decided_and_the_resume_checks_the_next_row(tmp_path, sandbox, bulk):
+    """The README's one-row try on an activity holding nothing the row does not set: the check is not decided,
+    the summary says so (not "not checked yet", nor passed), and the resume sends its next row alone and checked.
+    Mutant killed: `_canary_line` without its not-decided sentence."""
+    empty, full = new_ids(2)
+    box = sandbox(initial={full: {"ActivityNote": "a note", "Fields": {"mx_Other": OTHER}}})
+    path = sheet(tmp_path, [[empty, "Won"], [full, "Won"]])
+
+    code, out, err = bulk(box, "run", str(path), "--out", str(tmp_path / "try"), "--max-calls", "1")
+    assert code == 1 and box.state.applied == [empty]
+    assert summary_of(tmp_path / "try")["canary"]["passed"] is False
+    assert f"First update checked (row 2, activity {empty}; 2 reads): not decided, as no checked activity could show all it looks for" in out
+
+    code, out, err = bulk(box, "resume", str(tmp_path / "try"), "--max-calls", "none")
+    assert code == 0, err
+    assert box.state.retrieve_calls == 1 + 2 + 1 + 2  # each session's field check, then the canary's reads
+    assert f"First update checked (row 3, activity {full}; 2 reads): the fields it did not set are unchanged" in out
+
+
+def blanking_only(monkeypatch, what: str) -> None:
+    """Make the sandbox's updates empty either the fields they are not sent (`fields`: the note is kept), or
+    the note when it is not sent (`note`: the fields are kept): each is as plausible as blanking both."""
+    from bulk_updater.sandbox import quirks
+
+    original = quirks.apply_update
+
+    def apply_update(activity, body, quirk_set):
+        sent = {item["SchemaName"] for item in body.get("Fields", [])}
+        if what == "fields":
+            activity["Fields"] = {name: value if name in sent else "" for name, value in activity["Fields"].items()}
+        elif "ActivityNote" not in body:
+            activity["ActivityNote"] = ""
+        original(activity, body, quirk_set)
+
+    monkeypatch.setattr(quirks, "apply_update", apply_update)
+
+
+def test_a_note_kept_tells_nothing_of_the_fields_the_next_row_goes_alone(tmp_path, sandbox, bulk, monkeypatch):
+    """a held a note but no field its row left: an update that blanks only the fields showed nothing there.
+    Mutant killed: `_held_unset` looking at the note with the fields (a held note deciding for both)."""
+    blanking_only(monkeypatch, "fields")
+    a, b, c = new_ids(3)
+    initial = {a: {"ActivityNote": "a note", "Fields": {"Status": "Open"}}} | activities_of((b, c))
+    box = sandbox(initial=initial)
+
+    code, out, err = bulk(box, "run", str(sheet(tmp_path, [[a, "Won"], [b, "Won"], [c, "Won"]])), "--out", str(tmp_path / "run"))
+
+    assert code == 1 and box.state.applied == [a, b]
+    assert "the update blanked mx_Other" in err and box.state.activities[c]["Fields"]["mx_Other"] == OTHER
+
+
+def test_fields_kept_tell_nothing_of_the_note_when_a_row_leaves_it(tmp_path, sandbox, bulk, monkeypatch):
+    """a held mx_Other but no note: an update that empties the note it is not sent showed nothing there.
+    Mutant killed: `Counted.leaves_note` never set (the Canary told no row leaves the note)."""
+    blanking_only(monkeypatch, "note")
+    a, b, c = new_ids(3)
+    initial = {a: {"ActivityNote": "", "Fields": {"Status": "Open", "mx_Other": OTHER}}} | activities_of((b, c))
+    box = sandbox(initial=initial)
+
+    code, out, err = bulk(box, "run", str(sheet(tmp_path, [[a, "Won"], [b, "Won"], [c, "Won"]])), "--out", str(tmp_path / "run"))
+
+    assert code == 1 and box.state.applied == [a, b]
+    assert "the update blanked ActivityNote" in err and box.state.activities[c]["ActivityNote"] == "a note"
+
+
+def test_when_every_row_sets_the_note_a_field_kept_decides(tmp_path, sandbox, bulk):
+    """No row leaves the note, so no note need be seen kept: the first check decides on mx_Other alone.
+    Mutant killed: `_leaves_note` always True (every row of such a sheet sent alone)."""
+    ids = new_ids(4)
+    box = sandbox(initial={i: {"ActivityNote": "", "Fields": {"Status": "Open", "mx_Other": OTHER}} for i in ids})
+    rows = [[i, "Won", "called"] for i in ids]
+
+    code, out, err = bulk(box, "run", str(sheet(tmp_path, rows, ("CompanyActivityId", "Status", "ActivityNote"))), "--out", str(tmp_path / "run"))
+
+    assert code == 0, err
+    assert box.state.retrieve_calls == 1 + 2 and summary_of(tmp_path / "run")["canary"]["checks"] == 1
+
+
+def activities_of(ids) -> dict[str, dict]:
+    return {i: {"ActivityNote": "a note", "Fields": {"Status": "Open", "mx_Other": OTHER}} for i in ids}

@@ -5,7 +5,7 @@ import re
 
 import pytest
 import python_calamine
-from conftest import cli_commands, cli_env, new_ids, read_report, run_cli, write_csv
+from conftest import cli_commands, cli_env, new_ids, read_report, run_cli, untouched, write_csv
 from workbooks import write_xlsx
 
 from bulk_updater.report import META_COLUMNS
@@ -98,8 +98,9 @@ def test_keys_revoked_mid_run_stop_the_run(tmp_path, sandbox):
 
 
 def test_a_429_is_answered_by_a_retry(tmp_path, sandbox):
-    box = sandbox(rate=Rate(5, 0.5))
-    path = write_csv(tmp_path / "in.csv", [HEADER, *[[i, "n", "", ""] for i in new_ids(20)]])
+    ids = new_ids(20)
+    box = sandbox(rate=Rate(5, 0.5), initial=untouched(ids))  # the first check decides: the 429s are the updates'
+    path = write_csv(tmp_path / "in.csv", [HEADER, *[[i, "n", "", ""] for i in ids]])
     # The client is told the limit is four times what the server allows.
     result = run(box, path, tmp_path / "out", "--rate", "20/0.5")
     assert result.returncode == 0, result.stderr

@@ -15,7 +15,7 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
-from conftest import cli_env, new_ids, read_report, write_csv
+from conftest import cli_env, new_ids, read_report, untouched, write_csv
 
 from bulk_updater import cli, exit_codes
 from bulk_updater.errors import FolderError
@@ -261,7 +261,8 @@ def test_disk_full_mid_run_stops_with_a_plain_message_and_the_resume_finishes(tm
 
 def test_disk_full_while_writing_failed_csv_leaves_no_half_file_and_the_resume_writes_it(tmp_path, sandbox, env, capsys, monkeypatch):
     ids = new_ids(6)
-    box = sandbox(activities=set(ids[:3]))  # the other 3 fail: failed.csv has lines
+    # The other 3 fail: failed.csv has lines (untouched: the first check decides, so their updates are sent).
+    box = sandbox(activities=set(ids[:3]), initial=untouched(ids[:3]))
     env(box)
     path, out = write_csv(tmp_path / "in.csv", [HEADER, *[[id_, "n", "Won"] for id_ in ids]]), tmp_path / "out"
     disk = SmallDisk(monkeypatch, "failed.csv", capacity=100)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import signal
 import threading
 
-from conftest import FAST_RATE, new_ids, read_report, write_csv
+from conftest import FAST_RATE, new_ids, read_report, untouched, write_csv
 
 import bulk_updater
 from bulk_updater import Credentials, JobOptions, SendSettings, StopToken
@@ -39,7 +39,7 @@ def test_on_outcome_hears_every_row_and_signals_are_left_alone(tmp_path, sandbox
 
 def test_a_stop_token_stops_a_job_running_in_another_thread(tmp_path, sandbox):
     ids = new_ids(40)
-    box = sandbox(activities=set(ids))
+    box = sandbox(activities=set(ids), initial=untouched(ids))  # the first check decides: the rows go at the rate
     token, outcomes = StopToken(), []
 
     def listen(outcome):

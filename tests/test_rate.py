@@ -3,7 +3,7 @@
 import json
 
 import pytest
-from conftest import cli_env, new_ids, read_report, run_cli, write_csv
+from conftest import cli_env, new_ids, read_report, run_cli, untouched, write_csv
 
 from bulk_updater.errors import InputError
 from bulk_updater.sandbox.limits import MODES
@@ -12,8 +12,13 @@ from bulk_updater.settings import PLAN_CALLS, Rate
 HEADER = ["CompanyActivityId", "Status"]
 
 
-def sheet(tmp_path, count):
-    return write_csv(tmp_path / "in.csv", [HEADER, *[[i, "Won"] for i in new_ids(count)]])
+def sheet(tmp_path, count, box=None):
+    """`count` rows; with `box`, their activities hold an untouched note and field, so the canary's first
+    check decides and the rows go at the rate (the sandbox's own activities are empty: each would go alone)."""
+    ids = new_ids(count)
+    if box is not None:
+        box.state.activities.update(untouched(ids))
+    return write_csv(tmp_path / "in.csv", [HEADER, *[[i, "Won"] for i in ids]])
 
 
 def run(box, path, out, *options):
@@ -28,7 +33,7 @@ def summary(out):
 def test_no_429_at_the_ceiling_under_arrival_jitter(tmp_path, sandbox, mode):
     box = sandbox(rate=Rate(5, 0.5), counting=mode, arrival_jitter=0.05, seed=1)
     # The client allows for more jitter than the sandbox adds: a busy test machine adds its own.
-    result = run(box, sheet(tmp_path, 20), tmp_path / "out", "--rate", "5/0.5", "--jitter", "0.15")
+    result = run(box, sheet(tmp_path, 20, box), tmp_path / "out", "--rate", "5/0.5", "--jitter", "0.15")
     assert result.returncode == 0, result.stderr
     assert box.state.throttled == 0 and len(box.state.applied) == 20
 
@@ -36,7 +41,7 @@ def test_no_429_at_the_ceiling_under_arrival_jitter(tmp_path, sandbox, mode):
 def test_a_429_storm_loses_no_row(tmp_path, sandbox):
     # Every call past the limit is rejected and still counted, and the first 15 are 429s anyway.
     box = sandbox(rate=Rate(3, 0.1), count_rejected=True, script=("429",) * 15)
-    result = run(box, sheet(tmp_path, 25), tmp_path / "out", "--rate", "10/0.1", "--jitter", "0.02", "--max-attempts", "1")
+    result = run(box, sheet(tmp_path, 25, box), tmp_path / "out", "--rate", "10/0.1", "--jitter", "0.02", "--max-attempts", "1")
     assert result.returncode == 0, result.stderr
     assert summary(tmp_path / "out")["counts"]["success"] == 25
     assert box.state.throttled >= 15 and len(set(box.state.applied)) == 25
@@ -44,7 +49,7 @@ def test_a_429_storm_loses_no_row(tmp_path, sandbox):
 
 def test_a_hung_call_is_cut_off_and_retried(tmp_path, sandbox):
     box = sandbox(script=("hang",), hang_seconds=60)
-    result = run(box, sheet(tmp_path, 5), tmp_path / "out", "--rate", "1000/1", "--timeout", "0.5", "--concurrency", "1")
+    result = run(box, sheet(tmp_path, 5, box), tmp_path / "out", "--rate", "1000/1", "--timeout", "0.5", "--concurrency", "1")
     assert result.returncode == 0, result.stderr
     first = next(r for r in read_report(tmp_path / "out" / "report.csv") if r["_row"] == "2")
     assert (first["_outcome"], first["_attempts"]) == ("success", "2")
@@ -52,7 +57,7 @@ def test_a_hung_call_is_cut_off_and_retried(tmp_path, sandbox):
 
 def test_dropped_connections_and_503s_are_retried(tmp_path, sandbox):
     box = sandbox(script=("drop", "503", "drop", "503"))
-    result = run(box, sheet(tmp_path, 6), tmp_path / "out", "--rate", "1000/1", "--concurrency", "1")
+    result = run(box, sheet(tmp_path, 6, box), tmp_path / "out", "--rate", "1000/1", "--concurrency", "1")
     assert result.returncode == 0, result.stderr
     assert box.state.calls == 10 and len(box.state.applied) == 6
 

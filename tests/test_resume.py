@@ -8,7 +8,7 @@ import time
 from collections import Counter
 
 import pytest
-from conftest import cli_env, new_ids, read_report, run_cli, write_csv
+from conftest import cli_env, new_ids, read_report, run_cli, untouched, write_csv
 
 HEADER = ["CompanyActivityId", "ActivityNote", "Status", "Owner"]
 FAST = ["--rate", "1000/1", "--no-progress"]
@@ -52,7 +52,7 @@ def sheet(tmp_path, ids, name="in.csv"):
 @pytest.mark.e2e
 def test_killed_mid_run_then_resumed(tmp_path, sandbox):
     ids = new_ids(60)
-    box = sandbox(latency=(0.08, 0.08))
+    box = sandbox(latency=(0.08, 0.08), initial=untouched(ids))  # the first check decides: the rows go three at a time
     path = write_csv(tmp_path / "in.csv", [HEADER, ["not-a-guid", "x", "", ""], [ids[0], "", "", ""], *[[i, f"note {n}", "Won", ""] for n, i in enumerate(ids)]])
     report = tmp_path / "out" / "report.csv"
     process = start_cli("run", str(path), "--out", str(tmp_path / "out"), *FAST, "--concurrency", "3", env=cli_env(box))
@@ -80,7 +80,7 @@ def test_killed_mid_run_then_resumed(tmp_path, sandbox):
             assert applied[line["CompanyActivityId"]] == 1
     # only the rows in flight at the kill were sent twice
     assert sum(applied.values()) <= 60 + 3
-    assert box.state.activities[ids[59]] == {"ActivityNote": "note 59", "Fields": {"Status": "Won"}}
+    assert box.state.activities[ids[59]] == {"ActivityNote": "note 59", "Fields": {"Status": "Won", "mx_Other": "untouched"}}
     summary = json.loads((tmp_path / "out" / "summary.json").read_text())
     assert summary["counts"] == {"success": 60, "failed": 0, "invalid": 1, "skipped": 1, "not_sent": 0}
     assert summary["resumed"] == len(before)
@@ -91,7 +91,7 @@ def test_killed_mid_run_then_resumed(tmp_path, sandbox):
 @pytest.mark.parametrize(("signal_", "code"), [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
 def test_a_signal_stops_cleanly_and_the_same_command_resumes(tmp_path, sandbox, signal_, code):
     ids = new_ids(40)
-    box = sandbox(latency=(0.1, 0.1))
+    box = sandbox(latency=(0.1, 0.1), initial=untouched(ids))  # the first check decides: the rows go two at a time
     path, out = sheet(tmp_path, ids), tmp_path / "out"
     process = start_cli("run", str(path), "--out", str(out), *FAST, "--concurrency", "2", env=cli_env(box))
     wait_for_lines(out / "report.csv", 4, process)
@@ -216,7 +216,7 @@ def test_retry_from_the_full_report_sends_only_what_did_not_succeed(tmp_path, sa
 
 def test_a_401_mid_run_then_a_retry_once_the_keys_are_fixed(tmp_path, sandbox):
     ids = new_ids(40)
-    box = sandbox(latency=(0.05, 0.05))
+    box = sandbox(latency=(0.05, 0.05), initial=untouched(ids))  # the first check decides: no rows one by one
     path, out = sheet(tmp_path, ids), tmp_path / "out"
     process = start_cli("run", str(path), "--out", str(out), *FAST, "--concurrency", "2", env=cli_env(box))
     wait_for_lines(out / "report.csv", 5, process)
@@ -273,7 +273,8 @@ def test_a_finished_run_is_never_overwritten(tmp_path, sandbox):
 
 def test_a_stopped_retry_is_resumed_by_the_same_retry(tmp_path, sandbox):
     ids = new_ids(30)
-    box = sandbox(revoke_after=0, latency=(0.1, 0.1))  # the key check passes, then the keys are rejected
+    # The key check passes, then the keys are rejected (untouched: the first check decides, no rows one by one).
+    box = sandbox(revoke_after=0, latency=(0.1, 0.1), initial=untouched(ids))
     path, first = sheet(tmp_path, ids), tmp_path / "first"
     assert run_cli("run", str(path), "--out", str(first), *FAST, env=cli_env(box)).returncode == 3
     box.config.revoke_after = None

@@ -8,7 +8,7 @@ import json
 import uuid
 
 import pytest
-from conftest import new_ids, read_report, write_csv
+from conftest import new_ids, read_report, untouched, write_csv
 
 from bulk_updater import cli
 from bulk_updater.sandbox.server import config_from_args
@@ -201,7 +201,7 @@ def test_the_line_before_sending_names_rows_activities_org_user_host_and_rate(tm
     code, out, err = bulk(box, "run", str(sheet), "--out", str(tmp_path / "run"), "--rate", "1000/1", "--backup")
 
     host = box.url.removeprefix("http://")
-    assert f'About to update 4 rows (3 activities) in "Sandbox Org" as Sandbox Admin, at {host}, 1000 calls per 1 s, 2 calls per row, 1 read to check the first update (about 1 s).' in err
+    assert f'About to update 4 rows (3 activities) in "Sandbox Org" as Sandbox Admin, at {host}, 1000 calls per 1 s, 2 calls per row, 1 read per row sent alone to check the first updates (about 1 s).' in err
     assert "Continue?" not in err  # no terminal: nobody is asked
 
 
@@ -217,8 +217,9 @@ def test_a_resume_says_how_many_rows_are_left(tmp_path, sandbox, bulk):
 
 
 def test_a_resume_keeps_backup_and_refuses_to_add_it(tmp_path, sandbox, bulk):
-    box = sandbox()
-    sheet = write_csv(tmp_path / "in.csv", [["CompanyActivityId", "Status"], *[[i, "Won"] for i in new_ids(6)]])
+    ids = new_ids(6)
+    box = sandbox(initial=untouched(ids))  # the first check decides: the counted calls below are the rows' own
+    sheet = write_csv(tmp_path / "in.csv", [["CompanyActivityId", "Status"], *[[i, "Won"] for i in ids]])
     assert bulk(box, "run", str(sheet), "--out", str(tmp_path / "b"), "--backup", "--max-calls", "4", "--concurrency", "1")[0] == 1
     # The canary's row took one counted call (its reads are the check's, not counted); then two rows of two calls.
     assert len(read_report(tmp_path / "b" / "undo.csv")) == 3
@@ -252,7 +253,7 @@ def test_a_retryable_snapshot_error_costs_an_attempt(tmp_path, sandbox, bulk):
     ids = new_ids(2)
     # In arrival order: the field check; row 2's snapshot, the canary's read before (503, then ok), its update
     # and the canary's read after; row 3's snapshot (503, then ok) and update.
-    box = sandbox(read_faults=True, script=("ok", "503", "ok", "ok", "ok", "503"))
+    box = sandbox(initial=untouched(ids), read_faults=True, script=("ok", "503", "ok", "ok", "ok", "503"))  # row 2's check decides
     sheet = write_csv(tmp_path / "in.csv", [["CompanyActivityId", "Status"], *[[i, "Won"] for i in ids]])
 
     code, out, err = bulk(box, "run", str(sheet), "--out", str(tmp_path / "run"), "--backup", "--concurrency", "1", "--max-attempts", "2")
@@ -260,7 +261,7 @@ def test_a_retryable_snapshot_error_costs_an_attempt(tmp_path, sandbox, bulk):
     assert box.state.retrieve_calls == 1 + 4 + 1 and box.state.calls == 2  # each snapshot tried twice, each update once
 
     # The field check; the canary's read before (503); the snapshot's own read, made again (503).
-    box = sandbox(read_faults=True, script=("ok", "503", "503"))
+    box = sandbox(initial=untouched(ids), read_faults=True, script=("ok", "503", "503"))
     code, out, err = bulk(box, "run", str(sheet), "--out", str(tmp_path / "once"), "--backup", "--concurrency", "1", "--max-attempts", "1")
 
     assert code == 1
@@ -349,8 +350,9 @@ def test_undo_of_a_folder_without_a_run_creates_nothing(tmp_path, sandbox, bulk)
 
 
 def test_a_row_whose_snapshot_was_taken_finishes_its_update_when_sending_stops(tmp_path, sandbox, bulk):
-    box = sandbox()
-    sheet = write_csv(tmp_path / "in.csv", [["CompanyActivityId", "Status"], *[[i, "Won"] for i in new_ids(6)]])
+    ids = new_ids(6)
+    box = sandbox(initial=untouched(ids))  # the first check decides: the calls counted below are the rows' own
+    sheet = write_csv(tmp_path / "in.csv", [["CompanyActivityId", "Status"], *[[i, "Won"] for i in ids]])
 
     code, out, err = bulk(box, "run", str(sheet), "--out", str(tmp_path / "run"), "--backup", "--max-calls", "5", "--concurrency", "1")
 
@@ -363,8 +365,9 @@ def test_a_row_whose_snapshot_was_taken_finishes_its_update_when_sending_stops(t
 
 
 def test_snapshot_reads_and_the_field_check_count_against_the_rate(tmp_path, sandbox, bulk):
-    box = sandbox(rate=Rate(12, 0.5))
-    sheet = write_csv(tmp_path / "in.csv", [["CompanyActivityId", "Status"], *[[i, "Won"] for i in new_ids(10)]])
+    ids = new_ids(10)
+    box = sandbox(rate=Rate(12, 0.5), initial=untouched(ids))  # the first check decides: one read after, not one per row
+    sheet = write_csv(tmp_path / "in.csv", [["CompanyActivityId", "Status"], *[[i, "Won"] for i in ids]])
 
     code, out, err = bulk(box, "run", str(sheet), "--out", str(tmp_path / "run"), "--backup", "--rate", "12/0.5")
 
@@ -439,8 +442,9 @@ def test_an_undo_stopped_midway_is_finished_by_resume(tmp_path, sandbox, bulk):
 
 
 def test_verify_reads_the_account_the_run_wrote_to(tmp_path, sandbox, bulk, monkeypatch):
-    box = sandbox()
-    sheet = write_csv(tmp_path / "in.csv", [["CompanyActivityId", "Status"], *[[i, "Won"] for i in new_ids(2)]])
+    ids = new_ids(2)
+    box = sandbox(initial=untouched(ids))  # the first check decides: the canary's two reads
+    sheet = write_csv(tmp_path / "in.csv", [["CompanyActivityId", "Status"], *[[i, "Won"] for i in ids]])
     assert bulk(box, "run", str(sheet), "--out", str(tmp_path / "run"), "--rate", "50/1")[0] == 0
     monkeypatch.setenv("LSQ_HOST", "https://api-in21.leadsquared.com")  # not where the run went
     monkeypatch.setenv("LSQ_ACCESS_KEY", box.config.access_key)

@@ -189,7 +189,8 @@ def write_big_sheet(path: Path, count: int) -> Path:
 
 @pytest.mark.e2e
 def test_a_second_ctrl_c_on_a_million_row_run_exits_within_a_second(tmp_path, sandbox):
-    box = sandbox(latency=(0.05, 0.05))
+    first = f"{0:08x}-0380-4b8c-84db-{0:012x}"  # write_big_sheet's first row's activity: a note and a field no row sets,
+    box = sandbox(latency=(0.05, 0.05), initial={first: {"ActivityNote": "n", "Fields": {"mx_Other": "x"}}})  # so the first check decides
     path, out = write_big_sheet(tmp_path / "big.csv", 1_000_000), tmp_path / "out"
     report = out / "report.csv"
     process = subprocess.Popen(

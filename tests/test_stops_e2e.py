@@ -18,7 +18,7 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
-from conftest import cli_env, new_ids, read_report, run_cli, write_csv
+from conftest import cli_env, new_ids, read_report, run_cli, untouched, write_csv
 
 pytestmark = pytest.mark.e2e
 
@@ -69,7 +69,8 @@ def test_sigterm_during_the_key_check_stops_cleanly_and_nothing_is_written(tmp_p
 @pytest.mark.parametrize("sig, code", [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
 def test_a_signal_while_failed_csv_is_written_leaves_no_half_file_and_the_resume_writes_it(tmp_path, sandbox, sig, code):
     ids = new_ids(8)
-    box = sandbox(activities=set(ids[:4]))  # 4 rows fail: failed.csv gets lines
+    # 4 rows fail: failed.csv gets lines (untouched: the first check decides, so their updates are sent).
+    box = sandbox(activities=set(ids[:4]), initial=untouched(ids[:4]))
     path = write_csv(tmp_path / "in.csv", [HEADER, *[[id_, "n", "Won"] for id_ in ids]])
     out_dir = tmp_path / "out"
     process = paused("failed-csv", tmp_path / "marker", "run", str(path), "--out", str(out_dir), *FAST, env=cli_env(box))

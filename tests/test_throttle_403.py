@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 
-from conftest import new_ids, read_report, write_csv
+from conftest import new_ids, read_report, untouched, write_csv
 
 from bulk_updater.credentials import Credentials
 from bulk_updater.preflight import fetch_identity
@@ -22,7 +22,8 @@ def sheet(tmp_path, ids):
 
 def test_a_403_throttle_storm_ends_with_every_row_success(tmp_path, sandbox, bulk):
     ids = new_ids(6)
-    box = sandbox(throttle_status=403, script=("ok", *["429"] * 5, "ok", "429", "429"))  # "429": a throttle, answered 403 here
+    # "429": a throttle, answered 403 here (untouched: the first check decides, the rows go two at a time)
+    box = sandbox(throttle_status=403, script=("ok", *["429"] * 5, "ok", "429", "429"), initial=untouched(ids))
     out = tmp_path / "out"
 
     code, _, err = bulk(box, "run", str(sheet(tmp_path, ids)), "--out", str(out), "--rate", "100/0.1", "--jitter", "0", "--concurrency", "2",
@@ -39,7 +40,7 @@ def test_a_403_throttle_storm_ends_with_every_row_success(tmp_path, sandbox, bul
 
 def test_a_run_that_gets_only_403_throttles_stops_throttled_after_the_throttle_timeout(tmp_path, sandbox, bulk):
     ids = new_ids(8)
-    box = sandbox(throttle_status=403, script=("ok", "ok", *["429"] * 40))
+    box = sandbox(throttle_status=403, script=("ok", "ok", *["429"] * 40), initial=untouched(ids))  # the first check decides
     out = tmp_path / "out"
 
     code, _, err = bulk(box, "run", str(sheet(tmp_path, ids)), "--out", str(out), "--rate", "100/0.2", "--concurrency", "1",
@@ -59,7 +60,8 @@ def test_with_backup_no_row_becomes_backup_failed_because_of_a_403_throttle(tmp_
     ids = new_ids(12)
     # The sandbox's own limit, 10 calls per 0.2 s, answered 403; the run goes ten times as fast:
     # the backup's reads and the updates both meet throttles.
-    box = sandbox(rate=Rate(10, 0.2), throttle_status=403, initial={id_: {"Fields": {"Status": "Open"}} for id_ in ids})
+    # (A note and a field no row sets: the canary's first check decides, and the rows go three at a time.)
+    box = sandbox(rate=Rate(10, 0.2), throttle_status=403, initial={id_: {"ActivityNote": "n", "Fields": {"Status": "Open", "mx_Other": "x"}} for id_ in ids})
     out = tmp_path / "out"
 
     code, _, err = bulk(box, "run", str(sheet(tmp_path, ids)), "--out", str(out), "--backup", "--rate", "100/0.2", "--concurrency", "3",
@@ -76,7 +78,9 @@ def test_with_backup_no_row_becomes_backup_failed_because_of_a_403_throttle(tmp_
 def test_the_backup_read_answered_a_403_throttle_is_retried_not_backup_failed(tmp_path, sandbox, bulk):
     ids = new_ids(3)
     # read_faults: the script's throttles go to the reads as well as the updates, in arrival order.
-    box = sandbox(throttle_status=403, read_faults=True, script=("429",) * 4, initial={id_: {"Fields": {"Status": "Open"}} for id_ in ids})
+    # (A note and a field no row sets: the canary's first check decides.)
+    initial = {id_: {"ActivityNote": "n", "Fields": {"Status": "Open", "mx_Other": "x"}} for id_ in ids}
+    box = sandbox(throttle_status=403, read_faults=True, script=("429",) * 4, initial=initial)
     out = tmp_path / "out"
 
     code, _, err = bulk(box, "run", str(sheet(tmp_path, ids)), "--out", str(out), "--backup", "--rate", "100/0.1", "--jitter", "0", "--concurrency", "1")

@@ -9,14 +9,15 @@ from __future__ import annotations
 import json
 
 import pytest
-from conftest import cli_env, new_ids, read_report, write_csv
+from conftest import cli_env, new_ids, read_report, untouched, write_csv
 
 from bulk_updater import cli
 
 
 def test_a_run_that_gets_only_429s_stops_after_the_throttle_timeout(tmp_path, sandbox, monkeypatch, capsys):
     ids = new_ids(8)
-    box = sandbox(script=("ok", "ok", *["429"] * 40))  # another integration takes the whole limit after two calls
+    # Another integration takes the whole limit after two calls (untouched: the canary's first check decides).
+    box = sandbox(script=("ok", "ok", *["429"] * 40), initial=untouched(ids))
     for name, value in cli_env(box).items():
         monkeypatch.setenv(name, value)
     path = write_csv(tmp_path / "in.csv", [["CompanyActivityId", "Status"], *[[id_, "Won"] for id_ in ids]])

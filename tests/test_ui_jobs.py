@@ -8,7 +8,7 @@ import re
 import time
 
 import aiohttp
-from conftest import cli_env, new_ids, run_cli, write_csv
+from conftest import cli_env, new_ids, run_cli, untouched, write_csv
 from test_ui_guard import _multipart, fetch, posting, signed_in, ui  # noqa: F401  (the `ui` fixture)
 
 from bulk_updater.settings import Rate
@@ -48,8 +48,8 @@ async def _events(server, run_id: str) -> tuple[list[dict], list[float], bool]:
 
 
 async def test_live_events_are_throttled_and_end_with_the_counts_of_summary_json(ui, sandbox, tmp_path):  # noqa: F811
-    box = sandbox(rate=Rate(1000, 1))
     ids = new_ids(60)
+    box = sandbox(rate=Rate(1000, 1), initial=untouched(ids))  # the first check decides: the rows go at 30/1
     sheet = write_csv(tmp_path / "edits.csv", [["CompanyActivityId", "Status"], *[[i, "Won"] for i in ids]])
     server = ui({"LSQ_HOST": box.url, "LSQ_ACCESS_KEY": box.config.access_key, "LSQ_SECRET_KEY": box.config.secret_key})
     run_id = await _start_run(server, box, sheet, "30/1")  # about 2 s: 60 rows could make 60 events

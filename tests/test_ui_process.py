@@ -11,7 +11,7 @@ import sys
 import types
 
 import pytest
-from conftest import cli_env, new_ids, write_csv
+from conftest import cli_env, new_ids, untouched, write_csv
 from test_ui_jobs import _start_run
 
 from bulk_updater.settings import Rate
@@ -20,8 +20,9 @@ pytestmark = pytest.mark.e2e
 
 
 def test_sigterm_stops_the_server_and_its_run_cleanly(sandbox, tmp_path):
-    box = sandbox(rate=Rate(1000, 1))
-    sheet = write_csv(tmp_path / "edits.csv", [["CompanyActivityId", "Status"], *[[i, "Won"] for i in new_ids(200)]])
+    ids = new_ids(200)
+    box = sandbox(rate=Rate(1000, 1), initial=untouched(ids))  # the first check decides: the rows go at the rate
+    sheet = write_csv(tmp_path / "edits.csv", [["CompanyActivityId", "Status"], *[[i, "Won"] for i in ids]])
     proc = subprocess.Popen(
         [sys.executable, "-m", "bulk_updater", "ui", "--no-browser", "--workspace", str(tmp_path / "ws")],
         env=cli_env(box), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, text=True,

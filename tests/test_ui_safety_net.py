@@ -7,7 +7,7 @@ import json
 import re
 
 import aiohttp
-from conftest import new_ids, write_csv
+from conftest import new_ids, untouched, write_csv
 from test_ui_guard import _multipart, fetch, posting, signed_in, ui  # noqa: F401  (the `ui` fixture)
 
 from bulk_updater.safety.confirm import SendPlan, about_to_update
@@ -93,7 +93,7 @@ async def test_the_line_before_start_is_the_clis_and_the_run_records_the_safety_
     sheet = write_csv(tmp_path / "edits.csv", [["CompanyActivityId", "Status"], [a, "Won"], [b, "Won"], [a, "Lost"]])
     upload_id, page = await _to_confirm(server, sheet, {"rate": "10/1", "backup": "1", "on_failures": "keep_going"})
     line = about_to_update(SendPlan(3, 2, 2, check_reads=1), "Sandbox Org", "Sandbox Admin", box.url, Rate(10, 1))
-    assert line.startswith("About to update 3 rows (2 activities)") and ", 2 calls per row, 1 read to check the first update" in line
+    assert line.startswith("About to update 3 rows (2 activities)") and ", 2 calls per row, 1 read per row sent alone to check the first updates" in line
     assert f'id="confirmation">{line.replace(chr(34), "&#34;")}<' in page
     _, _, response = await fetch("POST", f"{server.base}/start/{upload_id}", headers=posting(server))
     run_id = response.headers["Location"].rsplit("/", 1)[-1]
@@ -195,9 +195,10 @@ async def test_the_map_step_suggests_the_fields_of_the_first_rows_activity_once_
 
 
 async def test_a_second_click_on_undo_shows_the_undo_already_going(ui, sandbox, tmp_path):  # noqa: F811
-    box = sandbox()
+    ids = new_ids(3)
+    box = sandbox(initial=untouched(ids))  # the first check decides: the undo's rows are not each sent alone
     server = ui(_environ(box))
-    run_id, _ = await _backup_run(server, box, tmp_path, new_ids(3))
+    run_id, _ = await _backup_run(server, box, tmp_path, ids)
     box.config.latency = (0.3, 0.3)  # the undo takes seconds: still going at the second click
     _, _, first = await fetch("POST", f"{server.base}/runs/{run_id}/undo", headers=posting(server))
     _, _, second = await fetch("POST", f"{server.base}/runs/{run_id}/undo", headers=posting(server))
@@ -216,7 +217,7 @@ async def test_the_page_shows_what_the_canary_found_and_can_skip_it(ui, sandbox,
     sheet = write_csv(tmp_path / "edits.csv", [["CompanyActivityId", "Status"], *[[i, "Won"] for i in ids]])
 
     upload_id, confirm = await _to_confirm(server, sheet, {"rate": "1000/1"})
-    assert "2 reads to check the first update" in confirm
+    assert "2 reads per row sent alone to check the first updates" in confirm
     _, _, response = await fetch("POST", f"{server.base}/start/{upload_id}", headers=posting(server))
     page = await _finished(server, response.headers["Location"].rsplit("/", 1)[-1])
     assert 'id="canary" data-passed="no"' in page and "the update blanked mx_Other" in page and "(stopped: canary)" in page
@@ -244,3 +245,19 @@ async def test_undo_of_a_run_whose_backup_record_is_a_planted_symlink_is_refused
     status, text, _ = await fetch("POST", f"{server.base}/runs/{run_id}/undo", headers=posting(server))
     assert status == 400 and "undo-record.jsonl is a symlink" in text, text
     assert len(list((tmp_path / "ws" / "runs").iterdir())) == 1  # no undo run started
+
+
+async def test_the_page_says_what_no_checked_update_could_show(ui, sandbox, tmp_path):  # noqa: F811
+    """The sandbox's activities are empty: no check can show blanking; after MAX_TRIES rows sent alone the run
+    goes on, and the page says so, as the CLI's summary does. Mutant killed: run.html leaving `unseen` out."""
+    from bulk_updater.safety.canary import MAX_TRIES
+
+    box = sandbox()
+    server = ui(_environ(box))
+    sheet = write_csv(tmp_path / "edits.csv", [["CompanyActivityId", "Status"], *[[i, "Won"] for i in new_ids(MAX_TRIES + 1)]])
+
+    upload_id, _ = await _to_confirm(server, sheet, {"rate": "1000/1"})
+    _, _, response = await fetch("POST", f"{server.base}/start/{upload_id}", headers=posting(server))
+    page = await _finished(server, response.headers["Location"].rsplit("/", 1)[-1])
+    assert 'id="canary" data-passed="yes"' in page
+    assert f"But none of the {MAX_TRIES} updates checked alone could show whether LeadSquared blanks" in page

@@ -197,6 +197,11 @@ class Runner:
         elif result.kind is Kind.SUCCESS:
             self._limiter.on_success()
 
+    def may_call(self) -> bool:
+        """Whether a row's first call may start (the call budget, the throttle timeout); if not, the run stops.
+        The canary asks before it reads a row's activity: a read for a row the budget won't send is wasted."""
+        return self._may_call()
+
     def _may_call(self) -> bool:
         if self._max_calls is not None and self.stats.calls >= self._max_calls:
             self.stats.stopped_by_max_calls = True

@@ -37,7 +37,7 @@ class Summary:
     stop_reason: StopReason | None = None
     stop_detail: str = ""  # for "failing" and "canary": what tripped, e.g. the rule, the error and an example row
     backup_reads: int = 0  # --backup: snapshot reads (calls besides the updates) this session
-    # The first update's check (safety/canary.py): passed, row, activity, reads, failure, found; {} when none ran
+    # The first update's check (safety/canary.py): passed, row, activity, reads, failure, found, checks (, unseen); {} when none ran
     canary: dict = field(default_factory=dict)
     # Rows whose outcome an earlier session of this run recorded (a resume); they are in `counts`.
     resumed: int = 0
@@ -141,10 +141,18 @@ class Summary:
 
 def _canary_line(canary: dict) -> str:
     where = f"row {canary['row']}, activity {canary['activity']}" if canary.get("row") is not None else "no update succeeded"
+    checks = canary.get("checks", 1)  # a check that could not show enough sends the next row alone too (safety/canary.py)
+    head = f"First {checks} updates checked alone (the last: {where}" if checks > 1 else f"First update checked ({where}"
+    head += f"; {canary['reads']} reads)"
+    if canary.get("passed") and canary.get("unseen"):
+        return f"{head}: each did just what it asked, but {canary['unseen']}; the other rows went on."
     if canary.get("passed"):
-        return f"First update checked ({where}; {canary['reads']} reads): the fields it did not set are unchanged, what it set reads back."
+        it = "they" if checks > 1 else "it"
+        return f"{head}: the fields {it} did not set are unchanged, what {it} set reads back."
     if canary.get("found") or canary.get("failure"):
-        return f"First update checked ({where}; {canary['reads']} reads): " + "; ".join(canary.get("found") or [canary["failure"]])
+        return f"{head}: " + "; ".join(canary.get("found") or [canary["failure"]])
+    if canary.get("checks"):
+        return f"{head}: not decided, as no checked activity could show all it looks for; the next row sent goes alone, checked."
     return f"First update not checked yet ({where})."
 
 

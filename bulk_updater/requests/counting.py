@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
-from ..rows import Row
+from ..rows import NOTE, Row
 from .payload import Plan, UpdateRequest, activity_to_update, plan_row
 
 
@@ -23,6 +23,8 @@ class Counted:
     # The canary's row when it is not the first (safety/canary.py): the first row that clears a field
     # or the note, if no earlier row names its activity (sent first, it then changes nothing's order).
     clearing: int | None = None
+    clears: bool = False  # some row clears a field or the note (the canary must see a clear work)
+    leaves_note: bool = False  # some row does not set the note (the canary must see a note kept)
     # Hashes of the ids, to count distinct activities (the count is shown, never acted on); None past MAX_DISTINCT.
     _ids: set[int] | None = field(default_factory=set, repr=False)
 
@@ -49,6 +51,8 @@ def count_rows(rows: Iterable[Row], clear_token: str, plan: Callable[[Row, str],
         if activity_id is None:
             continue
         counted.to_send += 1
+        counted.clears = counted.clears or _clears(row, clear_token)
+        counted.leaves_note = counted.leaves_note or _leaves_note(row, planned)
         if counted.first is None:
             planned = planned or plan_row(row, clear_token)
             counted.first = planned if isinstance(planned, UpdateRequest) else None
@@ -59,6 +63,12 @@ def count_rows(rows: Iterable[Row], clear_token: str, plan: Callable[[Row, str],
             if len(counted._ids) > MAX_DISTINCT:
                 counted._ids = None
     return counted
+
+
+def _leaves_note(row: Row, planned: Plan | None) -> bool:
+    if isinstance(planned, UpdateRequest):
+        return planned.note is None  # undo: its record, not its cells, says what is sent
+    return not row.cells.get(NOTE, "").strip()  # plan_row sends no note for a blank cell
 
 
 def _clears(row: Row, clear_token: str) -> bool:

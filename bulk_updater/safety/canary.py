@@ -9,29 +9,38 @@ otherwise sending stops (stop reason `canary`). A row whose update fails checks 
 next row to send goes alone (at most MAX_TRIES rows). The reads go through the run's limiter;
 with --backup, or undo's check, the send step's read serves as the read before.
 
+A check decides only once it could have seen what it looks for: a field holding a value its row
+did not set (an activity holding nothing else can't show blanking); a note its row did not set,
+when some row leaves the note (`leaves_note`: LeadSquared may keep the fields it is not sent and
+still empty the note, or the reverse); and, when some row clears (`needs_clear`), a clear of a
+field that held a value (clearing an empty field can't show clears ignored). Until then the next
+row goes alone and is checked too; past MAX_TRIES rows the run goes on and the summary says what
+no check could see (`unseen`).
+
 Why, and what a read that fails does: docs/design.md, "The canary".
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 
 from ..calls import CallResult, Kind, LeadSquaredClient, RetryPolicy, WindowLimiter
 from ..outcomes import Runner
 from ..requests import Plan, UpdateRequest
 from ..rows import NOTE, Row
+from ..wording import counted
 from .activity import Activity, read_activity, spelled, wrong_activity
 from .compare import same_value
 
 Send = Callable[[UpdateRequest], Awaitable[CallResult]]
-READS = 2  # a read before and a read after the first update
-MAX_TRIES = 20  # rows sent alone, none succeeding, before the canary gives up (the stop on systematic failure's first 20)
+READS = 2  # a read before and a read after each update checked
+MAX_TRIES = 20  # rows sent alone before the canary gives up (the stop on systematic failure's first 20), or goes on unseen
 
 
 def reads_needed(canary: bool, send_reads_first: bool) -> int:
-    """The reads the check adds to a job's calls: 2, or 1 when the send step's own read serves as the read before."""
+    """The reads the check adds per row sent alone: 2, or 1 when the send step's own read serves as the read before."""
     return 0 if not canary else READS - 1 if send_reads_first else READS
 
 
@@ -69,7 +78,7 @@ def _shown(value: object) -> str:
 
 def findings(request: UpdateRequest, before: Activity, after: Activity) -> list[Finding]:
     """What the update did beyond what `request` asked for, or short of it; [] when it did exactly that."""
-    sent = dict(request.fields) | ({NOTE: request.note} if request.note is not None else {})
+    sent = _sent_values(request)
     found = []
     for name in [NOTE, *sorted(set(before.fields) | set(after.fields))]:
         was, now = before.value(name), after.value(name)
@@ -86,7 +95,7 @@ def findings(request: UpdateRequest, before: Activity, after: Activity) -> list[
 
 @dataclass
 class Canary:
-    """The first update's check. `send_alone` sends rows one at a time until one update is checked;
+    """The first update's check. `send_alone` sends rows one at a time until a check decides;
     the runner's send goes through `__call__`, which notes the update that succeeded."""
 
     send: Send
@@ -103,6 +112,13 @@ class Canary:
     before: dict[str, Activity] = field(default_factory=dict)
     # The send step reads the activity itself and judges a failed read (--backup's snapshot: BackupFailed).
     send_reads: bool = False
+    needs_clear: bool = False  # some row clears a field or the note: a clear must be seen to empty one that held a value
+    leaves_note: bool = True  # some row does not set the note: a note must be seen kept by an update that did not set it
+    saw_field: bool = False  # a check saw a field hold a value its row did not set (so blanking fields would have shown)
+    saw_note: bool = False  # a check saw a note its row did not set (so blanking the note would have shown)
+    saw_clear: bool = False  # a check saw a clear empty a field that held a value (so ignored clears would have shown)
+    checks: int = 0  # updates read back and checked
+    unseen: str = ""  # what no check could see, when MAX_TRIES rows went alone and the run went on (said in the summary)
     _succeeded: UpdateRequest | None = None
     _refused: dict[str, CallResult] = field(default_factory=dict)
 
@@ -123,16 +139,22 @@ class Canary:
         return result
 
     async def send_alone(self, runner: Runner, planned: Iterator[tuple[Row, Plan]]) -> None:
-        """Send rows one at a time until an update succeeded and was checked; stop the runner if the check failed."""
+        """Send rows one at a time until a check decides (see the module's docstring); stop the runner if the check failed."""
         tries = 0
         for row, plan in planned:
-            if isinstance(plan, UpdateRequest) and not runner.stopping:
+            if isinstance(plan, UpdateRequest) and runner.may_call():
                 tries += 1
-                await self._send_checked(runner, row, plan, tries)
+                if tries > MAX_TRIES and self.checks:
+                    self._go_on_unseen()
+                    await runner.run([(row, plan)])
+                else:
+                    await self._send_checked(runner, row, plan, tries)
             else:
                 await runner.run([(row, plan)])  # recorded without a call: invalid, nothing to change, or not_sent after a stop
             if self.decided or runner.stopping:
                 break
+        if not self.decided and self.checks and not runner.stopping:
+            self.found = []  # every update that succeeded was checked alone, and did just what it asked
         if self.decided and not self.passed:
             runner.stop()  # the rows left are recorded not_sent
 
@@ -178,7 +200,27 @@ class Canary:
             self.failure = f"activity {request.activity_id} could not be read back after the first update ({_why(answer)}), so the update was not checked"
             return
         self.reads_of_checked = (before, after)
-        self.found = findings(request, before, after)
+        self.checks += 1
+        found = findings(request, before, after)
+        self.saw_field |= _held_unset(request, before, before.fields)
+        self.saw_note |= _held_unset(request, before, [NOTE])
+        self.saw_clear |= _cleared_held(request, before)
+        if found or not self._missed():
+            self.found = found  # otherwise this update could not show what the check looks for: the next row goes alone too
+
+    def _missed(self) -> list[str]:
+        """What no check so far could have shown LeadSquared does; [] once every check needed was possible."""
+        missed = [] if self.saw_field else ["blanks the fields an update does not set (none of their activities held one)"]
+        if self.leaves_note and not self.saw_note:
+            missed.append("empties the note when an update does not set it (none held one its row left)")
+        if self.needs_clear and not self.saw_clear:
+            missed.append("ignores clears (none cleared a field that held a value)")
+        return missed
+
+    def _go_on_unseen(self) -> None:
+        """MAX_TRIES rows went alone, every check passed, none could show all: the rows go on, and the summary says what was not seen."""
+        self.unseen = f"none of the {counted(self.checks, 'update')} checked alone could show whether LeadSquared " + ", or ".join(self._missed())
+        self.found = []
 
     async def _read(self, runner: Runner, activity_id: str) -> tuple[CallResult, Activity | None]:
         """Read with the run's retries; a stop (Ctrl-C) ends the wait at once, as it does the runner's."""
@@ -191,6 +233,21 @@ class Canary:
         if await runner.unless_stopping(reading()):
             return answers[0]
         return CallResult(Kind.RETRYABLE, None, "Stopped", "the run stopped before the read answered"), None
+
+
+def _sent_values(request: UpdateRequest) -> dict[str, str]:
+    return dict(request.fields) | ({NOTE: request.note} if request.note is not None else {})
+
+
+def _held_unset(request: UpdateRequest, before: Activity, names: Iterable[str]) -> bool:
+    """Whether one of `names` held a value the row did not set: an update that blanks what it is not sent would show."""
+    sent = _sent_values(request)
+    return any(not same_value("", before.value(name)) for name in names if name not in sent)
+
+
+def _cleared_held(request: UpdateRequest, before: Activity) -> bool:
+    """Whether the row cleared a field (or the note) that held a value: a server that ignores clears would show."""
+    return any(value == "" and not same_value("", before.value(name)) for name, value in _sent_values(request).items())
 
 
 def _why(answer: CallResult) -> str:
@@ -223,5 +280,6 @@ def report(canary: Canary) -> dict:
     row, activity = canary.checked or (None, None)
     return {
         "passed": canary.passed, "row": row, "activity": activity, "reads": canary.reads,
-        "failure": canary.failure, "found": [finding.sentence() for finding in canary.found or []],
+        "failure": canary.failure, "found": [finding.sentence() for finding in canary.found or []], "checks": canary.checks,
+        **({"unseen": canary.unseen} if canary.unseen else {}),
     }

@@ -32,7 +32,7 @@ class SendPlan:
     # The keys' user's time zone, when the sheet's date-time cells go as UTC though it is not UTC
     # (zone_to_warn_of); "" when there is nothing to say.
     datetimes_not_in: str = ""
-    check_reads: int = 0  # the first update's check (safety/canary.py): its reads besides the rows' own calls
+    check_reads: int = 0  # the first updates' check (safety/canary.py): its reads per row sent alone, besides the rows' own calls
 
     @classmethod
     def of(cls, rows: int, activities: int | None, *, reads_first: bool, canary: bool, datetimes_not_in: str = "") -> SendPlan:
@@ -54,7 +54,7 @@ def about_to_update(plan: SendPlan, org: str, user: str, host: str, rate: Rate) 
     zone = plan.datetimes_not_in
     datetimes = f" Date-times go as UTC, not {zone} time ({timezone_flag(zone)} to shift them)." if zone else ""
     if plan.check_reads:
-        calls += f", {counted(plan.check_reads, 'read')} to check the first update"
+        calls += f", {counted(plan.check_reads, 'read')} per row sent alone to check the first updates"
     return (
         f'About to update {counted(plan.rows, "row")}{activities} in {_named(org, "an org the key check did not name")} as {user.strip() or "a user it did not name"}, at {netloc(host)}, '
         f"{rate.calls} calls per {rate.period:g} s{calls} (about {_duration(seconds)}).{datetimes}"
