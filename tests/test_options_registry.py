@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 from cogapp import Cog
-from conftest import new_ids, write_csv
+from conftest import new_ids, untouched, write_csv
 
 from bulk_updater import cli, job, options
 from bulk_updater.credentials import Credentials
@@ -218,7 +218,7 @@ def test_the_cli_and_the_page_verify_at_the_pace_the_run_recorded(tmp_path, monk
 def test_an_undo_resumed_with_force_says_so_and_finishes(tmp_path, bulk, sandbox):
     """It crashed (KeyError: 'force') naming the change: force is recorded beside the options, not among them."""
     ids = new_ids(3)
-    box = sandbox(activities=set(ids))
+    box = sandbox(activities=set(ids), initial=untouched(ids))  # the canary's first check decides: the rest go together
     path = write_csv(tmp_path / "in.csv", [["CompanyActivityId", "Status"], *[[i, "Won"] for i in ids]])
     assert bulk(box, "run", str(path), "--out", str(tmp_path / "run"), "--backup", "--yes")[0] == 0
     undo = ["undo", str(tmp_path / "run"), "--out", str(tmp_path / "undo"), "--yes"]
