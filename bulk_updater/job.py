@@ -24,6 +24,7 @@ from typing import Any
 from . import notes
 from . import options as recorded_options
 from .account import refuse_another_account
+from .application.ending import finished_hint
 from .calls import LeadSquaredClient, RetryPolicy, WindowLimiter, open_session
 from .credentials import Credentials
 from .errors import Declined, FolderError, InputError, StoppedAtOnce
@@ -57,7 +58,6 @@ from .safety.undo import UndoGuard, UndoSource, retry_clear_token
 from .settings import SendSettings
 from .stop_reason import StopReason
 from .stopping import CAUSE_NAMES, StopOnSignals, StopToken
-from .application.ending import finished_hint
 from .wording import counted as counted_noun
 
 __all__ = ["FAILED", "REPORT", "STOP_WAIT", "SUMMARY", "Hooks", "Job", "JobOptions", "RunOptions", "holds_unfinished", "recorded_values", "resume", "retry", "run", "settings_from", "undo"]

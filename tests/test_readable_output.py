@@ -111,3 +111,11 @@ def test_a_finished_run_given_again_suggests_failed_xlsx_only_when_rows_failed(t
     assert bulk(box, "run", str(sheet), "--out", str(tmp_path / "some"), "--yes")[0] == 1
     code, _, err = bulk(box, "resume", str(tmp_path / "some"))
     assert code == 2 and f"bulk-updater retry {tmp_path / 'some' / 'failed.xlsx'} --out NEW_DIR" in err
+
+
+def test_a_bare_bulk_updater_prints_the_help(capsys):
+    from bulk_updater import cli
+
+    assert cli.main([]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("usage: bulk-updater") and "run" in out and "Apply a spreadsheet of edits" in out
