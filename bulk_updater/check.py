@@ -84,8 +84,8 @@ class CheckResult:
             f"  {self.will_update:,} will update",
             f"  {self.invalid:,} invalid (never sent)",
             f"  {self.skipped:,} skipped (nothing to change)",
-            f"  {self.duplicate_ids:,} duplicate ids (rows naming an activity an earlier row names; applied in file order)",
-            f"Calls: {self.will_update:,} updates; with --backup {2 * self.will_update:,} (a read before each update: about half the speed)",
+            f"  {counted(self.duplicate_ids, 'duplicate id')} (rows naming an activity an earlier row names; applied in file order)",
+            f"Calls: {counted(self.will_update, 'update')}; with --backup {2 * self.will_update:,} (a read before each update: about half the speed)",
         ]
         if self.invalid_examples:
             out.append(f"First invalid rows (of {self.invalid:,}):")

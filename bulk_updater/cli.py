@@ -661,6 +661,9 @@ def _main(argv: Sequence[str] | None) -> int:
         warnings.simplefilter("always", BulkUpdaterWarning)
         warnings.showwarning = _print_warning
         argv = sys.argv[1:] if argv is None else list(argv)
+        if not argv:  # a bare `bulk-updater`: what it does and its commands, not a usage error
+            build_parser().print_help()
+            return exit_codes.OK
         args = build_parser(argv[0] if argv else None).parse_args(argv)
         try:
             return args.handler(args)

@@ -24,6 +24,7 @@ from typing import Any
 from . import notes
 from . import options as recorded_options
 from .account import refuse_another_account
+from .application.ending import finished_hint
 from .calls import LeadSquaredClient, RetryPolicy, WindowLimiter, open_session
 from .credentials import Credentials
 from .errors import Declined, FolderError, InputError, StoppedAtOnce
@@ -57,6 +58,7 @@ from .safety.undo import UndoGuard, UndoSource, retry_clear_token
 from .settings import SendSettings
 from .stop_reason import StopReason
 from .stopping import CAUSE_NAMES, StopOnSignals, StopToken
+from .wording import counted as counted_noun
 
 __all__ = ["FAILED", "REPORT", "STOP_WAIT", "SUMMARY", "Hooks", "Job", "JobOptions", "RunOptions", "holds_unfinished", "recorded_values", "resume", "retry", "run", "settings_from", "undo"]
 
@@ -199,7 +201,9 @@ async def retry_async(report_path: Path, out_dir: Path, send: SendSettings, opti
     # A column the run behind the report sent as --map named it is sent so again (the page's retry gives no map).
     inherited = {name for earlier in rerun.lineage.runs for name in earlier.record.named_columns}
     record.named_columns = sorted(inherited | set(names_mapped(options.read.map_path)))
-    source = _Source("retry", report_path, rerun.sheet.columns, rerun.rows, rerun.sheet.sheet_name, rerun.plan, rerun.sheet.findings)
+    # Counted as it is sent: a row the damage check makes invalid, or superseded, is not "about to update".
+    counted_plan = lambda row, token: rerun.plan(row, token, noting=False)[1]  # noqa: E731
+    source = _Source("retry", report_path, rerun.sheet.columns, rerun.rows, rerun.sheet.sheet_name, rerun.plan, rerun.sheet.findings, counted_plan)
     # The run that wrote the report: its failed rows go only to its account. A report with no run
     # behind it has nothing to compare (and a dry run sent nothing to any account).
     behind = rerun.lineage.runs[-1] if rerun.lineage.runs else None
@@ -299,7 +303,7 @@ def _resumable_record(out_dir: Path) -> RunRecord:
     if earlier.state is RunState.FINISHED:
         raise InputError(
             f"{out_dir} holds a finished {earlier.command} of {earlier.input}: nothing is left to resume",
-            hint=f"To send its failed rows again: bulk-updater retry {out_dir / FAILED} --out NEW_DIR.",
+            hint=finished_hint(out_dir, earlier),
         )
     if not recorded_options.complete(earlier.options):
         raise InputError(
@@ -427,15 +431,30 @@ class Job:
         options = self.options
         earlier = open_out_dir(self.out_dir, self.record, report_header(self.source.columns), options.restart, options.unverified_account)
         left = prepared.counted
-        if earlier.rows:  # a resume: count the rows left
+        # A retry with runs behind it: their history, so a row the damage check makes invalid (or superseded) is not counted as sent.
+        history = self.rerun is not None and bool(self.rerun.lineage.runs)
+        if history:
+            assert self.rerun is not None
+            self.rerun.prepare(self.out_dir)
+        if earlier.rows or history:  # a resume: count the rows left
             left = count_rows(_rows_left(self.source, earlier), options.clear_token, self.source.counted_plan)
+        self._say_resumed(earlier, prepared.counted.total)  # before the question: what a yes carries on with
         try:
             field_check = await self._check_and_ask(left, prepared.identity)
         except (Declined, InputError):
+            if self.rerun is not None:
+                self.rerun.close()
             if self.record.sessions == 1:
                 files.remove(self.out_dir / RUN_FILE)
             raise
         return Confirmed(earlier, prepared.counted.total, left, field_check)
+
+    def _say_resumed(self, earlier: Recorded, total: int) -> None:
+        """A resume: what it carries on from, and what it changed."""
+        if earlier.rows or earlier.not_sent_dropped or earlier.damaged_dropped:
+            self.note(_resume_note(self.out_dir, total, earlier))
+        if self.record.changed_on_resume:
+            self.note(_changes_note(self.record.changed_on_resume))
 
     async def _check_and_ask(self, counted: Counted, identity: Identity) -> FieldCheck | None:
         """Check the columns against the first activity (refuse a case clash, warn about unknown
@@ -452,6 +471,8 @@ class Job:
         is in another zone: a warning names it and the flag, and so does the line.
         """
         confirm, undo_from, options = self.hooks.confirm, self.undo_from, self.options
+        if confirm is not None and counted.total and not counted.to_send:
+            self.note(f"Nothing to update: none of the {counted_noun(counted.total, 'row')} would be sent (invalid, or nothing to change); the report says why.")
         if confirm is None or not counted.to_send:
             return None  # no line, no field check (so no case-clash refusal either), no question
         # undo sends the columns the run sent: warned about then; only a case clash is refused
@@ -515,12 +536,7 @@ class Job:
         return Sent(summary, confirmed.total, recorder.watch, stop, steps, started)
 
     def _say_what_goes_on(self, confirmed: Confirmed, summary: Summary) -> None:
-        """Before sending: what a resume carries on from, what it changed, and the warnings the job's sources gave."""
-        earlier = confirmed.earlier
-        if earlier.rows or earlier.not_sent_dropped or earlier.damaged_dropped:
-            self.note(_resume_note(self.out_dir, confirmed.total, earlier))
-        if self.record.changed_on_resume:
-            self.note(_changes_note(self.record.changed_on_resume))
+        """Before sending: the warnings the job's sources gave (what a resume carries on from: `_say_resumed`)."""
         if self.rerun is not None:
             _open_history(self.rerun, self.out_dir, summary, self.note)
         if self.undo_from is not None:
@@ -673,7 +689,8 @@ def _open_history(rerun: Rerun, out_dir: Path, summary: Summary, note: Callable[
     for warning in rerun.lineage.warnings:
         note(f"Warning: {warning}")
     summary.warnings += rerun.lineage.warnings
-    rerun.prepare(out_dir)
+    if not rerun.prepared:  # a retry with runs behind it prepared them before its line (Job.confirm)
+        rerun.prepare(out_dir)
 
 
 def _say_warnings(warnings: list[str], summary: Summary, note: Callable[[str], None]) -> None:

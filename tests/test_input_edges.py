@@ -111,7 +111,7 @@ def test_the_invalid_id_message_quotes_the_value_and_the_summary_groups_without_
     ]
     summary = json.loads((tmp_path / "out" / "summary.json").read_text())
     [group] = summary["failure_groups"]
-    assert (group["rows"], group["error_message"]) == (2, "CompanyActivityId is not a GUID (like <id>)")
+    assert (group["rows"], group["error_message"]) == (2, "CompanyActivityId '…' is not a GUID (like 255539a4-0380-4b8c-84db-7746b46c3fe2)")
     assert group["example"] == messages[0]
 
 
@@ -121,7 +121,7 @@ def test_cell_errors_group_without_their_cell_and_server_messages_are_kept_whole
     summary.count("invalid", "InvalidRow", "Status holds #REF! (cell B9): correct it")
     summary.count("failed", "MXInvalidInputException", "Value 'x' is not valid")
     assert [(g["rows"], g["error_message"]) for g in summary.failure_groups()] == [
-        (2, "Status holds #REF!: correct it"), (1, "Value 'x' is not valid")
+        (2, "Status holds #REF! (cell …): correct it"), (1, "Value 'x' is not valid")
     ]
 
 

@@ -104,3 +104,18 @@ class Ending:
     def retried(self) -> str:
         """The report a RETRY step sends: after a 401, failed.csv (the rows left are as the run left them); else `fix_in`."""
         return self.failed if self.stop_reason is StopReason.UNAUTHORIZED else self.fix_in
+
+
+def finished_hint(out_dir: Path, record: RunRecord) -> str:
+    """What to do with a finished job's folder given again: its failed rows' retry (from failed.xlsx when the job
+    wrote one), or, when none failed, that nothing is left to send."""
+    import json
+
+    try:
+        summary = json.loads((Path(out_dir) / "summary.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        summary = None  # none (killed before it wrote one), or unreadable: say where the failed rows would be
+    ending = Ending.of(summary, record, out_dir)
+    if summary is not None and not ending.needs_look:
+        return "Every row of it succeeded or was skipped: nothing is left to send again."
+    return f"To send its failed rows again: bulk-updater retry {ending.fix_in} --out NEW_DIR."

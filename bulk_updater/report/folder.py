@@ -147,7 +147,7 @@ def _check_resumable(out_dir: Path, earlier: RunRecord, job: RunRecord) -> None:
     if earlier.state is RunState.FINISHED:
         raise InputError(
             f"{out_dir} holds a finished {earlier.command} of {earlier.input}; it is not overwritten",
-            hint=f"Nothing is left to resume. To send its failed rows again: bulk-updater retry {out_dir / FAILED} --out NEW_DIR. "
+            hint=f"Nothing is left to resume. {_finished_hint(out_dir, earlier)} "
             "To send every row again, choose another --out folder, or add --restart (its report is replaced).",
         )
     if earlier.command != job.command:
@@ -208,3 +208,9 @@ def _create(out_dir: Path) -> None:
         out_dir.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise InputError(f"can't create the output folder ({exc.strerror})", where=str(out_dir), hint="Choose another --out folder.") from None
+
+
+def _finished_hint(out_dir: Path, earlier: RunRecord) -> str:
+    from ..application.ending import finished_hint  # (the application layer reads this folder's files)
+
+    return finished_hint(out_dir, earlier)

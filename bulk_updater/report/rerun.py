@@ -84,12 +84,17 @@ class Rerun:
             self.history = History(out_dir / STATE_FILE, self.lineage)
         self._order = RowOrder(out_dir / ORDER_FILE, self.sheet.columns, self._file_rows())
 
+    @property
+    def prepared(self) -> bool:
+        return self._order is not None
+
     def close(self) -> None:
         """Close the indexes and delete them: every session builds its own."""
         for index in (self.history, self._order):
             if index is not None:
                 index.close()
                 files.remove(index.path)
+        self.history = self._order = None
 
     def rows(self) -> Iterator[Row]:
         """Yield the rows to send again, numbered by their `_row`: in `_row` order once `prepare`d.
@@ -117,8 +122,9 @@ class Rerun:
                 yield Row(number, line.cells, line.meta)
         self.passed_over = passed_over
 
-    def plan(self, row: Row, clear_token: str) -> tuple[Row, Plan]:
-        """What to send for `row` given its history: see the module docstring for the order."""
+    def plan(self, row: Row, clear_token: str, *, noting: bool = True) -> tuple[Row, Plan]:
+        """What to send for `row` given its history: see the module docstring for the order.
+        `noting=False`: the counting pass's plan, which notes no edits (the send's plan does)."""
         plan = plan_row(row, clear_token)
         if not isinstance(plan, UpdateRequest):
             return row, plan
@@ -133,7 +139,7 @@ class Rerun:
         damage = self._damage(row, columns, earlier)
         if damage and not self.accept_changes:
             return row, Invalid(damage)
-        if earlier:
+        if earlier and noting:
             self._note_edits(row, columns, earlier[0])
         return row, plan
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import re
 from collections import Counter
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
@@ -12,13 +11,13 @@ from pathlib import Path
 from ..outcomes import FINISHED_VALUES, Outcome, RowOutcome
 from ..server_text import cut, printable
 from ..stop_reason import StopReason
-from ..wording import counted, message_pattern
+from ..wording import Shape, counted
 from . import files
 
-# The row's own details in the tool's invalid-row messages: a quoted value (`'abc'`) and the cell
-# (` (cell D7)`). The summary groups on the message without them, so 500 bad ids are one group.
-ROW_DETAILS = re.compile(r""" (?:'(?:[^'\\]|\\.)*'|"(?:[^"\\]|\\.)*"|\(cell [A-Z]{1,3}[0-9]+\))""")
+# The tool's invalid-row messages: their quoted values (`'abc'`) and cells (`(cell D7)`) are the row's
+# own details, masked in the group's key (so 500 bad ids are one group); a server's quoted words are kept.
 OWN_MESSAGES = "InvalidRow"
+FIRST_ROWS = 3  # a group that masks values shows its first rows, and one message in full
 HELD_BACK_DETAILS = "): "  # ends the fields a held-back row names (safety/undo.py UndoGuard.translate)
 TOP_GROUPS = 10  # printed at the end of a run
 JSON_GROUPS = 100  # kept in summary.json; when messages vary per row there can be thousands
@@ -54,6 +53,9 @@ class Summary:
     _groups: Counter = field(default_factory=Counter, repr=False)
     # pattern key -> the first message seen in full, as an example
     _examples: dict = field(default_factory=dict, repr=False)
+    # pattern key -> (the first message's Shape, its values that every row of the group shares, else None)
+    _common: dict = field(default_factory=dict, repr=False)
+    _first_rows: dict = field(default_factory=dict, repr=False)  # pattern key -> the first row numbers, when known
 
     @property
     def rows(self) -> int:
@@ -65,20 +67,30 @@ class Summary:
         self.stop_detail = causes[self.stop_reason] if self.stop_reason is not None else ""
 
     def add(self, result: RowOutcome) -> None:
-        self.count(result.outcome.value, result.error_type, result.error_message)
+        self.count(result.outcome.value, result.error_type, result.error_message, row=result.row.number)
 
-    def count(self, outcome: str, error_type: str = "", error_message: str = "", rows: int = 1) -> None:
-        """Count `rows` rows of one outcome, as a `RowOutcome` or as read back from a report."""
+    def count(self, outcome: str, error_type: str = "", error_message: str = "", rows: int = 1, row: int | None = None) -> None:
+        """Count `rows` rows of one outcome, as a `RowOutcome` (`row`: its number) or as read back from a report."""
         self.counts[outcome] += rows
         if needs_a_look(outcome, error_type):
-            key = (outcome, error_type, message_pattern(group_message(error_type, error_message, outcome)))
+            shape = Shape(group_message(error_type, error_message, outcome), own=error_type == OWN_MESSAGES)
+            key = (outcome, error_type, shape.key)
             self._groups[key] += rows
             self._examples.setdefault(key, cut(error_message))
+            first, common = self._common.setdefault(key, (shape, list(shape.values)))
+            # A value that differs between two rows is masked in the group's message; the others explain it.
+            common[:] = [value if value == now else None for value, now in zip(common, shape.values, strict=True)]
+            if row is not None and len(numbers := self._first_rows.setdefault(key, [])) < FIRST_ROWS:
+                numbers.append(row)
+
+    def _label(self, key: tuple) -> str:
+        shape, common = self._common[key]
+        return shape.label(common)
 
     def failure_groups(self, limit: int = TOP_GROUPS) -> list[dict]:
         """The rows that need another look, grouped by outcome, error type and message, biggest first."""
         return [
-            {"rows": rows, "outcome": key[0], "error_type": key[1], "error_message": key[2], "example": self._examples[key]}
+            {"rows": rows, "outcome": key[0], "error_type": key[1], "error_message": self._label(key), "example": self._examples[key]}
             for key, rows in self._groups.most_common(limit)
         ]
 
@@ -125,9 +137,8 @@ class Summary:
             out.append(f"{self.resumed:,} of these rows {'was' if self.resumed == 1 else 'were'} recorded before this session (resumed)")
         if self.passed_over:
             out.append(f"{counted(self.passed_over, 'row')} of the earlier report had succeeded or were skipped: not sent again")
-        for group in self.failure_groups():
-            label = ": ".join(printable(part) for part in (group["error_type"], group["error_message"]) if part)
-            out.append(f"  {counted(group['rows'], 'row')} {group['outcome']}: {label}")
+        for key, rows in self._groups.most_common(TOP_GROUPS):
+            out += self._group_lines(key, rows)
         groups, rows = self.groups_left_out(TOP_GROUPS)
         if groups:
             out.append(f"  and {counted(rows, 'row')} in {counted(groups, 'other group')} (see summary.json)")
@@ -136,6 +147,24 @@ class Summary:
             out += [f"  {edit}" for edit in self.edits[:EDITS_PRINTED]]
             if self.edited_cells > EDITS_PRINTED:
                 out.append(f"  and {self.edited_cells - EDITS_PRINTED:,} more (see summary.json)")
+        return out
+
+
+    def _group_lines(self, key: tuple, rows: int) -> list[str]:
+        """`  3 rows invalid: InvalidRow: row <n>: ... was '…', now '7' ...`, and when it masks values the first rows
+        and one message in full."""
+        outcome, error_type, _ = key
+        message, example = self._label(key), self._examples[key]
+        said = outcome.replace("_", " ") + ": "  # "not_sent: not sent: the run stopped" says it once
+        shown = message.removeprefix(said) if message.startswith(said) else message
+        label = ": ".join(printable(part) for part in (error_type, shown) if part)
+        out = [f"  {counted(rows, 'row')} {outcome}: {label}"]
+        if message != example:
+            numbers = self._first_rows.get(key, [])
+            if numbers:
+                more = f" and {rows - len(numbers):,} more" if rows > len(numbers) else ""
+                out.append(f"    {'row' if len(numbers) == 1 else 'rows'} {', '.join(map(str, numbers))}{more}; the first says:")
+            out.append(f"    {printable(example)}")
         return out
 
 
@@ -164,12 +193,12 @@ def needs_a_look(outcome: str, error_type: str) -> bool:
 
 
 def group_message(error_type: str, message: str, outcome: str = "") -> str:
-    """The message a row is grouped under: the tool's own, without the row's details; the server's as it is.
+    """The message a row is grouped under (its values then masked by wording.Shape).
 
     A held-back row's message says what and which fields, then the values: "changed since the run
     (Status): Status is now 'Won'". It is grouped on the first part, so rows group by the fields.
     """
     if outcome == Outcome.SKIPPED.value and HELD_BACK_DETAILS in message:
         return message.split(HELD_BACK_DETAILS, 1)[0] + ")"
-    return ROW_DETAILS.sub("", message) if error_type == OWN_MESSAGES else message
+    return message
 
