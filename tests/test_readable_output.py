@@ -1,4 +1,4 @@
-"""Output a person can read (issue 23): groups that keep their values, plurals, and the lines around a job."""
+"""Output a person can read: groups that keep their values, plurals, and the lines around a job."""
 
 from __future__ import annotations
 
