@@ -24,18 +24,17 @@ from ..errors import BulkUpdaterError, InputError
 from ..hosts import REGIONS
 from ..report.folder import FAILED
 from ..rows import ReadOptions
-from ..rows.reader import read_header
-from ..rows.workbook import sheet_names
 from ..safety.backup import UNDO_FILE
 from ..safety.canary import CANARY_FILE, reads_needed
 from ..safety.confirm import SendPlan, about_to_update, timezone_flag, timezone_warning, zone_to_warn_of
 from ..safety.verify import VERIFY_FILE
 from ..wording import counted
 from .connection import Connection, chosen_credentials, chosen_host, connect, keys_in_environment
-from .fields import ActivityFields, first_activity_fields, first_request
+from .fields import ActivityFields, first_activity_fields
 from .guard import guard_middleware
 from .jobs import Job, Jobs
 from .options import PLANS, SendChoices, parse_choices
+from .reading import checked, first_request, in_child, sheets_and_header
 from .undoing import UNVERIFIED_CHECKBOX, undo_plan, wrong_account
 from .verifying import Verification, verify_send
 from .verifying import start as start_verification
@@ -195,16 +194,11 @@ def _upload(request: web.Request):
 
 async def sheet_page(request: web.Request) -> web.Response:
     item = _upload(request)
-    sheets: list[str] = []
-    columns: list[str] = []
-    error = ""
     try:
-        if item.is_workbook:
-            sheets = await _in_thread(sheet_names, item.path)
         # Headers as the sheet has them, before any map: the fields to map from.
-        columns = await _in_thread(read_header, item.path, ReadOptions(sheet=item.sheet))
+        sheets, columns, error = await in_child(sheets_and_header, item.path, item.is_workbook, item.sheet)
     except InputError as exc:
-        error = str(exc)
+        sheets, columns, error = [], [], str(exc)
     suggested = await _activity_fields(_state(request), item) if columns else None
     return render("sheet.html", upload=item, sheets=sheets, columns=columns, error=error, suggested=suggested)
 
@@ -214,7 +208,7 @@ async def _activity_fields(state: UiState, item) -> ActivityFields | None:
     if state.connection is None:
         return None
     try:
-        columns, first = await _in_thread(first_request, item.path, item.read_options())
+        columns, first = await in_child(first_request, item.path, item.read_options())
     except InputError:  # the id column is not mapped yet, or the map does not fit: nothing to read
         columns, first = [], None
     return await first_activity_fields(columns, first, SendChoices().send_settings(state.connection), frozenset(item.mapped.values()))
@@ -255,14 +249,13 @@ def _map_from_form(form) -> dict[str, str]:
 async def check_page(request: web.Request) -> web.Response:
     state, item = _state(request), _upload(request)
     try:
-        result = await _in_thread(checking.check, item.path, item.read_options())
+        result = await in_child(checked, item.path, item.read_options())  # without the ids it counted duplicates with
     except InputError as exc:
         state.checks.pop(item.id, None)
         return render("check.html", upload=item, result=None, refusal=f"Error: {exc}")
     refusal = "" if result.usable else f"Error: {result.where}: {result.problem()}\nFix the rows listed above, then check again."
-    if result.usable:
-        # Kept for the confirmation, without the ids it counted duplicates with (a million rows: megabytes).
-        state.checks[item.id] = dataclasses.replace(result, _ids=set())
+    if result.usable:  # kept for the confirmation
+        state.checks[item.id] = result
     previews = [(number, json.dumps(body, ensure_ascii=False, indent=1)) for number, body in result.previews]
     return render("check.html", upload=item, result=result, refusal=refusal, previews=previews)
 
