@@ -7,11 +7,13 @@ workspace's, the jobs are jobs.py's, the rules of who may ask are guard.py's.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import dataclasses
 import functools
 import json
+import secrets
 import shutil
-from collections.abc import Mapping
+from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -42,6 +44,9 @@ from .workspace import SHEET_EXTENSIONS, UploadTooBig, Workspace
 
 # How often a live page gets the job's numbers: a few times a second, whatever the row rate.
 PROGRESS_INTERVAL = 0.3
+# The hidden field of each form that acts on a run: the same form sent twice lands where it first did.
+ONCE = "once"
+ONCE_KEPT = 1000
 # Files a results page offers for download (the CLI's outputs, and the safety net's undo.csv and verify.csv).
 DOWNLOADS = ("report.csv", "failed.csv", "summary.json", "report.xlsx", "failed.xlsx", UNDO_FILE, VERIFY_FILE, CANARY_FILE)
 HERE = Path(__file__).parent
@@ -58,6 +63,10 @@ class UiState:
     started: dict[str, str] = field(default_factory=dict)  # upload id -> the run last started from it
     verifications: dict[str, Verification] = field(default_factory=dict)  # by run id: the last verify of it
     undoing: dict[str, str] = field(default_factory=dict)  # run id -> the undo last started of it
+    retrying: dict[str, str] = field(default_factory=dict)  # run id -> the retry last started of it
+    # One action on a run at a time: a second POST waits for the first to have started its job, then lands on it.
+    acting: dict[str, asyncio.Lock] = field(default_factory=dict)  # by run id
+    submitted: dict[str, str] = field(default_factory=dict)  # a form's one-time value -> where its action landed
 
 
 STATE = web.AppKey("state", UiState)
@@ -380,7 +389,8 @@ async def run_page(request: web.Request) -> web.Response:
     undone = Path(folder.record.input).parent.name if folder.record is not None and folder.record.command == "undo" else ""
     return render("run.html", run=folder, job=job, live=bool(job and job.live), files=files, summary=summary,
                   needs_look=needs_look, connected=state.connection is not None, error=REDACTOR.redact(job.error) if job else "",
-                  verification=state.verifications.get(folder.id), can_undo=(folder.path / UNDO_FILE).is_file(), held=held, undone=undone)
+                  verification=state.verifications.get(folder.id), can_undo=(folder.path / UNDO_FILE).is_file(), held=held, undone=undone,
+                  once=secrets.token_urlsafe(12))
 
 
 async def run_events(request: web.Request) -> web.StreamResponse:
@@ -420,30 +430,35 @@ async def run_retry(request: web.Request) -> web.Response:
         raise web.HTTPSeeOther(f"/connect?next=/runs/{earlier.id}")
     if not (earlier.path / FAILED).exists():
         return problem("This run has no failed.csv to retry.", back=f"/runs/{earlier.id}")
-    unverified = await _unverified_account(request)
-    if refusal := await _in_thread(wrong_account, earlier.path, state.connection, unverified):
-        return problem(refusal, back=f"/runs/{earlier.id}")
-    choices = state.choices.get(earlier.id, SendChoices())
-    folder = state.workspace.new_run_folder()
-    state.choices[folder.id] = choices
-    state.jobs.start(Job(folder.id, folder.path, "retry", earlier.path / FAILED, choices.send_settings(state.connection), ReadOptions(),
-                         safety=choices.safety(), unverified_account=unverified))
-    raise web.HTTPSeeOther(f"/runs/{folder.id}")
+    async with _acting_on(state, earlier.id):
+        form = await request.post()
+        _land_if_started(state, form, state.retrying.get(earlier.id))
+        unverified = bool(form.get(UNVERIFIED_CHECKBOX))
+        if refusal := await _in_thread(wrong_account, earlier.path, state.connection, unverified):
+            return problem(refusal, back=f"/runs/{earlier.id}")
+        choices = state.choices.get(earlier.id, SendChoices())
+        folder = state.workspace.new_run_folder()
+        state.choices[folder.id] = choices
+        state.retrying[earlier.id] = folder.id
+        state.jobs.start(Job(folder.id, folder.path, "retry", earlier.path / FAILED, choices.send_settings(state.connection), ReadOptions(),
+                             safety=choices.safety(), unverified_account=unverified))
+        raise _landed(state, form, f"/runs/{folder.id}")
 
 
 async def run_resume(request: web.Request) -> web.Response:
     state, folder = _state(request), _run_folder(request)
     if state.connection is None:
         raise web.HTTPSeeOther(f"/connect?next=/runs/{folder.id}")
-    if state.jobs.live(folder.id) or not folder.unfinished or folder.record is None:
+    async with _acting_on(state, folder.id):
+        if state.jobs.live(folder.id) or not folder.unfinished or folder.record is None:  # a second click: the resume going on
+            raise web.HTTPSeeOther(f"/runs/{folder.id}")
+        unverified = await _unverified_account(request)
+        if refusal := await _in_thread(wrong_account, folder.path, state.connection, unverified):
+            return problem(refusal, back=f"/runs/{folder.id}")
+        # The library resumes with the options run.json recorded (sheet, map, rate...): the CLI's `resume DIR`.
+        send = SendChoices().send_settings(state.connection)  # only its keys are used
+        state.jobs.start(Job(folder.id, folder.path, "resume", Path(folder.record.input), send, ReadOptions(), unverified_account=unverified))
         raise web.HTTPSeeOther(f"/runs/{folder.id}")
-    unverified = await _unverified_account(request)
-    if refusal := await _in_thread(wrong_account, folder.path, state.connection, unverified):
-        return problem(refusal, back=f"/runs/{folder.id}")
-    # The library resumes with the options run.json recorded (sheet, map, rate...): the CLI's `resume DIR`.
-    send = SendChoices().send_settings(state.connection)  # only its keys are used
-    state.jobs.start(Job(folder.id, folder.path, "resume", Path(folder.record.input), send, ReadOptions(), unverified_account=unverified))
-    raise web.HTTPSeeOther(f"/runs/{folder.id}")
 
 
 async def run_verify(request: web.Request) -> web.Response:
@@ -451,17 +466,20 @@ async def run_verify(request: web.Request) -> web.Response:
     state, folder = _state(request), _run_folder(request)
     if state.connection is None:
         raise web.HTTPSeeOther(f"/connect?next=/runs/{folder.id}")
-    if state.jobs.live(folder.id) or (folder.id in state.verifications and state.verifications[folder.id].live):
-        raise web.HTTPSeeOther(f"/runs/{folder.id}")
-    unverified = await _unverified_account(request)
-    if refusal := await _in_thread(wrong_account, folder.path, state.connection, unverified):
-        return problem(refusal, back=f"/runs/{folder.id}")
-    try:
-        send = await _in_thread(verify_send, folder.path, SendChoices().send_settings(state.connection))
-    except InputError as exc:
-        return problem(f"Error: {exc}", back=f"/runs/{folder.id}")
-    state.verifications[folder.id] = start_verification(Verification(folder.path, send, unverified_account=unverified))
-    raise web.HTTPSeeOther(f"/runs/{folder.id}")
+    async with _acting_on(state, folder.id):
+        form = await request.post()
+        _land_if_started(state, form, None)
+        if state.jobs.live(folder.id) or (folder.id in state.verifications and state.verifications[folder.id].live):
+            raise web.HTTPSeeOther(f"/runs/{folder.id}")
+        unverified = bool(form.get(UNVERIFIED_CHECKBOX))
+        if refusal := await _in_thread(wrong_account, folder.path, state.connection, unverified):
+            return problem(refusal, back=f"/runs/{folder.id}")
+        try:
+            send = await _in_thread(verify_send, folder.path, SendChoices().send_settings(state.connection))
+        except InputError as exc:
+            return problem(f"Error: {exc}", back=f"/runs/{folder.id}")
+        state.verifications[folder.id] = start_verification(Verification(folder.path, send, unverified_account=unverified))
+        raise _landed(state, form, f"/runs/{folder.id}")
 
 
 async def run_undo(request: web.Request) -> web.Response:
@@ -469,30 +487,55 @@ async def run_undo(request: web.Request) -> web.Response:
     state, earlier = _state(request), _run_folder(request)
     if state.connection is None:
         raise web.HTTPSeeOther(f"/connect?next=/runs/{earlier.id}")
-    if state.jobs.live(earlier.id) or not (earlier.path / UNDO_FILE).is_file():
-        return problem("This run has no undo.csv to undo (it was not made with backup), or it is still running.", back=f"/runs/{earlier.id}")
-    running = state.undoing.get(earlier.id)
-    if running and state.jobs.live(running):  # a second click on Undo: the undo already going
-        raise web.HTTPSeeOther(f"/runs/{running}")
-    form = await request.post()
-    unverified = bool(form.get(UNVERIFIED_CHECKBOX))
-    if refusal := await _in_thread(wrong_account, earlier.path, state.connection, unverified):
-        return problem(refusal, back=f"/runs/{earlier.id}")
-    force = bool(form.get("force"))
-    choices = dataclasses.replace(state.choices.get(earlier.id, SendChoices()), backup=False)
-    try:
-        plan = await _in_thread(undo_plan, earlier.path, force, choices.canary)
-    except InputError as exc:
-        return problem(f"Error: {exc}", back=f"/runs/{earlier.id}")
-    identity = state.connection.identity
-    line = about_to_update(plan, identity.org, identity.user, state.connection.host, choices.limit)
-    folder = state.workspace.new_run_folder()
-    state.choices[folder.id] = choices
-    state.undoing[earlier.id] = folder.id
-    safety = {"keep_going": choices.keep_going, "stop_after_failures": choices.stop_after_failures, "force": force, "canary": choices.canary}
-    state.jobs.start(Job(folder.id, folder.path, "undo", earlier.path, choices.send_settings(state.connection), ReadOptions(),
-                         headline=line, safety=safety, unverified_account=unverified))
-    raise web.HTTPSeeOther(f"/runs/{folder.id}")
+    async with _acting_on(state, earlier.id):
+        form = await request.post()
+        _land_if_started(state, form, state.undoing.get(earlier.id))
+        if state.jobs.live(earlier.id) or not (earlier.path / UNDO_FILE).is_file():
+            return problem("This run has no undo.csv to undo (it was not made with backup), or it is still running.", back=f"/runs/{earlier.id}")
+        unverified = bool(form.get(UNVERIFIED_CHECKBOX))
+        if refusal := await _in_thread(wrong_account, earlier.path, state.connection, unverified):
+            return problem(refusal, back=f"/runs/{earlier.id}")
+        force = bool(form.get("force"))
+        choices = dataclasses.replace(state.choices.get(earlier.id, SendChoices()), backup=False)
+        try:
+            plan = await _in_thread(undo_plan, earlier.path, force, choices.canary)
+        except InputError as exc:
+            return problem(f"Error: {exc}", back=f"/runs/{earlier.id}")
+        identity = state.connection.identity
+        line = about_to_update(plan, identity.org, identity.user, state.connection.host, choices.limit)
+        folder = state.workspace.new_run_folder()
+        state.choices[folder.id] = choices
+        state.undoing[earlier.id] = folder.id
+        safety = {"keep_going": choices.keep_going, "stop_after_failures": choices.stop_after_failures, "force": force, "canary": choices.canary}
+        state.jobs.start(Job(folder.id, folder.path, "undo", earlier.path, choices.send_settings(state.connection), ReadOptions(),
+                             headline=line, safety=safety, unverified_account=unverified))
+        raise _landed(state, form, f"/runs/{folder.id}")
+
+
+@contextlib.asynccontextmanager
+async def _acting_on(state: UiState, run_id: str) -> AsyncIterator[None]:
+    """Hold the run's lock from the first look at what is going on until the job started: the check and the
+    start have `await`s between them, where a second click's request would otherwise pass the same check."""
+    lock = state.acting.setdefault(run_id, asyncio.Lock())
+    async with lock:
+        yield
+
+
+def _land_if_started(state: UiState, form, last_started: str | None) -> None:
+    """The same form sent again lands where it did the first time; any form lands on the job still going."""
+    landing = state.submitted.get(str(form.get(ONCE, "")))
+    if landing is None and last_started is not None and state.jobs.live(last_started):
+        landing = f"/runs/{last_started}"
+    if landing is not None:
+        raise web.HTTPSeeOther(landing)
+
+
+def _landed(state: UiState, form, landing: str) -> web.HTTPSeeOther:
+    if once := str(form.get(ONCE, "")):
+        state.submitted[once] = landing
+        while len(state.submitted) > ONCE_KEPT:
+            state.submitted.pop(next(iter(state.submitted)))
+    return web.HTTPSeeOther(landing)
 
 
 async def _unverified_account(request: web.Request) -> bool:
