@@ -33,7 +33,7 @@ from ..safety.verify import VERIFY_FILE
 from ..wording import counted
 from .connection import Connection, chosen_credentials, chosen_host, connect, keys_in_environment
 from .fields import ActivityFields, first_activity_fields
-from .guard import guard_middleware
+from .guard import guard_middleware, security_headers
 from .jobs import Job, Jobs
 from .options import PLANS, SendChoices, parse_choices
 from .reading import checked, first_request, in_child, sheets_and_header
@@ -78,6 +78,7 @@ def build_app(workspace: Path, environ: Mapping[str, str], token: str, upload_ca
         chosen_credentials("", "", environ)
     # The upload streams past aiohttp's body limit; every other body is a small form.
     app = web.Application(middlewares=[guard_middleware(token)])
+    app.on_response_prepare.append(security_headers)
     app[STATE] = state
     app.add_routes([
         web.get("/", home),
