@@ -384,7 +384,7 @@ def cmd_ui(args: argparse.Namespace) -> int:
 
     from .ui import serve
 
-    serve(Path(args.workspace), args.port, not args.no_browser, _environment(args))
+    serve(Path(args.workspace), args.port, not args.no_browser, _environment(args), stop_wait=args.stop_wait, upload_total=args.max_upload_total)
     return EXIT_OK
 
 
@@ -455,6 +455,15 @@ def _positive_int(text: str) -> int:
 def _budget(text: str) -> int | str:
     """--max-calls N, or `none` to lift on resume a budget the run recorded."""
     return NO_BUDGET if text.strip().lower() == NO_BUDGET else _positive_int(text)
+
+
+def _upload_size(text: str) -> int:
+    from .ui.workspace import parse_size  # the page's only: imported when its command is given
+
+    try:
+        return parse_size(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def _rate_option(text: str) -> Rate:
@@ -530,6 +539,10 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
     ui.add_argument("--port", type=int, default=0, metavar="N", help="the port on 127.0.0.1 (default: a free one)")
     ui.add_argument("--no-browser", action="store_true", help="print the address; don't open a browser")
     ui.add_argument("--env-file", metavar="PATH", help="a .env-style file of LSQ_ACCESS_KEY, LSQ_SECRET_KEY, LSQ_HOST for the page to use")
+    ui.add_argument("--stop-wait", type=_seconds, default=job.STOP_WAIT, metavar="S",
+                    help="on Ctrl-C or SIGTERM, seconds the runs going get to stop cleanly; past half of it they stop at once (default: %(default)g)")
+    ui.add_argument("--max-upload-total", type=_upload_size, default=2 * 1024**3, metavar="SIZE",
+                    help="most the uploads kept in the workspace may take together, e.g. 500MB (default: 2GB)")
 
     sandbox = _command(commands, "sandbox", cmd_sandbox)
     if command in (None, "sandbox"):  # its options live beside the server, which imports aiohttp.web

@@ -20,8 +20,8 @@ TEMPLATES = SHELL.parent
 def ui(tmp_path):
     started = []
 
-    def start(environ=None, upload_cap=None) -> UiThread:
-        server = UiThread(tmp_path / "ws", environ or {}, upload_cap).__enter__()
+    def start(environ=None, upload_cap=None, upload_total=None) -> UiThread:
+        server = UiThread(tmp_path / "ws", environ or {}, upload_cap, upload_total).__enter__()
         started.append(server)
         return server
 

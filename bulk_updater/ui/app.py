@@ -40,7 +40,7 @@ from .reading import checked, first_request, in_child, sheets_and_header
 from .undoing import UNVERIFIED_CHECKBOX, undo_plan, wrong_account
 from .verifying import Verification, verify_send
 from .verifying import start as start_verification
-from .workspace import SHEET_EXTENSIONS, UploadTooBig, Workspace
+from .workspace import SHEET_EXTENSIONS, Receipt, UploadRefused, Workspace, megabytes, too_big
 
 # How often a live page gets the job's numbers: a few times a second, whatever the row rate.
 PROGRESS_INTERVAL = 0.3
@@ -72,8 +72,9 @@ class UiState:
 STATE = web.AppKey("state", UiState)
 
 
-def build_app(workspace: Path, environ: Mapping[str, str], token: str, upload_cap: int | None = None) -> web.Application:
-    state = UiState(Workspace(workspace) if upload_cap is None else Workspace(workspace, upload_cap), dict(environ))
+def build_app(workspace: Path, environ: Mapping[str, str], token: str, upload_cap: int | None = None, upload_total: int | None = None) -> web.Application:
+    limits = {name: value for name, value in (("upload_cap", upload_cap), ("upload_total", upload_total)) if value is not None}
+    state = UiState(Workspace(workspace, **limits), dict(environ))
     if keys_in_environment(environ):  # masked from the start, even before the page uses them
         chosen_credentials("", "", environ)
     # The upload streams past aiohttp's body limit; every other body is a small form.
@@ -144,15 +145,14 @@ async def home(request: web.Request) -> web.Response:
     state = _state(request)
     runs = await _in_thread(state.workspace.all_runs)
     return render("home.html", runs=runs, live={run.id for run in runs if state.jobs.live(run.id)},
-                  cap=_megabytes(state.workspace.upload_cap), extensions=SHEET_EXTENSIONS, connected=state.connection is not None)
+                  cap=megabytes(state.workspace.upload_cap), extensions=SHEET_EXTENSIONS, connected=state.connection is not None)
 
 
 async def upload(request: web.Request) -> web.Response:
+    """The sheet streams to disk, counted against the upload cap, the workspace's total and the disk's free space."""
     workspace = _state(request).workspace
-    cap_text = _megabytes(workspace.upload_cap)
-    too_big = f"The file is larger than the {cap_text} limit. Split it into smaller sheets and upload each."
     if request.content_length is not None and request.content_length > workspace.upload_cap + 64 * 1024:
-        return problem(too_big, status=413)
+        return problem(too_big(workspace.upload_cap), status=413)  # before reading anything
     part = await _sheet_part(request)
     if part is None or not part.filename:
         return problem("Choose a file to upload.")
@@ -161,10 +161,11 @@ async def upload(request: web.Request) -> web.Response:
         return problem(f"{Path(filename).name}: not a sheet bulk-updater reads. Upload a {', '.join(SHEET_EXTENSIONS)} file.")
     path = workspace.new_upload_path(filename)
     try:
-        await _stream_to(part, path, workspace.upload_cap)
-    except UploadTooBig:
+        with workspace.receiving(path, request.content_length) as receipt:
+            await _stream_to(part, path, receipt)
+    except UploadRefused as refused:
         shutil.rmtree(path.parent, ignore_errors=True)
-        return problem(too_big, status=413)
+        return problem(str(refused), status=refused.status)
     except BaseException:
         shutil.rmtree(path.parent, ignore_errors=True)
         raise
@@ -181,18 +182,11 @@ async def _sheet_part(request: web.Request) -> BodyPartReader | None:
     return None
 
 
-async def _stream_to(part: BodyPartReader, path: Path, cap: int) -> None:
-    size = 0
+async def _stream_to(part: BodyPartReader, path: Path, receipt: Receipt) -> None:
     with path.open("wb") as f:
         while chunk := await part.read_chunk(1 << 16):
-            size += len(chunk)
-            if size > cap:
-                raise UploadTooBig
+            receipt.add(len(chunk))
             f.write(chunk)
-
-
-def _megabytes(size: int) -> str:
-    return f"{size / (1024 * 1024):g} MB" if size >= 1024 * 1024 else f"{size:,} bytes"
 
 
 def _upload(request: web.Request):

@@ -18,18 +18,21 @@ from pathlib import Path
 
 from .. import job as library
 from ..credentials import REDACTOR
-from ..errors import BulkUpdaterError
+from ..errors import BulkUpdaterError, StoppedAtOnce
 from ..outcomes import Outcome, RowOutcome
 from ..report import Summary
-from ..report.folder import REPORT
+from ..report import files as report_files
+from ..report.folder import FAILED, REPORT, SUMMARY
 from ..report.rerun import Rerun
 from ..report.run_record import RunRecord
+from ..report.writer import REPORT_ENCODING, write_failed
 from ..rows import ReadOptions, open_sheet
 from ..safety.undo import rows_to_undo
 from ..settings import SendSettings
 from ..stopping import StopToken
 
 SERIES_SECONDS = 120  # the chart's width: the last two minutes, one point a second
+OUTCOMES = {outcome.value for outcome in Outcome}
 GROUPS_SHOWN = 8
 
 
@@ -129,14 +132,25 @@ class Jobs:
         job = self._jobs.get(run_id)
         return job is not None and job.live
 
-    def stop_all(self, wait: float) -> None:
-        """Stop every live job as a Ctrl-C would, and give them `wait` seconds to record their rows."""
+    def stop_all(self, wait: float) -> list[Job]:
+        """Stop every live job within `wait` seconds (the server's --stop-wait); return any still going after it.
+
+        First as a Ctrl-C would: no new rows, the calls in flight finish, the rows left are recorded
+        not_sent. A job still going at half the wait (a big sheet's rows left take a while to record) is
+        stopped at once, as by a second Ctrl-C: the rows without a line are sent by its resume. Either
+        way it then writes failed.csv, summary.json and run.json, which agree; the workbook copies are
+        left to the next session (report.excel.stop_copies, set by the server first).
+        """
+        deadline = time.monotonic() + wait
         live = [job for job in self._jobs.values() if job.live]
         for job in live:
             job.stop()
+        _join(live, deadline - wait / 2)
         for job in live:
-            assert job.thread is not None
-            job.thread.join(wait)
+            if job.live:
+                job.stop()
+        _join(live, deadline)
+        return [job for job in live if job.live]
 
     def start(self, job: Job, on_end: Callable[[Job], None] | None = None) -> Job:
         self._jobs[job.run_id] = job
@@ -145,10 +159,24 @@ class Jobs:
         return job
 
 
+def _join(jobs: list[Job], deadline: float) -> None:
+    for job in jobs:
+        if job.thread is not None:
+            job.thread.join(max(deadline - time.monotonic(), 0))
+
+
+class _StoppedWhileCounting(Exception):
+    pass
+
+
 def _work(job: Job, on_end: Callable[[Job], None] | None) -> None:
     """The job's thread: count, then send (library.run/retry make their own event loop)."""
     try:
-        job.progress.total = _rows_to_send(job)
+        try:
+            job.progress.total = _rows_to_send(job)
+        except _StoppedWhileCounting:  # stopped before anything was sent or written
+            job.state = "stopped"
+            return
         job.progress.done_before = _recorded_before(job.out_dir)
         for outcome, rows in _outcomes_before(job.out_dir).items():
             job.progress.counts[outcome] += rows
@@ -165,6 +193,9 @@ def _work(job: Job, on_end: Callable[[Job], None] | None) -> None:
             summary = start(job.source, job.out_dir, job.send, options)
         job.summary = summary.to_json()
         job.state = "stopped" if summary.stop_reason else "finished"
+    except StoppedAtOnce as exc:  # Stop clicked twice, or the server stopping (Jobs.stop_all)
+        job.error, job.state = str(exc), "stopped"
+        job.summary = _record_what_the_report_holds(job.out_dir).to_json()
     except BulkUpdaterError as exc:
         job.error, job.state = str(exc), "failed"
     except Exception as exc:  # a bug: say so on the page, keys masked; the report holds what finished
@@ -172,6 +203,24 @@ def _work(job: Job, on_end: Callable[[Job], None] | None) -> None:
     finally:
         if on_end is not None:
             on_end(job)
+
+
+def _record_what_the_report_holds(out_dir: Path) -> Summary:
+    """After a stop at once, which writes only run.json (`stopped`): failed.csv and summary.json of the rows
+    report.csv holds, so the folder's files agree and the run's page shows them. The rows without a line are
+    sent by the run's resume, which writes both again."""
+    record = RunRecord.load(out_dir)
+    summary = Summary(input=record.input if record else "", rate=str(library.recorded_values(out_dir).get("rate", "")))
+    if report_files.is_present(out_dir / REPORT):
+        with report_files.open_read(out_dir / REPORT, encoding=REPORT_ENCODING) as f:
+            for line in csv.DictReader(f):
+                if (outcome := line.get("_outcome", "")) in OUTCOMES:
+                    summary.count(outcome, line.get("_error_type") or "", line.get("_error_message") or "")
+        write_failed(out_dir / REPORT, out_dir / FAILED)
+    summary.stop_reason = "stopped"
+    summary.stop_detail = "stopped at once: the rows without a line in report.csv are sent when the run is resumed"
+    summary.write(out_dir / SUMMARY)
+    return summary
 
 
 def _started_already(line: str) -> bool:
@@ -188,9 +237,17 @@ def _rows_to_send(job: Job) -> int:
     if command == "undo":  # the run's backup, as library.undo reads it
         return rows_to_undo(job.source)
     if command == "retry":
-        rerun = Rerun(open_sheet(job.source, read))
-        return sum(1 for _ in rerun.rows())
-    return sum(1 for _ in open_sheet(job.source, read).rows())
+        return _counted(Rerun(open_sheet(job.source, read)).rows(), job.stop_token)
+    return _counted(open_sheet(job.source, read).rows(), job.stop_token)
+
+
+def _counted(rows, stop_token: StopToken) -> int:
+    """The rows, counted; a stop (the server stopping) ends the count, and the job, at once."""
+    count = 0
+    for count, _ in enumerate(rows, start=1):
+        if count % 1000 == 0 and stop_token.requested:
+            raise _StoppedWhileCounting
+    return count
 
 
 def _outcomes_before(out_dir: Path) -> dict[str, int]:
