@@ -124,8 +124,12 @@ def _book(path_text: str, size: int, mtime: int) -> tuple[tuple[str, Extent | No
     path = Path(path_text)
     suffix = path.suffix.lower()
     if suffix in (".xlsx", ".xlsm"):
+        import zipfile
+
         from .xlsx_facts import shared_strings_declared
 
+        if not zipfile.is_zipfile(path):  # a password-protected workbook, or not a workbook: calamine says which
+            return ()
         # calamine reserves a string (24 bytes) for each: held to the cells' budget (32 bytes each).
         count = _guarded(path, lambda: shared_strings_declared(path))
         return ((path.name, None, count),) if count > cell_budget() else ()
