@@ -67,10 +67,17 @@ def check_sheet(path: Path, sheet_name: str) -> None:
     """Refuse a sheet whose loading would not fit (an .xlsx sheet is loaded on its own, when read)."""
     check_book(path)  # done already when the workbook was opened (kept): an .xls's facts reader loads its sheet first
     if path.suffix.lower() in (".xlsx", ".xlsm"):
-        from .xlsx_facts import xlsx_extents
-
-        for extent in _guarded(path, lambda: xlsx_extents(path, sheet_name)):
+        for extent in _sheet(str(path), sheet_name, *_stamp(path)):
             refuse_if_too_big(path, sheet_name, extent)
+
+
+@functools.lru_cache(maxsize=8)
+def _sheet(path_text: str, sheet_name: str, size: int, mtime: int) -> tuple[Extent, ...]:
+    """An .xlsx sheet's extents, kept for the file as it is: a run reads its sheet two or three times."""
+    from .xlsx_facts import xlsx_extents
+
+    path = Path(path_text)
+    return tuple(_guarded(path, lambda: xlsx_extents(path, sheet_name)))
 
 
 def refuse_if_too_big(path: Path, sheet_name: str, extent: Extent) -> None:
