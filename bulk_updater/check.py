@@ -84,7 +84,7 @@ class CheckResult:
             f"  {self.will_update:,} will update",
             f"  {self.invalid:,} invalid (never sent)",
             f"  {self.skipped:,} skipped (nothing to change)",
-            f"  {self.duplicate_ids:,} duplicate ids (rows naming an activity an earlier row names; applied in file order)",
+            f"  {counted(self.duplicate_ids, 'duplicate id')} (rows naming an activity an earlier row names; applied in file order)",
             f"Calls: {self.will_update:,} updates; with --backup {2 * self.will_update:,} (a read before each update: about half the speed)",
         ]
         if self.invalid_examples:

@@ -56,7 +56,7 @@ def test_cli_check_prints_counts_examples_and_payloads(tmp_path):
     path, a, _ = _sheet(tmp_path)
     result = run_cli("check", str(path), env=cli_env())
     assert result.returncode == 0, result.stderr
-    assert f"{path}: 6 rows\n  3 will update\n  2 invalid (never sent)\n  1 skipped (nothing to change)\n  1 duplicate ids" in result.stdout
+    assert f"{path}: 6 rows\n  3 will update\n  2 invalid (never sent)\n  1 skipped (nothing to change)\n  1 duplicate id (" in result.stdout
     assert "row 3: CompanyActivityId 'nope' is not a GUID" in result.stdout
     assert f'row 2: {{"CompanyActivityId": "{a}", "ActivityNote": "n1"' in result.stdout
     assert "The file is usable." in result.stdout
