@@ -29,7 +29,7 @@ from . import options as recorded_options
 from .credentials import credentials_from, environment, redacting_output
 from .errors import BulkUpdaterError, BulkUpdaterWarning, InputError
 from .hosts import DEFAULT_LOOKUP_HOST, REGIONS, host_url, require_host
-from .option_spec import CONNECTION, FLAG, PERCENT, READING, RESUMING, SAFETY, SENDING, TEXT, Option, Value
+from .option_spec import CONNECTION, FLAG, PERCENT, READING, RESUMING, SAFETY, SECONDS, SENDING, TEXT, Option, Value
 from .preflight import fetch_identity
 from .settings import DEFAULT_RATE, NO_HEADROOM, PLAN_CALLS, PLAN_PERIOD, Credentials, Rate, SendSettings
 from .shell import quote as shell_quote
@@ -388,7 +388,7 @@ def cmd_ui(args: argparse.Namespace) -> int:
     """
     from .ui import serve
 
-    serve(Path(args.workspace), args.port, not args.no_browser, _environment(args))
+    serve(Path(args.workspace), args.port, not args.no_browser, _environment(args), stop_wait=args.stop_wait, upload_total=args.max_upload_total)
     return exit_codes.OK
 
 
@@ -457,6 +457,15 @@ def _argparse_type(value: Value) -> Callable[[str], Any]:
     return parse
 
 
+def _upload_size(text: str) -> int:
+    from .ui.workspace import parse_size  # the page's only: imported when its command is given
+
+    try:
+        return parse_size(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
 def _argument(option: Option) -> dict[str, Any]:
     """add_argument's keywords for a registry option (option_spec.py): its help with the default, its value's parser, no default."""
     text = option.cli_help.replace("%", "%%")  # argparse formats help with %
@@ -522,6 +531,10 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
     ui.add_argument("--port", type=int, default=0, metavar="N", help="the port on 127.0.0.1 (default: a free one)")
     ui.add_argument("--no-browser", action="store_true", help="print the address; don't open a browser")
     ui.add_argument("--env-file", metavar="PATH", help="a .env-style file of LSQ_ACCESS_KEY, LSQ_SECRET_KEY, LSQ_HOST for the page to use")
+    ui.add_argument("--stop-wait", type=_argparse_type(SECONDS), default=recorded_options.STOP_WAIT, metavar="S",
+                    help="on Ctrl-C or SIGTERM, seconds the runs going get to stop cleanly; past half of it they stop at once (default: %(default)g)")
+    ui.add_argument("--max-upload-total", type=_upload_size, default=2 * 1024**3, metavar="SIZE",
+                    help="most the uploads kept in the workspace may take together, e.g. 500MB (default: 2GB)")
 
     demo = _command(commands, "demo", cmd_demo)
     demo.add_argument("--out", metavar="DIR", help="a new folder for the demo (default: demo-out, or demo-out-2... if it exists)")

@@ -124,7 +124,7 @@ async def test_the_page_offers_an_undos_failed_rows_to_undo_again_never_to_retry
     summary = json.loads((tmp_path / "ws" / "runs" / undo_id / "summary.json").read_text())
     assert summary["counts"]["failed"] == 1
     assert 'id="retry"' not in page and 'id="undo-again"' in page
-    assert f'1 rows need another look (listed in failed.csv): <a href="/runs/{run_id}">undo the run again</a>' in page
+    assert f'1 row needs another look (listed in failed.csv): <a href="/runs/{run_id}">undo the run again</a>' in page
 
 
 # --- what a job is doing ------------------------------------------------------------------------------

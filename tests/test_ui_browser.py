@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import os
-import re
+import time
 from pathlib import Path
 
 import pytest
@@ -17,6 +17,7 @@ from conftest import new_ids, untouched, write_csv
 
 from bulk_updater import check, demo
 from bulk_updater.ui import UiThread
+from bulk_updater.ui.guard import KEY_HEADER
 
 pytestmark = pytest.mark.e2e
 
@@ -61,8 +62,12 @@ def ui(tmp_path):
 @pytest.fixture
 def page(browser):
     context = browser.new_context(viewport={"width": 1000, "height": 900})
-    yield context.new_page()
+    page = context.new_page()
+    blocked: list[str] = []  # what the page's own Content-Security-Policy refused: the page must need nothing it refuses
+    page.on("console", lambda message: blocked.append(message.text) if "Content Security Policy" in message.text else None)
+    yield page
     context.close()
+    assert not blocked, blocked
 
 
 def upload_and_check(page, server: UiThread, sheet: Path) -> None:
@@ -85,6 +90,14 @@ def connect_and_start(page, rate: str, backup: bool = False) -> None:
     page.click("#start")
 
 
+def wait_for(page, condition: str, timeout: int = WAIT) -> None:
+    """Poll a JavaScript expression (page.wait_for_function evaluates a string, which the page's CSP forbids)."""
+    deadline = time.monotonic() + timeout / 1000
+    while not page.evaluate(condition):
+        assert time.monotonic() < deadline, f"still not true after {timeout / 1000:g} s: {condition}"
+        page.wait_for_timeout(100)
+
+
 def run_folders(tmp_path: Path) -> list[Path]:
     return sorted((tmp_path / "workspace" / "runs").iterdir())
 
@@ -105,7 +118,7 @@ def test_a_sheet_from_upload_to_results_download_and_retry(page, ui, sandbox, tm
     assert int(page.inner_text("#check-skipped")) == expected.skipped
     connect_and_start(page, "100/1")
     # live: the counts reach the totals, then the page turns into the results
-    page.wait_for_function("document.getElementById('total') && +document.getElementById('total').textContent > 0 && "
+    wait_for(page, "document.getElementById('total') && +document.getElementById('total').textContent > 0 && "
                            "document.getElementById('done').textContent === document.getElementById('total').textContent", timeout=WAIT)
     page.wait_for_selector("#results", timeout=WAIT)
     [first] = run_folders(tmp_path)
@@ -135,13 +148,13 @@ def test_stop_with_the_button_then_resume_from_the_home_page(page, ui, sandbox, 
     sheet = write_csv(tmp_path / "many.csv", [["CompanyActivityId", "Status", "mx_Custom_1"], *[[i, "Won", n] for n, i in enumerate(ids)]])
     upload_and_check(page, server, sheet)
     connect_and_start(page, "20/1")
-    page.wait_for_function("+document.getElementById('done').textContent >= 20", timeout=WAIT)
+    wait_for(page, "document.getElementById('done') && +document.getElementById('done').textContent >= 20")
     run_address = page.url
     # Leaving the page (or closing the tab) does not stop the run; the home page lists it, and it shows again.
     page.goto(server.base + "/")
     assert "running now" in page.inner_text("#runs")
     page.goto(run_address)
-    page.wait_for_function("+document.getElementById('done').textContent >= 40", timeout=WAIT)
+    wait_for(page, "document.getElementById('done') && +document.getElementById('done').textContent >= 40")
     assert "About to update 150 rows (150 activities)" in page.inner_text("#confirmation")
     assert "failed" in page.inner_text("#groups")
     if os.environ.get("BULK_UPDATER_SCREENSHOTS"):
@@ -209,9 +222,132 @@ def test_the_page_refuses_a_browser_without_the_token(browser, ui, sandbox):
     context = browser.new_context()
     try:
         page = context.new_page()
-        response = page.goto(server.base + "/")
-        assert response.status == 403 and "printed" in page.inner_text("body")
-        page.goto(server.url)  # the printed address: the cookie, and the token gone from the address bar
-        assert page.url == server.base + "/" and re.search("Runs in this workspace", page.content())
+        page.goto(server.base + "/")  # the shell: no data, and no key to load any with
+        assert "printed" in page.inner_text("#refusal") and page.locator("#runs").count() == 0
+        page.goto(server.url)  # the printed address: the key, kept by the page and gone from the address bar
+        page.wait_for_selector("h1")
+        assert page.url == server.base + "/" and "Runs in this workspace" in page.inner_text("main")
+        assert context.cookies() == []
     finally:
+        context.close()
+
+
+class OtherLocalServer:
+    """Another server on another loopback port, as any local tool the browser visits: it records every request
+    the browser sends it, and its page tries to read and change the bulk-updater page at `target`."""
+
+    def __init__(self, target: str) -> None:
+        import http.server
+        import threading
+
+        self.received: list[dict[str, str]] = []
+        self.results: dict = {}
+        page = ATTACK_PAGE.replace("TARGET", target).encode()
+        outer = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_GET(self) -> None:
+                outer.received.append(dict(self.headers))
+                self.send_response(200)
+                self.send_header("Content-Type", "text/html")
+                self.end_headers()
+                self.wfile.write(page)
+
+            def do_POST(self) -> None:
+                outer.received.append(dict(self.headers))
+                outer.results = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+                self.send_response(204)
+                self.end_headers()
+
+            def log_message(self, *args) -> None:
+                pass
+
+        self.httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}/"
+        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
+
+    def close(self) -> None:
+        self.httpd.shutdown()
+
+
+# What another local page can try: read ours with the browser's credentials, send the key header without
+# knowing it, post a form, and frame the page.
+ATTACK_PAGE = """<!doctype html><title>another local tool</title>
+<iframe id="framed" src="TARGET/"></iframe>
+<iframe name="sink"></iframe>
+<form id="change" method="post" action="TARGET/connect" target="sink"><input name="region" value="sg"></form>
+<script>
+async function attempt(name, make) {
+  try { const r = await make(); return [name, r.type + " " + r.status + " " + (r.type === "opaque" ? "" : (await r.text()).slice(0, 200))]; }
+  catch (e) { return [name, "blocked: " + e.name]; }
+}
+(async () => {
+  document.getElementById("change").submit();
+  const tries = await Promise.all([
+    attempt("read", () => fetch("TARGET/", {credentials: "include"})),
+    attempt("read opaque", () => fetch("TARGET/", {credentials: "include", mode: "no-cors"})),
+    attempt("send a key", () => fetch("TARGET/connect", {method: "POST", credentials: "include", headers: {"X-Bulk-Updater-Key": "a guess"}})),
+    attempt("post", () => fetch("TARGET/connect", {method: "POST", credentials: "include", mode: "no-cors", body: new URLSearchParams({region: "sg"})})),
+  ]);
+  await new Promise(done => setTimeout(done, 1500));  // the form's answer and the frame's
+  await fetch("/results", {method: "POST", body: JSON.stringify(Object.fromEntries(tries))});
+})();
+</script>"""
+
+
+def plain(method: str, url: str, headers: dict[str, str], form: dict[str, str] | None = None) -> tuple[int, str]:
+    """One request, no redirect followed (http.client: the sync browser API runs its own event loop)."""
+    import http.client
+    import urllib.parse
+
+    parts = urllib.parse.urlsplit(url)
+    connection = http.client.HTTPConnection(parts.hostname, parts.port, timeout=30)
+    body = urllib.parse.urlencode(form) if form is not None else None
+    if body is not None:
+        headers = {**headers, "Content-Type": "application/x-www-form-urlencoded"}
+    connection.request(method, parts.path + (f"?{parts.query}" if parts.query else ""), body=body, headers=headers)
+    response = connection.getresponse()
+    try:
+        return response.status, response.read().decode("utf-8", "replace")
+    finally:
+        connection.close()
+
+
+def test_another_local_port_receives_nothing_that_works(browser, ui, sandbox, tmp_path):
+    server = ui(sandbox())
+    context = browser.new_context()
+    other = OtherLocalServer(server.base)
+    try:
+        page = context.new_page()
+        page.goto(server.url)  # the admin opened the page: it holds the key now
+        page.set_input_files("#sheet", str(write_csv(tmp_path / "edits.csv", [["CompanyActivityId", "Status"], [new_ids(1)[0], "Won"]])))
+        page.click("#upload")
+        page.wait_for_selector("#to-check")
+        sheet_address = page.url
+        page.goto(other.url)  # then visited another local tool, in the same browser
+        wait_for(page, "document.title === 'another local tool'")
+        for _ in range(100):
+            if other.results:
+                break
+            page.wait_for_timeout(100)
+        # the other port received no cookie, nor the key, in any request
+        assert other.received and all("Cookie" not in headers for headers in other.received)
+        assert all(server.token not in value for headers in other.received for value in headers.values())
+        # and what it received gets nothing from ours: no data to read, no change made
+        for headers in other.received:
+            sent = {name: value for name, value in headers.items() if name.lower() not in ("host", "content-length", "origin")}
+            status, body = plain("GET", sheet_address, sent)
+            assert status == 200 and "Sheet:" not in body and "edits.csv" not in body  # the shell, no data
+            status, _ = plain("POST", sheet_address, {**sent, "Origin": server.base}, {"action": "pick"})
+            assert status == 403
+        # its page could read nothing, send nothing, and not frame ours
+        results = other.results
+        assert results["read"].startswith("blocked") and results["send a key"].startswith("blocked")
+        assert results["read opaque"].startswith(("blocked", "opaque 0")) and results["post"].startswith(("blocked", "opaque 0"))
+        # the frame of ours and the form's answer were refused (X-Frame-Options DENY, frame-ancestors 'none')
+        frames = [frame for frame in page.frames if frame is not page.main_frame]
+        assert len(frames) == 2 and all(frame.url.startswith("chrome-error:") for frame in frames), [frame.url for frame in frames]
+        assert 'id="who-org"' not in plain("GET", server.base + "/connect", {KEY_HEADER: server.token})[1]  # its form connected nothing
+    finally:
+        other.close()
         context.close()

@@ -35,3 +35,19 @@ async def test_pick_a_workbook_sheet_and_map_its_headers_into_a_map_file_beside_
     assert re.search(r'id="check-will-update">2<', page) and 'id="to-connect"' in page
     # the map is a --map file the CLI reads as it is
     assert check.check(folder / "input.xlsx", ReadOptions(sheet="Edits", map_path=folder / "map.json")).will_update == 2
+
+
+async def test_one_row_is_said_in_the_singular(ui, sandbox, tmp_path):  # noqa: F811
+    from conftest import write_csv
+    from test_ui_safety_net import _environ, _finished, _to_confirm
+
+    a, b = new_ids(2)
+    box = sandbox(activities={b})  # the run's one row names another: it fails
+    server = ui(_environ(box))
+    upload_id, _ = await _to_confirm(server, write_csv(tmp_path / "twice.csv", [["CompanyActivityId", "Status"], [a, "Won"], [b, "Won"], [a, "Lost"]]), {})
+    _, page, _ = await fetch("GET", f"{server.base}/check/{upload_id}", headers=signed_in(server))
+    assert "Warning: 1 row names an activity an earlier row names; it is applied in file order." in page
+    upload_id, _ = await _to_confirm(server, write_csv(tmp_path / "one.csv", [["CompanyActivityId", "Status"], [a, "Won"]]), {"rate": "1000/1"})
+    _, _, response = await fetch("POST", f"{server.base}/start/{upload_id}", headers=posting(server))
+    page = await _finished(server, response.headers["Location"].rsplit("/", 1)[-1])
+    assert re.search(r'id="summary-line">1 row: 1 failed', page) and "1 row needs another look: it is sent again" in page

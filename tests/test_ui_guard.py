@@ -12,15 +12,17 @@ import pytest
 from conftest import write_csv
 
 from bulk_updater.ui import UiThread
-from bulk_updater.ui.guard import cookie_name
+from bulk_updater.ui.guard import KEY_HEADER, SHELL
+
+TEMPLATES = SHELL.parent
 
 
 @pytest.fixture
 def ui(tmp_path):
     started = []
 
-    def start(environ=None, upload_cap=None) -> UiThread:
-        server = UiThread(tmp_path / "ws", environ or {}, upload_cap).__enter__()
+    def start(environ=None, upload_cap=None, upload_total=None) -> UiThread:
+        server = UiThread(tmp_path / "ws", environ or {}, upload_cap, upload_total).__enter__()
         started.append(server)
         return server
 
@@ -30,7 +32,8 @@ def ui(tmp_path):
 
 
 def signed_in(server: UiThread) -> dict[str, str]:
-    return {"Cookie": f"{cookie_name(server.port)}={server.token}"}
+    """What the page's script sends with every request: the key the printed address carried."""
+    return {KEY_HEADER: server.token}
 
 
 def posting(server: UiThread) -> dict[str, str]:
@@ -43,37 +46,48 @@ async def fetch(method: str, url: str, **kwargs) -> tuple[int, str, aiohttp.Clie
             return response.status, await response.text(), response
 
 
-async def test_without_token_or_cookie_every_path_is_403(ui):
+async def test_without_the_key_a_get_gets_only_the_shell_and_anything_else_403(ui, tmp_path):
     server = ui()
-    for path in ("/", "/static/style.css", "/connect", "/runs/20260101-000000-abcdef", "/?token=wrong"):
-        status, body, _ = await fetch("GET", server.base + path)
-        assert status == 403, path
-        assert "Open the address bulk-updater ui printed" in body
-    assert (await fetch("GET", server.base + "/", headers={"Cookie": f"{cookie_name(server.port)}=wrong"}))[0] == 403
+    upload_id = await _upload(server, write_csv(tmp_path / "edits.csv", [["CompanyActivityId", "Status"], ["6513270e-269e-4d37-b2a7-4de452e6b438", "Won"]]))
+    shell = SHELL.read_text()
+    for path in ("/", "/connect", f"/sheet/{upload_id}", f"/check/{upload_id}", "/runs/20260101-000000-abcdef",
+                 "/runs/20260101-000000-abcdef/files/report.csv", "/runs/20260101-000000-abcdef/events", "/?token=wrong"):
+        status, body, response = await fetch("GET", server.base + path)
+        assert status == 200 and body == shell, path  # no data: the script loads the screen with the key
+        assert "Set-Cookie" not in response.headers
+    for cookie in (f"bulk_updater_session_{server.port}={server.token}", f"session={server.token}"):  # what a cookie could carry grants nothing
+        status, body, _ = await fetch("GET", server.base + "/", headers={"Cookie": cookie})
+        assert status == 200 and body == shell
+        status, body, _ = await fetch("POST", server.base + "/connect", headers={"Cookie": cookie, "Origin": server.base}, data={"region": "sg"})
+        assert status == 403 and "Open the address bulk-updater ui printed" in body
+    for key in ("", "wrong", server.token[:-1]):
+        status, body, _ = await fetch("POST", f"{server.base}/sheet/{upload_id}", headers={KEY_HEADER: key, "Origin": server.base}, data={"action": "pick"})
+        assert status == 403 and "Open the address bulk-updater ui printed" in body
+    status, body, _ = await fetch("GET", server.base + "/static/style.css")
+    assert status == 200 and "font" in body  # the style and the script hold no data
 
 
 class LinesLogged(logging.Handler):
-    """Set once every one of `wanted` has been logged: the server logs a request after answering it."""
+    """Set once `wanted` has been logged `times` times: the server logs a request after answering it."""
 
-    def __init__(self, *wanted: str) -> None:
+    def __init__(self, wanted: str, times: int = 1) -> None:
         super().__init__()
-        self.wanted, self.seen = set(wanted), threading.Event()
+        self.wanted, self.left, self.seen = wanted, times, threading.Event()
 
     def emit(self, record: logging.LogRecord) -> None:
-        self.wanted = {text for text in self.wanted if text not in record.getMessage()}
-        if not self.wanted:
+        if self.wanted in record.getMessage():
+            self.left -= 1
+        if self.left <= 0:
             self.seen.set()
 
 
-async def test_the_token_is_traded_for_a_strict_httponly_cookie_and_stays_out_of_the_log(ui, caplog):
+async def test_the_printed_address_sets_no_cookie_and_its_key_stays_out_of_the_log(ui, caplog):
     caplog.set_level(logging.INFO, logger="bulk_updater.ui.access")
-    both = LinesLogged("GET / 303", "GET / 200")
+    both = LinesLogged("GET / 200", times=2)
     logging.getLogger("bulk_updater.ui.access").addHandler(both)
     server = ui()
-    status, _, response = await fetch("GET", server.url)
-    assert status == 303 and response.headers["Location"] == "/"  # the token leaves the address bar
-    cookie = response.cookies[cookie_name(server.port)]
-    assert cookie.value == server.token and cookie["httponly"] and cookie["samesite"] == "Strict"
+    status, body, response = await fetch("GET", server.url)
+    assert status == 200 and "Set-Cookie" not in response.headers and server.token not in body
     status, body, _ = await fetch("GET", server.base + "/", headers=signed_in(server))
     assert status == 200 and "Runs in this workspace" in body and server.token not in body
     try:
@@ -81,11 +95,37 @@ async def test_the_token_is_traded_for_a_strict_httponly_cookie_and_stays_out_of
     finally:
         logging.getLogger("bulk_updater.ui.access").removeHandler(both)
     logged = "\n".join(record.getMessage() for record in caplog.records)
-    assert "GET / 303" in logged and "GET / 200" in logged
+    assert logged.count("GET / 200") == 2
     assert server.token not in logged
 
 
-async def test_a_foreign_host_is_refused_even_with_the_cookie(ui):
+async def test_every_answer_forbids_framing_and_loading_from_elsewhere(ui, tmp_path):
+    server = ui()
+    upload_id = await _upload(server, write_csv(tmp_path / "edits.csv", [["CompanyActivityId", "Status"], ["6513270e-269e-4d37-b2a7-4de452e6b438", "Won"]]))
+    answers = [
+        await fetch("GET", server.base + "/"),  # the shell
+        await fetch("GET", server.base + "/", headers=signed_in(server)),
+        await fetch("GET", f"{server.base}/check/{upload_id}", headers=signed_in(server)),
+        await fetch("GET", server.base + "/static/page.js"),
+        await fetch("GET", server.base + "/runs/20260101-000000-abcdef", headers=signed_in(server)),  # 404
+        await fetch("POST", server.base + "/connect", headers={"Origin": server.base}),  # 403
+        await fetch("GET", server.base + "/", headers={"Host": "evil.example"}),  # 403
+    ]
+    for status, _, response in answers:
+        assert response.headers["X-Frame-Options"] == "DENY", status
+        policy = response.headers["Content-Security-Policy"]
+        assert "default-src 'self'" in policy and "frame-ancestors 'none'" in policy, status
+        assert response.headers["Referrer-Policy"] == "no-referrer"
+
+
+def test_the_pages_have_no_inline_script_style_or_handler_the_policy_would_block():
+    for template in sorted(TEMPLATES.glob("*.html")):
+        text = template.read_text()
+        assert not re.search(r"<script(?![^>]*\bsrc=)", text), template.name
+        assert not re.search(r"\s(style|on[a-z]+)=", text) and "<style" not in text and "javascript:" not in text, template.name
+
+
+async def test_a_foreign_host_is_refused_even_with_the_key(ui):
     server = ui()
     for host in ("evil.example", f"evil.example:{server.port}", f"127.0.0.1:{server.port + 1}", "127.0.0.1"):
         status, body, _ = await fetch("GET", server.base + "/", headers={**signed_in(server), "Host": host})

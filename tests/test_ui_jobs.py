@@ -83,14 +83,15 @@ def test_the_ui_command_serves_the_workspace_with_the_launch_environment(tmp_pat
     import bulk_updater.ui as ui_package
 
     served = {}
-    monkeypatch.setattr(ui_package, "serve", lambda workspace, port, open_browser, environ: served.update(
-        workspace=workspace, port=port, open_browser=open_browser, environ=environ))
+    monkeypatch.setattr(ui_package, "serve", lambda workspace, port, open_browser, environ, **limits: served.update(
+        workspace=workspace, port=port, open_browser=open_browser, environ=environ, **limits))
     env_file = write_csv(tmp_path / "lsq.env", [["LSQ_ACCESS_KEY=from-the-file-123456"], ["LSQ_HOST=http://127.0.0.1:9"]])
     env_file.chmod(0o600)
     monkeypatch.chdir(tmp_path)
     result = run_cli("ui", "--no-browser", "--env-file", str(env_file))
     assert result.returncode == 0, result.stderr
     assert str(served["workspace"]) == "bulk-updater-runs" and served["open_browser"] is False
+    assert served["stop_wait"] == 10 and served["upload_total"] == 2 * 1024**3
     assert served["environ"]["LSQ_ACCESS_KEY"] == "from-the-file-123456" and served["environ"]["LSQ_HOST"] == "http://127.0.0.1:9"
 
 

@@ -145,3 +145,69 @@ def write_xls_cells(path: Path, rows: list[list[object]], errors: dict[tuple[int
         sheet.row(r).set_cell_error(c, code)
     book.save(str(path))
     return path
+
+
+MAIN = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
+RELATIONS = "http://schemas.openxmlformats.org/package/2006/relationships"
+OFFICE_RELATIONS = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
+
+
+def write_xlsx_xml(path: Path, sheet_data: str, dimension: str | None = None, unique_strings: int | None = None, root: str = "") -> Path:
+    """An .xlsx written by hand, part by part: `sheet_data` is the XML inside <sheetData> (rows and cells, as a
+    hostile or careless writer may place them), `dimension` the range its <dimension ref> declares, and
+    `unique_strings` the count its sharedStrings.xml declares (its one string is "CompanyActivityId").
+    `root` wraps the sheet in another prefix (`x:`)."""
+    import zipfile
+
+    strings = unique_strings is not None
+    types = ('<Override PartName="/xl/workbook.xml" ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet.main+xml"/>'
+             '<Override PartName="/xl/worksheets/sheet1.xml" ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.worksheet+xml"/>')
+    if strings:
+        types += '<Override PartName="/xl/sharedStrings.xml" ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.sharedStrings+xml"/>'
+    book_relations = f'<Relationship Id="rId1" Type="{OFFICE_RELATIONS}/worksheet" Target="worksheets/sheet1.xml"/>'
+    if strings:
+        book_relations += f'<Relationship Id="rId2" Type="{OFFICE_RELATIONS}/sharedStrings" Target="sharedStrings.xml"/>'
+    ns = f'xmlns:{root[:-1]}="{MAIN}"' if root else f'xmlns="{MAIN}"'
+    parts = {
+        "[Content_Types].xml": '<?xml version="1.0"?><Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types">'
+                               '<Default Extension="rels" ContentType="application/vnd.openxmlformats-package.relationships+xml"/>'
+                               f'<Default Extension="xml" ContentType="application/xml"/>{types}</Types>',
+        "_rels/.rels": f'<?xml version="1.0"?><Relationships xmlns="{RELATIONS}"><Relationship Id="rId1" '
+                       f'Type="{OFFICE_RELATIONS}/officeDocument" Target="xl/workbook.xml"/></Relationships>',
+        "xl/workbook.xml": f'<?xml version="1.0"?><workbook xmlns="{MAIN}" xmlns:r="{OFFICE_RELATIONS}"><sheets>'
+                           '<sheet name="Sheet1" sheetId="1" r:id="rId1"/></sheets></workbook>',
+        "xl/_rels/workbook.xml.rels": f'<?xml version="1.0"?><Relationships xmlns="{RELATIONS}">{book_relations}</Relationships>',
+        "xl/worksheets/sheet1.xml": f'<?xml version="1.0"?><{root}worksheet {ns}>'
+                                    + (f'<{root}dimension ref="{dimension}"/>' if dimension else "")
+                                    + f"<{root}sheetData>{sheet_data}</{root}sheetData></{root}worksheet>",
+    }
+    if strings:
+        parts["xl/sharedStrings.xml"] = f'<?xml version="1.0"?><sst xmlns="{MAIN}" count="1" uniqueCount="{unique_strings}"><si><t>CompanyActivityId</t></si></sst>'
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as book:
+        for name, text in parts.items():
+            book.writestr(name, text)
+    return path
+
+
+def text_cell(reference: str, text: str) -> str:
+    return f'<c r="{reference}" t="inlineStr"><is><t>{text}</t></is></c>'
+
+
+def far_cell_xlsx(path: Path, dimension: str | None = "A1:XFD1048576") -> Path:
+    """The 1.6 KB workbook that made calamine ask for 512 GB: a header, a row, and one number at XFD1048576."""
+    rows = (f'<row r="1">{text_cell("A1", "CompanyActivityId")}{text_cell("B1", "Status")}</row>'
+            f'<row r="2">{text_cell("A2", "6513270e-269e-4d37-b2a7-4de452e6b438")}{text_cell("B2", "Won")}</row>'
+            '<row r="1048576"><c r="XFD1048576"><v>1</v></c></row>')
+    return write_xlsx_xml(path, rows, dimension)
+
+
+def patch_xls_record(path: Path, record: bytes, offset: int, fmt: str, *values: int) -> Path:
+    """Overwrite fields of the first BIFF record starting with the bytes `record` (its type, length and first fields)."""
+    import struct
+
+    data = bytearray(path.read_bytes())
+    at = data.find(record)
+    assert at > 0, f"{record!r} is not in {path.name}"
+    struct.pack_into(fmt, data, at + offset, *values)
+    path.write_bytes(bytes(data))
+    return path

@@ -14,6 +14,9 @@ from __future__ import annotations
 import csv
 import itertools
 import re
+import shutil
+import tempfile
+import threading
 from pathlib import Path
 
 from .. import notes
@@ -35,6 +38,35 @@ TEXT_FORMAT = "@"
 WRITER_OPTIONS = {"constant_memory": True, "strings_to_numbers": False, "strings_to_formulas": False, "strings_to_urls": False}
 # What Excel can't hold in a cell (the XML 1.0 control characters).
 ILLEGAL_CHARACTERS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
+# xlsxwriter's temporary files (a copy's rows, tens of MB) go in a folder of their own in the run folder,
+# removed after the copy; a kill's leftover is removed by the next copy (a resume's, at its end).
+COPYING_PREFIX = ".copying-"
+# Where older versions let xlsxwriter put them: in the run folder itself, as tempfile names them.
+LEFTOVER_TEMPORARY = re.compile(r"tmp[a-z0-9_]{8}")
+LINES_BETWEEN_LOOKS = 2000
+# Set when the process is stopping (the web page's server, on SIGTERM): copies are not started and one under
+# way is given up, so that the job saves run.json and ends within the server's --stop-wait. The CSVs are whole;
+# the next session of the run writes the copies.
+_STOPPING = threading.Event()
+
+
+class _GivenUp(Exception):
+    """The process is stopping: the copy under way is left unwritten."""
+
+
+def stop_copies() -> None:
+    _STOPPING.set()
+
+
+def remove_leftovers(folder: Path) -> None:
+    """What a kill during a copy left in a run folder: xlsxwriter's temporary files, and NAME.xlsx.tmp."""
+    if not folder.is_dir():
+        return
+    for path in folder.iterdir():
+        if path.name.startswith(COPYING_PREFIX) and path.is_dir() and not path.is_symlink():
+            shutil.rmtree(path, ignore_errors=True)
+        elif (LEFTOVER_TEMPORARY.fullmatch(path.name) or path.name.endswith(".xlsx" + files.TEMPORARY_SUFFIX)) and path.is_file() and not path.is_symlink():
+            path.unlink(missing_ok=True)
 
 
 def write_workbook_copies(sheet_name: str | None, *csv_paths: Path) -> list[Path]:
@@ -45,8 +77,13 @@ def write_workbook_copies(sheet_name: str | None, *csv_paths: Path) -> list[Path
     hold gets none, with a warning.
     """
     written = []
+    for folder in {path.parent for path in csv_paths}:
+        remove_leftovers(folder)
     for path in csv_paths:
         target = path.with_suffix(".xlsx")
+        if _STOPPING.is_set():
+            files.remove(target)  # an earlier session's copy: it no longer holds what the CSV holds
+            continue
         lines = _count_lines(path)
         if lines > min(COPY_MAX_LINES, EXCEL_MAX_ROWS - 1):
             files.remove(target)
@@ -55,7 +92,11 @@ def write_workbook_copies(sheet_name: str | None, *csv_paths: Path) -> list[Path
                 f"a workbook copy is made for. Use {path.name}, or split the input and run each part.",
             )
             continue
-        csv_to_xlsx(path, target, sheet_title=sheet_name or path.stem)
+        try:
+            csv_to_xlsx(path, target, sheet_title=sheet_name or path.stem)
+        except _GivenUp:
+            files.remove(target)
+            continue
         written.append(target)
     return written
 
@@ -64,9 +105,17 @@ def csv_to_xlsx(source: Path, target: Path, sheet_title: str = "report") -> None
     """Copy a report CSV into a one-sheet workbook of text cells, streaming (xlsxwriter's constant-memory mode)."""
     import xlsxwriter  # only at the end of a run: start-up stays light
 
+    # Rows go to temporary files while written: keep them in the run folder, beside the data they hold.
+    temporary = Path(tempfile.mkdtemp(prefix=COPYING_PREFIX, dir=target.parent))
+    try:
+        _copy(source, target, sheet_title, xlsxwriter, temporary)
+    finally:
+        shutil.rmtree(temporary, ignore_errors=True)
+
+
+def _copy(source: Path, target: Path, sheet_title: str, xlsxwriter, temporary: Path) -> None:
     with files.replacing(target, binary=True) as out:  # whole or not at all, like the CSVs
-        # Rows go to a temporary file while written: keep it in the run folder, beside the data it holds.
-        book = xlsxwriter.Workbook(out, {**WRITER_OPTIONS, "tmpdir": str(target.parent)})
+        book = xlsxwriter.Workbook(out, {**WRITER_OPTIONS, "tmpdir": str(temporary)})
         sheet = book.add_worksheet(EXCEL_FORBIDDEN.sub("_", sheet_title)[:EXCEL_TITLE_CHARS] or "report")
         text = book.add_format({"num_format": TEXT_FORMAT})
         with files.open_read(source, encoding=REPORT_ENCODING) as f:
@@ -75,6 +124,9 @@ def csv_to_xlsx(source: Path, target: Path, sheet_title: str = "report") -> None
             # Empty cells too are Text, so a value typed into them later (`007`) stays text.
             sheet.set_column(0, max(len(header) - 1, 0), None, text)
             for number, line in enumerate(itertools.chain([header], lines)):
+                if number % LINES_BETWEEN_LOOKS == 0 and _STOPPING.is_set():
+                    book.fileclosed = True  # given up: nothing to close (its destructor would write the workbook)
+                    raise _GivenUp
                 for column, value in enumerate(line):
                     # Excel can't hold control characters; the CSV keeps the exact text.
                     if value := ILLEGAL_CHARACTERS.sub("", value):

@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import xml.etree.ElementTree as ET
 import zipfile
+from collections.abc import Iterator
 from pathlib import Path
 
 from .cell_facts import ErrorValue, Fact, NoSavedValue, RowFacts, ShownAs, is_na_formula
+from .extent import Extent, cell_name
 
 TABLE = "{urn:oasis:names:tc:opendocument:xmlns:table:1.0}"
 OFFICE = "{urn:oasis:names:tc:opendocument:xmlns:office:1.0}"
@@ -113,3 +115,50 @@ class _Sheet:
             return ShownAs(with_time)
         return None
 
+
+
+# --- how far each sheet reaches, for extent.py ---------------------------------------------
+# calamine reads every sheet of an .ods when it opens it. A cell or row repeated N times is N
+# cells or rows; trailing empty ones (LibreOffice writes a row repeated a million times at
+# the end of every sheet) are left out, as calamine leaves them out.
+
+
+def ods_extents(path: Path) -> Iterator[tuple[str, Extent]]:
+    with zipfile.ZipFile(path) as book, book.open("content.xml") as content:
+        name, row, rows, columns = "", 0, 0, 0
+        for event, element in ET.iterparse(content, events=("start", "end")):
+            tag = element.tag
+            if event == "start":
+                if tag == TABLE + "table":
+                    name, row, rows, columns = element.get(TABLE + "name", ""), 0, 0, 0
+                continue
+            if tag == TABLE + "table-row":
+                repeated = _repeated(element, "number-rows-repeated")
+                if reach := _row_reach(element):
+                    rows, columns = row + repeated, max(columns, reach)
+                row += repeated
+                element.clear()
+            elif tag == TABLE + "table":
+                if rows and columns:
+                    yield name, Extent(rows, columns, cell_name(rows, columns))
+                element.clear()
+
+
+def _row_reach(row: ET.Element) -> int:
+    """The columns up to the row's last cell that holds anything (a value, a formula, text)."""
+    column = reach = 0
+    for cell in row:
+        if cell.tag not in CELLS:
+            continue
+        repeated = _repeated(cell, "number-columns-repeated")
+        if len(cell) or any(key in cell.attrib for key in (OFFICE + "value-type", TABLE + "formula", CALCEXT + "value-type")):
+            reach = column + repeated
+        column += repeated
+    return reach
+
+
+def _repeated(element: ET.Element, attribute: str) -> int:
+    try:
+        return max(int(element.get(TABLE + attribute, 1)), 1)
+    except ValueError:
+        return 1

@@ -2,7 +2,9 @@
 
 calamine loads the chosen sheet into compact Rust cells; `iter_rows()` then hands
 Python one row at a time, so the Python objects for the whole sheet never exist at once
-(pandas.read_excel would build them all into a DataFrame first).
+(pandas.read_excel would build them all into a DataFrame first). A sheet whose cells
+would not fit in memory is refused before calamine tries (extent.py): its failure to
+allocate would abort the process.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from typing import TYPE_CHECKING
 
 from ..errors import InputError
 from .cell_facts import merged, read_facts
+from .extent import check_book, check_sheet
 
 if TYPE_CHECKING:
     import python_calamine as calamine
@@ -40,6 +43,7 @@ class WorkbookSource:
         Error values, formulas without a saved value and midnight date-times arrive as the
         file holds them (cell_facts.py), not as calamine reads them.
         """
+        check_sheet(self.path, self.sheet_name)  # before calamine builds it (extent.py)
         yield from merged(self._calamine_records(), _facts(self.path, self.sheet_name))
 
     def _calamine_records(self) -> Iterator[tuple[int, list[object]]]:
@@ -88,6 +92,7 @@ class _opened:
     def __init__(self, path: Path) -> None:
         import python_calamine as calamine  # here, not above: only workbooks need it
 
+        check_book(path)  # an .xls or .ods is read whole on opening: refused first if it would not fit (extent.py)
         self._book = _loaded(path, lambda: calamine.CalamineWorkbook.from_path(str(path)))
 
     def __enter__(self) -> calamine.CalamineWorkbook:

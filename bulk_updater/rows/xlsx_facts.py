@@ -9,6 +9,7 @@ plain sheet are passed over after a substring test.
 
 from __future__ import annotations
 
+import functools
 import posixpath
 import re
 import xml.etree.ElementTree as ET
@@ -18,6 +19,7 @@ from html import unescape
 from pathlib import Path
 
 from .cell_facts import ErrorValue, Fact, NoSavedValue, PaddedNumber, RowFacts, ShownAs, is_na_formula
+from .extent import Extent, cell_name, column_letters
 
 BLOCK = 4 << 20
 # Built-in number formats that show a date (14-17) or a date and a time (22).
@@ -236,3 +238,182 @@ def format_kind(code: str) -> bool | None:
     if not has_date:
         return None
     return has_time
+
+
+# --- how far a sheet reaches, for extent.py ------------------------------------------------
+
+SHARED_STRINGS = re.compile(rb"<(?:[\w.-]+:)?sst\b[^>]*?\suniqueCount\s*=\s*[\"']\s*([0-9]+)")
+DIMENSION = re.compile(rb"<(?:[\w.-]+:)?dimension\b[^>]*?\sref\s*=\s*[\"']([^\"']*)[\"']")
+SHEET_DATA = re.compile(rb"<(?:[\w.-]+:)?sheetData\b")
+REFERENCE = re.compile(rb"([A-Za-z]*)([0-9]+)")
+# The reference of a cell whose start tag begins `<c r="`: every cell of a sheet a program wrote.
+PLAIN_REFERENCE = re.compile(rb'<c r="([A-Za-z]+)([0-9]+)"')
+# A cell start tag that does not begin so.
+NOT_PLAIN = re.compile(rb'<c(?! r=")[\s/>]')
+# Start and end tags of rows and cells, any prefix, for a sheet whose cells are placed by counting.
+PLACING_TAG = re.compile(rb"<(/?)(?:[\w.-]+:)?(row|c)(?=[\s/>])([^>]*?)(/?)>")
+R_ATTRIBUTE = re.compile(rb"\sr\s*=\s*[\"']([^\"']*)[\"']")
+PREFIXED_TAG = re.compile(rb"<[\w.-]+:c[\s/>]")
+HEAD_BYTES = 1 << 20
+
+
+def shared_strings_declared(path: Path) -> int:
+    """The count of distinct strings the workbook declares (calamine reserves room for them on opening)."""
+    with zipfile.ZipFile(path) as book:
+        declared = 0
+        for name in book.namelist():
+            if name.lower().endswith("sharedstrings.xml"):
+                with book.open(name) as part:
+                    found = SHARED_STRINGS.search(part.read(HEAD_BYTES))
+                declared = max(declared, int(found[1]) if found else 0)
+        return declared
+
+
+def xlsx_extents(path: Path, sheet_name: str) -> list[Extent]:
+    """What the sheet's dimension declares, and how far its cells reach (see extent.py)."""
+    with zipfile.ZipFile(path) as book:
+        part, _ = _sheet_part(book, sheet_name)
+        if part is None:
+            raise KeyError(f"no part for the sheet {sheet_name!r}")
+        part = {name.lower(): name for name in book.namelist()}.get(part.lower(), part)  # calamine finds parts whatever their case
+        with book.open(part) as sheet:
+            reach = _Reach()
+            if not reach.by_reference(sheet):
+                with book.open(part) as again:  # some cells have no reference: placed by counting, as calamine places them
+                    reach = _Reach()
+                    reach.by_position(again)
+    extents = [reach.declared] if reach.declared is not None else []
+    if reach.rows and reach.columns:
+        extents.append(Extent(reach.rows, reach.columns, cell_name(reach.rows, reach.columns)))
+    return extents
+
+
+class _Reach:
+    """The furthest row and column any cell of a sheet's XML is placed at (1-based), and its declared dimension."""
+
+    def __init__(self) -> None:
+        self.rows = self.columns = 0
+        self.declared: Extent | None = None
+        self._in_data = False
+
+    def by_reference(self, sheet) -> bool:
+        """The fast way: every cell's tag starts `<c r="`, so only references beyond the furthest yet are looked at,
+        by a search that passes over the rest of the block in C. False when some cell is not written so."""
+        for data in _tag_blocks(sheet):
+            self._head(data)
+            if not _plain_cells(data):
+                return False
+            last = data.rfind(b'<c r="')
+            if last >= 0 and (found := PLAIN_REFERENCE.match(data, last)) is not None:
+                self._cell(_row(found[2]), _column_of(found[1]))  # rows come in order: the block's last is usually its furthest
+            self._beyond(data)
+        return True
+
+    def by_position(self, sheet) -> None:
+        """The slow way, calamine's own: a cell without a reference is at the next column of the current row."""
+        row = column = 0  # 0-based, as calamine counts
+        for data in _tag_blocks(sheet):
+            self._head(data)
+            for closing, name, attributes, empty in PLACING_TAG.findall(data):
+                reference = R_ATTRIBUTE.search(attributes)
+                if name == b"row":
+                    if closing:
+                        row, column = row + 1, 0
+                        continue
+                    if reference and (place := REFERENCE.fullmatch(reference[1])):
+                        row = _row(place[2]) - 1
+                    if empty:  # <row/> is a start and an end
+                        row, column = row + 1, 0
+                elif not closing:
+                    if reference and (place := REFERENCE.fullmatch(reference[1])) and place[1]:
+                        row_at, column = _row(place[2]) - 1, _column_of(place[1]) - 1
+                    else:
+                        row_at = row
+                    self._cell(row_at + 1, column + 1)
+                    column += 1
+
+    def _beyond(self, data: bytes) -> None:
+        position = 0
+        while (found := _beyond_pattern(self.rows, self.columns).search(data, position)) is not None:
+            position = found.end()
+            letters, digits = (found[1], found[2]) if found[1] else (found[3], found[4])
+            self._cell(_row(digits), _column_of(letters))
+
+    def _cell(self, row: int, column: int) -> None:
+        self.rows, self.columns = max(self.rows, row), max(self.columns, column)
+
+    def _head(self, data: bytes) -> None:
+        """The dimension, declared before the cells (calamine reads it there)."""
+        if self._in_data or self.declared is not None:
+            return
+        start = SHEET_DATA.search(data)
+        found = DIMENSION.search(data, 0, start.start() if start else len(data))
+        self._in_data = start is not None
+        if found is None:
+            return
+        corners = [corner for part in found[1].split(b":") if (corner := REFERENCE.fullmatch(part)) is not None and corner[1]]
+        if len(corners) in (1, 2) and len(corners) == found[1].count(b":") + 1:  # as calamine reads it; else it refuses the sheet
+            first, last = corners[0], corners[-1]
+            rows = _row(last[2]) - _row(first[2]) + 1
+            columns = _column_of(last[1]) - _column_of(first[1]) + 1
+            if rows > 0 and columns > 0:
+                self.declared = Extent(rows, columns, found[1].decode("ascii", "replace").upper(), declared=True)
+
+
+def _tag_blocks(sheet) -> Iterator[bytes]:
+    """The sheet's XML in blocks cut after a `>`, so no start tag is split."""
+    rest = b""
+    while block := sheet.read(BLOCK):
+        data = rest + block
+        cut = data.rfind(b">") + 1 or len(data)
+        rest = data[cut:]
+        yield data[:cut]
+    if rest:
+        yield rest
+
+
+def _plain_cells(data: bytes) -> bool:
+    """Whether every cell start tag in the block begins `<c r="` (no prefix, the reference first).
+    Counted first (a pass in C); a block with other tags starting `<c` (`<col>`) is searched."""
+    if data.count(b"<c") != data.count(b'<c r="') and NOT_PLAIN.search(data):
+        return False
+    # A prefixed cell tag (`<x:c>`) is not counted above. (Rows don't matter here: every cell names its own.)
+    return b":c" not in data or PREFIXED_TAG.search(data) is None
+
+
+def _row(digits: bytes) -> int:
+    return int(digits)
+
+
+def _column_of(letters: bytes) -> int:
+    """1-based: A -> 1, XFD -> 16384 (any case, as calamine reads it)."""
+    return _column(letters.upper()) + 1
+
+
+@functools.lru_cache(maxsize=64)
+def _beyond_pattern(rows: int, columns: int) -> re.Pattern[bytes]:
+    """A plain cell reference beyond `columns` (1-based), or beyond `rows`: one search for both."""
+    letters = _above(column_letters(columns - 1) if columns else "", "ABCDEFGHIJKLMNOPQRSTUVWXYZ", either_case=True)
+    digits = _above(str(rows), "0123456789")
+    # The lookahead for as many digits as `rows` has passes over most references at once (twice as fast).
+    return re.compile(rb'<c r="(?:(' + letters + rb')([0-9]+)|([A-Za-z]++)(?=[0-9]{%d})(' % len(str(rows)) + digits + rb'))"')
+
+
+def _above(text: str, alphabet: str, either_case: bool = False) -> bytes:
+    """A pattern for the strings of `alphabet` that count beyond `text` (more places, or the same places and beyond
+    at the first that differs). Leading zeros make a candidate too many, which the caller compares as numbers."""
+
+    def span(first: str, last: str) -> str:
+        return f"{first}-{last}" + (f"{first.lower()}-{last.lower()}" if either_case else "")
+
+    def same(char: str) -> str:
+        return f"[{char}{char.lower()}]" if either_case else char
+
+    low, high = alphabet[0], alphabet[-1]
+    choices = [f"[{span(low, high)}]{{{len(text) + 1},}}"]
+    for place, char in enumerate(text):
+        if char != high:
+            following = alphabet[alphabet.index(char) + 1]
+            rest = len(text) - place - 1
+            choices.append("".join(map(same, text[:place])) + f"[{span(following, high)}]" + (f"[{span(low, high)}]{{{rest}}}" if rest else ""))
+    return "|".join(choices).encode()

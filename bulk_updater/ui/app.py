@@ -7,12 +7,14 @@ workspace's, the jobs are jobs.py's, the rules of who may ask are guard.py's.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import dataclasses
 import functools
 import json
 import mimetypes
+import secrets
 import shutil
-from collections.abc import Mapping
+from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -28,26 +30,28 @@ from ..hosts import REGIONS
 from ..report import files
 from ..report.folder import FAILED
 from ..rows import ReadOptions
-from ..rows.reader import read_header
-from ..rows.workbook import sheet_names
 from ..safety.backup import UNDO_FILE
 from ..safety.canary import CANARY_FILE
 from ..safety.confirm import timezone_flag
 from ..safety.verify import VERIFY_FILE
 from ..wording import counted
 from .connection import Connection, chosen_credentials, chosen_host, connect, keys_in_environment
-from .fields import ActivityFields, first_activity_fields, first_request
-from .guard import guard_middleware
+from .fields import ActivityFields, first_activity_fields
+from .guard import guard_middleware, security_headers
 from .jobs import Job, Jobs
 from .options import PLANS, SendChoices, parse_choices
+from .reading import checked, first_request, in_child, sheets_and_header
 from .undoing import UNVERIFIED_CHECKBOX, wrong_account
 from .verifying import Verification, verify_send
 from .verifying import start as start_verification
-from .workspace import SHEET_EXTENSIONS, UploadTooBig, Workspace
+from .workspace import SHEET_EXTENSIONS, Receipt, UploadRefused, Workspace, megabytes, too_big
 
 # How often a live page gets the job's numbers: a few times a second, whatever the row rate.
 PROGRESS_INTERVAL = 0.3
 DOWNLOAD_CHUNK = 1 << 16
+# The hidden field of each form that acts on a run: the same form sent twice lands where it first did.
+ONCE = "once"
+ONCE_KEPT = 1000
 # Files a results page offers for download (the CLI's outputs, and the safety net's undo.csv and verify.csv).
 DOWNLOADS = ("report.csv", "failed.csv", "summary.json", "report.xlsx", "failed.xlsx", UNDO_FILE, VERIFY_FILE, CANARY_FILE)
 HERE = Path(__file__).parent
@@ -64,17 +68,23 @@ class UiState:
     started: dict[str, str] = field(default_factory=dict)  # upload id -> the run last started from it
     verifications: dict[str, Verification] = field(default_factory=dict)  # by run id: the last verify of it
     undoing: dict[str, str] = field(default_factory=dict)  # run id -> the undo last started of it
+    retrying: dict[str, str] = field(default_factory=dict)  # run id -> the retry last started of it
+    # One action on a run at a time: a second POST waits for the first to have started its job, then lands on it.
+    acting: dict[str, asyncio.Lock] = field(default_factory=dict)  # by run id
+    submitted: dict[str, str] = field(default_factory=dict)  # a form's one-time value -> where its action landed
 
 
 STATE = web.AppKey("state", UiState)
 
 
-def build_app(workspace: Path, environ: Mapping[str, str], token: str, upload_cap: int | None = None) -> web.Application:
-    state = UiState(Workspace(workspace) if upload_cap is None else Workspace(workspace, upload_cap), dict(environ))
+def build_app(workspace: Path, environ: Mapping[str, str], token: str, upload_cap: int | None = None, upload_total: int | None = None) -> web.Application:
+    limits = {name: value for name, value in (("upload_cap", upload_cap), ("upload_total", upload_total)) if value is not None}
+    state = UiState(Workspace(workspace, **limits), dict(environ))
     if keys_in_environment(environ):  # masked from the start, even before the page uses them
         chosen_credentials("", "", environ)
     # The upload streams past aiohttp's body limit; every other body is a small form.
     app = web.Application(middlewares=[guard_middleware(token)])
+    app.on_response_prepare.append(security_headers)
     app[STATE] = state
     app.add_routes([
         web.get("/", home),
@@ -140,15 +150,14 @@ async def home(request: web.Request) -> web.Response:
     state = _state(request)
     runs = await _in_thread(state.workspace.all_runs)
     return render("home.html", runs=runs, live={run.id for run in runs if state.jobs.live(run.id)},
-                  cap=_megabytes(state.workspace.upload_cap), extensions=SHEET_EXTENSIONS, connected=state.connection is not None)
+                  cap=megabytes(state.workspace.upload_cap), extensions=SHEET_EXTENSIONS, connected=state.connection is not None)
 
 
 async def upload(request: web.Request) -> web.Response:
+    """The sheet streams to disk, counted against the upload cap, the workspace's total and the disk's free space."""
     workspace = _state(request).workspace
-    cap_text = _megabytes(workspace.upload_cap)
-    too_big = f"The file is larger than the {cap_text} limit. Split it into smaller sheets and upload each."
     if request.content_length is not None and request.content_length > workspace.upload_cap + 64 * 1024:
-        return problem(too_big, status=413)
+        return problem(too_big(workspace.upload_cap), status=413)  # before reading anything
     part = await _sheet_part(request)
     if part is None or not part.filename:
         return problem("Choose a file to upload.")
@@ -157,10 +166,11 @@ async def upload(request: web.Request) -> web.Response:
         return problem(f"{Path(filename).name}: not a sheet bulk-updater reads. Upload a {', '.join(SHEET_EXTENSIONS)} file.")
     path = workspace.new_upload_path(filename)
     try:
-        await _stream_to(part, path, workspace.upload_cap)
-    except UploadTooBig:
+        with workspace.receiving(path, request.content_length) as receipt:
+            await _stream_to(part, path, receipt)
+    except UploadRefused as refused:
         shutil.rmtree(path.parent, ignore_errors=True)
-        return problem(too_big, status=413)
+        return problem(str(refused), status=refused.status)
     except BaseException:
         shutil.rmtree(path.parent, ignore_errors=True)
         raise
@@ -177,18 +187,11 @@ async def _sheet_part(request: web.Request) -> BodyPartReader | None:
     return None
 
 
-async def _stream_to(part: BodyPartReader, path: Path, cap: int) -> None:
-    size = 0
+async def _stream_to(part: BodyPartReader, path: Path, receipt: Receipt) -> None:
     with path.open("wb") as f:
         while chunk := await part.read_chunk(1 << 16):
-            size += len(chunk)
-            if size > cap:
-                raise UploadTooBig
+            receipt.add(len(chunk))
             f.write(chunk)
-
-
-def _megabytes(size: int) -> str:
-    return f"{size / (1024 * 1024):g} MB" if size >= 1024 * 1024 else f"{size:,} bytes"
 
 
 def _upload(request: web.Request):
@@ -200,16 +203,11 @@ def _upload(request: web.Request):
 
 async def sheet_page(request: web.Request) -> web.Response:
     item = _upload(request)
-    sheets: list[str] = []
-    columns: list[str] = []
-    error = ""
     try:
-        if item.is_workbook:
-            sheets = await _in_thread(sheet_names, item.path)
         # Headers as the sheet has them, before any map: the fields to map from.
-        columns = await _in_thread(read_header, item.path, ReadOptions(sheet=item.sheet))
+        sheets, columns, error = await in_child(sheets_and_header, item.path, item.is_workbook, item.sheet)
     except InputError as exc:
-        error = str(exc)
+        sheets, columns, error = [], [], str(exc)
     suggested = await _activity_fields(_state(request), item) if columns else None
     return render("sheet.html", upload=item, sheets=sheets, columns=columns, error=error, suggested=suggested)
 
@@ -219,7 +217,7 @@ async def _activity_fields(state: UiState, item) -> ActivityFields | None:
     if state.connection is None:
         return None
     try:
-        columns, first = await _in_thread(first_request, item.path, item.read_options())
+        columns, first = await in_child(first_request, item.path, item.read_options())
     except InputError:  # the id column is not mapped yet, or the map does not fit: nothing to read
         columns, first = [], None
     return await first_activity_fields(columns, first, SendChoices().send_settings(state.connection), frozenset(item.mapped.values()))
@@ -260,14 +258,13 @@ def _map_from_form(form) -> dict[str, str]:
 async def check_page(request: web.Request) -> web.Response:
     state, item = _state(request), _upload(request)
     try:
-        result = await _in_thread(checking.check, item.path, item.read_options())
+        result = await in_child(checked, item.path, item.read_options())  # without the ids it counted duplicates with
     except InputError as exc:
         state.checks.pop(item.id, None)
         return render("check.html", upload=item, result=None, refusal=f"Error: {exc}")
     refusal = "" if result.usable else f"Error: {result.where}: {result.problem()}\nFix the rows listed above, then check again."
-    if result.usable:
-        # Kept for the confirmation, without the ids it counted duplicates with (a million rows: megabytes).
-        state.checks[item.id] = dataclasses.replace(result, _ids=set())
+    if result.usable:  # kept for the confirmation
+        state.checks[item.id] = result
     previews = [(number, json.dumps(body, ensure_ascii=False, indent=1)) for number, body in result.previews]
     return render("check.html", upload=item, result=result, refusal=refusal, previews=previews)
 
@@ -385,7 +382,7 @@ async def run_page(request: web.Request) -> web.Response:
     return render("run.html", run=folder, job=job, live=bool(job and job.live), files=offered, summary=summary, ending=ending, Step=Step,
                   connected=state.connection is not None, error=REDACTOR.redact(job.error) if job else "",
                   verification=state.verifications.get(folder.id), can_undo=_offered(folder.path / UNDO_FILE), held=held,
-                  undone=Path(ending.undone).name if ending.undone else "")
+                  undone=Path(ending.undone).name if ending.undone else "", once=secrets.token_urlsafe(12))
 
 
 async def run_events(request: web.Request) -> web.StreamResponse:
@@ -425,30 +422,35 @@ async def run_retry(request: web.Request) -> web.Response:
         raise web.HTTPSeeOther(f"/connect?next=/runs/{earlier.id}")
     if not (earlier.path / FAILED).exists():
         return problem("This run has no failed.csv to retry.", back=f"/runs/{earlier.id}")
-    unverified = await _unverified_account(request)
-    if refusal := await _in_thread(wrong_account, earlier.path, state.connection, unverified):
-        return problem(refusal, back=f"/runs/{earlier.id}")
-    choices = state.choices.get(earlier.id, SendChoices())
-    folder = state.workspace.new_run_folder()
-    state.choices[folder.id] = choices
-    state.jobs.start(Job(folder.id, folder.path, "retry", earlier.path / FAILED, choices.send_settings(state.connection), ReadOptions(),
-                         safety=choices.safety(), unverified_account=unverified))
-    raise web.HTTPSeeOther(f"/runs/{folder.id}")
+    async with _acting_on(state, earlier.id):
+        form = await request.post()
+        _land_if_started(state, form, state.retrying.get(earlier.id))
+        unverified = bool(form.get(UNVERIFIED_CHECKBOX))
+        if refusal := await _in_thread(wrong_account, earlier.path, state.connection, unverified):
+            return problem(refusal, back=f"/runs/{earlier.id}")
+        choices = state.choices.get(earlier.id, SendChoices())
+        folder = state.workspace.new_run_folder()
+        state.choices[folder.id] = choices
+        state.retrying[earlier.id] = folder.id
+        state.jobs.start(Job(folder.id, folder.path, "retry", earlier.path / FAILED, choices.send_settings(state.connection), ReadOptions(),
+                             safety=choices.safety(), unverified_account=unverified))
+        raise _landed(state, form, f"/runs/{folder.id}")
 
 
 async def run_resume(request: web.Request) -> web.Response:
     state, folder = _state(request), _run_folder(request)
     if state.connection is None:
         raise web.HTTPSeeOther(f"/connect?next=/runs/{folder.id}")
-    if state.jobs.live(folder.id) or not folder.unfinished or folder.record is None:
+    async with _acting_on(state, folder.id):
+        if state.jobs.live(folder.id) or not folder.unfinished or folder.record is None:  # a second click: the resume going on
+            raise web.HTTPSeeOther(f"/runs/{folder.id}")
+        unverified = await _unverified_account(request)
+        if refusal := await _in_thread(wrong_account, folder.path, state.connection, unverified):
+            return problem(refusal, back=f"/runs/{folder.id}")
+        # The library resumes with the options run.json recorded (sheet, map, rate...): the CLI's `resume DIR`.
+        send = SendChoices().send_settings(state.connection)  # only its keys are used
+        state.jobs.start(Job(folder.id, folder.path, "resume", Path(folder.record.input), send, ReadOptions(), unverified_account=unverified))
         raise web.HTTPSeeOther(f"/runs/{folder.id}")
-    unverified = await _unverified_account(request)
-    if refusal := await _in_thread(wrong_account, folder.path, state.connection, unverified):
-        return problem(refusal, back=f"/runs/{folder.id}")
-    # The library resumes with the options run.json recorded (sheet, map, rate...): the CLI's `resume DIR`.
-    send = SendChoices().send_settings(state.connection)  # only its keys are used
-    state.jobs.start(Job(folder.id, folder.path, "resume", Path(folder.record.input), send, ReadOptions(), unverified_account=unverified))
-    raise web.HTTPSeeOther(f"/runs/{folder.id}")
 
 
 async def run_verify(request: web.Request) -> web.Response:
@@ -456,17 +458,20 @@ async def run_verify(request: web.Request) -> web.Response:
     state, folder = _state(request), _run_folder(request)
     if state.connection is None:
         raise web.HTTPSeeOther(f"/connect?next=/runs/{folder.id}")
-    if state.jobs.live(folder.id) or (folder.id in state.verifications and state.verifications[folder.id].live):
-        raise web.HTTPSeeOther(f"/runs/{folder.id}")
-    unverified = await _unverified_account(request)
-    if refusal := await _in_thread(wrong_account, folder.path, state.connection, unverified):
-        return problem(refusal, back=f"/runs/{folder.id}")
-    try:
-        send = await _in_thread(verify_send, folder.path, SendChoices().send_settings(state.connection))
-    except (InputError, FolderError) as exc:  # the run's run.json can't be used
-        return problem(f"Error: {exc}", back=f"/runs/{folder.id}")
-    state.verifications[folder.id] = start_verification(Verification(folder.path, send, unverified_account=unverified))
-    raise web.HTTPSeeOther(f"/runs/{folder.id}")
+    async with _acting_on(state, folder.id):
+        form = await request.post()
+        _land_if_started(state, form, None)
+        if state.jobs.live(folder.id) or (folder.id in state.verifications and state.verifications[folder.id].live):
+            raise web.HTTPSeeOther(f"/runs/{folder.id}")
+        unverified = bool(form.get(UNVERIFIED_CHECKBOX))
+        if refusal := await _in_thread(wrong_account, folder.path, state.connection, unverified):
+            return problem(refusal, back=f"/runs/{folder.id}")
+        try:
+            send = await _in_thread(verify_send, folder.path, SendChoices().send_settings(state.connection))
+        except (InputError, FolderError) as exc:  # the run's run.json can't be used
+            return problem(f"Error: {exc}", back=f"/runs/{folder.id}")
+        state.verifications[folder.id] = start_verification(Verification(folder.path, send, unverified_account=unverified))
+        raise _landed(state, form, f"/runs/{folder.id}")
 
 
 async def run_undo(request: web.Request) -> web.Response:
@@ -474,29 +479,54 @@ async def run_undo(request: web.Request) -> web.Response:
     state, earlier = _state(request), _run_folder(request)
     if state.connection is None:
         raise web.HTTPSeeOther(f"/connect?next=/runs/{earlier.id}")
-    if state.jobs.live(earlier.id) or not (earlier.path / UNDO_FILE).is_file():
-        return problem("This run has no undo.csv to undo (it was not made with backup), or it is still running.", back=f"/runs/{earlier.id}")
-    running = state.undoing.get(earlier.id)
-    if running and state.jobs.live(running):  # a second click on Undo: the undo already going
-        raise web.HTTPSeeOther(f"/runs/{running}")
-    form = await request.post()
-    unverified = bool(form.get(UNVERIFIED_CHECKBOX))
-    if refusal := await _in_thread(wrong_account, earlier.path, state.connection, unverified):
-        return problem(refusal, back=f"/runs/{earlier.id}")
-    force = bool(form.get("force"))
-    choices = dataclasses.replace(state.choices.get(earlier.id, SendChoices()), backup=False)
-    try:
-        preview = await _in_thread(functools.partial(undo_preview, earlier.path, state.connection.identity, state.connection.host, choices.limit,
-                                                     force=force, canary=choices.canary))
-    except (InputError, FolderError) as exc:  # the run's files can't be used
-        return problem(f"Error: {exc}", back=f"/runs/{earlier.id}")
-    folder = state.workspace.new_run_folder()
-    state.choices[folder.id] = choices
-    state.undoing[earlier.id] = folder.id
-    safety = {"keep_going": choices.keep_going, "stop_after_failures": choices.stop_after_failures, "force": force, "canary": choices.canary}
-    state.jobs.start(Job(folder.id, folder.path, "undo", earlier.path, choices.send_settings(state.connection), ReadOptions(),
-                         headline=preview.line, safety=safety, unverified_account=unverified))
-    raise web.HTTPSeeOther(f"/runs/{folder.id}")
+    async with _acting_on(state, earlier.id):
+        form = await request.post()
+        _land_if_started(state, form, state.undoing.get(earlier.id))
+        if state.jobs.live(earlier.id) or not (earlier.path / UNDO_FILE).is_file():
+            return problem("This run has no undo.csv to undo (it was not made with backup), or it is still running.", back=f"/runs/{earlier.id}")
+        unverified = bool(form.get(UNVERIFIED_CHECKBOX))
+        if refusal := await _in_thread(wrong_account, earlier.path, state.connection, unverified):
+            return problem(refusal, back=f"/runs/{earlier.id}")
+        force = bool(form.get("force"))
+        choices = dataclasses.replace(state.choices.get(earlier.id, SendChoices()), backup=False)
+        try:
+            preview = await _in_thread(functools.partial(undo_preview, earlier.path, state.connection.identity, state.connection.host, choices.limit,
+                                                         force=force, canary=choices.canary))
+        except (InputError, FolderError) as exc:  # the run's files can't be used
+            return problem(f"Error: {exc}", back=f"/runs/{earlier.id}")
+        folder = state.workspace.new_run_folder()
+        state.choices[folder.id] = choices
+        state.undoing[earlier.id] = folder.id
+        safety = {"keep_going": choices.keep_going, "stop_after_failures": choices.stop_after_failures, "force": force, "canary": choices.canary}
+        state.jobs.start(Job(folder.id, folder.path, "undo", earlier.path, choices.send_settings(state.connection), ReadOptions(),
+                             headline=preview.line, safety=safety, unverified_account=unverified))
+        raise _landed(state, form, f"/runs/{folder.id}")
+
+
+@contextlib.asynccontextmanager
+async def _acting_on(state: UiState, run_id: str) -> AsyncIterator[None]:
+    """Hold the run's lock from the first look at what is going on until the job started: the check and the
+    start have `await`s between them, where a second click's request would otherwise pass the same check."""
+    lock = state.acting.setdefault(run_id, asyncio.Lock())
+    async with lock:
+        yield
+
+
+def _land_if_started(state: UiState, form, last_started: str | None) -> None:
+    """The same form sent again lands where it did the first time; any form lands on the job still going."""
+    landing = state.submitted.get(str(form.get(ONCE, "")))
+    if landing is None and last_started is not None and state.jobs.live(last_started):
+        landing = f"/runs/{last_started}"
+    if landing is not None:
+        raise web.HTTPSeeOther(landing)
+
+
+def _landed(state: UiState, form, landing: str) -> web.HTTPSeeOther:
+    if once := str(form.get(ONCE, "")):
+        state.submitted[once] = landing
+        while len(state.submitted) > ONCE_KEPT:
+            state.submitted.pop(next(iter(state.submitted)))
+    return web.HTTPSeeOther(landing)
 
 
 async def _unverified_account(request: web.Request) -> bool:

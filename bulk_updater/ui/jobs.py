@@ -9,19 +9,29 @@ job's StopToken does (the Stop button).
 
 from __future__ import annotations
 
+import csv
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from .. import job as library
 from ..credentials import REDACTOR
-from ..errors import BulkUpdaterError
+from ..errors import BulkUpdaterError, StoppedAtOnce
+from ..outcomes import Outcome
+from ..report import Summary
+from ..report import files as report_files
+from ..report.folder import FAILED, REPORT, SUMMARY
+from ..report.run_record import RunRecord
 from ..report.tally import Tally
+from ..report.writer import REPORT_ENCODING, write_failed
 from ..rows import ReadOptions
 from ..settings import SendSettings
+from ..stop_reason import StopReason
 from ..stopping import StopToken
 
+OUTCOMES = {outcome.value for outcome in Outcome}
 GROUPS_SHOWN = 8
 
 
@@ -91,20 +101,37 @@ class Jobs:
         job = self._jobs.get(run_id)
         return job is not None and job.live
 
-    def stop_all(self, wait: float) -> None:
-        """Stop every live job as a Ctrl-C would, and give them `wait` seconds to record their rows."""
+    def stop_all(self, wait: float) -> list[Job]:
+        """Stop every live job within `wait` seconds (the server's --stop-wait); return any still going after it.
+
+        First as a Ctrl-C would: no new rows, the calls in flight finish, the rows left are recorded
+        not_sent. A job still going at half the wait (a big sheet's rows left take a while to record) is
+        stopped at once, as by a second Ctrl-C: the rows without a line are sent by its resume. Either
+        way it then writes failed.csv, summary.json and run.json, which agree; the workbook copies are
+        left to the next session (report.excel.stop_copies, set by the server first).
+        """
+        deadline = time.monotonic() + wait
         live = [job for job in self._jobs.values() if job.live]
         for job in live:
             job.stop()
+        _join(live, deadline - wait / 2)
         for job in live:
-            assert job.thread is not None
-            job.thread.join(wait)
+            if job.live:
+                job.stop()
+        _join(live, deadline)
+        return [job for job in live if job.live]
 
     def start(self, job: Job, on_end: Callable[[Job], None] | None = None) -> Job:
         self._jobs[job.run_id] = job
         job.thread = threading.Thread(target=_work, args=(job, on_end), name=f"job-{job.run_id}", daemon=True)
         job.thread.start()
         return job
+
+
+def _join(jobs: list[Job], deadline: float) -> None:
+    for job in jobs:
+        if job.thread is not None:
+            job.thread.join(max(deadline - time.monotonic(), 0))
 
 
 def _work(job: Job, on_end: Callable[[Job], None] | None) -> None:
@@ -123,6 +150,9 @@ def _work(job: Job, on_end: Callable[[Job], None] | None) -> None:
             summary = start(job.source, job.out_dir, job.send, options)
         job.summary = summary.to_json()
         job.state = "stopped" if summary.stop_reason is not None else "finished"
+    except StoppedAtOnce as exc:  # Stop clicked twice, or the server stopping (Jobs.stop_all)
+        job.error, job.state = str(exc), "stopped"
+        job.summary = _record_what_the_report_holds(job.out_dir, exc.reason).to_json()
     except BulkUpdaterError as exc:
         job.error, job.state = str(exc), "failed"
     except Exception as exc:  # a bug: say so on the page, keys masked; the report holds what finished
@@ -130,6 +160,24 @@ def _work(job: Job, on_end: Callable[[Job], None] | None) -> None:
     finally:
         if on_end is not None:
             on_end(job)
+
+
+def _record_what_the_report_holds(out_dir: Path, reason: StopReason) -> Summary:
+    """After a stop at once, which writes only run.json (`stopped`): failed.csv and summary.json of the rows
+    report.csv holds, so the folder's files agree and the run's page shows them. The rows without a line are
+    sent by the run's resume, which writes both again."""
+    record = RunRecord.load(out_dir)
+    summary = Summary(input=record.input if record else "", rate=str(library.recorded_values(out_dir).get("rate", "")))
+    if report_files.is_present(out_dir / REPORT):
+        with report_files.open_read(out_dir / REPORT, encoding=REPORT_ENCODING) as f:
+            for line in csv.DictReader(f):
+                if (outcome := line.get("_outcome", "")) in OUTCOMES:
+                    summary.count(outcome, line.get("_error_type") or "", line.get("_error_message") or "")
+        write_failed(out_dir / REPORT, out_dir / FAILED)
+    summary.stop_reason = reason
+    summary.stop_detail = "stopped at once: the rows without a line in report.csv are sent when the run is resumed"
+    summary.write(out_dir / SUMMARY)
+    return summary
 
 
 def _started_already(line: str) -> bool:

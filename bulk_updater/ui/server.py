@@ -17,6 +17,7 @@ from pathlib import Path
 from aiohttp import web
 
 from ..job import STOP_WAIT
+from ..report.excel import stop_copies
 from ..stopping import STOP_SIGNALS, on_signal
 from .app import STATE, build_app
 from .guard import ACCESS_LOG, TOKEN_PARAM, QuietAccessLogger, new_token
@@ -43,13 +44,15 @@ async def start_site(app: web.Application, sock: socket.socket) -> web.AppRunner
     return runner
 
 
-def serve(workspace: Path, port: int, open_browser: bool, environ: Mapping[str, str], say=print) -> None:
-    """Serve until Ctrl-C. Jobs still running when the server stops are stopped as a Ctrl-C would."""
+def serve(workspace: Path, port: int, open_browser: bool, environ: Mapping[str, str], say=print, *, stop_wait: float = STOP_WAIT,
+          upload_total: int | None = None) -> None:
+    """Serve until Ctrl-C or SIGTERM. The runs still going then are stopped within `stop_wait` seconds
+    (Jobs.stop_all): each saves its report, summary.json and run.json, which agree; Resume finishes it."""
     workspace.mkdir(parents=True, exist_ok=True)
     token = new_token()
     sock = listen(port)
     address = page_address(sock.getsockname()[1], token)
-    app = build_app(workspace, environ, token)
+    app = build_app(workspace, environ, token, upload_total=upload_total)
     logging.basicConfig(level=logging.INFO, format="%(message)s")
 
     async def main() -> None:
@@ -66,11 +69,15 @@ def serve(workspace: Path, port: int, open_browser: bool, environ: Mapping[str, 
         try:
             await stop.wait()
         finally:
-            say("Stopping the server; runs still going are stopped cleanly (Resume finishes them).")
+            say(f"Stopping the server; runs still going are stopped within {stop_wait:g} s (Resume finishes them).")
+            stop_copies()  # a run's workbook copies can take minutes: its next session writes them
+            stopping = loop.run_in_executor(None, app[STATE].jobs.stop_all, stop_wait)
             await runner.cleanup()
             if opener is not None:
                 opener.unlink(missing_ok=True)
-            await loop.run_in_executor(None, app[STATE].jobs.stop_all, STOP_WAIT + 5)
+            if still := await stopping:
+                say(f"Still going after {stop_wait:g} s, left as they are (run.json says running; Resume finishes them): "
+                    + ", ".join(str(job.out_dir) for job in still))
 
     asyncio.run(main())
 
@@ -87,13 +94,13 @@ def _redirect_file(address: str) -> Path:
 class UiThread:
     """The page's server on a free loopback port in a background thread (tests, screenshots)."""
 
-    def __init__(self, workspace: Path, environ: Mapping[str, str], upload_cap: int | None = None) -> None:
+    def __init__(self, workspace: Path, environ: Mapping[str, str], upload_cap: int | None = None, upload_total: int | None = None) -> None:
         self.token = new_token()
         self.sock = listen(0)
         self.port = self.sock.getsockname()[1]
         self.base = f"http://{HOST}:{self.port}"
         self.url = page_address(self.port, self.token)
-        self.app = build_app(workspace, environ, self.token, upload_cap)
+        self.app = build_app(workspace, environ, self.token, upload_cap, upload_total)
         self._ready = threading.Event()
         self._loop: asyncio.AbstractEventLoop | None = None
         self._stop: asyncio.Event | None = None

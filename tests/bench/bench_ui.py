@@ -23,7 +23,7 @@ import aiohttp
 from common import KEYS, sandbox_process
 
 from bulk_updater.ui import UiThread
-from bulk_updater.ui.guard import cookie_name
+from bulk_updater.ui.guard import KEY_HEADER
 
 ROWS = 100_000
 SEND_SECONDS = 15.0
@@ -51,7 +51,7 @@ async def _latencies(session, url, headers, seconds: float, until=None) -> list[
 
 
 async def _bench(server: UiThread, sheet: Path) -> dict:
-    signed = {"Cookie": f"{cookie_name(server.port)}={server.token}"}
+    signed = {KEY_HEADER: server.token}
     posting = {**signed, "Origin": server.base}
     async with aiohttp.ClientSession() as session:
         idle = await _latencies(session, server.base + "/", signed, 3.0)
