@@ -53,6 +53,17 @@ class Outcome:
     in_run: float = 0.0  # to the last update's arrival
     budgets: list[tuple[float, int]] = field(default_factory=list)  # (time, budget) at each change
     blame: list[str] = field(default_factory=list)  # for each other 429: what of ours was in its window
+    other_stopped: float | None = None  # the other's last call, when it stopped
+
+    def back_to_ceiling(self, calls: int = CALLS) -> float | None:
+        """Seconds from the other's last call until a window (period + jitter) first holds `calls` of ours."""
+        if self.other_stopped is None:
+            return None
+        times = sorted(t for t in self.our_arrivals if t >= self.other_stopped)
+        for k in range(len(times) - calls + 1):
+            if times[k + calls - 1] - times[k] <= PERIOD + JITTER + 0.05:
+                return times[k + calls - 1] - self.other_stopped
+        return None
 
     @property
     def other_after_opening(self) -> int:
@@ -62,20 +73,27 @@ class Outcome:
 class SharedServer:
     """The sandbox's counter, fed the other integration's calls up to each moment asked."""
 
-    def __init__(self, other: int, rng: random.Random, late: float) -> None:
+    def __init__(self, other: int, rng: random.Random, late: float, jitter: float = 0.0, stops: float = float("inf")) -> None:
         self.counter = CallCounter(CALLS, PERIOD, "sliding")
-        self.other, self.rng, self.late = other, rng, late
+        self.other, self.rng, self.late, self.jitter, self.stops = other, rng, late, jitter, stops
         self.next_other = 0.0 if other else float("inf")
+        self.in_transit: list[float] = []  # the other's calls sent, by arrival
         self.other_throttled_at: list[float] = []
+        self.other_last = -1.0  # the other's last call sent
 
     def advance(self, now: float) -> None:
-        """The other integration's calls before `now`, in order."""
-        while self.next_other <= now:
-            at = self.next_other
+        """The other integration's calls that arrive up to `now`, in order."""
+        while self.next_other <= now and self.next_other < self.stops:
+            sent = self.next_other
+            self.other_last = sent
+            # Its transit: the sandbox's --other-jitter (0 for the sandbox's own even neighbour).
+            heapq.heappush(self.in_transit, sent + (self.rng.uniform(0, self.jitter) if self.jitter else 0.0))
+            # aiolimiter's leaky bucket of one: the next call a spacing later, plus the wake-up's lateness.
+            self.next_other = sent + PERIOD / self.other + self.rng.uniform(0, self.late)
+        while self.in_transit and self.in_transit[0] <= now:
+            at = heapq.heappop(self.in_transit)
             if not self.counter.admit(at):
                 self.other_throttled_at.append(at)
-            # aiolimiter's leaky bucket of one: the next call a spacing later, plus the wake-up's lateness.
-            self.next_other = at + PERIOD / self.other + self.rng.uniform(0, self.late)
 
     def admit(self, now: float) -> bool:
         self.advance(now)
@@ -90,10 +108,16 @@ def simulate(
     workers: int = 25,
     other_late: float = 0.003,
     start_up: tuple[float, float] = (0.2, 0.5),
+    other_jitter: float = 0.0,
+    other_stops: float = float("inf"),
 ) -> Outcome:
+    """`other_jitter`: the other's calls arrive 0-that late (transit, not caught up); `other_stops`:
+    it sends nothing from that many seconds after the tool starts."""
     rng = random.Random(seed)
-    server = SharedServer(other, rng, other_late)
+    begin = WARM_UP + rng.uniform(*start_up)
+    server = SharedServer(other, rng, other_late, other_jitter, begin + other_stops)
     limiter = make_limiter()
+    take = getattr(limiter, "take", None) or (lambda now: now if limiter.next_start(now) <= now and limiter.start(now) is None else limiter.next_start(now))
     out = Outcome()
     events: list[tuple[float, int, Callable[[float], None]]] = []
     order = itertools.count()
@@ -112,12 +136,11 @@ def simulate(
     def acquire(then: Callable[[float], None]) -> Callable[[float], None]:
         """As `WindowLimiter.acquire`: re-read on every wake-up, then start."""
         def attempt(now: float) -> None:
-            start = limiter.next_start(now)
+            start = take(now)
             note_budget(now)
             if start > now:
                 at(start, attempt)
                 return
-            limiter.start(now)
             then(now)
         return attempt
 
@@ -167,7 +190,6 @@ def simulate(
     def after_key_check(now: float) -> None:
         at(now, send("read", lambda: 0.0, after_read))
 
-    begin = WARM_UP + rng.uniform(*start_up)
     at(begin, send("key check", lambda: 0.0, after_key_check))
     while events:
         now, _, action = heapq.heappop(events)
@@ -180,6 +202,7 @@ def simulate(
     out.our_throttled_at = [t - base for t in out.our_throttled_at]
     out.our_arrivals = [t - base for t, _ in ours]
     out.budgets = [(t - base, b) for t, b in out.budgets]
+    out.other_stopped = server.other_last - base if other_stops != float("inf") else None
     for t in server.other_throttled_at:
         if t >= base - 0.01:
             inside = [what for when, what in ours if t - PERIOD < when <= t]
