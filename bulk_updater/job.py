@@ -23,7 +23,7 @@ from typing import Any
 
 from . import options as recorded_options
 from .account import refuse_another_account
-from .calls import LeadSquaredClient, RetryPolicy, WindowLimiter, open_session
+from .calls import LeadSquaredClient, RetryPolicy, WindowLimiter, account_limiter, open_session
 from .credentials import Credentials
 from .errors import Declined, FolderError, InputError, StoppedAtOnce
 from .outcomes import RowOutcome, Runner, RunStats
@@ -282,7 +282,7 @@ async def _run_job(
     undo_from: UndoSource | None = None, acted_on: tuple[Path, RunRecord] | None = None,
 ) -> Summary:
     """`acted_on`: the run this job acts on (the run undone, or the one whose report is retried), with its folder."""
-    limiter = WindowLimiter(send.rate.calls, send.rate.period, send.jitter)
+    limiter = account_limiter(send, _note)  # shared with the account's other jobs, here and in other processes
     counted, identity = await _count_beside_key_check(source, send, limiter, options.clear_token)
     total = counted.total
     job.account = identity.account  # a resume with another account's keys is refused (open_out_dir)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import os
 import re
 import shutil
 import subprocess
@@ -48,7 +49,7 @@ def test_step_3_of_the_tour(tmp_path):
         [command] = [line for line in retry_block.splitlines() if line.strip()]
         argv = command.split("#")[0].split()
         assert argv[0] == ".venv/bin/bulk-updater"
-        retry = subprocess.run([sys.executable, "-m", "bulk_updater", *argv[1:]], cwd=tmp_path, env={"PATH": "/usr/bin:/bin", **exports},
+        retry = subprocess.run([sys.executable, "-m", "bulk_updater", *argv[1:]], cwd=tmp_path, env={"PATH": "/usr/bin:/bin", "BULK_UPDATER_STATE_DIR": os.environ["BULK_UPDATER_STATE_DIR"], **exports},
                                capture_output=True, text=True, timeout=120)
         assert retry.returncode == 1, retry.stderr  # the unknown activity fails again
         with (tmp_path / "demo-out-2" / "report.csv").open(encoding="utf-8-sig", newline="") as f:
