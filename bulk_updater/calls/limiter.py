@@ -92,7 +92,7 @@ SPARE_AT_OR_BELOW = 0.5
 # float times never sees two starts exactly one period apart as less than one.
 MARGIN = 1e-6
 # Say why a call waits when the calls of another run hold it back this long or more.
-NOTE_AFTER = 1.0
+NOTE_AFTER = 0.5
 
 Note = Callable[[str], None]
 
@@ -408,14 +408,15 @@ class WindowLimiter:
         wait = until - now
         if taken.blocker_owner == self._owner or wait < NOTE_AFTER:
             return
-        earlier = taken.blocker_start < self._opened
+        earlier = taken.blocker_start <= self._opened  # recorded before this limiter's first call
         if ("earlier" if earlier else "alongside") in self._noted:
             return
         self._noted.add("earlier" if earlier else "alongside")
+        seconds = f"{wait:.0f}" if wait >= 2 else f"{wait:.1f}"
         if earlier:
-            self._note(f"Waiting {wait:.0f} s for calls of an earlier run on this account to leave the window.")
+            self._note(f"Waiting {seconds} s for calls of an earlier run on this account to leave the window.")
         else:
-            self._note(f"Waiting {wait:.0f} s for calls of another run on this account to leave the window (they share its limit).")
+            self._note(f"Waiting {seconds} s for calls of another run on this account to leave the window (they share its limit).")
 
 
 # -- one limiter per account in a process --
