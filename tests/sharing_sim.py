@@ -11,9 +11,10 @@ What the model keeps from the sandbox, because the outcome turns on it:
 - the tool: the key check, then one read, then `rows` updates by `workers` workers; a call
   answered 429 is reported to the limiter and sent again at once (the limiter paces it).
 
-`python tests/sharing_sim.py [--other 20] [--seeds 200] [--other-late 0.006]` prints, over many seeds, the
-other integration's 429s (in the opening window and after), ours, and the run's length; a test
-(tests/test_sharing_sim.py) holds the targets of issue 12 over a few seeds.
+`python tests/sharing_sim.py [--other 20] [--seeds 200] [--other-late 0.006] [--other-jitter 0.1]
+[--other-stops 60 --rows 1500] [--today]` prints, over many seeds, the other integration's 429s (in
+the opening window and after), ours, and the run's length; tests/test_limiter_sharing.py holds the
+targets of issues 12 and 24 over a few seeds.
 """
 
 from __future__ import annotations
@@ -233,24 +234,33 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--seeds", type=int, default=100)
     parser.add_argument("--ceiling", type=int, default=CALLS, help="the limiter's calls (--headroom)")
     parser.add_argument("--other-late", type=float, default=0.003)
+    parser.add_argument("--other-jitter", type=float, default=0.0, help="the other's calls arrive 0-this late (transit)")
+    parser.add_argument("--other-stops", type=float, default=float("inf"), help="the other stops this many seconds after the run starts")
     parser.add_argument("--show", type=int, default=3, help="print the blame of this many bad runs")
-    parser.add_argument("--probe-windows", type=int, help="the limiter's PROBE_WINDOWS (before issue 12's fix: 8)")
-    parser.add_argument("--no-spare", action="store_true", help="no call kept free below half the ceiling (before the fix)")
+    parser.add_argument("--first-probe-windows", type=int, help="the limiter's FIRST_PROBE_WINDOWS")
+    parser.add_argument("--today", action="store_true", help="the limiter before issue 24 (tests/bench/today_limiter.py)")
     args = parser.parse_args(argv)
-    if args.probe_windows:
-        limiter_module.PROBE_WINDOWS = args.probe_windows
-    if args.no_spare:
-        limiter_module.SPARE_AT_OR_BELOW = 0.0
+    if args.first_probe_windows:
+        limiter_module.FIRST_PROBE_WINDOWS = args.first_probe_windows
+    make: Callable[[], WindowLimiter] = lambda: WindowLimiter(args.ceiling, PERIOD, JITTER)  # noqa: E731
+    if args.today:
+        sys.path.insert(0, str(Path(__file__).resolve().parent / "bench"))
+        from today_limiter import WindowLimiter as TodaysLimiter
+
+        make = lambda: TodaysLimiter(args.ceiling, PERIOD, JITTER)  # type: ignore[assignment,return-value]  # noqa: E731
     outcomes = []
     shown = 0
     for seed in range(args.seeds):
-        o = simulate(args.other, args.rows, seed, lambda: WindowLimiter(args.ceiling, PERIOD, JITTER), other_late=args.other_late)
+        o = simulate(args.other, args.rows, seed, make, other_late=args.other_late, other_jitter=args.other_jitter, other_stops=args.other_stops)
         outcomes.append(o)
         if (len(o.other_throttled_at) > 5 or o.other_after_opening) and shown < args.show:
             shown += 1
             print(f"-- seed {seed}: budgets {o.budgets}")
             print("\n".join(o.blame))
     print(summary(outcomes))
+    if args.other_stops != float("inf"):
+        backs = [o.back_to_ceiling() for o in outcomes]
+        print(f"back to {CALLS} a window after the other's last call, s: {[None if b is None else round(b, 1) for b in backs]}")
 
 
 if __name__ == "__main__":
