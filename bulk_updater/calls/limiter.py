@@ -77,7 +77,7 @@ from .ledger import Ledger, LedgerUnavailable, Taken, account_digest, ledger_fol
 if TYPE_CHECKING:
     from ..settings import SendSettings
 
-# Clean windows before the first probe above the room; each probe answered 429 doubles the wait.
+# Clean windows before the first probe of room above the budget; each probe answered 429 doubles the wait.
 FIRST_PROBE_WINDOWS = 2
 MAX_PROBE_WINDOWS = 256
 # A probe's first calls: three, so that one call of the other's arriving late (or early) is not taken for room.
@@ -86,7 +86,7 @@ FIRST_PROBE_CALLS = 3
 PROBE_ANSWER = 1.0
 # A probe goes this long (at most) before the earliest moment our oldest call may leave the window.
 PROBE_EARLY = 0.03
-# A room the 429s showed of this share of the ceiling or less keeps one call free.
+# A room the 429s showed of this share of the ceiling or less keeps calls free (two while it is a guess, then one).
 SPARE_AT_OR_BELOW = 0.5
 # A start holds its place this much longer than the window, so that a server subtracting
 # float times never sees two starts exactly one period apart as less than one.
