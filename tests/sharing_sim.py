@@ -57,13 +57,14 @@ class Outcome:
     other_stopped: float | None = None  # the other's last call, when it stopped
 
     def back_to_ceiling(self, calls: int = CALLS) -> float | None:
-        """Seconds from the other's last call until a window (period + jitter) first holds `calls` of ours."""
+        """Seconds from the other's last call to the end of the first of the windows (period + jitter each,
+        from its last call) that holds `calls` - 1 or more of ours: the pace is back at the ceiling."""
         if self.other_stopped is None:
             return None
-        times = sorted(t for t in self.our_arrivals if t >= self.other_stopped)
-        for k in range(len(times) - calls + 1):
-            if times[k + calls - 1] - times[k] <= PERIOD + JITTER + 0.05:
-                return times[k + calls - 1] - self.other_stopped
+        since, width = self.other_stopped, PERIOD + JITTER
+        for k in range(int((max(self.our_arrivals, default=since) - since) / width) + 1):
+            if sum(since + k * width <= t < since + (k + 1) * width for t in self.our_arrivals) >= calls - 1:
+                return (k + 1) * width
         return None
 
     @property

@@ -20,6 +20,7 @@ from test_limiter import most_in_any_window, rejected
 from bulk_updater.calls import WindowLimiter, account_limiter
 from bulk_updater.calls import ledger as ledger_module
 from bulk_updater.calls.ledger import Ledger, account_digest, ledger_folder
+from bulk_updater.calls.limiter import LEASE_SECONDS
 from bulk_updater.credentials import Credentials
 from bulk_updater.sandbox.limits import MODES
 from bulk_updater.settings import Rate, SendSettings
@@ -108,8 +109,9 @@ def test_the_ledger_holds_one_window_of_starts(tmp_path):
     limiter = limiter_on(path, calls=1000)
     for n in range(3000):
         assert limiter.take(n * 0.002) == pytest.approx(n * 0.002)  # 500 a second for 6 s
-    rows = sqlite3.connect(path).execute("SELECT count(*) FROM starts").fetchone()[0]
-    assert rows <= 0.002 ** -1 * (PERIOD + JITTER) + 1
+    rows = sqlite3.connect(path).execute("SELECT until FROM starts").fetchall()
+    # Far below the limit, starts are recorded 50 ms ahead (a lease): still, only what counts now is kept.
+    assert len(rows) <= 1000 and all(until > 5.998 - LEASE_SECONDS for (until,) in rows)
 
 
 def test_a_start_recorded_before_the_clock_was_set_back_no_longer_counts(tmp_path):
@@ -232,3 +234,48 @@ def test_no_note_for_a_wait_on_its_own_calls(tmp_path):
     # The window is full; the place frees when the first's own oldest call leaves: nothing to explain.
     assert first.take(0.55) == pytest.approx(PERIOD + JITTER, abs=1e-3)
     assert notes == []
+
+
+def counting_asks(*limiters: WindowLimiter) -> dict[str, int]:
+    asked = {"count": 0}
+    for limiter in limiters:
+        ledger = limiter._ledger
+        assert ledger is not None
+        original = ledger.take
+
+        def counted(*args, original=original, **kwargs):
+            asked["count"] += 1
+            return original(*args, **kwargs)
+
+        ledger.take = counted  # type: ignore[method-assign]
+    return asked
+
+
+def asking(limiters: list[WindowLimiter], seconds: float, every: float = 0.0005) -> list[float]:
+    """Each limiter asks for a start every `every` seconds (2,000 a second); the starts they got."""
+    starts: list[float] = []
+    for n in range(int(seconds / every)):
+        for limiter in limiters:
+            if limiter.take(n * every) <= n * every:
+                starts.append(n * every)
+    return starts
+
+
+def test_far_below_a_lifted_limit_one_transaction_records_many_starts(tmp_path):
+    """A lease: the starts of the next 50 ms recorded at once, each counting from then, used or not."""
+    path = tmp_path / "account.sqlite"
+    limiters = [limiter_on(path, calls=100_000), limiter_on(path, calls=100_000)]
+    asked = counting_asks(*limiters)
+    starts = asking(limiters, 2.0)
+    assert len(starts) == 8000
+    assert asked["count"] < len(starts) / 8
+
+
+def test_leases_never_overfill_a_window(tmp_path):
+    """Two processes asking far faster than 600 a window allows: they lease while the window is far from
+    full, then record each start; together, never more than 600 in a window."""
+    path = tmp_path / "account.sqlite"
+    limiters = [limiter_on(path, calls=600), limiter_on(path, calls=600)]
+    starts = asking(limiters, 3.0)
+    assert len(starts) >= 2 * 600
+    assert most_in_any_window(starts, PERIOD + JITTER) <= 600

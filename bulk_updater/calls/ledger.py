@@ -55,10 +55,11 @@ class Taken:
 
     started: bool
     at: float
-    in_window: int  # the starts that count now (this one included, when started)
+    in_window: int  # the starts that count now (those recorded included)
     # When not started: the start whose leaving frees the place, and who wrote it.
     blocker_start: float = 0.0
     blocker_owner: str = ""
+    granted: int = 0  # when started: the starts recorded (a lease may ask for more than one)
 
 
 def state_folder() -> Path:
@@ -100,13 +101,19 @@ class Ledger:
 
     # -- what the limiter asks, each in one transaction --
 
-    def take(self, now: float, budget: int, hold: float, owner: str) -> Taken:
-        """Record a start at `now` if fewer than `budget` starts count at `now`; else say when a place frees."""
+    def take(self, now: float, budget: int, hold: float, owner: str, lease: tuple[int, float] = (1, 0.0)) -> Taken:
+        """Record a start at `now` if fewer than `budget` starts count at `now`; else say when a place frees.
+
+        `lease` (n, seconds): record up to n starts at once, for calls that start within `seconds` of
+        `now` (each counts until `seconds` + `hold` after now, used or not): far below a lifted limit,
+        one transaction for many calls."""
+        calls, seconds = lease
         with self._transaction("recorded") as conn:
             count = self._forget_ended(conn, now)
             if count < budget:
-                self._insert(conn, now, hold, owner, count)
-                return Taken(True, now, count + 1)
+                granted = min(calls, budget - count)
+                self._insert(conn, now, seconds + hold, owner, count, granted)
+                return Taken(True, now, count + granted, granted=granted)
             # The place frees when the budget-th latest of the starts that count leaves.
             start, until, who = conn.execute(
                 "SELECT start, until, owner FROM starts ORDER BY until DESC LIMIT 1 OFFSET ?", (budget - 1,)
@@ -117,7 +124,7 @@ class Ledger:
         """Record a start at `now`, whatever the count (the caller checked it); the starts that count now."""
         with self._transaction("recorded") as conn:
             count = self._forget_ended(conn, now)
-            self._insert(conn, now, hold, owner, count)
+            self._insert(conn, now, hold, owner, count, 1)
             return count + 1
 
     def in_window(self, now: float) -> int:
@@ -143,9 +150,9 @@ class Ledger:
             conn.execute("UPDATE counted SET n = ?", (count,))
         return count
 
-    def _insert(self, conn: sqlite3.Connection, now: float, hold: float, owner: str, count: int) -> None:
-        conn.execute("INSERT INTO starts (start, until, owner) VALUES (?, ?, ?)", (now, now + hold, owner))
-        conn.execute("UPDATE counted SET n = ?", (count + 1,))
+    def _insert(self, conn: sqlite3.Connection, now: float, hold: float, owner: str, count: int, calls: int) -> None:
+        conn.executemany("INSERT INTO starts (start, until, owner) VALUES (?, ?, ?)", [(now, now + hold, owner)] * calls)
+        conn.execute("UPDATE counted SET n = ?", (count + calls,))
 
     def _transaction(self, doing: str) -> _Transaction:
         return _Transaction(self, doing)

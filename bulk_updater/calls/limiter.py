@@ -93,6 +93,10 @@ SPARE_AT_OR_BELOW = 0.5
 MARGIN = 1e-6
 # Say why a call waits when the calls of another run hold it back this long or more.
 NOTE_AFTER = 0.5
+# Far below the budget (a lifted limit), one ledger transaction records the starts of the next
+# LEASE_SECONDS, up to LEASE_CALLS of them: each counts from now, used or not, until LEASE_SECONDS
+# and its window later. Near the budget (25/5), never: a start leased and unused holds a place.
+LEASE_CALLS, LEASE_SECONDS, LEASE_FROM = 64, 0.05, 256
 
 Note = Callable[[str], None]
 
@@ -150,6 +154,8 @@ class WindowLimiter:
         self._owner = secrets.token_hex(8)
         self._opened = -math.inf  # when this limiter first asked the ledger (the ledger's clock)
         self._blocked: tuple[float, int] | None = None  # (until, allowance): what the ledger last refused
+        self._lease: tuple[float, int] | None = None  # (until, starts left): starts the ledger recorded ahead
+        self._seen = 0  # the starts the ledger last counted
         self._noted: set[str] = set()
 
     # -- the runner's interface (time is the event loop's) --
@@ -189,15 +195,30 @@ class WindowLimiter:
             if at > now:
                 return at
             allowance = self._allowance(now)
-            if self._ledger is not None:
-                taken = self._ask_ledger(lambda ledger: ledger.take(self._shared(now), allowance, self._hold, self._owner))
-                if taken is not None and not taken.started:
-                    until = taken.at - self._offset()
-                    self._blocked = (until, allowance)
-                    self._say_why_waiting(now, until, taken)
-                    return max(until, now + 0.001)
+            if self._ledger is not None and not self._leased(now, allowance):
+                lease = (min(LEASE_CALLS, (allowance - self._seen) // 8), LEASE_SECONDS) if allowance - self._seen >= LEASE_FROM else (1, 0.0)
+                taken = self._ask_ledger(lambda ledger: ledger.take(self._shared(now), allowance, self._hold, self._owner, lease))
+                if taken is not None:
+                    self._seen = taken.in_window
+                    if not taken.started:
+                        until = taken.at - self._offset()
+                        self._blocked = (until, allowance)
+                        self._say_why_waiting(now, until, taken)
+                        return max(until, now + 0.001)
+                    if taken.granted > 1:
+                        self._lease = (now + lease[1], taken.granted - 1)
             self._count_start(now)
             return now
+
+    def _leased(self, now: float, allowance: int) -> bool:
+        """Take a start the ledger recorded ahead (never for a probe's call: its allowance is above the budget)."""
+        lease = self._lease
+        if lease is None or now > lease[0] or allowance != self.budget:
+            self._lease = None
+            return False
+        until, left = lease
+        self._lease = (until, left - 1) if left > 1 else None
+        return True
 
     def start(self, now: float) -> None:
         """Count a call started at `now` (the caller checked `next_start(now) <= now`)."""
@@ -238,7 +259,7 @@ class WindowLimiter:
             self._spare = 0
         self.budget = fits - self._spare
         self._last_throttled = self._clean_since = now
-        self._probe, self._climbing, self._blocked, self._guess_confirmed = None, False, None, False
+        self._probe, self._climbing, self._blocked, self._guess_confirmed, self._lease = None, False, None, False, None
         if self._starts:
             self._next_even = max(self._next_even, self._starts[-1] + self.window / self.budget)
 

@@ -242,11 +242,11 @@ def neighbour_stops(other: int, code: str, run: int, work: Path, startup: float)
 
 
 def back_to_ceiling(arrivals: list[float], since: float) -> float | None:
-    """Seconds from `since` to the end of the first window (5.1 s, a little slack) holding 25 of our arrivals."""
-    times = [t for t in arrivals if t >= since]
-    for k in range(len(times) - CALLS + 1):
-        if times[k + CALLS - 1] - times[k] <= WINDOW + 0.1:
-            return times[k + CALLS - 1] - since
+    """Seconds from `since` to the end of the first of the windows (5.1 s each, from `since`) that holds 24
+    or more of our arrivals (25 a window, give or take the phase): the pace is back at 25/5."""
+    for k in range(int((max(arrivals, default=since) - since) / WINDOW) + 1):
+        if sum(since + k * WINDOW <= t < since + (k + 1) * WINDOW for t in arrivals) >= CALLS - 1:
+            return (k + 1) * WINDOW
     return None
 
 
