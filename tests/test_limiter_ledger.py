@@ -279,3 +279,20 @@ def test_leases_never_overfill_a_window(tmp_path):
     starts = asking(limiters, 3.0)
     assert len(starts) >= 2 * 600
     assert most_in_any_window(starts, PERIOD + JITTER) <= 600
+
+
+def test_a_lease_never_takes_more_than_is_free_and_holds_its_places_until_its_last_start_leaves(tmp_path):
+    path = tmp_path / "account.sqlite"
+    leasing, other = limiter_on(path, calls=600), limiter_on(path, calls=600)
+    starts = [0.0001 * k for k in range(64) if leasing.take(0.0001 * k) <= 0.0001 * k]  # one lease of 64
+    while len(starts) < 590 and other.take(0.01) <= 0.01:  # another process takes all but 10 places
+        starts.append(0.01)
+    # The leasing process last saw 64 in the window: it asks for a lease of 64 again, and gets the 10 left,
+    # which it uses over the next 50 ms.
+    starts += [0.02 + 0.0025 * k for k in range(20) if leasing.take(0.02 + 0.0025 * k) <= 0.02 + 0.0025 * k]
+    assert len(starts) == 600
+    # Its last start came 22.5 ms after the lease: its place is held until that start's window ends.
+    later = 0.02 + PERIOD + JITTER + 0.001
+    while other.take(later) <= later:
+        starts.append(later)
+    assert most_in_any_window(starts, PERIOD + JITTER) <= 600
