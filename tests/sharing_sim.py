@@ -112,9 +112,11 @@ def simulate(
     start_up: tuple[float, float] = (0.2, 0.5),
     other_jitter: float = 0.0,
     other_stops: float = float("inf"),
+    our_late: float = 0.0,
 ) -> Outcome:
     """`other_jitter`: the other's calls arrive 0-that late (transit, not caught up); `other_stops`:
-    it sends nothing from that many seconds after the tool starts."""
+    it sends nothing from that many seconds after the tool starts; `our_late`: our updates arrive up to
+    that much later than the jitter allowance (a loaded machine)."""
     rng = random.Random(seed)
     begin = WARM_UP + rng.uniform(*start_up)
     server = SharedServer(other, rng, other_late, other_jitter, begin + other_stops)
@@ -183,7 +185,7 @@ def simulate(
         if rows_left[0] <= 0:
             return
         rows_left[0] -= 1
-        at(now, send("update", lambda: rng.uniform(0, JITTER), worker_next))
+        at(now, send("update", lambda: rng.uniform(0, JITTER + our_late), worker_next))
 
     def after_read(now: float) -> None:
         for _ in range(workers):

@@ -141,8 +141,9 @@ class WindowLimiter:
         self._spare = 0  # calls of the room the 429s showed that are kept free (see `_lower`)
         self._probe_windows = FIRST_PROBE_WINDOWS
         self._probe_calls = FIRST_PROBE_CALLS
-        self._guess_confirmed = False  # one probe found the call a guessed room kept free
+        self._guess_votes = 0  # the probes in a row that found free the second call a guessed room keeps free
         self._step = 1  # the calls the last probe that passed took back
+        self._counted_from = calls  # the room before the 429s that are counting it down
         self._unconfirmed = False  # the last probe passed, the one before did not
         self._probe: _Probe | None = None
         self._climbing = False  # the last probe passed: the next goes at the next chance
@@ -248,18 +249,21 @@ class WindowLimiter:
     def _lower(self, now: float) -> None:
         in_window = self._in_window(now)
         cap = in_window - 1 if in_window else self.budget - 1
+        if not self.learning(now):
+            self._counted_from = self.budget + self._spare  # a new run of 429s: the room before it
         shown = self.budget + self._spare  # the calls the 429s so far showed room for
         fits = max(1, min(shown - 1, cap))
         if fits == shown - 1 and self._small(fits):
-            # Counted down by a burst's 429s, a small room is a guess, likely a call or two too high
-            # (see the module's docstring): keep two calls free until the first probe measures it.
-            self._spare = min(2, fits - 1)
+            # Counted down by 429s, a small room is likely a call too high (see the module's docstring):
+            # keep that call free. Counted down by a burst's (three or more), it is a guess, maybe two
+            # too high: keep two free until probes measure it.
+            self._spare = min(2 if self._counted_from - fits >= 3 else 1, fits - 1)
         else:
             # A large room, or one set by the starts in the window (that many did not fit).
             self._spare = 0
         self.budget = fits - self._spare
         self._last_throttled = self._clean_since = now
-        self._probe, self._climbing, self._blocked, self._guess_confirmed, self._lease = None, False, None, False, None
+        self._probe, self._climbing, self._blocked, self._guess_votes, self._lease = None, False, None, 0, None
         if self._starts:
             self._next_even = max(self._next_even, self._starts[-1] + self.window / self.budget)
 
@@ -274,31 +278,38 @@ class WindowLimiter:
         if not probe.answered_429 and probe.sent >= min(probe.calls, 2):  # room for every one of them
             # One call back, then twice as many at each pass in a row: a single pass may be a moment
             # when the other's calls were late, and the probe right after it tells.
-            self._step = 2 * self._step if self._climbing else 1
+            self._step = 2 * self._step if self._climbing and not self._unconfirmed else 1
             self._spare = 1 if self._small(self.budget + admitted) else 0
             raised = max(1, min(self._step, admitted - self._spare))
             self.budget = min(self.ceiling, self.budget + raised)
             self._step = raised
             self._probe_windows = FIRST_PROBE_WINDOWS
-            self._probe_calls = 2 * probe.calls
+            # The probe after a single pass checks it at the same size; after two in a row, twice the size.
+            self._probe_calls = probe.calls if not self._climbing else 2 * probe.calls
             self._unconfirmed = not self._climbing
             self._climbing = self.budget < self.ceiling
-            self._guess_confirmed = False
+            self._guess_votes = 0
             return
         if self._climbing and self._unconfirmed:
             self.budget = max(1, self.budget - self._step)  # the one pass before was such a moment
         # Answered 429: the calls admitted were all the free room at that moment. A probe never raises
         # the budget on one such moment: a call admitted while one of the other's was late or early is
-        # no room, and taking it costs the other a call per window. The budget a burst's 429s guessed
-        # (two calls kept free) takes one back only when two probes in a row found that call free.
+        # no room, and taking it costs the other a call per window. A room a burst's 429s guessed (two
+        # calls kept free) takes one back once two probes in a row found that call free too (a single
+        # probe's calls arrive over up to `jitter` seconds, and one of the other's may leave the window
+        # meanwhile), and keeps it free as soon as one found only the other one free; a probe that found
+        # not even the call kept free lowers the budget (and ends the guess).
         wanted = 1 if self._small(self.budget) else 0
         found = probe.sent - probe.answered_429 - wanted
+        guessing = self._spare == 2
         if found < 0:
-            self.budget = max(1, self.budget - 1)
-        elif self._spare == 2 and found >= 1 and self._guess_confirmed:
-            self.budget += 1
-        guessing = self._spare == 2 and found >= 1 and not self._guess_confirmed
-        self._guess_confirmed = guessing
+            self.budget, guessing = max(1, self.budget - 1), False
+        elif guessing and found >= 1:
+            self._guess_votes += 1
+            if self._guess_votes >= 2:
+                self.budget, guessing = self.budget + 1, False
+        else:
+            guessing = False
         self._spare = 2 if guessing else wanted
         self._climbing = False
         self._probe_windows = min(2 * self._probe_windows, MAX_PROBE_WINDOWS)
