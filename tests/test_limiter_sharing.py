@@ -35,6 +35,16 @@ def test_a_small_room_a_burst_counted_keeps_two_calls_free_until_probes_measure_
     assert limiter.budget == 3
 
 
+def test_a_single_429_at_a_small_budget_keeps_one_call_free_not_two():
+    """Not a burst's count: the room it shows is no guess."""
+    limiter = WindowLimiter(25, 5.0, 0.1)
+    limiter.budget = 5  # as learned
+    for _ in range(5):
+        limiter.start(0.0)
+    limiter.throttled(0.3)
+    assert limiter.budget == 3
+
+
 def test_a_large_room_is_used_whole():
     """Another integration uses 10 of 25: room for 15, and all 15 are used."""
     limiter = WindowLimiter(25, 5.0, 0.1)
