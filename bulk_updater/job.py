@@ -25,7 +25,7 @@ from . import notes
 from . import options as recorded_options
 from .account import refuse_another_account
 from .application.ending import finished_hint
-from .calls import LeadSquaredClient, RetryPolicy, WindowLimiter, open_session
+from .calls import LeadSquaredClient, RetryPolicy, account_limiter, open_session
 from .credentials import Credentials
 from .errors import Declined, FolderError, InputError, StoppedAtOnce
 from .options import STOP_WAIT, RunOptions
@@ -374,7 +374,7 @@ class Job:
         self.record, self.source, self.out_dir, self.settings, self.options = record, source, out_dir, send, options
         self.rerun, self.undo_from, self.acted_on = rerun, undo_from, acted_on
         self.hooks = options.hooks
-        self.limiter = WindowLimiter(send.rate.calls, send.rate.period, send.jitter)
+        self.limiter = account_limiter(send, self.note)  # shared with the account's other jobs, here and in other processes
         self.stats = RunStats()  # this session's calls: the runner's, and the send steps' second calls
         self.tally = self.hooks.tally if self.hooks.tally is not None else Tally()  # its counts as it goes
 

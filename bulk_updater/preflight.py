@@ -12,7 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from .account import Account
-from .calls import Action, CallResult, LeadSquaredClient, RetryPolicy, WindowLimiter, call_until_decided, open_session
+from .calls import Action, CallResult, LeadSquaredClient, RetryPolicy, WindowLimiter, account_limiter, call_until_decided, open_session
 from .errors import AuthError, ConnectError, InputError
 from .hosts import hostname, netloc, region_of
 from .server_text import printable
@@ -104,7 +104,7 @@ async def preflight(send: SendSettings, limiter: WindowLimiter | None = None) ->
 
 async def fetch_identity(send: SendSettings, limiter: WindowLimiter | None = None, policy: RetryPolicy | None = None) -> Identity:
     """Ask LeadSquared who the keys belong to, retrying what the policy retries (429, 5xx, timeouts)."""
-    limiter = limiter or WindowLimiter(send.rate.calls, send.rate.period, send.jitter)
+    limiter = limiter or account_limiter(send)
     policy = policy or RetryPolicy.of(send)
     async with open_session(1) as session:
         client = LeadSquaredClient(session, send.host, send.credentials, send.timeout)

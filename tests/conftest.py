@@ -43,6 +43,16 @@ def read_report(path: Path) -> list[dict[str, str]]:
         return list(csv.DictReader(f))
 
 
+@pytest.fixture(autouse=True)
+def _ledger_of_the_test(tmp_path_factory, monkeypatch):
+    """Each test's ledgers of calls (calls/ledger.py) live in a folder of its own, never in the user's
+    state folder: set for subprocesses, and for code that runs in process with another environment."""
+    folder = tmp_path_factory.mktemp("state")
+    monkeypatch.setenv("BULK_UPDATER_STATE_DIR", str(folder))
+    monkeypatch.setattr("bulk_updater.calls.ledger.state_folder", lambda: Path(os.environ.get("BULK_UPDATER_STATE_DIR") or folder))
+    return folder
+
+
 @pytest.fixture
 def sandbox():
     """Start a sandbox with the given config fields; stopped after the test."""

@@ -11,9 +11,10 @@ What the model keeps from the sandbox, because the outcome turns on it:
 - the tool: the key check, then one read, then `rows` updates by `workers` workers; a call
   answered 429 is reported to the limiter and sent again at once (the limiter paces it).
 
-`python tests/sharing_sim.py [--other 20] [--seeds 200] [--other-late 0.006]` prints, over many seeds, the
-other integration's 429s (in the opening window and after), ours, and the run's length; a test
-(tests/test_limiter_sharing.py) holds the sharing targets over a few seeds.
+`python tests/sharing_sim.py [--other 20] [--seeds 200] [--other-late 0.006] [--other-jitter 0.1]
+[--other-stops 60 --rows 1500] [--today]` prints, over many seeds, the other integration's 429s (in
+the opening window and after), ours, and the run's length; tests/test_limiter_sharing.py holds the
+sharing targets over a few seeds.
 """
 
 from __future__ import annotations
@@ -53,6 +54,18 @@ class Outcome:
     in_run: float = 0.0  # to the last update's arrival
     budgets: list[tuple[float, int]] = field(default_factory=list)  # (time, budget) at each change
     blame: list[str] = field(default_factory=list)  # for each other 429: what of ours was in its window
+    other_stopped: float | None = None  # the other's last call, when it stopped
+
+    def back_to_ceiling(self, calls: int = CALLS) -> float | None:
+        """Seconds from the other's last call to the end of the first of the windows (period + jitter each,
+        from its last call) that holds `calls` - 1 or more of ours: the pace is back at the ceiling."""
+        if self.other_stopped is None:
+            return None
+        since, width = self.other_stopped, PERIOD + JITTER
+        for k in range(int((max(self.our_arrivals, default=since) - since) / width) + 1):
+            if sum(since + k * width <= t < since + (k + 1) * width for t in self.our_arrivals) >= calls - 1:
+                return (k + 1) * width
+        return None
 
     @property
     def other_after_opening(self) -> int:
@@ -62,20 +75,27 @@ class Outcome:
 class SharedServer:
     """The sandbox's counter, fed the other integration's calls up to each moment asked."""
 
-    def __init__(self, other: int, rng: random.Random, late: float) -> None:
+    def __init__(self, other: int, rng: random.Random, late: float, jitter: float = 0.0, stops: float = float("inf")) -> None:
         self.counter = CallCounter(CALLS, PERIOD, "sliding")
-        self.other, self.rng, self.late = other, rng, late
+        self.other, self.rng, self.late, self.jitter, self.stops = other, rng, late, jitter, stops
         self.next_other = 0.0 if other else float("inf")
+        self.in_transit: list[float] = []  # the other's calls sent, by arrival
         self.other_throttled_at: list[float] = []
+        self.other_last = -1.0  # the other's last call sent
 
     def advance(self, now: float) -> None:
-        """The other integration's calls before `now`, in order."""
-        while self.next_other <= now:
-            at = self.next_other
+        """The other integration's calls that arrive up to `now`, in order."""
+        while self.next_other <= now and self.next_other < self.stops:
+            sent = self.next_other
+            self.other_last = sent
+            # Its transit: the sandbox's --other-jitter (0 for the sandbox's own even neighbour).
+            heapq.heappush(self.in_transit, sent + (self.rng.uniform(0, self.jitter) if self.jitter else 0.0))
+            # aiolimiter's leaky bucket of one: the next call a spacing later, plus the wake-up's lateness.
+            self.next_other = sent + PERIOD / self.other + self.rng.uniform(0, self.late)
+        while self.in_transit and self.in_transit[0] <= now:
+            at = heapq.heappop(self.in_transit)
             if not self.counter.admit(at):
                 self.other_throttled_at.append(at)
-            # aiolimiter's leaky bucket of one: the next call a spacing later, plus the wake-up's lateness.
-            self.next_other = at + PERIOD / self.other + self.rng.uniform(0, self.late)
 
     def admit(self, now: float) -> bool:
         self.advance(now)
@@ -90,10 +110,18 @@ def simulate(
     workers: int = 25,
     other_late: float = 0.003,
     start_up: tuple[float, float] = (0.2, 0.5),
+    other_jitter: float = 0.0,
+    other_stops: float = float("inf"),
+    our_late: float = 0.0,
 ) -> Outcome:
+    """`other_jitter`: the other's calls arrive 0-that late (transit, not caught up); `other_stops`:
+    it sends nothing from that many seconds after the tool starts; `our_late`: our updates arrive up to
+    that much later than the jitter allowance (a loaded machine)."""
     rng = random.Random(seed)
-    server = SharedServer(other, rng, other_late)
+    begin = WARM_UP + rng.uniform(*start_up)
+    server = SharedServer(other, rng, other_late, other_jitter, begin + other_stops)
     limiter = make_limiter()
+    take = getattr(limiter, "take", None) or (lambda now: now if limiter.next_start(now) <= now and limiter.start(now) is None else limiter.next_start(now))
     out = Outcome()
     events: list[tuple[float, int, Callable[[float], None]]] = []
     order = itertools.count()
@@ -112,12 +140,11 @@ def simulate(
     def acquire(then: Callable[[float], None]) -> Callable[[float], None]:
         """As `WindowLimiter.acquire`: re-read on every wake-up, then start."""
         def attempt(now: float) -> None:
-            start = limiter.next_start(now)
+            start = take(now)
             note_budget(now)
             if start > now:
                 at(start, attempt)
                 return
-            limiter.start(now)
             then(now)
         return attempt
 
@@ -158,7 +185,7 @@ def simulate(
         if rows_left[0] <= 0:
             return
         rows_left[0] -= 1
-        at(now, send("update", lambda: rng.uniform(0, JITTER), worker_next))
+        at(now, send("update", lambda: rng.uniform(0, JITTER + our_late), worker_next))
 
     def after_read(now: float) -> None:
         for _ in range(workers):
@@ -167,7 +194,6 @@ def simulate(
     def after_key_check(now: float) -> None:
         at(now, send("read", lambda: 0.0, after_read))
 
-    begin = WARM_UP + rng.uniform(*start_up)
     at(begin, send("key check", lambda: 0.0, after_key_check))
     while events:
         now, _, action = heapq.heappop(events)
@@ -180,6 +206,7 @@ def simulate(
     out.our_throttled_at = [t - base for t in out.our_throttled_at]
     out.our_arrivals = [t - base for t, _ in ours]
     out.budgets = [(t - base, b) for t, b in out.budgets]
+    out.other_stopped = server.other_last - base if other_stops != float("inf") else None
     for t in server.other_throttled_at:
         if t >= base - 0.01:
             inside = [what for when, what in ours if t - PERIOD < when <= t]
@@ -210,24 +237,33 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--seeds", type=int, default=100)
     parser.add_argument("--ceiling", type=int, default=CALLS, help="the limiter's calls (--headroom)")
     parser.add_argument("--other-late", type=float, default=0.003)
+    parser.add_argument("--other-jitter", type=float, default=0.0, help="the other's calls arrive 0-this late (transit)")
+    parser.add_argument("--other-stops", type=float, default=float("inf"), help="the other stops this many seconds after the run starts")
     parser.add_argument("--show", type=int, default=3, help="print the blame of this many bad runs")
-    parser.add_argument("--probe-windows", type=int, help="the limiter's PROBE_WINDOWS (e.g. 8, to see a shorter wait)")
-    parser.add_argument("--no-spare", action="store_true", help="no call kept free below half the ceiling (to compare)")
+    parser.add_argument("--first-probe-windows", type=int, help="the limiter's FIRST_PROBE_WINDOWS")
+    parser.add_argument("--today", action="store_true", help="the limiter before the shared ledger (tests/bench/today_limiter.py)")
     args = parser.parse_args(argv)
-    if args.probe_windows:
-        limiter_module.PROBE_WINDOWS = args.probe_windows
-    if args.no_spare:
-        limiter_module.SPARE_AT_OR_BELOW = 0.0
+    if args.first_probe_windows:
+        limiter_module.FIRST_PROBE_WINDOWS = args.first_probe_windows
+    make: Callable[[], WindowLimiter] = lambda: WindowLimiter(args.ceiling, PERIOD, JITTER)  # noqa: E731
+    if args.today:
+        sys.path.insert(0, str(Path(__file__).resolve().parent / "bench"))
+        from today_limiter import WindowLimiter as TodaysLimiter
+
+        make = lambda: TodaysLimiter(args.ceiling, PERIOD, JITTER)  # type: ignore[assignment,return-value]  # noqa: E731
     outcomes = []
     shown = 0
     for seed in range(args.seeds):
-        o = simulate(args.other, args.rows, seed, lambda: WindowLimiter(args.ceiling, PERIOD, JITTER), other_late=args.other_late)
+        o = simulate(args.other, args.rows, seed, make, other_late=args.other_late, other_jitter=args.other_jitter, other_stops=args.other_stops)
         outcomes.append(o)
         if (len(o.other_throttled_at) > 5 or o.other_after_opening) and shown < args.show:
             shown += 1
             print(f"-- seed {seed}: budgets {o.budgets}")
             print("\n".join(o.blame))
     print(summary(outcomes))
+    if args.other_stops != float("inf"):
+        backs = [o.back_to_ceiling() for o in outcomes]
+        print(f"back to {CALLS} a window after the other's last call, s: {[None if b is None else round(b, 1) for b in backs]}")
 
 
 if __name__ == "__main__":

@@ -17,7 +17,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from bulk_updater.calls import WindowLimiter
-from bulk_updater.calls.limiter import CLEAN_WINDOWS_PER_STEP, PROBE_WINDOWS
+from bulk_updater.calls.limiter import FIRST_PROBE_WINDOWS
 from bulk_updater.sandbox.limits import MODES, CallCounter
 
 CALLS, PERIOD, JITTER = 5, 0.1, 0.03
@@ -215,38 +215,31 @@ async def test_no_queued_worker_starts_outside_the_new_budget():
     await asyncio.gather(*tasks)
     later = [t for t in times if t > throttled_at]
     assert len(later) == 7
-    # Until a call is won back (two clean windows), no window holds more than the new budget.
+    # Until a probe may take a call back (two clean windows), no window holds more than the new budget.
     assert most_in_any_window(times, period) <= 5
-    before_win_back = [t for t in later if t < throttled_at + CLEAN_WINDOWS_PER_STEP * period]
+    before_win_back = [t for t in later if t < throttled_at + FIRST_PROBE_WINDOWS * period]
     assert len(before_win_back) == 3
     assert most_in_any_window(before_win_back, period) <= 3
 
 
-def test_two_clean_windows_win_one_call_back_below_the_room_then_probes_are_rare():
+def test_time_alone_wins_nothing_back():
+    """Clean windows only make a probe due; the budget comes back when probes find the room."""
     limiter = WindowLimiter(10, 1.0, 0.0)
     for _ in range(3):
         limiter.start(0.0)
     limiter.throttled(0.5)  # at a budget of 10, with only 3 of ours in the window: down to 2
     assert limiter.budget == 2
-    step = CLEAN_WINDOWS_PER_STEP * limiter.window
-    limiter.next_start(0.5 + step - 0.01)
+    for k in range(1, 50):
+        limiter.next_start(0.5 + k)
     assert limiter.budget == 2
-    for k in range(1, 9):
-        limiter.next_start(0.5 + k * step)
-    assert limiter.budget == 9  # one call each two windows, up to below the room (10)
-    won_back_at = 0.5 + 7 * step
-    limiter.next_start(won_back_at + PROBE_WINDOWS * limiter.window - 0.01)
-    assert limiter.budget == 9  # 10 is a probe: it waits 8 windows
-    limiter.next_start(won_back_at + PROBE_WINDOWS * limiter.window)
-    assert limiter.budget == 10
 
 
 def test_the_budget_never_grows_above_the_ceiling():
+    """After a 429, probes that find the room free climb back to the ceiling (the rate after --headroom), never above it."""
     limiter = WindowLimiter(5, 1.0, 0.0)
-    limiter.throttled(0.0)
-    for k in range(1, 200):
-        limiter.next_start(float(k))
-    assert limiter.budget == 5  # the rate after --headroom
+    sim = Simulation(limiter, 10, 150, latency=lambda r: 0.05, throttle=lambda n, t: n == 6).run()
+    assert limiter.budget == 5
+    assert most_in_any_window(sim.starts, 1.0) <= 5
 
 
 def test_headroom_is_a_ceiling_the_learning_never_exceeds():
@@ -290,16 +283,18 @@ def test_the_log_of_starts_holds_one_window_at_a_lifted_limit():
 
 
 def test_a_probe_into_a_full_room_makes_the_next_wait_longer():
+    """Another integration leaves no room above 4 of 5: each probe is answered 429, and each waits twice as long as the last."""
+    server = CallCounter(5, 1.0, "sliding")
+    other = [0.5 + k for k in range(-2, 200)]  # one call a second: room for 4 of ours
     limiter = WindowLimiter(5, 1.0, 0.0)
-    limiter.throttled(0.0)  # at 5: the budget falls to 4, the room is 5
+
+    def throttle(n: int, t: float) -> bool:
+        while other and other[0] <= t:
+            server.admit(other.pop(0))
+        return not server.admit(t)
+
+    sim = Simulation(limiter, 8, 500, latency=lambda r: 0.01, throttle=throttle).run()
+    above = sorted({round(t) for t in sim.throttled_at if t > 2})  # the probes' 429s, after the opening
+    gaps = [b - a for a, b in zip(above, above[1:])]
+    assert len(above) >= 4 and all(later > 1.5 * earlier for earlier, later in zip(gaps, gaps[1:])), above
     assert limiter.budget == 4
-    limiter.next_start(PROBE_WINDOWS - 0.01)
-    assert limiter.budget == 4
-    limiter.next_start(PROBE_WINDOWS)  # the probe
-    assert limiter.budget == 5
-    limiter.throttled(PROBE_WINDOWS + 0.5)  # ... answered 429 at once
-    assert limiter.budget == 4
-    limiter.next_start(PROBE_WINDOWS + 0.5 + PROBE_WINDOWS)
-    assert limiter.budget == 4  # not after 8 windows this time
-    limiter.next_start(PROBE_WINDOWS + 0.5 + 2 * PROBE_WINDOWS)
-    assert limiter.budget == 5  # but after 16

@@ -1,10 +1,10 @@
 """requests -> calls: the HTTP calls, their classification, pacing and retry timing."""
 
 from .client import CallResult, Kind, LeadSquaredClient, classify_response, open_session, tls_context
-from .limiter import WindowLimiter
+from .limiter import WindowLimiter, account_limiter
 from .retry import Action, Backoff, Decision, Retrying, RetryPolicy, Tries, call_until_decided
 
 __all__ = [
     "Action", "Backoff", "Decision", "RetryPolicy", "Retrying", "Tries", "call_until_decided",
-    "CallResult", "Kind", "LeadSquaredClient", "WindowLimiter", "classify_response", "open_session", "tls_context",
+    "CallResult", "Kind", "LeadSquaredClient", "WindowLimiter", "account_limiter", "classify_response", "open_session", "tls_context",
 ]

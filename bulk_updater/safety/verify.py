@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..account import refuse_another_account
-from ..calls import LeadSquaredClient, RetryPolicy, WindowLimiter, open_session
+from ..calls import LeadSquaredClient, RetryPolicy, WindowLimiter, account_limiter, open_session
 from ..errors import InputError
 from ..preflight import preflight
 from ..report import files
@@ -131,7 +131,7 @@ async def verify_async(run_dir: Path, send: SendSettings, unverified_account: bo
     record = RunRecord.load(run_dir)
     if record is None or not files.is_present(run_dir / REPORT):
         raise InputError(f"{run_dir} holds no run (no run.json and report.csv)", hint="Give the --out folder of a run, retry or undo.")
-    limiter = WindowLimiter(send.rate.calls, send.rate.period, send.jitter)
+    limiter = account_limiter(send)
     identity = await preflight(send, limiter)
     if not record.replaceable:  # (a dry run sent nothing to any account)
         # Another account's activities read back would be a report on the wrong CRM (and its ids may exist there).

@@ -88,6 +88,8 @@ class SandboxConfig:
     # spaced, or all at once at the start of each period with `other_bursts`.
     other_integration: int = 0
     other_bursts: bool = False
+    other_jitter: float = 0.0  # each of its calls arrives 0 to this many seconds late (transit), not caught up
+    other_stops_after: float | None = None  # it makes no call from this many seconds after the server starts
     counters_only: bool = False  # keep no arrivals or activities (a million-row benchmark)
     # LeadSquared's possible behaviours where its documentation is silent: names from quirks.QUIRKS.
     quirks: frozenset[str] = frozenset()
@@ -110,6 +112,7 @@ class SandboxState:
     other_calls: int = 0  # the other integration's calls, and those answered 429
     other_throttled: int = 0
     other_throttled_at: list[float] = field(default_factory=list)
+    other_last_at: float | None = None  # the other integration's last call so far, server clock
     modified_on: dict[str, str] = field(default_factory=dict)  # activity id -> ModifiedOn of its last update
 
     def to_json(self) -> dict:
@@ -118,6 +121,7 @@ class SandboxState:
             "other_calls": self.other_calls,
             "other_throttled": self.other_throttled,
             "other_throttled_at": self.other_throttled_at,
+            "other_last_at": self.other_last_at,
             "calls": self.calls,
             "throttled": self.throttled,
             "unauthorized": self.unauthorized,
@@ -340,18 +344,27 @@ class Sandbox:
 
     async def _other_calls(self) -> None:
         calls, period = self.config.other_integration, self._counter.period  # type: ignore[union-attr]
+        stops = time.monotonic() + self.config.other_stops_after if self.config.other_stops_after is not None else float("inf")
+        loop = asyncio.get_running_loop()
         if self.config.other_bursts:
-            while True:
+            while time.monotonic() < stops:
                 for _ in range(calls):
                     self._other_call()
                 await asyncio.sleep(period - time.monotonic() % period)
+            return
         pace = AsyncLimiter(1, period / calls)  # a leaky bucket of one: evenly spaced
         while True:
             await pace.acquire()
-            self._other_call()
+            if time.monotonic() >= stops:
+                return
+            if self.config.other_jitter:
+                loop.call_later(self._rng.uniform(0, self.config.other_jitter), self._other_call)
+            else:
+                self._other_call()
 
     def _other_call(self) -> None:
         now = time.monotonic()
+        self.state.other_last_at = now
         self.state.other_calls += 1
         if not self._counter.admit(now):  # type: ignore[union-attr]
             self.state.other_throttled += 1
@@ -467,6 +480,8 @@ def add_sandbox_options(parser: argparse.ArgumentParser) -> None:
         help="another integration sharing the limit makes B calls per period, evenly spaced (default: none)",
     )
     parser.add_argument("--other-bursts", action="store_true", help="the other integration makes its B calls all at once at the start of each period")
+    parser.add_argument("--other-jitter", type=float, default=0.0, metavar="S", help="each of the other integration's calls arrives up to S seconds late (transit)")
+    parser.add_argument("--other-stops-after", type=float, metavar="S", help="the other integration stops S seconds after the sandbox starts (default: never)")
     parser.add_argument("--counters-only", action="store_true", help="keep only counters, no arrivals or activities (for very long runs)")
     parser.add_argument("--region-host", metavar="HOST", help="the API host UserByAccessKey.Get names for the keys (default: the sandbox's own)")
     parser.add_argument(
@@ -505,6 +520,8 @@ def config_from_args(args: argparse.Namespace) -> SandboxConfig:
         region_host=args.region_host,
         other_integration=args.other_integration,
         other_bursts=args.other_bursts,
+        other_jitter=args.other_jitter,
+        other_stops_after=args.other_stops_after,
         counters_only=args.counters_only,
         quirks=frozenset(args.quirk),
     )

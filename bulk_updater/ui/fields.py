@@ -15,7 +15,7 @@ import itertools
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ..calls import LeadSquaredClient, RetryPolicy, WindowLimiter, open_session
+from ..calls import LeadSquaredClient, RetryPolicy, account_limiter, open_session
 from ..requests import UpdateRequest, plan_row
 from ..rows import ReadOptions, open_sheet
 from ..safety.activity import read_activity
@@ -50,7 +50,7 @@ async def first_activity_fields(columns: list[str], first: UpdateRequest | None,
     """`named`: the SchemaNames the page's map names (sent as spelled, as --map's are)."""
     if first is None:
         return ActivityFields(problem="Map the id column to CompanyActivityId to see the fields of the first row's activity.")
-    limiter = WindowLimiter(send.rate.calls, send.rate.period, send.jitter)
+    limiter = account_limiter(send)
     async with open_session(1) as session:
         client = LeadSquaredClient(session, send.host, send.credentials, send.timeout)
         result, activity = await read_activity(client, limiter, first.activity_id, RetryPolicy.of(send))

@@ -9,7 +9,9 @@ tool told the room by hand (`--headroom`), which is the baseline. Targets:
   all in the opening window;
 - other evenly using 20 of 25, no flag: at most 25% of calls answered 429; the other gets at
   most 5, all in the opening window;
-- a bursting other integration: reported, no target.
+- a bursting other integration: reported, no target;
+- other using 20 of 25, its calls 0-0.1 s late: it loses no call after the opening
+  window (a probe may still cost it one now and then: reported beside --headroom 80).
 """
 
 from __future__ import annotations
@@ -36,6 +38,9 @@ CASES = [  # (name, other integration's sandbox options, the tool's options)
     ("20 of 25 evenly, --headroom 80", ["--other-integration", "20"], ["--headroom", "80"]),
     ("10 of 25 in bursts, no flag", ["--other-integration", "10", "--other-bursts"], []),
     ("20 of 25 in bursts, no flag", ["--other-integration", "20", "--other-bursts"], []),
+    # Issue 24: its calls 0-0.1 s late (transit), as a real neighbour's are.
+    ("20 of 25 jittered 0-0.1 s, no flag", ["--other-integration", "20", "--other-jitter", "0.1"], []),
+    ("20 of 25 jittered 0-0.1 s, --headroom 80", ["--other-integration", "20", "--other-jitter", "0.1"], ["--headroom", "80"]),
 ]
 
 
