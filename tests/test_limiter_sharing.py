@@ -175,7 +175,7 @@ def test_another_integration_using_20_of_25_loses_a_call_only_now_and_then_to_a_
 
 
 def test_another_integration_whose_calls_arrive_jittered_is_not_crowded_out():
-    """Issue 24: 20 of 25, its calls spread by 0-0.1 s of transit, lost a call a window to a run that sent 5
+    """20 of 25, its calls spread by 0-0.1 s of transit, lost a call a window to a run that sent 5
     (the burst counted one too many, and a hole in its share looked like room). Now the run sends 3, then 4:
     the other loses a call only now and then, to a probe, never one a window."""
     runs = [simulate(other=20, seed=seed, other_jitter=0.1) for seed in SEEDS]
@@ -201,7 +201,7 @@ def test_another_integration_using_10_of_25_as_with_headroom_40(late):
 
 @pytest.mark.parametrize("other", [10, 20])
 def test_a_neighbour_that_stops_is_reclaimed(other):
-    """Issue 24: another integration uses `other` of 25 for the first 60 s of a 1,500-row run, then stops.
+    """Another integration uses `other` of 25 for the first 60 s of a 1,500-row run, then stops.
     Ideal: 60 s at the room it leaves, then the bound; today's limiter took 1.8 times that (20 of 25)."""
     for seed in range(3):
         run = simulate(other=other, seed=seed, rows=1500, other_stops=60)

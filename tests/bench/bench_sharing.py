@@ -38,7 +38,7 @@ CASES = [  # (name, other integration's sandbox options, the tool's options)
     ("20 of 25 evenly, --headroom 80", ["--other-integration", "20"], ["--headroom", "80"]),
     ("10 of 25 in bursts, no flag", ["--other-integration", "10", "--other-bursts"], []),
     ("20 of 25 in bursts, no flag", ["--other-integration", "20", "--other-bursts"], []),
-    # Issue 24: its calls 0-0.1 s late (transit), as a real neighbour's are.
+    # Its calls 0-0.1 s late (transit), as a real neighbour's are.
     ("20 of 25 jittered 0-0.1 s, no flag", ["--other-integration", "20", "--other-jitter", "0.1"], []),
     ("20 of 25 jittered 0-0.1 s, --headroom 80", ["--other-integration", "20", "--other-jitter", "0.1"], ["--headroom", "80"]),
 ]
