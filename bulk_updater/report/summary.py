@@ -9,11 +9,11 @@ from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+from .. import files
 from ..outcomes import FINISHED_VALUES, Outcome, RowOutcome
 from ..server_text import cut, printable
 from ..stop_reason import StopReason
 from ..wording import counted, message_pattern
-from . import files
 
 # The row's own details in the tool's invalid-row messages: a quoted value (`'abc'`) and the cell
 # (` (cell D7)`). The summary groups on the message without them, so 500 bad ids are one group.

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ..errors import InputError
-from .cell_facts import merged, read_facts
+from .overlay import merged, read_facts
 
 if TYPE_CHECKING:
     import python_calamine as calamine

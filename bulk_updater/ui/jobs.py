@@ -45,7 +45,7 @@ def live_numbers(tally: Tally) -> dict:
 
 
 @dataclass
-class Job:
+class PageJob:
     run_id: str
     out_dir: Path
     command: str  # "run", "retry", "undo", or "resume" (the job the folder holds, with its recorded options)
@@ -82,9 +82,9 @@ class Jobs:
     """The jobs this server started, by run id."""
 
     def __init__(self) -> None:
-        self._jobs: dict[str, Job] = {}
+        self._jobs: dict[str, PageJob] = {}
 
-    def get(self, run_id: str) -> Job | None:
+    def get(self, run_id: str) -> PageJob | None:
         return self._jobs.get(run_id)
 
     def live(self, run_id: str) -> bool:
@@ -100,14 +100,14 @@ class Jobs:
             assert job.thread is not None
             job.thread.join(wait)
 
-    def start(self, job: Job, on_end: Callable[[Job], None] | None = None) -> Job:
+    def start(self, job: PageJob, on_end: Callable[[PageJob], None] | None = None) -> PageJob:
         self._jobs[job.run_id] = job
         job.thread = threading.Thread(target=_work, args=(job, on_end), name=f"job-{job.run_id}", daemon=True)
         job.thread.start()
         return job
 
 
-def _work(job: Job, on_end: Callable[[Job], None] | None) -> None:
+def _work(job: PageJob, on_end: Callable[[PageJob], None] | None) -> None:
     """The job's thread (library.run/retry make their own event loop)."""
     try:
         job.state = "running" if job.state == "starting" else job.state
