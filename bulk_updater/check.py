@@ -16,16 +16,16 @@ from pathlib import Path
 from . import notes
 from .outcomes import Outcome, RowOutcome
 from .report import ReportWriter, Summary, write_failed
-from .report.damage import DamageSigns
 from .report.excel import write_workbook_copies
-from .report.folder import FAILED, REPORT, SUMMARY, open_fresh_out_dir
-from .report.rerun import Rerun
-from .requests import Invalid, NothingToChange, Plan, UpdateRequest, plan_row
+from .retry.damage import DamageSigns
+from .retry.rerun import Rerun
 from .rows import ReadOptions, Row, Sheet, open_sheet
 from .rows.reader import ReadFindings
+from .rundir.folder import FAILED, REPORT, SUMMARY, open_fresh_out_dir
 from .safety.undo import retry_clear_token
 from .settings import CLEAR_TOKEN
 from .stop_reason import StopReason
+from .updates import Invalid, NothingToChange, Plan, UpdateRequest, plan_row
 from .wording import counted
 
 EXAMPLES = 5

@@ -50,13 +50,14 @@ if TYPE_CHECKING:
     from . import check, job, rows
     from .application import ending as job_ending
     from .application import verify_settings as verifying_settings
-    from .report import Summary, run_record
+    from .report import Summary
+    from .rundir import run_record
     from .safety import verify as verifying
 else:
     # Imported when a command first uses them: `--help` and `whoami` start without the readers,
     # the report writers and the progress bar.
     check, job, rows, verifying, job_ending, verifying_settings, run_record = (
-        _Lazy(name) for name in (".check", ".job", ".rows", ".safety.verify", ".application.ending", ".application.verify_settings", ".report.run_record")
+        _Lazy(name) for name in (".check", ".job", ".rows", ".safety.verify", ".application.ending", ".application.verify_settings", ".rundir.run_record")
     )
 
 def cmd_run(args: argparse.Namespace) -> int:
@@ -724,7 +725,7 @@ def _stopped_message(exc: interrupts.Stopped, args: argparse.Namespace) -> str:
 def _os_error(exc: OSError) -> int:
     """An operating-system error on a file outside the run folder (the input, --map, --env-file): a plain message.
 
-    (The run folder's files raise FolderError, which says more: report/files.py.)
+    (The run folder's files raise FolderError, which says more: files.py.)
     """
     print(f"Error: {exc.filename}: {exc.strerror or exc}. Fix it, then run the same command again.", file=sys.stderr)
     return exit_codes.for_error(exc)

@@ -8,7 +8,7 @@ heavy imports. Standard library only, so installing them costs nothing.
 - Before `main` runs (imports): nothing has been read or written; say so and exit.
 - Inside `main`: raise `Stopped` (a KeyboardInterrupt, so `except Exception` never swallows
   it and asyncio lets it through); the CLI prints one line and exits 130 or 143. Every file
-  the tool writes whole is written to a temporary file and renamed (report/files.py), and
+  the tool writes whole is written to a temporary file and renamed (files.py), and
   report.csv is appended line by line, so a stop leaves each file complete or untouched.
 """
 

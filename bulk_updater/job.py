@@ -1,10 +1,10 @@
 """The library entry points: one sheet (or an earlier report) in, one report folder out.
 
-    file -> rows -> requests -> calls -> outcomes -> report
+    file -> rows -> updates -> calls -> outcomes -> report
     (rows)  (requests) (calls)  (outcomes)  (report)
 
 `run` sends a sheet; `retry` sends again the rows of an earlier report that need it. Both
-resume the unfinished run their folder holds (see report/folder.py), and stop cleanly on
+resume the unfinished run their folder holds (see rundir/folder.py), and stop cleanly on
 Ctrl-C or SIGTERM (see stopping.py). `resume` finishes the unfinished run or retry of a
 folder with the options it recorded in run.json (see options.py).
 """
@@ -21,7 +21,7 @@ from dataclasses import InitVar, dataclass
 from pathlib import Path
 from typing import Any
 
-from . import notes
+from . import files, notes
 from . import options as recorded_options
 from .account import refuse_another_account
 from .application.ending import finished_hint
@@ -31,33 +31,33 @@ from .errors import Declined, FolderError, InputError, StoppedAtOnce
 from .options import STOP_WAIT, RunOptions
 from .outcomes import RowOutcome, Runner, RunStats, second_call
 from .preflight import Identity, preflight
-from .report import ReportWriter, Summary, files, write_failed
+from .report import ReportWriter, Summary, write_failed
 from .report.excel import write_workbook_copies
-from .report.folder import FAILED, REPORT, SUMMARY, check_resumable, lock_out_dir, open_out_dir
 from .report.progress import Progress
-from .report.recovery import Recorded
-from .report.rerun import SENT_WITHOUT, Rerun
-from .report.run_record import RUN_FILE, RunRecord, RunState, file_sha256
 from .report.tally import Tally
 from .report.writer import report_header
-from .requests import Plan, activity_to_update, plan_row
-from .requests.counting import Counted, count_rows
+from .retry.rerun import SENT_WITHOUT, Rerun
 from .rows import ReadOptions, Row, open_sheet
 from .rows.reader import ReadFindings
 from .rows.records import is_records, spool_records
+from .rundir.folder import FAILED, REPORT, SUMMARY, check_resumable, lock_out_dir, open_out_dir
+from .rundir.recovery import Recorded
+from .rundir.run_record import RUN_FILE, RunRecord, RunState, file_sha256
 from .safety.activity import Activity
 from .safety.backup import UndoLog
 from .safety.canary import Canary
 from .safety.confirm import FIX_IN_SHEET, FIX_IN_UNDO, SendPlan, about_to_update, reads_first, timezone_warning, zone_to_warn_of
 from .safety.failing import FailureWatch
 from .safety.field_check import ColumnCheck, FieldCheck, names_mapped, say_warnings
-from .safety.options import record_safety
-from .safety.options import recorded as recorded_options_of_safety
+from .safety.recorded_extras import record_safety
+from .safety.recorded_extras import recorded_safety as recorded_options_of_safety
 from .safety.send_steps import SendSteps, add_to_summary, keep_canary_reads, stop_causes, update_step
 from .safety.undo import UndoGuard, UndoSource, retry_clear_token
 from .settings import SendSettings
 from .stop_reason import StopReason
 from .stopping import CAUSE_NAMES, StopOnSignals, StopToken
+from .updates import Plan, activity_to_update, plan_row
+from .updates.counting import Counted, count_rows
 from .wording import counted as counted_noun
 
 __all__ = ["FAILED", "REPORT", "STOP_WAIT", "SUMMARY", "Hooks", "Job", "JobOptions", "RunOptions", "holds_unfinished", "recorded_values", "resume", "retry", "run", "settings_from", "undo"]
@@ -98,7 +98,7 @@ class JobOptions(RunOptions):
     """
 
     restart: bool = False  # start over in a folder that holds another run, instead of refusing
-    # undo: restore even the activities changed since the run (safety/options.py keeps it in the undo's run.json for its resume).
+    # undo: restore even the activities changed since the run (safety/recorded_extras.py keeps it in the undo's run.json for its resume).
     force: bool = False
     # Given again each time (as --yes): act on an existing run (resume, retry of its report, undo) even
     # when no identity of the keys' account can be compared with the run's (account.py). A disagreement

@@ -199,7 +199,7 @@ def resolve(earlier: Mapping[str, dict], given: Mapping[str, Any], defaults: Map
 
 def flag_of(name: str) -> str:
     """How the command line spells what run.json records under `name`: an option's flag, or, for a value recorded
-    beside the options (undo's force, safety/options.py), the flag its name would be."""
+    beside the options (undo's force, safety/recorded_extras.py), the flag its name would be."""
     return BY_NAME[name].flag if name in BY_NAME else "--" + name.replace("_", "-")
 
 

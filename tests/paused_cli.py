@@ -48,7 +48,7 @@ def pause_in_key_check(marker: Path) -> None:
 
 
 def pause_in_failed_csv(marker: Path) -> None:
-    from bulk_updater.report import files
+    from bulk_updater import files
 
     write = files.GuardedFile.write
 

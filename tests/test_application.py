@@ -22,8 +22,8 @@ from bulk_updater.errors import Declined
 from bulk_updater.outcomes import Outcome, RowOutcome
 from bulk_updater.preflight import fetch_identity
 from bulk_updater.report import Summary
-from bulk_updater.report.run_record import RunRecord, RunState
 from bulk_updater.rows import Row
+from bulk_updater.rundir.run_record import RunRecord, RunState
 
 HEADER = ["CompanyActivityId", "Status"]
 
@@ -150,7 +150,7 @@ def test_the_tally_starts_from_the_earlier_sessions_and_ends_on_the_summary():
 
 
 async def test_the_page_serves_a_run_folders_files_only_as_regular_files(ui, tmp_path):  # noqa: F811
-    """A report.csv planted as a link to another file is neither listed nor served (report/files.py refuses it).
+    """A report.csv planted as a link to another file is neither listed nor served (files.py refuses it).
     Mutant killed: the file served by aiohttp's FileResponse, which follows the link."""
     server = ui({})
     folder = tmp_path / "ws" / "runs" / "20260101-000000-abcdef"

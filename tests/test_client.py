@@ -6,8 +6,8 @@ import aiohttp
 import pytest
 
 from bulk_updater.calls import Kind, LeadSquaredClient, classify_response
-from bulk_updater.requests import UpdateRequest
 from bulk_updater.settings import Credentials
+from bulk_updater.updates import UpdateRequest
 
 HOST = "https://api-in21.leadsquared.com"
 URL = HOST + "/v2/CompanyActivity.svc/Update"

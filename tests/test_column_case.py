@@ -13,7 +13,7 @@ from conftest import new_ids, read_report, write_csv
 from test_ui_guard import fetch, posting, signed_in, ui  # noqa: F401  (the `ui` fixture)
 from test_ui_safety_net import _environ, _finished, _to_confirm
 
-from bulk_updater.report.run_record import RunRecord
+from bulk_updater.rundir.run_record import RunRecord
 
 
 def clashing(tmp_path, ids, column: str = "status"):

@@ -87,7 +87,7 @@ def test_a_401_wins_over_the_throttle_timeout_that_ran_out_at_the_same_time(tmp_
 
 
 def test_a_later_successful_row_supersedes_a_retried_rows_note(tmp_path, sandbox, bulk):
-    """Bug: supersession skips the fields a later row set, but sends the note anyway (report/rerun.py):
+    """Bug: supersession skips the fields a later row set, but sends the note anyway (retry/rerun.py):
     the retry writes the older note over the newer one."""
     x = new_ids(1)[0]
     box = sandbox(script=("503",))  # row 2 fails; row 3 succeeds
@@ -158,7 +158,7 @@ def test_the_redactor_keeps_masking_every_key_it_was_given():
 
 
 def test_a_symlink_swapped_in_after_the_check_is_refused_when_opening(tmp_path, sandbox, bulk, monkeypatch):
-    """Bug: an output file opened without O_NOFOLLOW (report/files.py). The lstat before opening finds
+    """Bug: an output file opened without O_NOFOLLOW (files.py). The lstat before opening finds
     no symlink; one put in the file's place before the open (another process, racing) must still be
     refused, or the report is appended to whatever file the link names."""
     box = sandbox()

@@ -15,8 +15,8 @@ from workbooks import OdsFormula, patch_zip_part, write_ods, write_ods_like_libr
 
 from bulk_updater import cli
 from bulk_updater.check import check
-from bulk_updater.requests import Invalid, UpdateRequest, plan_row
 from bulk_updater.rows import ReadOptions, cell_text, open_sheet
+from bulk_updater.updates import Invalid, UpdateRequest, plan_row
 
 ID = "255539a4-0380-4b8c-84db-7746b46c3fe2"
 HEADER = ["CompanyActivityId", "Status"]

@@ -17,9 +17,8 @@ from pathlib import Path
 import pytest
 from conftest import cli_env, new_ids, read_report, untouched, write_csv
 
-from bulk_updater import cli, exit_codes
+from bulk_updater import cli, exit_codes, files
 from bulk_updater.errors import FolderError
-from bulk_updater.report import files
 
 HEADER = ["CompanyActivityId", "ActivityNote", "Status"]
 FAST = ["--rate", "1000/1", "--no-progress"]

@@ -10,8 +10,8 @@ from bulk_updater import cli
 from bulk_updater.check import check
 from bulk_updater.errors import BulkUpdaterWarning, InputError
 from bulk_updater.report import Summary
-from bulk_updater.requests import Invalid, plan_row
 from bulk_updater.rows import ReadOptions, Row, open_sheet
+from bulk_updater.updates import Invalid, plan_row
 
 ID = "6513270e-269d-4e4b-9d0a-8d3a6a8c2f10"
 

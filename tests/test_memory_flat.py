@@ -15,9 +15,9 @@ from conftest import write_csv
 from bulk_updater import job
 from bulk_updater.calls import CallResult, Kind, LeadSquaredClient
 from bulk_updater.credentials import Credentials
-from bulk_updater.requests import UpdateRequest, counting
 from bulk_updater.rows import Row
 from bulk_updater.settings import CLEAR_TOKEN, Rate, SendSettings
+from bulk_updater.updates import UpdateRequest, counting
 
 HEADER = ["CompanyActivityId", "ActivityNote", "Status"]
 ROWS = 3_000

@@ -20,11 +20,11 @@ from bulk_updater.job import Hooks, JobOptions
 from bulk_updater.option_spec import FLAG, SEND, TEXT
 from bulk_updater.option_spec import option as declared_option
 from bulk_updater.options import BY_NAME, DEFAULTS, OPTIONS, VERIFY_TAKES, RunOptions
-from bulk_updater.report.run_record import RunRecord
 from bulk_updater.rows import ReadOptions
+from bulk_updater.rundir.run_record import RunRecord
 from bulk_updater.settings import Rate, SendSettings
 from bulk_updater.stopping import StopToken
-from bulk_updater.ui import options as page
+from bulk_updater.ui import options_screen as page
 from bulk_updater.ui.verifying import verify_send
 
 ROOT = Path(__file__).parent.parent

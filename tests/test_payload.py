@@ -1,5 +1,5 @@
-from bulk_updater.requests import Invalid, NothingToChange, UpdateRequest, plan_row
 from bulk_updater.rows import Row
+from bulk_updater.updates import Invalid, NothingToChange, UpdateRequest, plan_row
 
 ID = "255539a4-0380-4b8c-84db-7746b46c3fe2"
 

@@ -10,8 +10,8 @@ from conftest import cli_env, new_ids, read_report, write_csv
 from bulk_updater import cli
 from bulk_updater.errors import BulkUpdaterWarning
 from bulk_updater.report import excel
-from bulk_updater.requests import plan_row
 from bulk_updater.rows import open_sheet
+from bulk_updater.updates import plan_row
 
 HEADER = ["CompanyActivityId", "Status", "mx_Code"]
 

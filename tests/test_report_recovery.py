@@ -8,12 +8,12 @@ from conftest import read_report, write_csv
 from bulk_updater.errors import InputError
 from bulk_updater.outcomes import Outcome, RowOutcome
 from bulk_updater.report import ReportWriter, Summary
-from bulk_updater.report.folder import lock_out_dir, open_out_dir
-from bulk_updater.report.recovery import recover_report
-from bulk_updater.report.rerun import Rerun
-from bulk_updater.report.run_record import RunRecord, RunState
 from bulk_updater.report.writer import report_header
+from bulk_updater.retry.rerun import Rerun
 from bulk_updater.rows import Row, open_sheet
+from bulk_updater.rundir.folder import lock_out_dir, open_out_dir
+from bulk_updater.rundir.recovery import recover_report
+from bulk_updater.rundir.run_record import RunRecord, RunState
 
 ID = "255539a4-0380-4b8c-84db-7746b46c3fe2"
 COLUMNS = ["CompanyActivityId", "ActivityNote"]

@@ -9,9 +9,9 @@ import tracemalloc
 
 from conftest import read_report
 
-from bulk_updater.report.recovery import recover_report
-from bulk_updater.report.rowset import RowSet
 from bulk_updater.report.writer import report_header
+from bulk_updater.rundir.recovery import recover_report
+from bulk_updater.rundir.rowset import RowSet
 
 COLUMNS = ["CompanyActivityId", "ActivityNote"]
 HEADER = report_header(COLUMNS)

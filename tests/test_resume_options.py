@@ -19,7 +19,7 @@ import bulk_updater
 from bulk_updater import cli, job
 from bulk_updater.errors import InputError
 from bulk_updater.options import refuse_mismatch
-from bulk_updater.report.run_record import RunRecord
+from bulk_updater.rundir.run_record import RunRecord
 from bulk_updater.settings import Credentials, Rate, SendSettings
 
 HEADER = ["CompanyActivityId", "Status"]

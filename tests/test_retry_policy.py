@@ -15,10 +15,10 @@ from bulk_updater.calls import Action, Backoff, CallResult, Kind, RetryPolicy, T
 from bulk_updater.errors import AuthError, ConnectError
 from bulk_updater.outcomes import Outcome, Runner
 from bulk_updater.preflight import fetch_identity
-from bulk_updater.requests import plan_row
 from bulk_updater.rows import Row
 from bulk_updater.safety.activity import read_activity
 from bulk_updater.settings import Credentials, SendSettings
+from bulk_updater.updates import plan_row
 
 IDS = [f"255539a4-0380-4b8c-84db-{n:012d}" for n in range(300)]
 OK = CallResult(Kind.SUCCESS, 200)

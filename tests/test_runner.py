@@ -8,9 +8,9 @@ import aiohttp
 
 from bulk_updater.calls import Backoff, CallResult, Kind, LeadSquaredClient, WindowLimiter
 from bulk_updater.outcomes import Outcome, RetryPolicy, Runner
-from bulk_updater.requests import plan_row
 from bulk_updater.rows import Row
 from bulk_updater.settings import Credentials
+from bulk_updater.updates import plan_row
 
 HOST = "https://api-in21.leadsquared.com"
 URL = HOST + "/v2/CompanyActivity.svc/Update"

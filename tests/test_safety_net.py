@@ -455,8 +455,8 @@ def test_verify_reads_the_account_the_run_wrote_to(tmp_path, sandbox, bulk, monk
 
 
 def test_the_counting_pass_agrees_with_the_plan_of_every_row():
-    from bulk_updater.requests import UpdateRequest, activity_to_update, plan_row
     from bulk_updater.rows import Row
+    from bulk_updater.updates import UpdateRequest, activity_to_update, plan_row
 
     a = new_ids(1)[0]
     cases = [

@@ -23,9 +23,9 @@ from conftest import cli_env, read_report
 from bulk_updater.calls import CallResult, Kind, RetryPolicy
 from bulk_updater.outcomes import Outcome, RowOutcome, Runner
 from bulk_updater.report import ReportWriter
-from bulk_updater.requests import Plan, plan_row
 from bulk_updater.rows import Row
 from bulk_updater.stopping import StopOnSignals
+from bulk_updater.updates import Plan, plan_row
 
 ROWS = 100_000
 COLUMNS = ["CompanyActivityId", "Status"]

@@ -19,8 +19,8 @@ import trustme
 from bulk_updater.calls import Backoff, Kind, LeadSquaredClient, RetryPolicy, open_session
 from bulk_updater.errors import ConnectError
 from bulk_updater.preflight import fetch_identity
-from bulk_updater.requests import UpdateRequest
 from bulk_updater.settings import Credentials, SendSettings
+from bulk_updater.updates import UpdateRequest
 
 KEYS = Credentials("access-key-0123456789", "secret-key-0123456789")
 REQUEST = UpdateRequest("255539a4-0380-4b8c-84db-7746b46c3fe2", "note", (("Status", "Won"),))

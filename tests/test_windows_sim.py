@@ -303,7 +303,7 @@ def test_a_second_command_writing_the_folder_is_refused_on_windows_too(windows, 
     ids = [str(uuid.uuid4()) for _ in range(3)]
     box = sandbox()
     sheet = write_csv(tmp_path / "edits.csv", [["CompanyActivityId", "Status"], *[[i, "Won"] for i in ids]])
-    folder = windows.module("bulk_updater.report.folder")
+    folder = windows.module("bulk_updater.rundir.folder")
 
     with folder.lock_out_dir(tmp_path / "out"):  # the other command, still writing
         code, out, err = command(windows, box, capsys, monkeypatch, "run", str(sheet), "--out", str(tmp_path / "out"), "--yes")
@@ -351,8 +351,8 @@ def test_the_page_server_stops_on_ctrl_c_without_add_signal_handler(windows, tmp
 @pytest.mark.parametrize("no_follow", ["the system's O_NOFOLLOW", "none (Windows)"])
 @pytest.mark.parametrize("use", ["open_append", "open_lock", "open_read"])
 def test_a_link_swapped_in_between_the_check_and_the_open_is_refused_with_or_without_o_nofollow(tmp_path, monkeypatch, no_follow, use):
+    from bulk_updater import files
     from bulk_updater.errors import FolderError
-    from bulk_updater.report import files
 
     if no_follow.startswith("none"):
         monkeypatch.setattr(files, "_NO_FOLLOW", 0)

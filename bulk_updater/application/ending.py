@@ -13,8 +13,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ..report.folder import FAILED
-from ..report.run_record import RunRecord, RunState
+from ..rundir.folder import FAILED
+from ..rundir.run_record import RunRecord, RunState
 from ..stop_reason import StopReason
 
 FAILED_XLSX = "failed.xlsx"

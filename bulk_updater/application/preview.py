@@ -15,10 +15,10 @@ from pathlib import Path
 
 from ..check import CheckResult
 from ..preflight import Identity
-from ..requests.counting import count_rows
 from ..safety.confirm import SendPlan, about_to_update, reads_first, timezone_warning, zone_to_warn_of
 from ..safety.undo import UndoSource
 from ..settings import Rate
+from ..updates.counting import count_rows
 
 
 @dataclass(frozen=True)

@@ -23,8 +23,8 @@ if TYPE_CHECKING:
     import aiohttp
 
 from ..credentials import Credentials
-from ..requests import UpdateRequest
 from ..server_text import cut
+from ..updates import UpdateRequest
 from .endpoints import RETRIEVE_PATH, UPDATE_PATH, USER_PATH
 
 # Gateway and overload answers: the call never reached the application, so it may succeed later.

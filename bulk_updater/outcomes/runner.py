@@ -20,9 +20,9 @@ from collections.abc import Awaitable, Callable, Iterable, Iterator
 from dataclasses import dataclass
 
 from ..calls import Action, CallResult, Kind, RetryPolicy, Tries, WindowLimiter
-from ..requests import Invalid, NothingToChange, Plan, UpdateRequest
 from ..rows import Row
 from ..stop_reason import StopReason
+from ..updates import Invalid, NothingToChange, Plan, UpdateRequest
 from .outcome import Outcome, RowOutcome
 
 # After a stop, the rows left get their not_sent lines this many at a time between yields to

@@ -19,8 +19,7 @@ import tempfile
 import threading
 from pathlib import Path
 
-from .. import notes
-from . import files
+from .. import files, notes
 from .writer import REPORT_ENCODING
 
 # Excel's rules for a sheet's name (an .ods sheet may have a name Excel refuses).

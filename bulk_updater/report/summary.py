@@ -8,11 +8,11 @@ from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+from .. import files
 from ..outcomes import FINISHED_VALUES, Outcome, RowOutcome
 from ..server_text import cut, printable
 from ..stop_reason import StopReason
 from ..wording import Shape, counted
-from . import files
 
 # The tool's invalid-row messages: their quoted values (`'abc'`) and cells (`(cell D7)`) are the row's
 # own details, masked in the group's key (so 500 bad ids are one group); a server's quoted words are kept.

@@ -9,9 +9,9 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import TextIO
 
+from .. import files
 from ..outcomes import RowOutcome
 from ..server_text import spreadsheet_safe
-from . import files
 from .summary import needs_a_look
 
 # A UTF-8 byte-order mark opens every report CSV, so that Excel reads it as UTF-8 (without one it

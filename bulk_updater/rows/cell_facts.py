@@ -3,7 +3,8 @@
 calamine reads an error cell (`#N/A`, `#REF!`) and a formula with no saved value as "",
 and a date-time at exactly midnight as a date. Each would be sent as something the sheet
 does not show. The format readers (xlsx_facts.py, ods_facts.py, xls_facts.py) find those
-cells in one streaming pass, and `overlay` puts the facts into calamine's row.
+cells in one streaming pass, and overlay.py puts the facts into calamine's row. Here: the
+facts themselves, which the readers make and the overlay reads (no import back to either).
 
 Facts come as (row number, {0-based column: fact}) in row order, only for rows that have one,
 so they can be merged with calamine's rows as both stream.
@@ -11,10 +12,8 @@ so they can be merged with calamine's rows as both stream.
 
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import Iterator
 from dataclasses import dataclass
-from pathlib import Path
 
 NA = "#N/A"
 
@@ -71,66 +70,3 @@ def is_na_formula(formula: str) -> bool:
     as deliberate as Excel's typed error cell, unlike a lookup whose result is #N/A.
     """
     return formula.strip().lstrip("=").replace(" ", "").upper() in ("NA()", "_XLFN.NA()", "OF:=NA()", NA, "OF:=" + NA)
-
-
-def read_facts(path: Path, sheet_name: str) -> RowFacts:
-    """The facts of `sheet_name` in `path`, by format (suffix)."""
-    suffix = path.suffix.lower()
-    if suffix in (".xlsx", ".xlsm"):
-        from .xlsx_facts import xlsx_facts
-
-        return xlsx_facts(path, sheet_name)
-    if suffix == ".ods":
-        from .ods_facts import ods_facts
-
-        return ods_facts(path, sheet_name)
-    if suffix == ".xls":
-        from .xls_facts import xls_facts
-
-        return xls_facts(path, sheet_name)
-    return iter(())
-
-
-def overlay(cells: list[object], facts: dict[int, Fact]) -> FactRow:
-    """calamine's cells of one row, with what the file says about some of them put in."""
-    cells = FactRow(cells)
-    for column, fact in facts.items():
-        if column >= len(cells):
-            cells.extend([""] * (column + 1 - len(cells)))
-        value = cells[column]
-        if isinstance(fact, ShownAs):
-            cells[column] = _shown(value, fact)
-        elif isinstance(fact, PaddedNumber):
-            cells[column] = _padded(value, fact.width)
-        else:
-            cells[column] = fact
-    return cells
-
-
-def _padded(value: object, width: int) -> object:
-    if isinstance(value, (int, float)) and not isinstance(value, bool) and float(value).is_integer() and value >= 0:
-        return str(int(value)).zfill(width)  # text from here on: sent as the sheet shows it
-    return value
-
-
-def _shown(value: object, fact: ShownAs) -> object:
-    if fact.with_time and isinstance(value, dt.date) and not isinstance(value, dt.datetime):
-        return dt.datetime.combine(value, dt.time())
-    if not fact.with_time and isinstance(value, dt.datetime):
-        return value.date()
-    return value
-
-
-class FactRow(list):
-    """A row of cells some of which are facts: the reader looks closer only at these rows."""
-
-
-def merged(rows: Iterator[tuple[int, list[object]]], facts: RowFacts) -> Iterator[tuple[int, list[object]]]:
-    """calamine's rows with the facts of the same row numbers put in; both come in row order."""
-    pending = next(facts, None)
-    for number, cells in rows:
-        while pending is not None and pending[0] < number:
-            pending = next(facts, None)
-        if pending is not None and pending[0] == number:
-            cells = overlay(cells, pending[1])
-        yield number, cells

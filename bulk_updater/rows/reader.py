@@ -20,9 +20,10 @@ from ..errors import InputError
 from ..option_spec import READ, READING
 from ..option_spec import option as declared_option  # (`option` names a flag below)
 from . import delimited, mixed_lines, workbook
-from .cell_facts import ErrorValue, FactRow, NoSavedValue
+from .cell_facts import ErrorValue, NoSavedValue
 from .cells import cell_text
 from .mapping import ColumnMap, load_map
+from .overlay import FactRow
 
 ACTIVITY_ID = "CompanyActivityId"
 NOTE = "ActivityNote"

@@ -18,6 +18,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from .. import files
 from ..errors import InputError
 from .cells import cell_text
 
@@ -33,10 +34,7 @@ def spool_records(source: Any, folder: Path, timezone: str | None = None) -> Pat
     """Write `source` as a UTF-8 CSV in `folder`; return its path (the same bytes, the same name)."""
     header, rows = _header_and_rows(source)
     zone = zoneinfo.ZoneInfo(timezone) if timezone else None
-    # The run folder's files never go through a planted symlink (report/files.py; imported
-    # here, not above: report comes after rows in the flow).
-    from ..report import files
-
+    # The run folder's files never go through a planted symlink (files.py).
     folder.mkdir(parents=True, exist_ok=True)
     spooled = folder / f"{SPOOL_PREFIX}spooling.csv"
     with files.replacing(spooled) as f:

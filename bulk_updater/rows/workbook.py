@@ -16,8 +16,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ..errors import InputError
-from .cell_facts import merged, read_facts
 from .extent import check_book, check_sheet
+from .overlay import merged, read_facts
 
 if TYPE_CHECKING:
     import python_calamine as calamine

@@ -26,13 +26,13 @@ from collections.abc import Awaitable, Callable, Iterable, Iterator
 from pathlib import Path
 from typing import IO
 
+from .. import files
 from ..calls import CallResult, Kind, LeadSquaredClient
 from ..errors import InputError
-from ..report import files
 from ..report.writer import REPORT_ENCODING
-from ..requests import UpdateRequest
 from ..rows import ACTIVITY_ID, NOTE
 from ..server_text import spreadsheet_safe
+from ..updates import UpdateRequest
 from .activity import Activity, wrong_activity
 from .record import RECORD_FILE, TEXT, Kept, RecordFile, Snapshot, header_line, keep
 
@@ -44,7 +44,7 @@ BACKUP_FAILED = "BackupFailed"
 def new_undo_clear_token() -> str:
     """A clear token no old value will equal (and one that does is refused, never written).
 
-    Its shape is requests.payload.UNDO_CLEAR_TOKEN: a cell of that shape read with another token is refused."""
+    Its shape is updates.payload.UNDO_CLEAR_TOKEN: a cell of that shape read with another token is refused."""
     return f"#CLEAR-{secrets.token_hex(4)}#"
 
 

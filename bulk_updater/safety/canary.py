@@ -28,8 +28,8 @@ from dataclasses import dataclass, field
 
 from ..calls import CallResult, Kind, LeadSquaredClient, RetryPolicy, WindowLimiter
 from ..outcomes import Runner
-from ..requests import Plan, UpdateRequest
 from ..rows import NOTE, Row
+from ..updates import Plan, UpdateRequest
 from ..wording import counted
 from .activity import Activity, read_activity, spelled, wrong_activity
 from .compare import same_value

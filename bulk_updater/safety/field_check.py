@@ -14,9 +14,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..calls import LeadSquaredClient, RetryPolicy, WindowLimiter, open_session
-from ..requests import UpdateRequest
 from ..rows import ACTIVITY_ID, NOTE, load_map
 from ..settings import SendSettings
+from ..updates import UpdateRequest
 from .activity import read_activity
 from .confirm import FIX_IN_SHEET, case_clashes, case_refusal, may_clash, unknown_columns
 

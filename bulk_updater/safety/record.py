@@ -26,10 +26,10 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
 
+from .. import files
 from ..errors import InputError
-from ..report import files
-from ..requests import UpdateRequest
 from ..rows import ACTIVITY_ID, NOTE
+from ..updates import UpdateRequest
 from .activity import Activity, JsonValue, spelled
 
 RECORD_FILE = "undo-record.jsonl"

@@ -11,10 +11,11 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from .. import files
 from ..calls import CallResult, LeadSquaredClient
-from ..report import Summary, files
-from ..requests import UpdateRequest
+from ..report import Summary
 from ..stop_reason import StopReason
+from ..updates import UpdateRequest
 from .activity import Activity
 from .backup import BackupSend, UndoLog
 from .canary import CANARY_FILE, Canary, reads_record

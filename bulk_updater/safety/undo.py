@@ -26,22 +26,22 @@ from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from .. import files
 from ..calls import CallResult, Kind, LeadSquaredClient
 from ..errors import InputError
 from ..outcomes import Outcome, RowOutcome
-from ..report import files
-from ..report.folder import REPORT
-from ..report.run_record import RunRecord
-from ..requests import Plan, UpdateRequest, plan_row
 from ..rows import ACTIVITY_ID, Row, open_sheet
+from ..rundir.folder import REPORT
+from ..rundir.run_record import RunRecord
 from ..settings import CLEAR_TOKEN
+from ..updates import Plan, UpdateRequest, plan_row
 from . import written
 from .activity import WRONG_ACTIVITY, Activity, wrong_activity
 from .backup import UNDO_FILE, CsvRecords, copy_difference
 from .canary import CANARY_FILE
 from .compare import same_value
-from .options import recorded
 from .record import NULL, RECORD_FILE, TEXT, RecordFile, Snapshot, typed
+from .recorded_extras import recorded_safety
 
 CHANGED_SINCE_RUN = "ChangedSinceRun"
 INDEX_FILE = ".state-undo.sqlite"
@@ -72,7 +72,7 @@ class UndoSource:
         record = RunRecord.load(run_dir)
         if record is None:
             raise InputError(f"{run_dir} holds no run (no run.json)", hint="Give the --out folder of a run made with --backup.")
-        token = recorded(record).get("undo_clear_token")
+        token = recorded_safety(record).get("undo_clear_token")
         backup = RecordFile(run_dir / RECORD_FILE)
         if not token or not (backup.exists() or files.is_present(run_dir / UNDO_FILE)):
             raise InputError(

@@ -19,14 +19,14 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from .. import files
 from ..account import refuse_another_account
 from ..calls import LeadSquaredClient, RetryPolicy, WindowLimiter, account_limiter, open_session
 from ..errors import InputError
 from ..preflight import preflight
-from ..report import files
-from ..report.folder import REPORT
-from ..report.run_record import RunRecord
 from ..report.writer import REPORT_ENCODING
+from ..rundir.folder import REPORT
+from ..rundir.run_record import RunRecord
 from ..server_text import spreadsheet_safe
 from ..settings import CLEAR_TOKEN, SendSettings
 from ..wording import counted

@@ -12,11 +12,11 @@ import sqlite3
 from collections.abc import Iterator
 from pathlib import Path
 
+from .. import files
 from ..outcomes import Outcome
-from ..report import files
-from ..report.rerun import left_out_fields
-from ..requests import UpdateRequest, plan_row
+from ..retry.rerun import left_out_fields
 from ..rows import NOTE, Row
+from ..updates import UpdateRequest, plan_row
 from .backup import BACKUP_FAILED
 
 

@@ -22,14 +22,14 @@ import jinja2
 from aiohttp import BodyPartReader, web
 
 from .. import check as checking
+from .. import files
 from ..application.ending import Ending, Step
 from ..application.preview import Preview, run_preview, undo_preview
 from ..credentials import REDACTOR
 from ..errors import BulkUpdaterError, FolderError, InputError
 from ..hosts import REGIONS
-from ..report import files
-from ..report.folder import FAILED
 from ..rows import ReadOptions
+from ..rundir.folder import FAILED
 from ..safety.backup import UNDO_FILE
 from ..safety.canary import CANARY_FILE
 from ..safety.confirm import timezone_flag
@@ -38,8 +38,8 @@ from ..wording import counted
 from .connection import Connection, chosen_credentials, chosen_host, connect, keys_in_environment
 from .fields import ActivityFields, first_activity_fields
 from .guard import guard_middleware, security_headers
-from .jobs import Job, Jobs
-from .options import PLANS, SendChoices, parse_choices
+from .jobs import Jobs, PageJob
+from .options_screen import PLANS, SendChoices, parse_choices
 from .reading import checked, first_request, in_child, sheets_and_header
 from .undoing import UNVERIFIED_CHECKBOX, wrong_account
 from .verifying import Verification, verify_send
@@ -356,7 +356,7 @@ async def start(request: web.Request) -> web.Response:
     state.choices[folder.id] = choices
     state.started[item.id] = folder.id
     line = _preview(state.connection, state.checks[item.id], choices).line
-    state.jobs.start(Job(folder.id, folder.path, "run", item.path, choices.send_settings(state.connection), item.read_options(), headline=line,
+    state.jobs.start(PageJob(folder.id, folder.path, "run", item.path, choices.send_settings(state.connection), item.read_options(), headline=line,
                          safety=choices.safety()))
     raise web.HTTPSeeOther(f"/runs/{folder.id}")
 
@@ -432,7 +432,7 @@ async def run_retry(request: web.Request) -> web.Response:
         folder = state.workspace.new_run_folder()
         state.choices[folder.id] = choices
         state.retrying[earlier.id] = folder.id
-        state.jobs.start(Job(folder.id, folder.path, "retry", earlier.path / FAILED, choices.send_settings(state.connection), ReadOptions(),
+        state.jobs.start(PageJob(folder.id, folder.path, "retry", earlier.path / FAILED, choices.send_settings(state.connection), ReadOptions(),
                              safety=choices.safety(), unverified_account=unverified))
         raise _landed(state, form, f"/runs/{folder.id}")
 
@@ -449,7 +449,7 @@ async def run_resume(request: web.Request) -> web.Response:
             return problem(refusal, back=f"/runs/{folder.id}")
         # The library resumes with the options run.json recorded (sheet, map, rate...): the CLI's `resume DIR`.
         send = SendChoices().send_settings(state.connection)  # only its keys are used
-        state.jobs.start(Job(folder.id, folder.path, "resume", Path(folder.record.input), send, ReadOptions(), unverified_account=unverified))
+        state.jobs.start(PageJob(folder.id, folder.path, "resume", Path(folder.record.input), send, ReadOptions(), unverified_account=unverified))
         raise web.HTTPSeeOther(f"/runs/{folder.id}")
 
 
@@ -498,7 +498,7 @@ async def run_undo(request: web.Request) -> web.Response:
         state.choices[folder.id] = choices
         state.undoing[earlier.id] = folder.id
         safety = {"keep_going": choices.keep_going, "stop_after_failures": choices.stop_after_failures, "force": force, "canary": choices.canary}
-        state.jobs.start(Job(folder.id, folder.path, "undo", earlier.path, choices.send_settings(state.connection), ReadOptions(),
+        state.jobs.start(PageJob(folder.id, folder.path, "undo", earlier.path, choices.send_settings(state.connection), ReadOptions(),
                              headline=preview.line, safety=safety, unverified_account=unverified))
         raise _landed(state, form, f"/runs/{folder.id}")
 
@@ -543,7 +543,7 @@ def _offered(path: Path) -> bool:
 
 
 async def run_file(request: web.Request) -> web.StreamResponse:
-    """A run's file, read as every file of a run folder is (report/files.py: no link followed, nothing but a regular file)."""
+    """A run's file, read as every file of a run folder is (files.py: no link followed, nothing but a regular file)."""
     folder, name = _run_folder(request), request.match_info["name"]
     if name not in DOWNLOADS:
         raise web.HTTPNotFound(text="No such file in this run.")

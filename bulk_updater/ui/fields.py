@@ -16,11 +16,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..calls import LeadSquaredClient, RetryPolicy, account_limiter, open_session
-from ..requests import UpdateRequest, plan_row
 from ..rows import ReadOptions, open_sheet
 from ..safety.activity import read_activity
 from ..safety.confirm import FIX_ON_PAGE, case_clashes, case_refusal, unknown_columns
 from ..settings import CLEAR_TOKEN, SendSettings
+from ..updates import UpdateRequest, plan_row
 
 # Rows looked at for one the run would send: the first few, never the whole sheet.
 ROWS_LOOKED_AT = 100

@@ -16,17 +16,17 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from .. import files as report_files
 from .. import job as library
 from ..credentials import REDACTOR
 from ..errors import BulkUpdaterError, StoppedAtOnce
 from ..outcomes import Outcome
 from ..report import Summary
-from ..report import files as report_files
-from ..report.folder import FAILED, REPORT, SUMMARY
-from ..report.run_record import RunRecord
 from ..report.tally import Tally
 from ..report.writer import REPORT_ENCODING, write_failed
 from ..rows import ReadOptions
+from ..rundir.folder import FAILED, REPORT, SUMMARY
+from ..rundir.run_record import RunRecord
 from ..settings import SendSettings
 from ..stop_reason import StopReason
 from ..stopping import StopToken
@@ -55,7 +55,7 @@ def live_numbers(tally: Tally) -> dict:
 
 
 @dataclass
-class Job:
+class PageJob:
     run_id: str
     out_dir: Path
     command: str  # "run", "retry", "undo", or "resume" (the job the folder holds, with its recorded options)
@@ -92,16 +92,16 @@ class Jobs:
     """The jobs this server started, by run id."""
 
     def __init__(self) -> None:
-        self._jobs: dict[str, Job] = {}
+        self._jobs: dict[str, PageJob] = {}
 
-    def get(self, run_id: str) -> Job | None:
+    def get(self, run_id: str) -> PageJob | None:
         return self._jobs.get(run_id)
 
     def live(self, run_id: str) -> bool:
         job = self._jobs.get(run_id)
         return job is not None and job.live
 
-    def stop_all(self, wait: float) -> list[Job]:
+    def stop_all(self, wait: float) -> list[PageJob]:
         """Stop every live job within `wait` seconds (the server's --stop-wait); return any still going after it.
 
         First as a Ctrl-C would: no new rows, the calls in flight finish, the rows left are recorded
@@ -121,20 +121,20 @@ class Jobs:
         _join(live, deadline)
         return [job for job in live if job.live]
 
-    def start(self, job: Job, on_end: Callable[[Job], None] | None = None) -> Job:
+    def start(self, job: PageJob, on_end: Callable[[PageJob], None] | None = None) -> PageJob:
         self._jobs[job.run_id] = job
         job.thread = threading.Thread(target=_work, args=(job, on_end), name=f"job-{job.run_id}", daemon=True)
         job.thread.start()
         return job
 
 
-def _join(jobs: list[Job], deadline: float) -> None:
+def _join(jobs: list[PageJob], deadline: float) -> None:
     for job in jobs:
         if job.thread is not None:
             job.thread.join(max(deadline - time.monotonic(), 0))
 
 
-def _work(job: Job, on_end: Callable[[Job], None] | None) -> None:
+def _work(job: PageJob, on_end: Callable[[PageJob], None] | None) -> None:
     """The job's thread (library.run/retry make their own event loop)."""
     try:
         job.state = "running" if job.state == "starting" else job.state

@@ -12,7 +12,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from ..account import another_account
-from ..report.run_record import RunRecord
+from ..rundir.run_record import RunRecord
 from .connection import Connection
 
 # The page's word for --unverified-account: a checkbox beside each button that acts on a run.

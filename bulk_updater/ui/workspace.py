@@ -20,9 +20,9 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ..report.folder import SUMMARY
-from ..report.run_record import RunRecord, RunState
 from ..rows import ReadOptions
+from ..rundir.folder import SUMMARY
+from ..rundir.run_record import RunRecord, RunState
 
 UPLOAD_CAP = 200 * 1024 * 1024  # bytes; aiohttp's own body limit (1 MiB) does not apply to a streamed upload
 UPLOAD_TOTAL = 2 * 1024 * 1024 * 1024  # all the workspace's uploads together (--max-upload-total)

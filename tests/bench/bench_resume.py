@@ -28,8 +28,8 @@ from conftest import cli_env, read_report
 
 from bulk_updater.outcomes import Outcome, RowOutcome
 from bulk_updater.report import ReportWriter
-from bulk_updater.report.run_record import RunRecord
 from bulk_updater.rows import Row
+from bulk_updater.rundir.run_record import RunRecord
 from bulk_updater.sandbox import SandboxConfig, SandboxThread
 from bulk_updater.settings import Rate
 

@@ -46,8 +46,8 @@ def main() -> dict:
 def write_first_run(out: Path, rows: int) -> None:
     from bulk_updater.outcomes import Outcome, RowOutcome
     from bulk_updater.report import ReportWriter, write_failed
-    from bulk_updater.report.run_record import RunRecord, RunState
     from bulk_updater.rows import Row
+    from bulk_updater.rundir.run_record import RunRecord, RunState
 
     out.mkdir()
     (out / "in.csv").write_text("x", encoding="utf-8")
@@ -68,10 +68,10 @@ def measure(mode: str, first: Path, out: Path) -> dict:
 
 
 def child(mode: str, first: str, out: str) -> None:
-    from bulk_updater.report.lineage import find_lineage
-    from bulk_updater.report.rerun import Rerun
-    from bulk_updater.requests import plan_row
+    from bulk_updater.retry.lineage import find_lineage
+    from bulk_updater.retry.rerun import Rerun
     from bulk_updater.rows import ReadOptions, open_sheet
+    from bulk_updater.updates import plan_row
 
     started = time.monotonic()
     report = Path(first) / "failed.csv"

@@ -14,13 +14,13 @@ from __future__ import annotations
 from pathlib import Path
 
 from ..errors import InputError
-from ..report.run_record import RunRecord, RunState
+from ..rundir.run_record import RunRecord, RunState
 from .backup import new_undo_clear_token, refuse_extending_an_older_backup, refuse_replacing_undo_log
 
 UNDO_CLEAR_TOKEN, FORCE = "undo_clear_token", "force"
 
 
-def recorded(record: RunRecord) -> dict:
+def recorded_safety(record: RunRecord) -> dict:
     return record.options.get("record", {})
 
 
@@ -28,7 +28,7 @@ def record_safety(out_dir: Path, job: RunRecord, backup: bool, force: bool, rest
     """Complete `job`'s record options before it is compared with the run it resumes; return the undo clear token."""
     earlier = None if restart else RunRecord.load(out_dir)
     resuming = earlier is not None and earlier.state is not RunState.FINISHED and earlier.command == job.command
-    before = recorded(earlier) if earlier is not None and resuming else {}
+    before = recorded_safety(earlier) if earlier is not None and resuming else {}
     if not resuming:
         refuse_replacing_undo_log(out_dir, "--restart would replace it" if restart else "a new run would write over it")
     if resuming and backup and not before.get("backup"):

@@ -15,11 +15,10 @@ from collections.abc import Iterator
 from pathlib import Path
 from types import ModuleType
 
-from .. import notes
+from .. import files, notes
 from .. import options as recorded_options
 from ..account import refuse_another_account
 from ..errors import InputError
-from . import files
 from .recovery import Recorded, recover_report
 from .run_record import DRY_RUN, RUN_FILE, RunRecord, RunState
 

@@ -13,8 +13,8 @@ from collections.abc import Iterable, Iterator
 from itertools import islice
 from pathlib import Path
 
+from .. import files
 from ..rows import Row
-from . import files
 
 ORDER_FILE = ".state-order.sqlite"
 BATCH = 10_000
@@ -23,7 +23,7 @@ BATCH = 10_000
 class RowOrder:
     def __init__(self, path: Path, columns: list[str], rows: Iterable[Row]) -> None:
         self._columns = columns  # every row's cells have these keys: stored as a list
-        files.claim(path)  # stale ones removed; a planted symlink refused (report/files.py)
+        files.claim(path)  # stale ones removed; a planted symlink refused (files.py)
         self.path = path
         self._db = sqlite3.connect(path)
         self._db.executescript(

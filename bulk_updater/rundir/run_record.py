@@ -14,10 +14,10 @@ import typing
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from .. import files
 from .. import options as recorded_options
 from ..account import Account
 from ..errors import InputError
-from . import files
 
 RUN_FILE = "run.json"
 # The command of a dry run's folder: nothing was sent, so any later command may replace it.
@@ -53,7 +53,7 @@ class RunRecord:
     # The send and record options this session changed from the last one: name -> [then, now].
     changed_on_resume: dict[str, list] = field(default_factory=dict)
     # A retry: the folder of the run whose report it retries (None if that report sat in no run folder).
-    # A chain of retries leads back to the first run and its original cells (report/lineage.py).
+    # A chain of retries leads back to the first run and its original cells (retry/lineage.py).
     retry_of: str | None = None
     # The SchemaNames its --map named (a retry's and undo's: also those the runs behind it named). A column
     # that matches a field only when case is ignored is sent for these, refused for others (safety/confirm.py).
@@ -148,7 +148,7 @@ def file_sha256(path: Path) -> str:
 
 
 def replace_atomically(path: Path, text: str, encoding: str = "utf-8") -> None:
-    """Write `text` to a temporary file beside `path`, then rename it over `path` (see report/files.py).
+    """Write `text` to a temporary file beside `path`, then rename it over `path` (see files.py).
 
     With encoding "utf-8-sig" a non-empty file starts with a BOM, as the report CSVs do.
     """

@@ -21,13 +21,13 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from .. import files
 from ..errors import InputError
 from ..outcomes import FINISHED_VALUES, Outcome
-from ..requests import UpdateRequest, plan_row
 from ..rows import NOTE, Row
+from ..rundir.run_record import RUN_FILE, RunRecord, RunState
 from ..settings import CLEAR_TOKEN
-from . import files
-from .run_record import RUN_FILE, RunRecord, RunState
+from ..updates import UpdateRequest, plan_row
 
 RUN_REPORT = "report.csv"
 STATE_FILE = ".state-lineage.sqlite"
@@ -133,7 +133,7 @@ class History:
     """The chain's successes and cells, indexed on disk (rebuilt by every session of the retry)."""
 
     def __init__(self, path: Path, lineage: Lineage) -> None:
-        files.claim(path)  # stale ones removed; a planted symlink refused (report/files.py)
+        files.claim(path)  # stale ones removed; a planted symlink refused (files.py)
         self.path = path
         self._db = sqlite3.connect(path)
         self._db.executescript(_SCHEMA)

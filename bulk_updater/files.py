@@ -26,7 +26,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import IO, Any
 
-from ..errors import FolderError
+from .errors import FolderError
 
 TEMPORARY_SUFFIX = ".tmp"
 SQLITE_SIDE_FILES = ("-journal", "-wal", "-shm")

@@ -19,11 +19,11 @@ from dataclasses import dataclass
 from itertools import islice
 from pathlib import Path
 
+from .. import files
 from ..errors import InputError
 from ..outcomes import FINISHED_VALUES
-from ..requests.payload import GUID
 from ..rows import ACTIVITY_ID, Row, Sheet
-from . import files
+from ..updates.payload import GUID
 from .damage import spreadsheet_change
 from .lineage import RUN_REPORT, RunFolder, activity_key, report_columns, report_lines
 

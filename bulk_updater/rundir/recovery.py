@@ -16,11 +16,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO
 
+from .. import files
 from ..errors import InputError
 from ..outcomes import FINISHED_VALUES, Outcome
-from . import files
+from ..report.writer import REPORT_ENCODING
 from .rowset import RowSet
-from .writer import REPORT_ENCODING
 
 OUTCOMES = {outcome.value for outcome in Outcome}
 KEPT, NOT_SENT, DAMAGED = "kept", "not_sent", "damaged"

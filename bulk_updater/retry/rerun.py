@@ -22,11 +22,11 @@ import dataclasses
 from collections.abc import Iterator
 from pathlib import Path
 
+from .. import files
 from ..errors import InputError
 from ..outcomes import FINISHED_VALUES, Outcome
-from ..requests import Invalid, NothingToChange, Plan, UpdateRequest, plan_row
 from ..rows import ACTIVITY_ID, NOTE, ReadOptions, Row, Sheet, open_sheet
-from . import files
+from ..updates import Invalid, NothingToChange, Plan, UpdateRequest, plan_row
 from .damage import spreadsheet_change
 from .lineage import STATE_FILE, History, Lineage, find_lineage
 from .matching import check_report_matches_run
