@@ -38,8 +38,9 @@ from ..wording import counted
 from .connection import Connection, chosen_credentials, chosen_host, connect, keys_in_environment
 from .fields import ActivityFields, first_activity_fields, first_request
 from .guard import guard_middleware
-from .jobs import Job, Jobs
+from .jobs import GROUPS_SHOWN, Job, Jobs
 from .options import PLANS, SendChoices, parse_choices
+from .screens import STATE_WORDS, Pace, Progress, chart_points, finished_progress, read_pace, run_title, stop_words
 from .undoing import UNVERIFIED_CHECKBOX, wrong_account
 from .verifying import Verification, verify_send
 from .verifying import start as start_verification
@@ -382,10 +383,36 @@ async def run_page(request: web.Request) -> web.Response:
     ending = Ending.of(summary, folder.record, folder.path)
     # An undo's rows skipped because their activity changed since the run: not restored, said with their fields.
     held = [group for group in summary.get("failure_groups", []) if group.get("outcome") == "skipped"] if ending.held_back else []
-    return render("run.html", run=folder, job=job, live=bool(job and job.live), files=offered, summary=summary, ending=ending, Step=Step,
+    live = bool(job and job.live)
+    screen = await _in_thread(_run_screen, folder, job if live else None, job.state if job else "")
+    title = await _in_thread(run_title, folder.record, state.workspace.original_name)
+    return render("run.html", run=folder, job=job, live=live, files=offered, summary=summary, ending=ending, Step=Step,
+                  screen=screen, title=title, stop_words=stop_words(ending.stop_reason),
                   connected=state.connection is not None, error=REDACTOR.redact(job.error) if job else "",
                   verification=state.verifications.get(folder.id), can_undo=_offered(folder.path / UNDO_FILE), held=held,
                   undone=Path(ending.undone).name if ending.undone else "")
+
+
+@dataclass(frozen=True)
+class RunScreen:
+    """The run's progress as the page first draws it: from the live job, else from the run folder."""
+
+    progress: Progress
+    groups: list[dict]
+    pace: Pace
+
+    @property
+    def chart(self) -> str:
+        return chart_points(self.pace.series)
+
+
+def _run_screen(folder, job: Job | None, job_state: str) -> RunScreen:
+    if job is not None:  # live: the job's own numbers
+        now = job.tally.snapshot(GROUPS_SHOWN)
+        progress = Progress(now.total, dict(now.counts), STATE_WORDS.get(job.state, job.state))
+        return RunScreen(progress, now.groups, Pace(now.series, now.calls, now.elapsed))
+    summary = folder.summary
+    return RunScreen(finished_progress(summary, job_state), summary.get("failure_groups", [])[:GROUPS_SHOWN], read_pace(folder.path))
 
 
 async def run_events(request: web.Request) -> web.StreamResponse:
