@@ -140,7 +140,8 @@ async def _in_thread(function, *args):
 async def home(request: web.Request) -> web.Response:
     state = _state(request)
     runs = await _in_thread(state.workspace.all_runs)
-    return render("home.html", runs=runs, live={run.id for run in runs if state.jobs.live(run.id)},
+    titles = await _in_thread(lambda: {run.id: run_title(run.record, state.workspace.original_name) for run in runs})
+    return render("home.html", runs=runs, titles=titles, live={run.id for run in runs if state.jobs.live(run.id)},
                   cap=_megabytes(state.workspace.upload_cap), extensions=SHEET_EXTENSIONS, connected=state.connection is not None)
 
 
@@ -452,14 +453,22 @@ async def run_retry(request: web.Request) -> web.Response:
         raise web.HTTPSeeOther(f"/connect?next=/runs/{earlier.id}")
     if not (earlier.path / FAILED).exists():
         return problem("This run has no failed.csv to retry.", back=f"/runs/{earlier.id}")
-    unverified = await _unverified_account(request)
+    form = await request.post()
+    unverified = bool(form.get(UNVERIFIED_CHECKBOX))
     if refusal := await _in_thread(wrong_account, earlier.path, state.connection, unverified):
         return problem(refusal, back=f"/runs/{earlier.id}")
     choices = state.choices.get(earlier.id, SendChoices())
+    try:
+        result = await _in_thread(checking.check, earlier.path / FAILED, ReadOptions())
+    except InputError as exc:  # failed.csv can't be read
+        return problem(f"Error: {exc}", back=f"/runs/{earlier.id}")
+    preview = _preview(state.connection, result, choices)
+    if not form.get(CONFIRMED):  # the "About to update" screen first, as for a run
+        return _confirm_action(earlier.id, "retry", preview, state.connection, unverified=unverified)
     folder = state.workspace.new_run_folder()
     state.choices[folder.id] = choices
     state.jobs.start(Job(folder.id, folder.path, "retry", earlier.path / FAILED, choices.send_settings(state.connection), ReadOptions(),
-                         safety=choices.safety(), unverified_account=unverified))
+                         headline=preview.line, safety=choices.safety(), unverified_account=unverified))
     raise web.HTTPSeeOther(f"/runs/{folder.id}")
 
 
@@ -517,6 +526,8 @@ async def run_undo(request: web.Request) -> web.Response:
                                                      force=force, canary=choices.canary))
     except (InputError, FolderError) as exc:  # the run's files can't be used
         return problem(f"Error: {exc}", back=f"/runs/{earlier.id}")
+    if not form.get(CONFIRMED):  # the "About to update" screen first, as for a run
+        return _confirm_action(earlier.id, "undo", preview, state.connection, unverified=unverified, force=force)
     folder = state.workspace.new_run_folder()
     state.choices[folder.id] = choices
     state.undoing[earlier.id] = folder.id
@@ -524,6 +535,17 @@ async def run_undo(request: web.Request) -> web.Response:
     state.jobs.start(Job(folder.id, folder.path, "undo", earlier.path, choices.send_settings(state.connection), ReadOptions(),
                          headline=preview.line, safety=safety, unverified_account=unverified))
     raise web.HTTPSeeOther(f"/runs/{folder.id}")
+
+
+# The form field a retry's or undo's confirmation screen sends with its button: without it, the screen is shown.
+CONFIRMED = "confirmed"
+
+
+def _confirm_action(run_id: str, action: str, preview: Preview, connection: Connection, *, unverified: bool, force: bool = False) -> web.Response:
+    """Before a retry or an undo sends anything: the run's line (rows, activities, account, user, host, rate), the
+    account the keys belong to, and a button that posts the same choices again, confirmed."""
+    return render("confirm_action.html", run_id=run_id, action=action, line=preview.line, connection=connection,
+                  unverified=unverified, force=force, checkbox=UNVERIFIED_CHECKBOX, confirmed=CONFIRMED)
 
 
 async def _unverified_account(request: web.Request) -> bool:
