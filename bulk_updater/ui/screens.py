@@ -13,8 +13,8 @@ import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ..outcomes import Outcome
 from ..errors import FolderError
+from ..outcomes import Outcome
 from ..report import files
 from ..report.run_record import RunRecord
 from ..stop_reason import StopReason
