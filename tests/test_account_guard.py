@@ -255,13 +255,13 @@ async def test_the_pages_undo_refuses_keys_it_cant_compare_unless_the_checkbox_i
     await _reconnect(server)
     before = sent(box)
 
-    status, text, _ = await fetch("POST", f"{server.base}/runs/{run_id}/undo", headers=posting(server))
+    status, text, _ = await fetch("POST", f"{server.base}/runs/{run_id}/undo", headers=posting(server), data={"confirmed": "1"})
 
     assert status == 400 and "can&#39;t tell whether the keys belong to the account the run in" in text
     assert "tick “Act even if the account can&#39;t be checked”" in text
     assert sent(box) == before and _run_ids(tmp_path) == {run_id} and statuses(box, ids) == ["Won", "Won"]
 
-    status, _, response = await fetch("POST", f"{server.base}/runs/{run_id}/undo", headers=posting(server), data={"unverified_account": "1"})
+    status, _, response = await fetch("POST", f"{server.base}/runs/{run_id}/undo", headers=posting(server), data={"confirmed": "1", "unverified_account": "1"})
 
     assert status == 303
     undo_id = response.headers["Location"].rsplit("/", 1)[-1]

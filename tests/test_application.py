@@ -118,7 +118,7 @@ async def test_the_page_offers_an_undos_failed_rows_to_undo_again_never_to_retry
     server = ui(_environ(box))
     run_id, _ = await _backup_run(server, box, tmp_path, ids)
     box.config.activities.discard(ids[2])  # deleted since the run: its restore fails
-    _, _, response = await fetch("POST", f"{server.base}/runs/{run_id}/undo", headers=posting(server))
+    _, _, response = await fetch("POST", f"{server.base}/runs/{run_id}/undo", headers=posting(server), data={"confirmed": "1"})
     undo_id = response.headers["Location"].rsplit("/", 1)[-1]
     page = await _finished(server, undo_id)
     summary = json.loads((tmp_path / "ws" / "runs" / undo_id / "summary.json").read_text())

@@ -134,6 +134,8 @@ def test_a_sheet_from_upload_to_results_download_and_retry(page, ui, sandbox, tm
     needs_look = summary["rows"] - summary["counts"]["success"] - summary["counts"]["skipped"]
     assert needs_look > 0
     page.click("#retry")
+    assert page.inner_text("#confirmation").startswith("About to update")  # the retry's confirmation: nothing sent yet
+    page.click("#confirm-retry")
     page.wait_for_selector("#results", timeout=WAIT)
     second = [folder for folder in run_folders(tmp_path) if folder != first][0]
     assert summary_of(second)["rows"] == needs_look
@@ -201,6 +203,8 @@ def test_a_backup_run_verifies_all_matching_then_undo_restores_the_sandbox(page,
         page.click("#downloads >> text=verify.csv")
     assert Path(download.value.path()).read_bytes() == (run / "verify.csv").read_bytes()
     page.click("#undo")
+    assert "About to update 6 rows (6 activities)" in page.inner_text("#confirmation")  # before anything is sent
+    page.click("#confirm-undo")
     page.wait_for_selector("#results", timeout=WAIT)
     assert "About to update 6 rows (6 activities)" in page.inner_text("#confirmation")
     undone = [folder for folder in run_folders(tmp_path) if folder != run][0]

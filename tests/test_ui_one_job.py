@@ -26,6 +26,16 @@ def _once(page: str, run_id: str, action: str) -> str:
     return found[1]
 
 
+async def _confirmed(server, run_id: str, action: str, page: str) -> dict[str, str]:
+    """The run page's form posted once: the confirmation screen, whose form carries the same `once` on, with
+    `confirmed`; its hidden fields (the form the Start button sends)."""
+    status, screen, _ = await fetch("POST", f"{server.base}/runs/{run_id}/{action}", headers=posting(server), data={"once": _once(page, run_id, action)})
+    assert status == 200 and f'id="confirm-{action}"' in screen, screen
+    fields = dict(re.findall(r'<input type="hidden" name="([^"]+)" value="([^"]*)">', screen))
+    assert fields == {"confirmed": "1", "once": _once(page, run_id, action)}, fields
+    return fields
+
+
 async def _posted_at_once(server, run_id: str, action: str, form: dict[str, str], times: int) -> set[str]:
     """`times` POSTs of the same form, all sent before any is answered; the places they land."""
     answers = await asyncio.gather(*(fetch("POST", f"{server.base}/runs/{run_id}/{action}", headers=posting(server), data=form) for _ in range(times)))
@@ -47,13 +57,14 @@ async def test_retry_posted_twice_starts_one_retry(ui, sandbox, tmp_path):  # no
     run_id = response.headers["Location"].rsplit("/", 1)[-1]
     page = await _finished(server, run_id)
     before = _runs(tmp_path)
-    landed = await _posted_at_once(server, run_id, "retry", {"once": _once(page, run_id, "retry")}, 3)
+    form = await _confirmed(server, run_id, "retry", page)
+    landed = await _posted_at_once(server, run_id, "retry", form, 3)
     assert len(landed) == 1 and len(_runs(tmp_path) - before) == 1  # two retries of the same rows, before
     [retry] = _runs(tmp_path) - before
     assert landed == {f"/runs/{retry}"}
     await _finished(server, retry)
     # sent again once the retry ended, the same form still lands on it: no third retry
-    assert await _posted_at_once(server, run_id, "retry", {"once": _once(page, run_id, "retry")}, 1) == landed
+    assert await _posted_at_once(server, run_id, "retry", form, 1) == landed
     assert len(_runs(tmp_path) - before) == 1
 
 
@@ -62,7 +73,7 @@ async def test_undo_posted_three_times_starts_one_undo(ui, sandbox, tmp_path):  
     server = ui(_environ(box))
     run_id, page = await _backup_run(server, box, tmp_path, new_ids(4))
     before = _runs(tmp_path)
-    landed = await _posted_at_once(server, run_id, "undo", {"once": _once(page, run_id, "undo")}, 3)
+    landed = await _posted_at_once(server, run_id, "undo", await _confirmed(server, run_id, "undo", page), 3)
     assert len(landed) == 1 and len(_runs(tmp_path) - before) == 1  # three POSTs started two undo jobs, before
 
 
@@ -72,9 +83,9 @@ async def test_a_job_going_on_is_where_any_second_click_lands(ui, sandbox, tmp_p
     run_id, page = await _backup_run(server, box, tmp_path, new_ids(4))
     box.config.latency = (0.3, 0.3)  # the undo is still going when the other pages' forms arrive
     before = _runs(tmp_path)
-    landed = await _posted_at_once(server, run_id, "undo", {"once": _once(page, run_id, "undo")}, 1)
+    landed = await _posted_at_once(server, run_id, "undo", await _confirmed(server, run_id, "undo", page), 1)
     _, other_tab, _ = await fetch("GET", f"{server.base}/runs/{run_id}", headers=signed_in(server))  # another form, another value
-    assert await _posted_at_once(server, run_id, "undo", {"once": _once(other_tab, run_id, "undo")}, 2) == landed
+    assert await _posted_at_once(server, run_id, "undo", {"once": _once(other_tab, run_id, "undo"), "confirmed": "1"}, 2) == landed
     assert len(_runs(tmp_path) - before) == 1
 
 

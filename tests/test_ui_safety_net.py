@@ -126,7 +126,7 @@ async def test_undo_restores_into_a_new_run_and_skips_what_changed_since_unless_
     run_id, _ = await _backup_run(server, box, tmp_path, ids)
     assert all(_state(box, i) == {"Status": "Won"} for i in ids)
     box.state.activities[ids[0]]["Fields"]["Status"] = "Lost"  # changed since the run
-    status, _, response = await fetch("POST", f"{server.base}/runs/{run_id}/undo", headers=posting(server))
+    status, _, response = await fetch("POST", f"{server.base}/runs/{run_id}/undo", headers=posting(server), data={"confirmed": "1"})
     undo_id = response.headers["Location"].rsplit("/", 1)[-1]
     assert status == 303 and undo_id != run_id
     page = await _finished(server, undo_id)
@@ -137,7 +137,7 @@ async def test_undo_restores_into_a_new_run_and_skips_what_changed_since_unless_
     assert json.loads((undo_folder / "summary.json").read_text())["counts"]["skipped"] == 1
     assert 'id="undo"' not in page  # an undo made no backup: nothing to undo it with
     # Force restores the activity changed since, into another new run
-    status, _, response = await fetch("POST", f"{server.base}/runs/{run_id}/undo", headers=posting(server), data={"force": "1"})
+    status, _, response = await fetch("POST", f"{server.base}/runs/{run_id}/undo", headers=posting(server), data={"confirmed": "1", "force": "1"})
     forced = response.headers["Location"].rsplit("/", 1)[-1]
     await _finished(server, forced)
     assert all(_state(box, i) == {"Status": "Open"} for i in ids)
@@ -159,7 +159,7 @@ async def test_verify_and_undo_need_the_pages_origin_and_undo_a_backup_run(ui, s
             status, body, _ = await fetch("POST", f"{server.base}/runs/{run_id}/{action}", headers={**signed_in(server), **origin})
             assert status == 403 and "Origin" in body, (action, origin)
     assert not (runs / run_id / "verify.csv").exists() and len(list(runs.iterdir())) == 1
-    status, text, _ = await fetch("POST", f"{server.base}/runs/{run_id}/undo", headers=posting(server))
+    status, text, _ = await fetch("POST", f"{server.base}/runs/{run_id}/undo", headers=posting(server), data={"confirmed": "1"})
     assert status == 400 and "no undo.csv" in text and len(list(runs.iterdir())) == 1
 
 
@@ -200,8 +200,8 @@ async def test_a_second_click_on_undo_shows_the_undo_already_going(ui, sandbox, 
     server = ui(_environ(box))
     run_id, _ = await _backup_run(server, box, tmp_path, ids)
     box.config.latency = (0.3, 0.3)  # the undo takes seconds: still going at the second click
-    _, _, first = await fetch("POST", f"{server.base}/runs/{run_id}/undo", headers=posting(server))
-    _, _, second = await fetch("POST", f"{server.base}/runs/{run_id}/undo", headers=posting(server))
+    _, _, first = await fetch("POST", f"{server.base}/runs/{run_id}/undo", headers=posting(server), data={"confirmed": "1"})
+    _, _, second = await fetch("POST", f"{server.base}/runs/{run_id}/undo", headers=posting(server), data={"confirmed": "1"})
     assert first.headers["Location"] == second.headers["Location"] != f"/runs/{run_id}"
     await _finished(server, first.headers["Location"].rsplit("/", 1)[-1])
     assert len(list((tmp_path / "ws" / "runs").iterdir())) == 2
@@ -220,7 +220,7 @@ async def test_the_page_shows_what_the_canary_found_and_can_skip_it(ui, sandbox,
     assert "2 reads per row sent alone to check the first updates" in confirm
     _, _, response = await fetch("POST", f"{server.base}/start/{upload_id}", headers=posting(server))
     page = await _finished(server, response.headers["Location"].rsplit("/", 1)[-1])
-    assert 'id="canary" data-passed="no"' in page and "the update blanked mx_Other" in page and "(stopped: canary)" in page
+    assert 'id="canary" data-passed="no"' in page and "the update blanked mx_Other" in page and "(stopped: the first update did more or less than it was asked)" in page
     assert box.state.calls == 1 and "canary.json" in page
 
     _, options, _ = await fetch("GET", f"{server.base}/options/{upload_id}", headers=signed_in(server))
@@ -242,7 +242,7 @@ async def test_undo_of_a_run_whose_backup_record_is_a_planted_symlink_is_refused
     record = tmp_path / "ws" / "runs" / run_id / "undo-record.jsonl"
     record.rename(record.with_name("elsewhere.jsonl"))
     record.symlink_to(record.with_name("elsewhere.jsonl"))
-    status, text, _ = await fetch("POST", f"{server.base}/runs/{run_id}/undo", headers=posting(server))
+    status, text, _ = await fetch("POST", f"{server.base}/runs/{run_id}/undo", headers=posting(server), data={"confirmed": "1"})
     assert status == 400 and "undo-record.jsonl is a symlink" in text, text
     assert len(list((tmp_path / "ws" / "runs").iterdir())) == 1  # no undo run started
 

@@ -68,7 +68,7 @@ async def test_the_pages_undo_results_say_which_activities_were_not_restored(ui,
     run_id, _ = await _backup_run(server, box, tmp_path, ids)
     box.state.activities[ids[0]]["Fields"]["Status"] = "Lost"  # changed since the run
 
-    _, _, response = await fetch("POST", f"{server.base}/runs/{run_id}/undo", headers=posting(server))
+    _, _, response = await fetch("POST", f"{server.base}/runs/{run_id}/undo", headers=posting(server), data={"confirmed": "1"})
     page = await _finished(server, response.headers["Location"].rsplit("/", 1)[-1])
 
     assert 'id="not-restored"' in page and "<li>1 row skipped: changed since the run (Status)</li>" in page

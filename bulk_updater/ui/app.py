@@ -38,9 +38,10 @@ from ..wording import counted
 from .connection import Connection, chosen_credentials, chosen_host, connect, keys_in_environment
 from .fields import ActivityFields, first_activity_fields
 from .guard import guard_middleware, security_headers
-from .jobs import Jobs, PageJob
+from .jobs import GROUPS_SHOWN, Jobs, PageJob
 from .options_screen import PLANS, SendChoices, parse_choices
 from .reading import checked, first_request, in_child, sheets_and_header
+from .screens import STATE_WORDS, Pace, Progress, chart_points, finished_progress, read_pace, run_title, stop_words
 from .undoing import UNVERIFIED_CHECKBOX, wrong_account
 from .verifying import Verification, verify_send
 from .verifying import start as start_verification
@@ -149,7 +150,8 @@ async def _in_thread(function, *args):
 async def home(request: web.Request) -> web.Response:
     state = _state(request)
     runs = await _in_thread(state.workspace.all_runs)
-    return render("home.html", runs=runs, live={run.id for run in runs if state.jobs.live(run.id)},
+    titles = await _in_thread(lambda: {run.id: run_title(run.record, state.workspace.original_name) for run in runs})
+    return render("home.html", runs=runs, titles=titles, live={run.id for run in runs if state.jobs.live(run.id)},
                   cap=megabytes(state.workspace.upload_cap), extensions=SHEET_EXTENSIONS, connected=state.connection is not None)
 
 
@@ -379,10 +381,36 @@ async def run_page(request: web.Request) -> web.Response:
     ending = Ending.of(summary, folder.record, folder.path)
     # An undo's rows skipped because their activity changed since the run: not restored, said with their fields.
     held = [group for group in summary.get("failure_groups", []) if group.get("outcome") == "skipped"] if ending.held_back else []
-    return render("run.html", run=folder, job=job, live=bool(job and job.live), files=offered, summary=summary, ending=ending, Step=Step,
+    live = bool(job and job.live)
+    screen = await _in_thread(_run_screen, folder, job if live else None, job.state if job else "")
+    title = await _in_thread(run_title, folder.record, state.workspace.original_name)
+    return render("run.html", run=folder, job=job, live=live, files=offered, summary=summary, ending=ending, Step=Step,
+                  screen=screen, title=title, stop_words=stop_words(ending.stop_reason),
                   connected=state.connection is not None, error=REDACTOR.redact(job.error) if job else "",
                   verification=state.verifications.get(folder.id), can_undo=_offered(folder.path / UNDO_FILE), held=held,
                   undone=Path(ending.undone).name if ending.undone else "", once=secrets.token_urlsafe(12))
+
+
+@dataclass(frozen=True)
+class RunScreen:
+    """The run's progress as the page first draws it: from the live job, else from the run folder."""
+
+    progress: Progress
+    groups: list[dict]
+    pace: Pace
+
+    @property
+    def chart(self) -> str:
+        return chart_points(self.pace.series)
+
+
+def _run_screen(folder, job: PageJob | None, job_state: str) -> RunScreen:
+    if job is not None:  # live: the job's own numbers
+        now = job.tally.snapshot(GROUPS_SHOWN)
+        progress = Progress(now.total, dict(now.counts), STATE_WORDS.get(job.state, job.state))
+        return RunScreen(progress, now.groups, Pace(now.series, now.calls, now.elapsed))
+    summary = folder.summary
+    return RunScreen(finished_progress(summary, job_state), summary.get("failure_groups", [])[:GROUPS_SHOWN], read_pace(folder.path))
 
 
 async def run_events(request: web.Request) -> web.StreamResponse:
@@ -429,11 +457,18 @@ async def run_retry(request: web.Request) -> web.Response:
         if refusal := await _in_thread(wrong_account, earlier.path, state.connection, unverified):
             return problem(refusal, back=f"/runs/{earlier.id}")
         choices = state.choices.get(earlier.id, SendChoices())
+        try:
+            result = await _in_thread(checking.check, earlier.path / FAILED, ReadOptions())
+        except InputError as exc:  # failed.csv can't be read
+            return problem(f"Error: {exc}", back=f"/runs/{earlier.id}")
+        preview = _preview(state.connection, result, choices)
+        if not form.get(CONFIRMED):  # the "About to update" screen first, as for a run
+            return _confirm_action(earlier.id, "retry", preview, state.connection, form, unverified=unverified)
         folder = state.workspace.new_run_folder()
         state.choices[folder.id] = choices
         state.retrying[earlier.id] = folder.id
         state.jobs.start(PageJob(folder.id, folder.path, "retry", earlier.path / FAILED, choices.send_settings(state.connection), ReadOptions(),
-                             safety=choices.safety(), unverified_account=unverified))
+                                 headline=preview.line, safety=choices.safety(), unverified_account=unverified))
         raise _landed(state, form, f"/runs/{folder.id}")
 
 
@@ -494,6 +529,8 @@ async def run_undo(request: web.Request) -> web.Response:
                                                          force=force, canary=choices.canary))
         except (InputError, FolderError) as exc:  # the run's files can't be used
             return problem(f"Error: {exc}", back=f"/runs/{earlier.id}")
+        if not form.get(CONFIRMED):  # the "About to update" screen first, as for a run
+            return _confirm_action(earlier.id, "undo", preview, state.connection, form, unverified=unverified, force=force)
         folder = state.workspace.new_run_folder()
         state.choices[folder.id] = choices
         state.undoing[earlier.id] = folder.id
@@ -527,6 +564,20 @@ def _landed(state: UiState, form, landing: str) -> web.HTTPSeeOther:
         while len(state.submitted) > ONCE_KEPT:
             state.submitted.pop(next(iter(state.submitted)))
     return web.HTTPSeeOther(landing)
+
+
+# The form field a retry's or undo's confirmation screen sends with its button: without it, the screen is shown.
+CONFIRMED = "confirmed"
+
+
+def _confirm_action(run_id: str, action: str, preview: Preview, connection: Connection, form, *, unverified: bool,
+                    force: bool = False) -> web.Response:
+    """Before a retry or an undo sends anything: the run's line (rows, activities, account, user, host, rate), the
+    account the keys belong to, and a button that posts the same choices again, confirmed. It carries the run
+    page's `once` on: this screen started nothing, so the confirmed post is the form's first landing."""
+    return render("confirm_action.html", run_id=run_id, action=action, line=preview.line, connection=connection,
+                  unverified=unverified, force=force, checkbox=UNVERIFIED_CHECKBOX, confirmed=CONFIRMED,
+                  once_field=ONCE, once=str(form.get(ONCE, "")) or secrets.token_urlsafe(12))
 
 
 async def _unverified_account(request: web.Request) -> bool:

@@ -30,9 +30,11 @@ from ..rundir.run_record import RunRecord
 from ..settings import SendSettings
 from ..stop_reason import StopReason
 from ..stopping import StopToken
+from .screens import write_pace
 
 OUTCOMES = {outcome.value for outcome in Outcome}
 GROUPS_SHOWN = 8
+PACE_EVERY = 1.0  # seconds between two writes of the job's pace.json
 
 
 def live_numbers(tally: Tally) -> dict:
@@ -43,7 +45,8 @@ def live_numbers(tally: Tally) -> dict:
     left = max(now.total - now.done, 0)
     return {
         "total": now.total,
-        "done": now.done,
+        "done": now.done - now.counts.get("not_sent", 0),  # rows with an outcome of their own; not those a stop left
+        "not_sent": now.counts.get("not_sent", 0),
         "counts": now.counts,
         "rows_per_second": round(per_second, 2),
         "calls_per_second": round(now.calls / now.elapsed, 2),
@@ -125,6 +128,7 @@ class Jobs:
         self._jobs[job.run_id] = job
         job.thread = threading.Thread(target=_work, args=(job, on_end), name=f"job-{job.run_id}", daemon=True)
         job.thread.start()
+        threading.Thread(target=_keep_pace, args=(job,), name=f"pace-{job.run_id}", daemon=True).start()
         return job
 
 
@@ -132,6 +136,21 @@ def _join(jobs: list[PageJob], deadline: float) -> None:
     for job in jobs:
         if job.thread is not None:
             job.thread.join(max(deadline - time.monotonic(), 0))
+
+
+def _keep_pace(job: PageJob) -> None:
+    """The job's per-second counts into its folder (screens.PACE_FILE) every second, and once at its end,
+    so the chart of a finished run, or of one seen after a restart, is drawn again."""
+    assert job.thread is not None
+    while True:
+        job.thread.join(PACE_EVERY)
+        now = job.tally.snapshot(0)
+        try:
+            write_pace(job.out_dir, now.series, now.calls, now.elapsed)
+        except (OSError, BulkUpdaterError):  # the chart is not worth a failed job: the next second tries again
+            pass
+        if not job.thread.is_alive():
+            return
 
 
 def _work(job: PageJob, on_end: Callable[[PageJob], None] | None) -> None:

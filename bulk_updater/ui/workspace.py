@@ -148,6 +148,17 @@ class Workspace:
         mapped = json.loads((folder / MAP).read_text(encoding="utf-8")) if (folder / MAP).exists() else {}
         return Upload(upload_id, folder / choices["file"], choices["original_name"], choices.get("sheet"), mapped)
 
+    def original_name(self, path: Path) -> str:
+        """The name a sheet had when it was uploaded ("" for a file that is not an upload of this workspace)."""
+        folder = path.parent
+        if folder.parent.resolve() != self.uploads.resolve():
+            return ""
+        try:
+            found = self.upload(folder.name)
+        except (OSError, ValueError, KeyError):  # a damaged choices.json: the file's own name
+            return ""
+        return found.original_name if found is not None and found.path.name == path.name else ""
+
     # --- runs --------------------------------------------------------------------------
 
     def new_run_folder(self) -> RunFolder:

@@ -271,6 +271,8 @@
     $("done").textContent = s.done;
     $("total").textContent = s.total;
     $("state").textContent = s.state;
+    $("not-sent").textContent = s.not_sent;
+    $("not-sent-part").hidden = !s.not_sent;
     Object.keys(s.counts).forEach(function (name) {
       var cell = $("count-" + name);
       if (cell) cell.textContent = s.counts[name];
@@ -278,10 +280,13 @@
     $("cps").textContent = s.calls_per_second;
     $("rps").textContent = s.rows_per_second;
     $("eta").textContent = eta(s.eta_seconds);
-    $("bar-fill").style.width = (s.total ? Math.min(100, 100 * s.done / s.total) : 0) + "%";
+    $("bar").max = s.total || 1; // a <progress>: no style to set (the CSP allows no inline style)
+    $("bar").value = s.done;
     drawChart(s.series);
     showGroups(s.groups);
     showNotes(s.notes);
+    var none = $("no-groups");
+    if (none) none.hidden = s.groups.length > 0;
   }
 
   // --- start: the screen this address names, with the key ----------------------------------
