@@ -19,7 +19,7 @@ sandbox: $(STAMP)
 	$(VENV)/bin/bulk-updater sandbox --demo
 
 test: $(STAMP)
-	$(PY) -m pytest -q -m "not e2e" -n 2
+	$(PY) -m pytest -q -m "not e2e" -n 4
 
 # Signals, kill -9, real filesystems and browsers: the slow tier, also run by CI.
 test-e2e: $(STAMP)

@@ -7,6 +7,8 @@ import re
 import stat
 from pathlib import Path
 
+import pytest
+
 from bulk_updater import cli, demo
 from bulk_updater.credentials import read_env_file
 from bulk_updater.sandbox.server import DEMO_ACCESS_KEY, SandboxConfig, connection_lines
@@ -14,6 +16,7 @@ from bulk_updater.sandbox.server import DEMO_ACCESS_KEY, SandboxConfig, connecti
 ROOT = Path(__file__).resolve().parent.parent
 
 
+@pytest.mark.e2e  # a whole flow of several commands: the slow tier keeps make test under a minute
 def test_the_demo_runs_backs_up_verifies_and_undoes_in_its_own_folder(tmp_path, monkeypatch, capsys):
     """Mutant: the undo step left out of the demo's steps (the activities would stay as the run wrote them: exit 1)."""
     real = demo.sandbox_config

@@ -5,11 +5,14 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+import pytest
+
 from bulk_updater import demo
 
 ROOT = Path(__file__).parent.parent
 
 
+@pytest.mark.e2e  # a whole flow of several commands: the slow tier keeps make test under a minute
 def test_the_python_pages_example_runs_as_written(tmp_path, sandbox, monkeypatch, capsys):
     [example] = re.findall(r"```python\n(.*?)```", (ROOT / "docs" / "python.md").read_text(encoding="utf-8"), flags=re.S)
     box = sandbox(**vars(demo.sandbox_config()))

@@ -79,6 +79,7 @@ def _shown(text: str, folder: Path, urls: list[str]) -> str:
     return re.sub(r"e\.g\. row \d+", "e.g. row N", text)
 
 
+@pytest.mark.e2e  # twenty commands run to compare their output with the page: the slow tier keeps make test under a minute
 def test_the_troubleshooting_page_shows_what_the_commands_print(tmp_path, monkeypatch, capsys):
     """Mutant: any message or hint of the page reworded in the code (or the page edited by hand)."""
     cases = examples()

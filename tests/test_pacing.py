@@ -1,3 +1,5 @@
+import pytest
+
 """Pacing at the physical limit, end to end in process: the key check inside the window, the
 opening burst, and a run that shares the account with another integration."""
 
@@ -73,6 +75,7 @@ def test_the_other_integration_paces_evenly_or_bursts(sandbox):
     assert counters["other_calls"] % 4 == 0
 
 
+@pytest.mark.e2e  # 10 s of real pacing beside another integration; tests/test_limiter_sharing.py holds the rules at an injected clock
 def test_a_run_sharing_the_account_learns_the_room(sandbox, monkeypatch, tmp_path):
     """Another integration evenly uses 4 of 10 calls per second: with no flag the run settles
     on what it leaves, and every row still succeeds."""

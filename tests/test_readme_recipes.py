@@ -83,6 +83,7 @@ def test_the_recipes_set_up_is_the_demos_sandbox(recipes):
     assert set(recipes.state.activities) == set(demo.sandbox_activities()) and recipes.config.fields == demo.FIELDS
 
 
+@pytest.mark.e2e  # a whole flow of several commands: the slow tier keeps make test under a minute
 def test_recipe_1_check_run_fix_retry(recipes, tmp_path):
     """Mutant: retry sending the fixed row's old id again, or losing its _row (the report would not point at the sheet)."""
     check, run, retry = commands(recipe(1))
@@ -100,6 +101,7 @@ def test_recipe_1_check_run_fix_retry(recipes, tmp_path):
     assert [(line["_row"], line["_outcome"]) for line in fixed] == [(row, "success") for row, line in report(Path(run[run.index("--out") + 1])).items() if line["CompanyActivityId"] == wrong]
 
 
+@pytest.mark.e2e  # a whole flow of several commands: the slow tier keeps make test under a minute
 def test_recipe_2_back_up_verify_undo(recipes):
     """Mutant: undo leaving one activity as the run wrote it (the values would differ from before)."""
     run, verify, undo = commands(recipe(2))
@@ -112,6 +114,7 @@ def test_recipe_2_back_up_verify_undo(recipes):
     assert values(recipes) == before
 
 
+@pytest.mark.e2e  # a whole flow of several commands: the slow tier keeps make test under a minute
 def test_recipe_3_stop_and_resume(recipes, monkeypatch, capsys):
     """Ctrl-C once the first row is recorded; the command printed is the README's resume, which finishes the job.
     Mutant: the stop suggesting a resume without the --env-file (the README's line would not be what is printed)."""
@@ -137,6 +140,7 @@ def test_recipe_3_stop_and_resume(recipes, monkeypatch, capsys):
     assert len(lines) == 16 and "not_sent" not in {line["_outcome"] for line in lines.values()}
 
 
+@pytest.mark.e2e  # a whole flow of several commands: the slow tier keeps make test under a minute
 def test_recipe_4_the_web_page(recipes, tmp_path):
     """The page launched as the README says: keys from lsq.env, the sheet uploaded, the options kept, the run to its end.
     Mutant: the page ignoring --env-file (the connection would have no keys)."""
@@ -166,6 +170,7 @@ def test_recipe_4_the_web_page(recipes, tmp_path):
     assert len(lines) == 16 and {line["_outcome"] for line in lines.values()} == {"success", "failed", "invalid", "skipped"}
 
 
+@pytest.mark.e2e  # a whole flow of several commands: the slow tier keeps make test under a minute
 def test_before_the_first_real_run(recipes):
     """One activity checked and backed up, read back, then the rest. Mutant: --max-calls 1 sending more than one update."""
     first, verify, rest = commands(section("Before the first real run"))

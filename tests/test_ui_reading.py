@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 
 import native_crash
+import pytest
 from conftest import new_ids, write_csv
 from test_ui_guard import _upload, fetch, signed_in, ui  # noqa: F401  (the `ui` fixture)
 from test_ui_jobs import _start_run
@@ -25,6 +26,7 @@ async def test_the_far_cell_workbook_is_refused_on_the_sheet_and_check_screens(u
     assert 'id="refusal"' in page and "the sheet is too large to read" in page and 'id="to-connect"' not in page
 
 
+@pytest.mark.e2e  # a child process that aborts: a real process
 async def test_a_reader_that_crashes_fails_that_upload_and_the_server_and_its_run_go_on(ui, sandbox, tmp_path, monkeypatch):  # noqa: F811
     box = sandbox()
     server = ui(_environ(box))
