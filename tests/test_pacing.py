@@ -1,4 +1,3 @@
-import pytest
 
 """Pacing at the physical limit, end to end in process: the key check inside the window, the
 opening burst, and a run that shares the account with another integration."""
@@ -9,6 +8,7 @@ import json
 import time
 import urllib.request
 
+import pytest
 from conftest import cli_env, new_ids, untouched, write_csv
 
 import bulk_updater
