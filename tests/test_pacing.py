@@ -1,4 +1,3 @@
-
 """Pacing at the physical limit, end to end in process: the key check inside the window, the
 opening burst, and a run that shares the account with another integration."""
 
