@@ -82,6 +82,9 @@ FIRST_PROBE_WINDOWS = 2
 MAX_PROBE_WINDOWS = 256
 # A probe's first calls: three, so that one call of the other's arriving late (or early) is not taken for room.
 FIRST_PROBE_CALLS = 3
+# Probes in a row that must find free the second call a guessed room keeps free before it is taken back
+# (a probe's calls arrive over up to `jitter` seconds: one of the other's may leave the window meanwhile).
+GUESS_VOTES = 3
 # Seconds to wait for a probe's answers: a 429 comes back at once; none in this time is a pass.
 PROBE_ANSWER = 1.0
 # A probe goes this long (at most) before the earliest moment our oldest call may leave the window.
@@ -295,9 +298,9 @@ class WindowLimiter:
         # Answered 429: the calls admitted were all the free room at that moment. A probe never raises
         # the budget on one such moment: a call admitted while one of the other's was late or early is
         # no room, and taking it costs the other a call per window. A room a burst's 429s guessed (two
-        # calls kept free) takes one back once two probes in a row found that call free too (a single
-        # probe's calls arrive over up to `jitter` seconds, and one of the other's may leave the window
-        # meanwhile), and keeps it free as soon as one found only the other one free; a probe that found
+        # calls kept free) takes one back once GUESS_VOTES probes in a row found that call free too (a
+        # single probe's calls arrive over up to `jitter` seconds, and one of the other's may leave the
+        # window meanwhile), and keeps it free as soon as one found only the other one free; a probe that found
         # not even the call kept free lowers the budget (and ends the guess).
         wanted = 1 if self._small(self.budget) else 0
         found = probe.sent - probe.answered_429 - wanted
@@ -306,7 +309,7 @@ class WindowLimiter:
             self.budget, guessing = max(1, self.budget - 1), False
         elif guessing and found >= 1:
             self._guess_votes += 1
-            if self._guess_votes >= 2:
+            if self._guess_votes >= GUESS_VOTES:
                 self.budget, guessing = self.budget + 1, False
         else:
             guessing = False
