@@ -222,6 +222,6 @@ def test_a_neighbour_that_stops_is_reclaimed(other):
         early_rows = 60 / window * room
         ideal = 60 + (1500 - early_rows) / 25 * window
         assert run.in_run <= 1.10 * ideal, (seed, run.in_run, ideal)
-        # Issue 24 asks for 3 windows; probes that wait 2, 4, 8 ... clean windows find a stop at 60 s later
+        # The target is 3 windows; probes that wait 2, 4, 8 ... clean windows find a stop at 60 s later
         # than that (today's limiter: after some 70 windows).
         assert run.back_to_ceiling() is not None and run.back_to_ceiling() <= 8 * window, (seed, run.budgets)
