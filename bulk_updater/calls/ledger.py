@@ -23,7 +23,7 @@ goes on alone (today's behaviour) after one warning. The ledger never blocks or 
 Times are the wall clock's (`time.time()`), the one clock every process shares. A start more than
 FUTURE_TOLERANCE seconds ahead of now (the clock was set back) no longer counts.
 
-Why not PyrateLimiter 4's SQLiteBucket (design notes, section 11): it decides admission itself,
+Why not PyrateLimiter 4's SQLiteBucket: it decides admission itself,
 against rates fixed when the bucket is built, and its rows are (name, millisecond) pairs counted
 over the rate's interval. Here the budget moves with every 429 and probe, and each row needs its
 own end (a lease counts until its last possible start's window ends) and its writer (to tell the
