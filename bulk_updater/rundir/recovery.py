@@ -51,7 +51,7 @@ def recover_report(path: Path, header: list[str]) -> Recorded:
     if not files.is_present(path):
         return recorded  # the crash came before the header was written
     with files.open_read(path, encoding=REPORT_ENCODING) as f:
-        records = _Records(f)
+        records = CsvRecords(f)
         lines = iter(records)
         first = next(lines, None)
         if first is None:
@@ -91,7 +91,7 @@ def _count(recorded: Recorded, verdict: str, cells: list[str], at: tuple[int, ..
 def _rewrite_kept(path: Path, header: list[str]) -> None:
     # The copy is read in the inner block: it is closed before the new report replaces it (Windows replaces no file that is open).
     with files.replacing(path, encoding=REPORT_ENCODING) as target, files.open_read(path, encoding=REPORT_ENCODING) as source:
-        lines = iter(_Records(source))
+        lines = iter(CsvRecords(source))
         target.write(next(lines)[1])
         for verdict, _cells, raw in _verdicts(lines, header, with_raw=True):
             if verdict == KEPT:
@@ -115,7 +115,7 @@ def _verdicts(records: Iterator[tuple[list[str], str]], header: list[str], with_
         yield (verdict, cells, raw) if with_raw else (verdict, cells)
 
 
-class _Records:
+class CsvRecords:
     """(cells, raw text) of each record that ends with its line end, read as a stream.
 
     Iteration stops at a torn or unreadable record; `torn` then says so (everything from it

@@ -31,6 +31,7 @@ from ..calls import CallResult, Kind, LeadSquaredClient
 from ..errors import InputError
 from ..report.writer import REPORT_ENCODING
 from ..rows import ACTIVITY_ID, NOTE
+from ..rundir.recovery import CsvRecords as ReportRecords
 from ..server_text import spreadsheet_safe
 from ..updates import UpdateRequest
 from .activity import Activity, wrong_activity
@@ -213,27 +214,14 @@ class CsvRecords:
     last record (a kill while it was written) is left out and `torn` set, as report recovery does."""
 
     def __init__(self, file: IO[str]) -> None:
-        self._file = file  # opened with newline="": line ends exactly as written, inside quoted cells too
-        self._raw: list[str] = []
-        self.torn = False
+        self._records = ReportRecords(file)
 
-    def _lines(self) -> Iterator[str]:
-        for line in self._file:
-            self._raw.append(line)
-            yield line
+    @property
+    def torn(self) -> bool:
+        return self._records.torn
 
     def __iter__(self) -> Iterator[list[str]]:
-        reader = csv.reader(self._lines(), strict=True)  # strict: a record cut inside quotes raises
-        try:
-            for cells in reader:
-                ended = self._raw[-1].endswith("\n") if self._raw else False
-                self._raw.clear()
-                if not ended:
-                    self.torn = True
-                    return
-                yield cells
-        except csv.Error:
-            self.torn = True
+        return (cells for cells, _raw in self._records)
 
 
 def _open_index(path: Path, snapshots: Iterable[Snapshot]) -> sqlite3.Connection:
