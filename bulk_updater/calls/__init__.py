@@ -2,7 +2,7 @@
 
 from .client import CallResult, Kind, LeadSquaredClient, classify_response, open_session, tls_context
 from .limiter import WindowLimiter, account_limiter
-from .retry import Action, Backoff, Decision, Retrying, RetryPolicy, Tries, call_until_decided
+from .policy import Action, Backoff, Decision, Retrying, RetryPolicy, Tries, call_until_decided
 
 __all__ = [
     "Action", "Backoff", "Decision", "RetryPolicy", "Retrying", "Tries", "call_until_decided",

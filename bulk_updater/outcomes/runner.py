@@ -6,7 +6,7 @@ the same activity are chained: while one is in flight the next waits in that act
 backlog, and the worker that finishes one takes the next. So they are applied in file order,
 never concurrently, and the activity ends with the last row's values.
 
-What to do after each answer is the retry policy's call (calls/retry.py); the runner only
+What to do after each answer is the retry policy's call (calls/policy.py); the runner only
 turns its decisions into outcomes. A stop (Ctrl-C, the call budget, a 401, the throttle
 timeout) starts no new call: a row waiting to retry is recorded `not_sent` with the calls it
 made, and the rows no worker took get their `not_sent` lines once the calls in flight are done.
