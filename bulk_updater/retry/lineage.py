@@ -27,7 +27,7 @@ from ..outcomes import FINISHED_VALUES, Outcome
 from ..rows import NOTE, Row
 from ..rundir.run_record import RUN_FILE, RunRecord, RunState
 from ..settings import CLEAR_TOKEN
-from ..updates import UpdateRequest, plan_row
+from ..updates import UpdateRequest, activity_key, plan_row
 
 RUN_REPORT = "report.csv"
 STATE_FILE = ".state-lineage.sqlite"
@@ -122,11 +122,6 @@ def _warn_untrusted(lineage: Lineage) -> None:
             )
     if lineage.runs and not any(run.cells_trusted for run in lineage.runs):
         lineage.warnings.append("No run's report.csv is as it was written: the damage check is skipped.")
-
-
-def activity_key(activity_id: str) -> str:
-    """An id as LeadSquared matches it: case-insensitive, and `{GUID}` is the bare GUID."""
-    return activity_id.strip().strip("{}").lower()
 
 
 class History:

@@ -23,9 +23,9 @@ from .. import files
 from ..errors import InputError
 from ..outcomes import FINISHED_VALUES
 from ..rows import ACTIVITY_ID, Row, Sheet
-from ..updates.payload import GUID
+from ..updates import GUID, activity_key
 from .damage import spreadsheet_change
-from .lineage import RUN_REPORT, RunFolder, activity_key, report_columns, report_lines
+from .lineage import RUN_REPORT, RunFolder, report_columns, report_lines
 
 MATCH_FILE = ".state-match.sqlite"
 BATCH = 10_000

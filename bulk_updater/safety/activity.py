@@ -1,7 +1,7 @@
 """An activity as RetrieveById returns it, and a read of one outside the runner (verify, the canary, the field check).
 
 Every read goes through the run's limiter, so it counts against the account's rate like an update,
-and follows the retry policy every call follows (calls/retry.py), --throttle-timeout included.
+and follows the retry policy every call follows (calls/policy.py), --throttle-timeout included.
 """
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ from decimal import Decimal
 from ..calls import Action, CallResult, LeadSquaredClient, RetryPolicy, WindowLimiter, call_until_decided
 from ..rows import NOTE
 from ..server_text import printable
+from ..updates import activity_key
 
 # A value as the read answered it: a JSON string, number (Decimal or int, digits as read), boolean,
 # null, or an object or list. Nothing is turned into text here: a str() of False or of a float
@@ -47,13 +48,9 @@ def wrong_activity(activity: Activity, asked: str) -> str:
     answered = activity.activity_id
     if not answered.strip():
         return f"the read of activity {asked} named no activity id, so its values can't be tied to it"
-    if _bare_id(answered) != _bare_id(asked):
+    if activity_key(answered) != activity_key(asked):
         return f"the read answered for activity {printable(answered)[:60]}, not {asked}"
     return ""
-
-
-def _bare_id(activity_id: str) -> str:
-    return activity_id.strip().removeprefix("{").removesuffix("}").strip().lower()
 
 
 def spelled(value: JsonValue) -> str | None:

@@ -56,7 +56,7 @@ Plan = UpdateRequest | Invalid | NothingToChange
 
 def plan_row(row: Row, clear_token: str = CLEAR_TOKEN) -> Plan:
     """Decide what to send for `row`: blank cells are left alone, `clear_token` clears a field."""
-    activity_id = _bare_id(row.cells.get(ACTIVITY_ID, ""))
+    activity_id = activity_key(row.cells.get(ACTIVITY_ID, ""))
     if not activity_id:
         return Invalid(f"{ACTIVITY_ID} is blank")
     if not GUID.fullmatch(activity_id):
@@ -91,13 +91,13 @@ def plan_row(row: Row, clear_token: str = CLEAR_TOKEN) -> Plan:
             fields.append((name, value))
     if note is None and not fields:
         return NothingToChange()
-    return UpdateRequest(activity_id.lower(), note, tuple(fields), row.number)
+    return UpdateRequest(activity_id, note, tuple(fields), row.number)
 
 
 def activity_to_update(row: Row, clear_token: str = CLEAR_TOKEN) -> str | None:
     """The activity id `plan_row` would send an update to, or None: the same tests, without building
     the request (a counting pass over a million rows would build a million). Keep the two in step."""
-    activity_id = _bare_id(row.cells.get(ACTIVITY_ID, ""))
+    activity_id = activity_key(row.cells.get(ACTIVITY_ID, ""))
     if not GUID.fullmatch(activity_id) or row.problems:
         return None
     sends = False
@@ -108,13 +108,22 @@ def activity_to_update(row: Row, clear_token: str = CLEAR_TOKEN) -> str | None:
         if shown != clear_token and (shown in ERROR_VALUES or UNDO_CLEAR_TOKEN.fullmatch(shown)):
             return None
         sends = True
-    return activity_id.lower() if sends else None
+    return activity_id if sends else None
 
 
-def _bare_id(cell: str) -> str:
-    activity_id = cell.strip()
-    braced = BRACED_GUID.fullmatch(activity_id) if activity_id[:1] == "{" else None
-    return braced[1] if braced else activity_id
+def activity_key(text: str) -> str:
+    """An activity id as LeadSquared matches it: the one spelling the tool sends, and compares two ids by.
+
+    A GUID, bare or in one pair of braces, with spaces around it, is its bare GUID in lower case
+    (LeadSquared matches ids in any case). Any other text is no id an update is sent to: it stays
+    as written, spaces around it aside, so it shares its key with no other text and with no GUID.
+    Reads, the backup, verify and retry's history all compare ids through this; a looser rule in
+    one of them would let one activity's values stand for another's."""
+    text = text.strip()
+    if GUID.fullmatch(text):
+        return text.lower()
+    braced = BRACED_GUID.fullmatch(text) if text[:1] == "{" else None
+    return braced[1].lower() if braced else text
 
 
 def _quoted(value: str) -> str:
