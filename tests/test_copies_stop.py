@@ -15,6 +15,7 @@ from bulk_updater.report import excel
 @pytest.fixture
 def stopping(monkeypatch) -> threading.Event:
     event = threading.Event()  # this test's own: the process's stays unset
+    # Private on purpose: stop_copies() sets the process's event for good; the test swaps in one of its own.
     monkeypatch.setattr(excel, "_STOPPING", event)
     return event
 

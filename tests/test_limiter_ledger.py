@@ -239,6 +239,7 @@ def test_no_note_for_a_wait_on_its_own_calls(tmp_path):
 def counting_asks(*limiters: WindowLimiter) -> dict[str, int]:
     asked = {"count": 0}
     for limiter in limiters:
+        # Private on purpose: how often a limiter asks its ledger is the cost measured; no public counter says it.
         ledger = limiter._ledger
         assert ledger is not None
         original = ledger.take

@@ -78,6 +78,7 @@ def test_the_first_probe_goes_after_two_clean_windows_just_before_one_of_ours_le
     probe_at = limiter.next_start(due)
     # Not before it is due; at a start of ours in the window, a period later, less PROBE_EARLY.
     assert due <= probe_at < due + limiter.window
+    # Private on purpose: which of our calls is about to leave is read from the log of starts, which has no public view.
     assert any(start + 1.0 - PROBE_EARLY == pytest.approx(probe_at) for start in limiter._starts)
     budget = limiter.budget
     for _ in range(3):  # its three calls go at once, above the budget
@@ -90,6 +91,7 @@ def test_the_first_probe_goes_after_two_clean_windows_just_before_one_of_ours_le
 def probe(limiter: WindowLimiter, after: float, answered_429: int) -> float:
     """Run steadily until the next probe, send it, answer `answered_429` of its calls 429; the moment after its answers."""
     now = after
+    # Private on purpose: when a probe is due and how many calls it takes are the limiter's plan; next_start only says when.
     while True:
         at = limiter.next_start(now)
         probe_due = limiter._probe_at(at) is not None and limiter._probe_at(at) <= at
@@ -119,6 +121,7 @@ def test_a_probe_answered_429_never_raises_the_budget_and_the_next_waits_twice_a
     assert limiter.budget == 15
     third = probe(limiter, second, answered_429=3)
     assert (third - second) >= 1.5 * (second - first) - 2 * limiter.window
+    # Private on purpose: the wait before the next probe, which the public calls show only a probe later.
     assert limiter._probe_windows == min(8 * FIRST_PROBE_WINDOWS, MAX_PROBE_WINDOWS)
 
 
@@ -154,6 +157,7 @@ def test_a_guessed_room_keeps_its_calls_free_once_a_probe_found_only_one_free():
 def test_probes_that_pass_climb_back_fast_and_a_lone_pass_is_taken_back():
     limiter = WindowLimiter(25, 1.0, 0.0)
     opening_burst(limiter, 20)
+    # Private on purpose: `_climbing` tells a pass still to confirm from one confirmed; the budget is the same for both.
     now = probe(limiter, 1.0, answered_429=0)  # all four admitted: one call back, the next probe at once
     assert limiter.budget == 4 and limiter._climbing
     now = probe(limiter, now, answered_429=3)  # ... answered 429: that pass was a moment, not room

@@ -43,8 +43,7 @@ OLD_RUN_JSON_OPTIONS = {
 
 
 def _flags(command: str) -> dict[str, argparse.Action]:
-    parsers = {action.dest: action for action in cli.build_parser()._actions}["command"].choices  # type: ignore[union-attr]
-    return {flag: action for action in parsers[command]._actions for flag in action.option_strings}
+    return _flags_of(cli.build_parser(), command)
 
 
 # --- run.json keeps its shape -------------------------------------------------------------------
@@ -105,10 +104,12 @@ def test_a_new_option_field_is_a_flag_of_the_cli_and_given_by_name(monkeypatch):
     parser = cli.build_parser("run")
     assert _flags_of(parser, "run")["--pause"].help == "seconds between two calls (default: 0.5)"
     args = parser.parse_args(["run", "in.csv", "--out", "out", "--pause", "2"])
+    # Private on purpose: the step from parsed flags to the recorded options, short of starting a whole run.
     assert cli._given(args, resuming=False)["pause"] == 2.0
 
 
 def _flags_of(parser: argparse.ArgumentParser, command: str) -> dict[str, argparse.Action]:
+    # argparse's own privates: it has no public way to list a parser's subcommands and their options.
     parsers = {action.dest: action for action in parser._actions}["command"].choices  # type: ignore[union-attr]
     return {flag: action for action in parsers[command]._actions for flag in action.option_strings}
 

@@ -191,11 +191,11 @@ def test_the_readme_fits_on_a_screen_and_its_links_lead_somewhere():
 def test_the_quickstart_and_install_name_commands_and_files_that_exist():
     """The install line names the wheel `make dist` builds (version included); the quickstart's folders are the demo's.
     Mutant: a version bump without the README (its install line would name a file that is not built)."""
-    from bulk_updater.cli import _version
+    from importlib.metadata import version  # what `bulk-updater --version` prints
 
     [block] = re.findall(r"```sh\n(.*?)```", section("Install"), flags=re.S)
     install = re.search(r"^pipx install (\S+)$", block, flags=re.M)
-    assert install and install[1] == f"bulk_updater-{_version()}-py3-none-any.whl"
+    assert install and install[1] == f"bulk_updater-{version('bulk-updater')}-py3-none-any.whl"
     assert block.splitlines()[-1] == "bulk-updater --version"
     assert commands(section("Quickstart: one minute, no account needed"))[0] == ["demo"]
     for path in ("demo-out/run/report.xlsx", "demo-out/run/failed.xlsx"):

@@ -317,7 +317,7 @@ def test_a_second_command_writing_the_folder_is_refused_on_windows_too(windows, 
 
 def test_where_the_file_system_has_no_locks_the_command_goes_on_and_says_so(windows, tmp_path, sandbox, capsys, monkeypatch):
     filelock = windows.module("filelock")
-    # The stand-in for LockFileEx taken away: filelock's own answer where there is no lock at all.
+    # The stand-in for LockFileEx taken away: filelock's own answer where there is no lock at all (its private: no public name).
     monkeypatch.setattr(filelock, "lock_descriptor", windows.module("filelock._native").lock_descriptor)
     ids = [str(uuid.uuid4()) for _ in range(3)]
     box = sandbox()
@@ -355,6 +355,7 @@ def test_a_link_swapped_in_between_the_check_and_the_open_is_refused_with_or_wit
     from bulk_updater.errors import FolderError
 
     if no_follow.startswith("none"):
+        # Private on purpose: the system's O_NOFOLLOW, read once at import; this plays a system without it.
         monkeypatch.setattr(files, "_NO_FOLLOW", 0)
     victim = tmp_path / "victim.txt"
     victim.write_text("keep me\n")

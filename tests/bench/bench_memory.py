@@ -51,6 +51,7 @@ def start_log_kb() -> tuple[int, float, float]:
         now = n / 10_000
         limiter.next_start(now)
         limiter.start(now)
+    # Private on purpose: the log of starts is the memory measured, and has no public size.
     kept, size = len(limiter._starts), tracemalloc.get_traced_memory()[0] / 1024
     tracemalloc.stop()
     tracemalloc.start()
