@@ -25,10 +25,11 @@ test: $(STAMP)
 test-e2e: $(STAMP)
 	$(PY) -m pytest -q -m e2e
 
-# Style and types: ruff and mypy, both clean (CI runs this too).
+# Style, types and layers: ruff, mypy and import-linter (pyproject's contracts), all clean (CI runs this too).
 lint: $(STAMP)
 	$(VENV)/bin/ruff check bulk_updater tests
 	$(VENV)/bin/mypy
+	$(VENV)/bin/lint-imports --no-cache
 
 # The docs' option tables and docs/cli.md, written again from the CLI's parser and the option registry (cog).
 DOCS := docs/cli.md docs/sheet.md docs/commands.md docs/stopping.md

@@ -42,12 +42,12 @@ from .rows.reader import ReadFindings
 from .rows.records import is_records, spool_records
 from .rundir.folder import FAILED, REPORT, SUMMARY, check_resumable, lock_out_dir, open_out_dir
 from .rundir.recovery import Recorded
-from .rundir.run_record import RUN_FILE, RunRecord, RunState, file_sha256
+from .rundir.run_record import RUN_FILE, RunRecord, RunState, file_sha256, recorded_values
 from .safety.activity import Activity
 from .safety.backup import UndoLog
 from .safety.canary import Canary
 from .safety.confirm import FIX_IN_SHEET, FIX_IN_UNDO, SendPlan, about_to_update, reads_first, timezone_warning, zone_to_warn_of
-from .safety.failing import FailureWatch
+from .safety.failing import FailureWatch, StopRule
 from .safety.field_check import ColumnCheck, FieldCheck, names_mapped, say_warnings
 from .safety.recorded_extras import record_safety
 from .safety.recorded_extras import recorded_safety as recorded_options_of_safety
@@ -268,18 +268,10 @@ def settings_from(values: Mapping[str, object], credentials: Credentials, **not_
     recorded_here = set(not_recorded) & set(recorded_options.BY_NAME)
     if recorded_here:
         raise ValueError(f"give {', '.join(sorted(recorded_here))} among the option values, not as a keyword")
-    values = recorded_options.DEFAULTS | dict(values)
-    if "host" not in values:
-        raise InputError("no LeadSquared host is set", hint="Give the host, e.g. https://api-in21.leadsquared.com.")
+    values = recorded_options.with_defaults(values)
     read = ReadOptions(**recorded_options.of_holder(values, ReadOptions))
     options = JobOptions(read=read, **not_recorded, **recorded_options.of_holder(values, RunOptions))
-    return SendSettings(credentials=credentials, **recorded_options.of_holder(values, SendSettings)), options
-
-
-def recorded_values(out_dir: str | Path) -> dict[str, object]:
-    """The option values the run in `out_dir` recorded, by name; empty when it holds none."""
-    earlier = RunRecord.load(Path(out_dir))
-    return recorded_options.restore(earlier.options) if earlier is not None else {}
+    return recorded_options.send_settings(values, credentials), options
 
 
 def holds_unfinished(out_dir: str | Path, command: str) -> bool:
@@ -321,7 +313,7 @@ def _new_record(command: str, path: Path, send: SendSettings, options: JobOption
     record = RunRecord.new(command, path, options=recorded_options.recorded(values, map_sha256))
     record_safety(out_dir, record, options.backup, options.force, options.restart)  # the undo clear token, before the comparison
     # Before the sheet is read: read with other options, it could fail in ways that hide the real problem.
-    check_resumable(out_dir, record, options.restart)
+    check_resumable(out_dir, record, options.restart, finished_hint)
     return record
 
 
@@ -429,7 +421,7 @@ class Job:
         if self.rerun is not None:  # another run's report in a run folder: refused before anything of this run is written
             self.rerun.check_run(self.out_dir)
         options = self.options
-        earlier = open_out_dir(self.out_dir, self.record, report_header(self.source.columns), options.restart, options.unverified_account)
+        earlier = open_out_dir(self.out_dir, self.record, report_header(self.source.columns), options.restart, options.unverified_account, finished_hint)
         left = prepared.counted
         # A retry with runs behind it: their history, so a row the damage check makes invalid (or superseded) is not counted as sent.
         history = self.rerun is not None and bool(self.rerun.lineage.runs)
@@ -515,7 +507,7 @@ class Job:
         stopping = asyncio.Event()  # set by every stop: the runner's own causes, a signal, the stop token, the failure watch
         recorder = Recorder(
             out_dir / REPORT, self.source.columns, self.tally, Progress(confirmed.total, self.hooks.progress, done=summary.counts), self.settings.credentials,
-            self.hooks.on_outcome, FailureWatch(options.stop_rule), UndoGuard.translate if guard else None, stopping.set,
+            self.hooks.on_outcome, FailureWatch(StopRule(enabled=not options.keep_going, streak=options.stop_after_failures)), UndoGuard.translate if guard else None, stopping.set,
         )
         self._say_what_goes_on(confirmed, summary)
         try:

@@ -27,6 +27,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from .credentials import Credentials
 from .errors import InputError
 from .option_spec import (
     CLASSES,
@@ -49,8 +50,7 @@ from .option_spec import (
     whole,
 )
 from .rows.reader import ReadOptions
-from .safety.failing import STREAK, StopRule
-from .settings import CLEAR_TOKEN, SendSettings
+from .settings import CLEAR_TOKEN, STREAK, SendSettings
 
 # Seconds the calls in flight get to finish after a first Ctrl-C or SIGTERM.
 STOP_WAIT = 10.0
@@ -118,10 +118,6 @@ class RunOptions:
         if problems:
             raise InputError(problems[0])
 
-    @property
-    def stop_rule(self) -> StopRule:
-        return StopRule(enabled=not self.keep_going, streak=self.stop_after_failures)
-
 
 OPTIONS: tuple[Option, ...] = (*options_of(ReadOptions), *options_of(SendSettings), *options_of(RunOptions))
 BY_NAME = {option.name: option for option in OPTIONS}
@@ -148,6 +144,19 @@ def values_of(*holders: Any) -> dict[str, Any]:
 def of_holder(values: Mapping[str, Any], holder: type) -> dict[str, Any]:
     """The values that go into one settings dataclass, as keyword arguments."""
     return {declared.name: values[declared.name] for declared in OPTIONS if issubclass(holder, declared.holder) and declared.name in values}  # type: ignore[arg-type]
+
+
+def with_defaults(values: Mapping[str, Any]) -> dict[str, Any]:
+    """`values` with each option left out at its default; refused without a host, which has none."""
+    values = DEFAULTS | dict(values)
+    if "host" not in values:
+        raise InputError("no LeadSquared host is set", hint="Give the host, e.g. https://api-in21.leadsquared.com.")
+    return values
+
+
+def send_settings(values: Mapping[str, Any], credentials: Credentials) -> SendSettings:
+    """How the calls are made, from option values by name (`with_defaults`'s)."""
+    return SendSettings(credentials=credentials, **of_holder(values, SendSettings))
 
 
 def for_verify(recorded_values: Mapping[str, Any], given: Mapping[str, Any]) -> dict[str, Any]:

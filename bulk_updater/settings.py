@@ -14,6 +14,7 @@ from .option_spec import CONNECTION, FINITE_SECONDS, FINITE_SECONDS_OR_ZERO, SEC
 DEFAULT_RATE = "25/5"
 NO_HEADROOM = 0.0  # percent of the limit left to other integrations, unless --headroom (or the page's field) says
 CLEAR_TOKEN = "#N/A"
+STREAK = 50  # --stop-after-failures: this many sent rows in a row failing for their data stop the run (safety/failing.py)
 # LeadSquared's limits by plan, in calls per 5 seconds per account.
 PLAN_CALLS = {"lite": 2, "pro": 5, "super": 10, "basic": 10, "standard": 15, "enterprise": 25}
 PLAN_PERIOD = 5.0

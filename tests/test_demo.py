@@ -92,5 +92,5 @@ def test_the_samples_folder_holds_the_demos_sheet_and_activities_as_installed():
     from pathlib import Path
 
     root = Path(__file__).resolve().parent.parent
-    for name in ("activities.csv", "sandbox-activities.json"):
-        assert (root / "samples" / name).read_bytes() == (root / "bulk_updater" / "demo" / name).read_bytes(), name
+    for name, package in (("activities.csv", "demo"), ("sandbox-activities.json", "sandbox")):
+        assert (root / "samples" / name).read_bytes() == (root / "bulk_updater" / package / name).read_bytes(), name

@@ -19,7 +19,7 @@ import pytest
 pytestmark = pytest.mark.e2e
 
 ROOT = Path(__file__).resolve().parent.parent
-DATA = ("bulk_updater/demo/activities.csv", "bulk_updater/demo/sandbox-activities.json", "bulk_updater/ui/templates/base.html")
+DATA = ("bulk_updater/demo/activities.csv", "bulk_updater/sandbox/sandbox-activities.json", "bulk_updater/ui/templates/base.html")
 
 
 def _make_dist(out: Path) -> list[str]:

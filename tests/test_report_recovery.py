@@ -5,6 +5,7 @@ import json
 import pytest
 from conftest import read_report, write_csv
 
+from bulk_updater.application.ending import finished_hint
 from bulk_updater.errors import InputError
 from bulk_updater.outcomes import Outcome, RowOutcome
 from bulk_updater.report import ReportWriter, Summary
@@ -109,7 +110,7 @@ def test_folder_new_then_resumed_then_finished(tmp_path):
 
     again.save(out, RunState.FINISHED)
     with pytest.raises(InputError, match="holds a finished run of .*not overwritten") as error:
-        open_out_dir(out, RunRecord.new("run", path, "#N/A"), HEADER)
+        open_out_dir(out, RunRecord.new("run", path, "#N/A"), HEADER, finished_hint=finished_hint)  # the job hands it down
     assert "bulk-updater retry" in str(error.value) and "--restart" in str(error.value)
     assert open_out_dir(out, RunRecord.new("run", path, "#N/A"), HEADER, restart=True).rows == set()
     assert not (out / "report.csv").exists()

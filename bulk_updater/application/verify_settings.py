@@ -9,9 +9,9 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from pathlib import Path
 
-from .. import job
 from ..credentials import Credentials
-from ..options import for_verify
+from ..options import for_verify, send_settings, with_defaults
+from ..rundir.run_record import recorded_values
 from ..settings import SendSettings
 
 
@@ -23,8 +23,8 @@ def verify_settings(
     `default_host` gives the host when neither does (the environment's); `credentials` are asked for
     only then, once the host is known (a prompt never comes before a refusal it could not change).
     """
-    values = for_verify(job.recorded_values(run_dir), given)
+    values = for_verify(recorded_values(run_dir), given)
     if not values.get("host") and default_host is not None:
         values["host"] = default_host()
-    send, _ = job.settings_from(values, credentials())
-    return send
+    keys = credentials()
+    return send_settings(with_defaults(values), keys)

@@ -11,7 +11,6 @@ may have opened and edited (a failed.xlsx fixed by hand) is never written over.
 
 from __future__ import annotations
 
-import json
 import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -20,15 +19,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ..errors import InputError
+from ..sandbox.demo_world import FIELDS, sandbox_activities
 from ..settings import Rate
 from ..shell import quote
 
 DEFAULT_FOLDER = "demo-out"
 SHEET = "activities.csv"  # the sample sheet's name, in the package and in the demo's folder
 ENV_FILE = "sandbox.env"
-# The demo activity type's fields: the sandbox lists them all on a read (empty ones too) and
-# fails an update naming another, as LeadSquared would.
-FIELDS = frozenset({"Status", "Owner", "mx_Custom_1", "mx_Custom_2"})
 
 if TYPE_CHECKING:
     from ..sandbox import SandboxConfig, SandboxThread
@@ -37,12 +34,6 @@ if TYPE_CHECKING:
 def sample_sheet() -> bytes:
     """The sample sheet: rows that end in every outcome (success, failed, invalid, skipped)."""
     return resources.files(__name__).joinpath(SHEET).read_bytes()
-
-
-def sandbox_activities() -> dict[str, dict]:
-    """id -> {"ActivityNote", "Fields"}: the activities the sandbox starts with (the sheet's, bar one it must not know)."""
-    text = resources.files(__name__).joinpath("sandbox-activities.json").read_text(encoding="utf-8")
-    return {activity_id.lower(): activity or {} for activity_id, activity in json.loads(text).items()}
 
 
 def sandbox_config(**overrides: object) -> SandboxConfig:

@@ -18,30 +18,16 @@ from __future__ import annotations
 
 import functools
 import os
-from dataclasses import dataclass
 from pathlib import Path
 
 from ..errors import InputError
+from .reach import Extent
 
 CELL_BYTES = 32  # calamine's Data: a cell of the dense block, measured (10 million cells: 302 MB)
 MEMORY_SHARE = 4  # a sheet may take a quarter of the memory (the page may read several; the run needs some)
 FALLBACK_MEMORY = 4 << 30  # where the system does not say how much it has
 HINT = ("Delete the rows and columns beyond the data (or copy the data into a new sheet), save the workbook, "
         "and try again; or export the sheet as CSV UTF-8.")
-
-
-@dataclass(frozen=True)
-class Extent:
-    """How far a sheet reaches: `rows` x `columns` cells from A1, as the file declares it or its cells place it."""
-
-    rows: int
-    columns: int
-    reach: str  # as Excel names it: the furthest cell (XFD1048576), or the range the sheet declares (A1:XFD1048576)
-    declared: bool = False  # from the sheet's own dimension, not from its cells
-
-    @property
-    def cells(self) -> int:
-        return self.rows * self.columns
 
 
 def cell_budget() -> int:
@@ -91,21 +77,6 @@ def refuse_if_too_big(path: Path, sheet_name: str, extent: Extent) -> None:
         where=f"{path}, sheet {sheet_name!r}",
         hint=HINT,
     )
-
-
-def column_letters(index: int) -> str:
-    """0 -> A, 16383 -> XFD."""
-    letters = ""
-    index += 1
-    while index > 0:
-        index, rest = divmod(index - 1, 26)
-        letters = chr(65 + rest) + letters
-    return letters
-
-
-def cell_name(rows: int, columns: int) -> str:
-    """The name of the cell `rows` down and `columns` across: (1048576, 16384) -> XFD1048576."""
-    return f"{column_letters(columns - 1)}{rows}"
 
 
 def _refuse_count(path: Path, count: int) -> None:

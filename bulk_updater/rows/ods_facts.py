@@ -13,7 +13,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from .cell_facts import ErrorValue, Fact, NoSavedValue, RowFacts, ShownAs, is_na_formula
-from .extent import Extent, cell_name
+from .reach import Extent, cell_name
 
 TABLE = "{urn:oasis:names:tc:opendocument:xmlns:table:1.0}"
 OFFICE = "{urn:oasis:names:tc:opendocument:xmlns:office:1.0}"

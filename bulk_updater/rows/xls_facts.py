@@ -16,7 +16,7 @@ import xlrd
 from xlrd import compdoc
 
 from .cell_facts import ErrorValue, Fact, PaddedNumber, RowFacts, ShownAs
-from .extent import Extent, cell_name, column_letters
+from .reach import Extent, cell_name, column_letters
 from .xlsx_facts import format_kind, padding_width
 
 

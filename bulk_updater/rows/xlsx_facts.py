@@ -19,7 +19,7 @@ from html import unescape
 from pathlib import Path
 
 from .cell_facts import ErrorValue, Fact, NoSavedValue, PaddedNumber, RowFacts, ShownAs, is_na_formula
-from .extent import Extent, cell_name, column_letters
+from .reach import Extent, cell_name, column_letters
 
 BLOCK = 4 << 20
 # Built-in number formats that show a date (14-17) or a date and a time (22).

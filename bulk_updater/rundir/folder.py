@@ -11,7 +11,7 @@ import contextlib
 import errno
 import os
 import warnings
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from types import ModuleType
 
@@ -28,6 +28,7 @@ WORKBOOK_COPIES = ("report.xlsx", "failed.xlsx")
 OUTPUTS = (REPORT, FAILED, SUMMARY, RUN_FILE, *WORKBOOK_COPIES)
 LOCK_FILE = ".bulk-updater.lock"
 STATE_PREFIX = ".state-"  # DIR/.state-<purpose>.sqlite
+FinishedHint = Callable[[Path, RunRecord], str]  # what to do with a finished run's folder: application/ending.py says
 
 
 @contextlib.contextmanager
@@ -88,11 +89,15 @@ def _filelock() -> ModuleType:
     return filelock
 
 
-def open_out_dir(out_dir: Path, job: RunRecord, header: list[str], restart: bool = False, unverified_account: bool = False) -> Recorded:
+def open_out_dir(
+    out_dir: Path, job: RunRecord, header: list[str], restart: bool = False, unverified_account: bool = False, finished_hint: FinishedHint | None = None
+) -> Recorded:
     """Make `out_dir` ready for `job` and save its run.json; return what earlier sessions recorded.
 
     `job` holds the account of this session's keys: a resume with keys of another account is refused
     (account.py; `unverified_account` lets through keys that can't be compared at all).
+    `finished_hint` says what to do with a finished run's folder given again (the application layer's
+    `ending.finished_hint`, handed down: this folder's rules sit below what reads its summary).
     """
     _refuse_input_inside(out_dir, Path(job.input))
     earlier = None if restart else RunRecord.load(out_dir)
@@ -105,7 +110,7 @@ def open_out_dir(out_dir: Path, job: RunRecord, header: list[str], restart: bool
             hint="Choose another --out folder, or add --restart to start over in this one (its report is replaced).",
         )
     elif earlier is not None:
-        _check_resumable(out_dir, earlier, job)
+        _check_resumable(out_dir, earlier, job, finished_hint)
         # Here, not in _check_resumable: the early check runs before the keys are checked.
         refuse_another_account(earlier.account, job.account, f"the unfinished run in {out_dir}", unverified_account)
     _create(out_dir)
@@ -134,19 +139,20 @@ def open_fresh_out_dir(out_dir: Path, input_path: Path) -> None:
     RunRecord.new(DRY_RUN, input_path).save(out_dir, RunState.FINISHED)
 
 
-def check_resumable(out_dir: Path, job: RunRecord, restart: bool = False) -> None:
+def check_resumable(out_dir: Path, job: RunRecord, restart: bool = False, finished_hint: FinishedHint | None = None) -> None:
     """Refuse early, before the sheet is read, a command that `open_out_dir` would refuse for its options or input."""
     earlier = None if restart else RunRecord.load(out_dir)
     if earlier is not None and not earlier.replaceable:
-        _check_resumable(out_dir, earlier, job)
+        _check_resumable(out_dir, earlier, job, finished_hint)
 
 
-def _check_resumable(out_dir: Path, earlier: RunRecord, job: RunRecord) -> None:
+def _check_resumable(out_dir: Path, earlier: RunRecord, job: RunRecord, finished_hint: FinishedHint | None) -> None:
     start_over = f"add --restart to start over in {out_dir} (its report is replaced)"
     if earlier.state is RunState.FINISHED:
+        next_step = f"{finished_hint(out_dir, earlier)} " if finished_hint is not None else ""
         raise InputError(
             f"{out_dir} holds a finished {earlier.command} of {earlier.input}; it is not overwritten",
-            hint=f"Nothing is left to resume. {_finished_hint(out_dir, earlier)} "
+            hint=f"Nothing is left to resume. {next_step}"
             "To send every row again, choose another --out folder, or add --restart (its report is replaced).",
         )
     if earlier.command != job.command:
@@ -207,9 +213,3 @@ def _create(out_dir: Path) -> None:
         out_dir.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise InputError(f"can't create the output folder ({exc.strerror})", where=str(out_dir), hint="Choose another --out folder.") from None
-
-
-def _finished_hint(out_dir: Path, earlier: RunRecord) -> str:
-    from ..application.ending import finished_hint  # (the application layer reads this folder's files)
-
-    return finished_hint(out_dir, earlier)

@@ -157,3 +157,9 @@ def replace_atomically(path: Path, text: str, encoding: str = "utf-8") -> None:
 
 def _now() -> str:
     return dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC")
+
+
+def recorded_values(out_dir: str | Path) -> dict[str, object]:
+    """The option values the run in `out_dir` recorded, by name; empty when it holds none."""
+    earlier = RunRecord.load(Path(out_dir))
+    return recorded_options.restore(earlier.options) if earlier is not None else {}

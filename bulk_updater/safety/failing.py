@@ -12,9 +12,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ..outcomes import Outcome, RowOutcome
+from ..settings import STREAK
 
 FIRST_ROWS = 20
-STREAK = 50
 # Answers that say nothing about the data: the keys (401), the rate (429).
 _NOT_THE_DATA = {401, 429}
 

@@ -499,7 +499,7 @@ def config_from_args(args: argparse.Namespace) -> SandboxConfig:
     initial = _read_activities(Path(args.activities)) if args.activities else None
     fields = None
     if args.demo:  # the demo's activities and their activity type's fields, shipped in the package
-        from ..demo import FIELDS, sandbox_activities
+        from .demo_world import FIELDS, sandbox_activities
 
         initial, fields = sandbox_activities(), FIELDS
     return SandboxConfig(
