@@ -1,4 +1,4 @@
-"""requests -> calls: the HTTP calls, their classification, pacing and retry timing."""
+"""updates -> calls: the HTTP calls, their classification, pacing and the retry policy (policy.py)."""
 
 from .client import CallResult, Kind, LeadSquaredClient, classify_response, open_session, tls_context
 from .limiter import WindowLimiter, account_limiter
