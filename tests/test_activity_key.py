@@ -16,7 +16,7 @@ from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from bulk_updater.rows import Row
-from bulk_updater.updates import GUID, Invalid, UpdateRequest, activity_key, plan_row
+from bulk_updater.updates import GUID, Invalid, UpdateRequest, activity_key, activity_to_update, plan_row
 
 ID = "255539a4-0380-4b8c-84db-7746b46c3fe2"
 OTHER = "6513270e-0380-4b8c-84db-7746b46c3fe2"
@@ -36,6 +36,12 @@ def old_read_check(activity_id: str) -> str:
 
 def old_history(activity_id: str) -> str:
     return activity_id.strip().strip("{}").lower()
+
+
+def old_refusal(cell: str) -> str:
+    bare = old_payload(cell)
+    quoted = repr(bare if len(bare) <= 60 else bare[:57] + "...")
+    return f"CompanyActivityId {quoted} is not a GUID (like 255539a4-0380-4b8c-84db-7746b46c3fe2)" if bare else "CompanyActivityId is blank"
 
 
 def old_sent_to(cell: str) -> str | None:
@@ -69,6 +75,14 @@ def test_an_update_goes_where_it_went_before_and_a_refusal_names_the_same_text(c
     assert (key if GUID.fullmatch(key) else None) == old_sent_to(cell)
     if not GUID.fullmatch(key):
         assert key == old_payload(cell)  # the text the refusal quotes
+    # The payload itself, which takes the key and the GUID test in one pass:
+    row = Row(2, {"CompanyActivityId": cell, "Status": "Won"})
+    plan = plan_row(row)
+    assert activity_to_update(row) == old_sent_to(cell)
+    if old_sent_to(cell) is None:
+        assert plan == Invalid(old_refusal(cell))
+    else:
+        assert isinstance(plan, UpdateRequest) and plan.activity_id == old_sent_to(cell) == key
 
 
 @settings(max_examples=400, deadline=None)

@@ -56,12 +56,13 @@ Plan = UpdateRequest | Invalid | NothingToChange
 
 def plan_row(row: Row, clear_token: str = CLEAR_TOKEN) -> Plan:
     """Decide what to send for `row`: blank cells are left alone, `clear_token` clears a field."""
-    activity_id = activity_key(row.cells.get(ACTIVITY_ID, ""))
-    if not activity_id:
+    shown_id = row.cells.get(ACTIVITY_ID, "").strip()
+    if not shown_id:
         return Invalid(f"{ACTIVITY_ID} is blank")
-    if not GUID.fullmatch(activity_id):
+    activity_id = _bare_guid(shown_id)
+    if activity_id is None:
         # The value is quoted, so the summary can group the rows without it (report/summary.py).
-        return Invalid(f"{ACTIVITY_ID} {_quoted(activity_id)} is not a GUID (like 255539a4-0380-4b8c-84db-7746b46c3fe2)")
+        return Invalid(f"{ACTIVITY_ID} {_quoted(shown_id)} is not a GUID (like 255539a4-0380-4b8c-84db-7746b46c3fe2)")
     if row.problems:
         return Invalid(row.problems[0])
     note: str | None = None
@@ -97,8 +98,8 @@ def plan_row(row: Row, clear_token: str = CLEAR_TOKEN) -> Plan:
 def activity_to_update(row: Row, clear_token: str = CLEAR_TOKEN) -> str | None:
     """The activity id `plan_row` would send an update to, or None: the same tests, without building
     the request (a counting pass over a million rows would build a million). Keep the two in step."""
-    activity_id = activity_key(row.cells.get(ACTIVITY_ID, ""))
-    if not GUID.fullmatch(activity_id) or row.problems:
+    activity_id = _bare_guid(row.cells.get(ACTIVITY_ID, "").strip())
+    if activity_id is None or row.problems:
         return None
     sends = False
     for name, cell in row.cells.items():
@@ -120,10 +121,16 @@ def activity_key(text: str) -> str:
     Reads, the backup, verify and retry's history all compare ids through this; a looser rule in
     one of them would let one activity's values stand for another's."""
     text = text.strip()
+    return _bare_guid(text) or text
+
+
+def _bare_guid(text: str) -> str | None:
+    """`activity_key` of `text` (already stripped) when it is a GUID, else None: the payload's test
+    and its key in one pass (a counting pass runs it on every row of the sheet)."""
     if GUID.fullmatch(text):
         return text.lower()
     braced = BRACED_GUID.fullmatch(text) if text[:1] == "{" else None
-    return braced[1].lower() if braced else text
+    return braced[1].lower() if braced else None
 
 
 def _quoted(value: str) -> str:
