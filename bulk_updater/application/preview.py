@@ -127,15 +127,17 @@ class _Planned:
 
     def add(self, row: Row, plan: Plan) -> Plan:
         if isinstance(plan, UpdateRequest):
-            kind, listed, entry = "sending", self.sending, row.number
+            self._count("sending", self.sending, row.number)
         elif isinstance(plan, Invalid):
-            kind = "damaged" if is_damage(plan.reason) else "invalid"
-            listed, entry = (self.damaged if kind == "damaged" else self.invalid), (row.number, plan.reason)
+            damaged = is_damage(plan.reason)
+            self._count("damaged" if damaged else "invalid", self.damaged if damaged else self.invalid, (row.number, plan.reason))
         elif is_superseded(plan.reason):
-            kind, listed, entry = "superseded", self.superseded, (row.number, plan.reason)
+            self._count("superseded", self.superseded, (row.number, plan.reason))
         else:
-            kind, listed, entry = "skipped", [], row.number
+            self.counts["skipped"] += 1
+        return plan
+
+    def _count(self, kind: str, listed: list, entry: object) -> None:
         self.counts[kind] += 1
         if len(listed) < LISTED:
-            listed.append(entry)  # type: ignore[arg-type]
-        return plan
+            listed.append(entry)
