@@ -6,8 +6,10 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 import re
 import uuid
+from pathlib import Path
 
 from conftest import new_ids, read_report, write_csv
 from markupsafe import escape
@@ -122,6 +124,12 @@ async def test_the_review_lists_edits_and_damage_and_counts_only_the_rows_sent(u
     outcomes = {line["_row"]: (line["_outcome"], line["_error_message"]) for line in read_report(_folder(tmp_path, retry_id) / "report.csv")}
     assert outcomes["3"][0] == "success" and outcomes["2"][0] == "invalid" and "leading zeros stripped" in outcomes["2"][1]
     assert len(list((tmp_path / "ws" / "runs").iterdir())) == 2
+    # the retry sent its own copy of the draft, which its resume would read again: a later fix leaves it alone
+    record = json.loads((_folder(tmp_path, retry_id) / "run.json").read_text())
+    assert Path(record["input"]) == (_folder(tmp_path, run_id) / f"fixed-{retry_id}.csv").resolve()
+    assert Path(record["retry_of"]) == _folder(tmp_path, run_id).resolve()
+    await _post_grid(server, run_id, {"cell-3-1": "later"})
+    assert [line["Owner"] for line in read_report(Path(record["input"]))] == [OWNER, OWNER]
 
 
 async def test_a_draft_changed_after_its_review_is_reviewed_again(ui, sandbox, tmp_path):  # noqa: F811
