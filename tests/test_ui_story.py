@@ -106,6 +106,7 @@ def test_upload_run_fix_two_rows_retry_verify_undo_and_every_screen_reloads_whol
     retry_address = page.url
     [retry] = [folder for folder in run_folders(tmp_path) if folder != first]
     assert "retry of owners.csv" in page.inner_text("h1")
+    assert page.inner_text("#confirmation").startswith("About to update 1 row (1 activity)")  # the line it was started with
     assert summary_of(retry)["counts"]["success"] == 1 and summary_of(retry)["counts"]["invalid"] == 1
     assert box.state.activities[ids[3]]["Fields"]["Owner"] == OWNER
     assert box.state.activities[ids[2]]["Fields"]["Owner"] == OLD_OWNER  # the damaged row: refused, not sent
