@@ -10,6 +10,10 @@ Both sit in the run's folder beside its report.csv, so the retry finds the run b
 behind failed.csv. The draft is failed.csv's rows with the draft's cells laid over them: a row failed.csv no
 longer holds is dropped, and the report's own columns are always failed.csv's.
 
+The grid is a plain table of labelled inputs (templates/fix.html), not a grid library: a screen reader reads
+its header cells, Tab and Enter work as in any form, the CSP needs no exception (the libraries worth having
+draw cells from script, and some style them inline), and it posts as every other form of the page does.
+
 Nothing the browser sends is trusted. A cell is named by its row's `_row` and its column's position among the
 run's columns; a row that is not one of failed.csv's, a column past the run's, any other field, a value
 over VALUE_CAP characters, or more cells than the grid shows is refused, and nothing is saved. Every value
