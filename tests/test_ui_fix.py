@@ -11,13 +11,16 @@ import re
 import uuid
 from pathlib import Path
 
+import aiohttp
+import openpyxl
+import pytest
 from conftest import new_ids, read_report, write_csv
 from markupsafe import escape
 from test_ui_guard import _multipart, fetch, posting, signed_in, ui  # noqa: F401  (the `ui` fixture)
 from test_ui_one_job import _posted_at_once
 from test_ui_safety_net import _environ, _finished, _to_confirm
 
-from bulk_updater.ui.fixing import FIXED, VALUE_CAP
+from bulk_updater.ui.fixing import FIXED, VALUE_CAP, Draft, FixRefused, edits_from_form
 
 HOSTILE_COLUMN = 'mx_<img src=x onerror="alert(1)">'
 HOSTILE_VALUE = '"><script>alert(2)</script>'
@@ -167,3 +170,45 @@ async def test_a_fixed_failed_csv_uploaded_back_fills_the_grid_and_a_new_column_
     assert status == 303
     assert f'aria-label="row 3, Owner" value="{OWNER}"' in await _grid(server, run_id)
     assert len(list((tmp_path / "ws" / "uploads").iterdir())) == 1  # the sheet run; the fixed copy is not kept
+
+
+async def test_failed_xlsx_downloaded_fixed_in_a_spreadsheet_and_uploaded_back(ui, sandbox, tmp_path):  # noqa: F811
+    server = ui(_environ(sandbox()))
+    run_id, _ = await _failed_run(server, tmp_path)
+    async with aiohttp.ClientSession() as session:
+        async with session.get(f"{server.base}/runs/{run_id}/files/failed.xlsx", headers=signed_in(server)) as got:
+            (tmp_path / "failed.xlsx").write_bytes(await got.read())
+    book = openpyxl.load_workbook(tmp_path / "failed.xlsx")
+    sheet = book.active
+    header = [cell.value for cell in sheet[1]]
+    for line in sheet.iter_rows(min_row=2):
+        if str(line[header.index("_row")].value) == "3":
+            line[header.index("Owner")].value = OWNER
+    book.save(tmp_path / "fixed.xlsx")
+    body, content_type = _multipart("failed.xlsx", (tmp_path / "fixed.xlsx").read_bytes())
+
+    status, page, response = await fetch("POST", f"{server.base}/runs/{run_id}/fix/upload", headers={**posting(server), "Content-Type": content_type}, data=body)
+
+    assert status == 303, page
+    grid = await _grid(server, run_id)
+    assert f'aria-label="row 3, Owner" value="{OWNER}"' in grid and "1 cell edited" in grid  # nothing else changed on the way
+    assert f'value="{escape(HOSTILE_VALUE)}"' in grid
+
+
+def _draft(value: str) -> Draft:
+    header = ["CompanyActivityId", "ActivityNote", "_row", "_outcome"]
+    line = ["6513270e-269e-4d37-b2a7-4de452e6b438", value, "2", "failed"]
+    return Draft(header, [0, 1], {2: list(line)}, {2: list(line)})
+
+
+def test_a_value_as_the_browser_gives_it_back_is_no_edit():
+    """An input drops a cell's line breaks and a textarea sends them as CR LF: the cell was not edited."""
+    assert edits_from_form([("cell-2-1", "first\r\nsecond")], _draft("first\nsecond")) == {}
+    assert edits_from_form([("cell-2-1", "firstsecond")], _draft("first\nsecond")) == {}
+    assert edits_from_form([("cell-2-1", "first\r\nthird")], _draft("first\nsecond")) == {(2, 1): "first\r\nthird"}
+    assert edits_from_form([("cell-2-1", "  spaced ")], _draft("spaced")) == {(2, 1): "  spaced "}  # typed as it is
+
+
+def test_the_same_cell_twice_is_refused():
+    with pytest.raises(FixRefused, match="the same cell twice"):
+        edits_from_form([("cell-2-1", "a"), ("cell-2-1", "b")], _draft("x"))

@@ -493,8 +493,10 @@ async def _retry_plan(connection: Connection, report: Path, choices: SendChoices
 
 
 def _fixable(state: UiState, folder) -> None:
-    """Only a run that is not going on, with rows to look at again."""
-    if state.jobs.live(folder.id) or not files.is_present(folder.path / FAILED):
+    """Only a run or retry that is not going on, with rows to look at again; not an undo (its rows are undone
+    again, with its check of what changed since the run, never retried)."""
+    record = folder.record
+    if state.jobs.live(folder.id) or record is None or record.command == "undo" or not _offered(folder.path / FAILED):
         raise web.HTTPSeeOther(f"/runs/{folder.id}")
 
 
@@ -507,7 +509,7 @@ async def fix_page(request: web.Request, error: str = "", status: int = 200) -> 
         return problem(f"Error: {exc}", back=f"/runs/{folder.id}")
     title = await _in_thread(run_title, folder.record, state.workspace.original_name)
     return render("fix.html", run=folder, title=title, columns=draft.columns, rows=draft.grid(), total=len(draft.lines),
-                  edited=len(draft.edited()), multiline=fixing.multiline, error=error, once=secrets.token_urlsafe(12), status=status)
+                  edited=len(draft.edited()), multiline=fixing.multiline, error=error, status=status)
 
 
 async def fix_save(request: web.Request) -> web.Response:

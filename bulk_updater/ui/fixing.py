@@ -41,7 +41,7 @@ GRID_ROWS = 200  # rows shown as inputs; the others are fixed in failed.xlsx, up
 ROWS_CAP = 20_000  # a failed.csv with more rows is fixed in a spreadsheet and sent with the command line's retry
 VALUE_CAP = 8_000  # characters in one cell
 CELL = re.compile(r"cell-([0-9]{1,9})-([0-9]{1,4})")
-OTHER_FIELDS = frozenset({"once", "action"})  # the grid form's own fields besides its cells
+OTHER_FIELDS = frozenset({"action"})  # the grid form's own field besides its cells: the button clicked
 _ROW, _OUTCOME, _TYPE, _MESSAGE = "_row", "_outcome", "_error_type", "_error_message"
 
 
@@ -166,6 +166,7 @@ def edits_from_form(form: Iterable[tuple[str, object]], draft: Draft) -> dict[tu
     """The cells the grid's form changed, each checked: a row of this run's failed.csv, a column of this run, text
     within VALUE_CAP, at most the grid's cells. Raises FixRefused for anything else."""
     edits: dict[tuple[int, int], str] = {}
+    sent: set[tuple[int, int]] = set()
     seen = 0
     for name, value in form:
         if name in OTHER_FIELDS:
@@ -178,6 +179,9 @@ def edits_from_form(form: Iterable[tuple[str, object]], draft: Draft) -> dict[tu
             raise FixRefused("the form sent more cells than the grid shows")
         row, column = int(found[1]), int(found[2])
         _check_cell(draft, row, column)
+        if (row, column) in sent:
+            raise FixRefused(f"row {row}: the form sent the same cell twice")
+        sent.add((row, column))
         if not isinstance(value, str):
             raise FixRefused(f"row {row}: a cell must be text, not a file")
         if (kept := _as_sent(value, draft.cell(row, column))) is not None:
