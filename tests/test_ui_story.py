@@ -13,7 +13,9 @@ import uuid
 
 import pytest
 from conftest import new_ids, write_csv
-from test_ui_browser import ROOT, WAIT, browser, connect_and_start, page, run_folders, summary_of, ui, upload_and_check, wait_for  # noqa: F401
+from test_ui_browser import ROOT, WAIT, browser, connect_and_start, page, plain, run_folders, summary_of, ui, upload_and_check, wait_for  # noqa: F401
+
+from bulk_updater.ui.guard import KEY_HEADER
 
 pytestmark = pytest.mark.e2e
 
@@ -123,6 +125,7 @@ def test_upload_run_fix_two_rows_retry_verify_undo_and_every_screen_reloads_whol
     [undo] = [folder for folder in run_folders(tmp_path) if folder not in (first, retry)]
     assert "undo of retry of owners.csv" in page.inner_text("h1")
     assert box.state.activities[ids[3]]["Fields"] == initial[ids[3]]["Fields"]
+    assert plain("GET", f"{undo_address}/fix", {KEY_HEADER: server.token})[0] == 303  # an undo's rows are undone again, never fixed
 
     # 5. every screen again from its address: nothing empty, nothing wrong
     for address, folder in ((first_address, first), (retry_address, retry), (undo_address, undo)):
