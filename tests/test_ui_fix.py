@@ -5,6 +5,7 @@ supersession) before anything is sent. In process: the page's server and the san
 from __future__ import annotations
 
 import csv
+import html
 import io
 import json
 import re
@@ -25,6 +26,7 @@ from bulk_updater.ui.fixing import FIXED, VALUE_CAP, Draft, FixRefused, edits_fr
 HOSTILE_COLUMN = 'mx_<img src=x onerror="alert(1)">'
 HOSTILE_VALUE = '"><script>alert(2)</script>'
 OWNER = str(uuid.uuid4())
+NOTE = "first line\nsecond line"  # shown in a textarea: an input would drop the line break
 
 
 async def _failed_run(server, tmp_path) -> tuple[str, list[str]]:
@@ -32,10 +34,10 @@ async def _failed_run(server, tmp_path) -> tuple[str, list[str]]:
     markup), row 4 succeeds. Its id, and the ids."""
     ids = new_ids(3)
     sheet = write_csv(tmp_path / "edits.csv", [
-        ["CompanyActivityId", "Owner", "mx_Code", HOSTILE_COLUMN],
-        [ids[0], "priya", "007", HOSTILE_VALUE],
-        [ids[1], "ravi", "1", ""],
-        [ids[2], OWNER, "2", ""],
+        ["CompanyActivityId", "Owner", "mx_Code", HOSTILE_COLUMN, "ActivityNote"],
+        [ids[0], "priya", "007", HOSTILE_VALUE, NOTE],
+        [ids[1], "ravi", "1", "", ""],
+        [ids[2], OWNER, "2", "", ""],
     ])
     upload_id, _ = await _to_confirm(server, sheet, {"rate": "1000/1"})
     _, _, response = await fetch("POST", f"{server.base}/start/{upload_id}", headers=posting(server))
@@ -73,6 +75,11 @@ async def test_the_grid_shows_each_failed_row_with_its_message_and_every_value_a
     # a column name and a cell that are markup stay text, in the header, the labels and the values
     assert "<script>alert(2)" not in page and "<img src=x" not in page
     assert escape(HOSTILE_COLUMN) in page and f'value="{escape(HOSTILE_VALUE)}"' in page
+    assert f'aria-label="row 2, ActivityNote" rows="2">\n{NOTE}</textarea>' in page  # the parser drops the first line break, not the note's
+    # sent back as a browser sends a textarea (CR LF), beside every other cell as shown: nothing edited
+    shown = {name: html.unescape(value) for name, value in re.findall(r'<input type="text" name="(cell-[0-9-]+)"[^>]* value="([^"]*)"', page)}
+    status, _, _ = await _post_grid(server, run_id, {**shown, "cell-2-4": NOTE.replace("\n", "\r\n")})
+    assert status == 303 and "cells edited" not in await _grid(server, run_id) and "cell edited" not in await _grid(server, run_id)
 
 
 async def test_a_cell_the_grid_does_not_have_is_refused_and_nothing_is_saved(ui, sandbox, tmp_path):  # noqa: F811
@@ -81,7 +88,7 @@ async def test_a_cell_the_grid_does_not_have_is_refused_and_nothing_is_saved(ui,
     refusals = {
         "row 4 is not one of this run&#39;s rows": {"cell-4-1": OWNER},  # a row that succeeded
         "row 99 is not one of this run&#39;s rows": {"cell-99-1": "x"},
-        "column 5 is not one of this run&#39;s columns": {"cell-2-4": "x"},  # a column sneaked in
+        "column 6 is not one of this run&#39;s columns": {"cell-2-5": "x"},  # a column sneaked in
         "a field this screen does not have": {"Status": "Closed"},
         f"longer than {VALUE_CAP:,} characters": {"cell-2-1": "x" * (VALUE_CAP + 1)},
     }
