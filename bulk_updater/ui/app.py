@@ -568,10 +568,10 @@ async def fix_review(request: web.Request) -> web.Response:
     if state.connection is None:
         raise web.HTTPSeeOther(f"/connect?next=/runs/{folder.id}/fix/review")
     _fixable(state, folder)
-    if not files.is_present(folder.path / fixing.FIXED):
-        await _in_thread(lambda: fixing.save(folder.path, fixing.load(folder.path)))  # no edit: failed.csv as it is
-    reviewed = await _in_thread(fixing.digest, folder.path)
     try:
+        if not files.is_present(folder.path / fixing.FIXED):
+            await _in_thread(lambda: fixing.save(folder.path, fixing.load(folder.path)))  # no edit: failed.csv as it is
+        reviewed = await _in_thread(fixing.digest, folder.path)
         plan = await _retry_plan(state.connection, folder.path / fixing.FIXED, state.choices.get(folder.id, SendChoices()))
     except (InputError, FolderError) as exc:
         return await fix_page(request, f"Error: {exc}", status=400)
