@@ -225,11 +225,12 @@ def test_the_same_cell_twice_is_refused():
 async def test_a_link_planted_as_the_draft_is_neither_read_nor_written_through(ui, sandbox, tmp_path):  # noqa: F811
     server = ui(_environ(sandbox()))
     run_id, _ = await _failed_run(server, tmp_path)
-    elsewhere = write_csv(tmp_path / "elsewhere.csv", [["secret"], ["kept"]])
+    lines = read_report(_folder(tmp_path, run_id) / "failed.csv")
+    elsewhere = write_csv(tmp_path / "elsewhere.csv", [list(lines[0]), *[[*line.values()][:1] + ["kept-secret"] + [*line.values()][2:] for line in lines]])
     before = elsewhere.read_bytes()
     (_folder(tmp_path, run_id) / FIXED).symlink_to(elsewhere)
 
     status, page, _ = await fetch("GET", f"{server.base}/runs/{run_id}/fix", headers=signed_in(server))
-    assert "kept" not in page and "Error:" in page
+    assert "kept-secret" not in page and "Error:" in page, page
     status, _, _ = await _post_grid(server, run_id, {"cell-3-1": OWNER})
     assert status != 303 and elsewhere.read_bytes() == before
