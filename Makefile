@@ -52,9 +52,9 @@ dist: $(STAMP)
 	rm -rf dist
 	$(PY) -m build --outdir dist
 
-# docs/ui.png: the web page's run screen, taken by the browser test (needs /usr/bin/chromium).
+# docs/ui.png: the web page's fix-and-retry screen, taken by the browser test of the whole story (needs /usr/bin/chromium).
 screenshots: $(STAMP)
-	BULK_UPDATER_SCREENSHOTS=1 BULK_UPDATER_REQUIRE_BROWSER=1 $(PY) -m pytest -q -m e2e tests/test_ui_browser.py -k stop
+	BULK_UPDATER_SCREENSHOTS=1 BULK_UPDATER_REQUIRE_BROWSER=1 $(PY) -m pytest -q -m e2e tests/test_ui_story.py
 
 bench: $(STAMP)
 	$(PY) tests/bench/run.py $(BENCH)

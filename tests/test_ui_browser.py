@@ -1,8 +1,7 @@
 """The web page end to end, in headless Chromium from Debian (driven by Playwright), against the sandbox.
 
 Skipped when /usr/bin/chromium is absent, unless BULK_UPDATER_REQUIRE_BROWSER is set
-(CI sets it: there a skip is a failure). `make screenshots` sets BULK_UPDATER_SCREENSHOTS
-to save the run screen as docs/ui.png.
+(CI sets it: there a skip is a failure). The whole story, and docs/ui.png, are test_ui_story.py's.
 """
 
 from __future__ import annotations
@@ -159,9 +158,6 @@ def test_stop_with_the_button_then_resume_from_the_home_page(page, ui, sandbox, 
     wait_for(page, "document.getElementById('done') && +document.getElementById('done').textContent >= 40")
     assert "About to update 150 rows (150 activities)" in page.inner_text("#confirmation")
     assert "failed" in page.inner_text("#groups")
-    if os.environ.get("BULK_UPDATER_SCREENSHOTS"):
-        (ROOT / "docs").mkdir(exist_ok=True)
-        page.screenshot(path=str(ROOT / "docs" / "ui.png"), full_page=True)
     page.click("#stop")
     page.wait_for_selector("#resume", timeout=WAIT)
     [folder] = run_folders(tmp_path)

@@ -38,6 +38,7 @@ _KNOWN = {outcome.value for outcome in Outcome}
 NOT_UTF8 = "_line_not_utf8"  # the row's line was decoded as Windows-1252 in a mixed-encoding file
 SENT_WITHOUT = "_sent_without"  # the fields left out because later rows set them: noted on the report line
 SENT_WITHOUT_PREFIX, SUPERSEDED_BY = "sent without ", ": superseded by "
+DAMAGE, SUPERSEDED = ": spreadsheet damage: ", "superseded by "  # in the reasons `plan` gives
 EDIT_EXAMPLES = 100  # listed in summary.json
 
 
@@ -156,7 +157,7 @@ class Rerun:
             return plan, ""
         by = _rows(sorted({later[name] for name in left}))
         if note is None and not fields:
-            return NothingToChange(f"superseded by {by}"), ""
+            return NothingToChange(f"{SUPERSEDED}{by}"), ""
         return UpdateRequest(plan.activity_id, note, fields, row=plan.row), f"{SENT_WITHOUT_PREFIX}{', '.join(left)}{SUPERSEDED_BY}{by}"
 
     def _damage(self, row: Row, columns: list[str], earlier: list[dict[str, str]]) -> str:
@@ -174,7 +175,7 @@ class Rerun:
         if not problems:
             return ""
         return (
-            f"row {row.number}: spreadsheet damage: {'; '.join(problems)}. Type the value as it should be (in failed.xlsx, "
+            f"row {row.number}{DAMAGE}{'; '.join(problems)}. Type the value as it should be (in failed.xlsx, "
             "as text), or add --accept-spreadsheet-changes to send it as it is"
         )
 
@@ -215,6 +216,16 @@ def _columns_sent(plan: UpdateRequest) -> list[str]:
 
 def _rows(numbers: list[int]) -> str:
     return f"row {numbers[0]}" if len(numbers) == 1 else "rows " + ", ".join(map(str, numbers))
+
+
+def is_damage(reason: str) -> bool:
+    """Whether an Invalid's reason from `Rerun.plan` is the damage check's refusal."""
+    return DAMAGE in reason
+
+
+def is_superseded(reason: str) -> bool:
+    """Whether a NothingToChange's reason from `Rerun.plan` is that later rows set every field."""
+    return reason.startswith(SUPERSEDED)
 
 
 def left_out_fields(message: str) -> set[str]:

@@ -24,7 +24,7 @@ from aiohttp import BodyPartReader, web
 from .. import check as checking
 from .. import files
 from ..application.ending import Ending, Step
-from ..application.preview import Preview, run_preview, undo_preview
+from ..application.preview import Preview, RetryPreview, retry_preview, run_preview, undo_preview
 from ..credentials import REDACTOR
 from ..errors import BulkUpdaterError, FolderError, InputError
 from ..hosts import REGIONS
@@ -35,6 +35,7 @@ from ..safety.canary import CANARY_FILE
 from ..safety.confirm import timezone_flag
 from ..safety.verify import VERIFY_FILE
 from ..wording import counted
+from . import fixing
 from .connection import Connection, chosen_credentials, chosen_host, connect, keys_in_environment
 from .fields import ActivityFields, first_activity_fields
 from .guard import guard_middleware, security_headers
@@ -103,6 +104,10 @@ def build_app(workspace: Path, environ: Mapping[str, str], token: str, upload_ca
         web.get("/runs/{run}/events", run_events),
         web.post("/runs/{run}/stop", run_stop),
         web.post("/runs/{run}/retry", run_retry),
+        web.get("/runs/{run}/fix", fix_page),
+        web.post("/runs/{run}/fix", fix_save),
+        web.post("/runs/{run}/fix/upload", fix_upload),
+        web.get("/runs/{run}/fix/review", fix_review),
         web.post("/runs/{run}/resume", run_resume),
         web.post("/runs/{run}/verify", run_verify),
         web.post("/runs/{run}/undo", run_undo),
@@ -445,6 +450,8 @@ async def run_stop(request: web.Request) -> web.Response:
 
 
 async def run_retry(request: web.Request) -> web.Response:
+    """The CLI's `retry DIR/failed.csv --out NEW`, or, from the fix screen's confirmation (`fixed`), of the run's
+    draft as it was reviewed: both planned by the library's retry, so the line counts only the rows it sends."""
     state, earlier = _state(request), _run_folder(request)
     if state.connection is None:
         raise web.HTTPSeeOther(f"/connect?next=/runs/{earlier.id}")
@@ -453,23 +460,124 @@ async def run_retry(request: web.Request) -> web.Response:
     async with _acting_on(state, earlier.id):
         form = await request.post()
         _land_if_started(state, form, state.retrying.get(earlier.id))
+        fixed = "fixed" in form
+        if fixed and (not form.get(CONFIRMED) or await _in_thread(fixing.is_stale, earlier.path, str(form["fixed"]))):
+            raise web.HTTPSeeOther(f"/runs/{earlier.id}/fix/review")  # the fixes changed since they were reviewed: review them again
         unverified = bool(form.get(UNVERIFIED_CHECKBOX))
         if refusal := await _in_thread(wrong_account, earlier.path, state.connection, unverified):
             return problem(refusal, back=f"/runs/{earlier.id}")
         choices = state.choices.get(earlier.id, SendChoices())
+        report = earlier.path / (fixing.FIXED if fixed else FAILED)
         try:
-            result = await _in_thread(checking.check, earlier.path / FAILED, ReadOptions())
-        except InputError as exc:  # failed.csv can't be read
+            plan = await _retry_plan(state.connection, report, choices)
+        except (InputError, FolderError) as exc:  # the report can't be read, or is not its run's
             return problem(f"Error: {exc}", back=f"/runs/{earlier.id}")
-        preview = _preview(state.connection, result, choices)
         if not form.get(CONFIRMED):  # the "About to update" screen first, as for a run
-            return _confirm_action(earlier.id, "retry", preview, state.connection, form, unverified=unverified)
+            return _confirm_action(earlier.id, "retry", plan.preview, state.connection, form, unverified=unverified)
         folder = state.workspace.new_run_folder()
+        if fixed:  # the retry's own copy of the draft: its run.json names it, a later fix leaves it alone
+            report = await _in_thread(fixing.freeze, earlier.path, folder.id)
         state.choices[folder.id] = choices
         state.retrying[earlier.id] = folder.id
-        state.jobs.start(PageJob(folder.id, folder.path, "retry", earlier.path / FAILED, choices.send_settings(state.connection), ReadOptions(),
-                                 headline=preview.line, safety=choices.safety(), unverified_account=unverified))
+        state.jobs.start(PageJob(folder.id, folder.path, "retry", report, choices.send_settings(state.connection), ReadOptions(),
+                                 headline=plan.line, safety=choices.safety(), unverified_account=unverified))
         raise _landed(state, form, f"/runs/{folder.id}")
+
+
+async def _retry_plan(connection: Connection, report: Path, choices: SendChoices) -> RetryPreview:
+    return await _in_thread(functools.partial(retry_preview, report, connection.identity, connection.host, choices.limit,
+                                              backup=choices.backup, canary=choices.canary))
+
+
+# --- Fix and retry (fixing.py) --------------------------------------------------------
+
+
+def _fixable(state: UiState, folder) -> None:
+    """Only a run or retry that is not going on, with rows to look at again; not an undo (its rows are undone
+    again, with its check of what changed since the run, never retried)."""
+    record = folder.record
+    if state.jobs.live(folder.id) or record is None or record.command == "undo" or not _offered(folder.path / FAILED):
+        raise web.HTTPSeeOther(f"/runs/{folder.id}")
+
+
+async def fix_page(request: web.Request, error: str = "", status: int = 200) -> web.Response:
+    state, folder = _state(request), _run_folder(request)
+    _fixable(state, folder)
+    try:
+        draft = await _in_thread(fixing.load, folder.path)
+    except (InputError, FolderError) as exc:
+        return problem(f"Error: {exc}", back=f"/runs/{folder.id}")
+    title = await _in_thread(run_title, folder.record, state.workspace.original_name)
+    return render("fix.html", run=folder, title=title, columns=draft.columns, rows=draft.grid(), total=len(draft.lines),
+                  edited=len(draft.edited()), multiline=fixing.multiline, error=error, status=status)
+
+
+async def fix_save(request: web.Request) -> web.Response:
+    """The grid's cells, each checked against the run (fixing.edits_from_form), into the run's draft; then the review."""
+    state, folder = _state(request), _run_folder(request)
+    _fixable(state, folder)
+    form = await request.post()
+    async with _acting_on(state, folder.id):
+        try:
+            draft = await _in_thread(fixing.load, folder.path)
+            if form.get("action") == "drop":
+                await _in_thread(fixing.drop, folder.path)
+                raise web.HTTPSeeOther(f"/runs/{folder.id}/fix")
+            draft.apply(fixing.edits_from_form(form.items(), draft))
+            await _in_thread(fixing.save, folder.path, draft)
+        except fixing.FixRefused as exc:
+            return await fix_page(request, f"Error: {exc}", status=400)
+        except FolderError as exc:
+            return problem(f"Error: {exc}", back=f"/runs/{folder.id}/fix")
+    raise web.HTTPSeeOther(f"/runs/{folder.id}/fix/review" if form.get("action") == "review" else f"/runs/{folder.id}/fix")
+
+
+async def fix_upload(request: web.Request) -> web.Response:
+    """A failed.xlsx (or failed.csv) fixed in a spreadsheet, into the same draft: streamed as any upload (its caps),
+    read in a child process, each cell checked against the run, then shown in the grid."""
+    state, folder = _state(request), _run_folder(request)
+    _fixable(state, folder)
+    workspace = state.workspace
+    part = await _sheet_part(request)
+    if part is None or not part.filename:
+        return await fix_page(request, "Choose the fixed failed.xlsx to upload.", status=400)
+    if Path(part.filename).suffix.lower() not in (".xlsx", ".csv"):
+        return await fix_page(request, f"{Path(part.filename).name}: upload the run's failed.xlsx (or failed.csv), fixed.", status=400)
+    path = workspace.new_upload_path(part.filename)
+    try:
+        with workspace.receiving(path, request.content_length) as receipt:
+            await _stream_to(part, path, receipt)
+        async with _acting_on(state, folder.id):
+            draft = await _in_thread(fixing.load, folder.path)
+            columns, rows = await in_child(fixing.read_fixes, path, len(draft.lines))
+            draft.apply(fixing.edits_from_upload(columns, rows, draft))
+            await _in_thread(fixing.save, folder.path, draft)
+    except UploadRefused as refused:
+        return problem(str(refused), back=f"/runs/{folder.id}/fix", status=refused.status)
+    except (InputError, FolderError) as exc:  # FixRefused too
+        return await fix_page(request, f"Error: {exc}", status=400)
+    finally:
+        shutil.rmtree(path.parent, ignore_errors=True)
+    raise web.HTTPSeeOther(f"/runs/{folder.id}/fix")
+
+
+async def fix_review(request: web.Request) -> web.Response:
+    """Before the fixed rows are sent: the retry planned as the library plans it (its line, the edits, the rows refused
+    as damaged with the reason, the rows sent), and a button that carries what was reviewed."""
+    state, folder = _state(request), _run_folder(request)
+    if state.connection is None:
+        raise web.HTTPSeeOther(f"/connect?next=/runs/{folder.id}/fix/review")
+    _fixable(state, folder)
+    try:
+        if not files.is_present(folder.path / fixing.FIXED):
+            await _in_thread(lambda: fixing.save(folder.path, fixing.load(folder.path)))  # no edit: failed.csv as it is
+        reviewed = await _in_thread(fixing.digest, folder.path)
+        plan = await _retry_plan(state.connection, folder.path / fixing.FIXED, state.choices.get(folder.id, SendChoices()))
+    except (InputError, FolderError) as exc:
+        return await fix_page(request, f"Error: {exc}", status=400)
+    title = await _in_thread(run_title, folder.record, state.workspace.original_name)
+    return render("fix_review.html", run=folder, title=title, plan=plan, connection=state.connection, confirmed=CONFIRMED,
+                  once_field=ONCE, once=secrets.token_urlsafe(12), reviewed=reviewed, checkbox=UNVERIFIED_CHECKBOX)
 
 
 async def run_resume(request: web.Request) -> web.Response:
