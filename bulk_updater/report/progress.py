@@ -72,3 +72,24 @@ class Progress:
         if not self._bar.disable:
             self._bar.set_postfix_str(self.postfix(), refresh=False)
         self._bar.close()
+
+
+class ReadingBar:
+    """verify's bar: the activities read back, and the ETA at the rate limit's pace (one read each)."""
+
+    def __init__(self, total: int, enabled: bool, time_left: TimeLeft | None = None, file: IO[str] | None = None) -> None:
+        self._time_left = time_left
+        self._bar = _Bar(
+            total=total, unit="activity", file=file or sys.stderr, disable=None if enabled else True, dynamic_ncols=True, bar_format=BAR_FORMAT,
+        )
+        self._bar.time_left = time_left
+
+    def read(self) -> None:
+        """One activity read (or not: an error is an answer too)."""
+        if self._time_left is not None:
+            self._time_left.sent()
+        if not self._bar.disable:
+            self._bar.update(1)
+
+    def close(self) -> None:
+        self._bar.close()

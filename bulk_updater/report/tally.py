@@ -42,7 +42,11 @@ class TimeLeft:
     def add(self, outcome: RowOutcome) -> None:
         """A row's outcome: one row fewer to send when it took a call (invalid, not_sent and nothing-to-change rows took none)."""
         if outcome.attempts:
-            self._sent += 1
+            self.sent()
+
+    def sent(self) -> None:
+        """One row (or verify's activity) sent."""
+        self._sent += 1
 
     @property
     def calls(self) -> int:
