@@ -47,7 +47,9 @@ class _Lazy:
 
 
 if TYPE_CHECKING:
-    from . import check, job, rows
+    import bulk_updater.check as check  # the module (the package's `check` is its function)
+
+    from . import job, rows
     from .application import ending as job_ending
     from .application import verify_settings as verifying_settings
     from .report import Summary
