@@ -279,9 +279,8 @@ class WindowLimiter:
         """The limiter's state as far as the time left goes: its budget now, and when its starts in the window leave it.
         `now`: the event loop's clock (time.monotonic() by default, which it is unless a test's loop says otherwise)."""
         now = time.monotonic() if now is None else now
-        with self._lock:
-            self._update(now)
-            return Pace(now, self.budget, self._hold, tuple(start + self._hold for start in self._starts))
+        with self._lock:  # only read: the page asks from another thread than the one sending
+            return Pace(now, self.budget, self._hold, tuple(start + self._hold for start in self._starts if start + self._hold > now))
 
     # -- the learning --
 
