@@ -33,7 +33,9 @@ class _Bar(tqdm):
     def format_dict(self) -> dict[str, Any]:
         values = super().format_dict
         n, total, elapsed = values["n"], values["total"], values["elapsed"]
-        rate = values["rate"] or ((n - self.initial) / elapsed if elapsed else None)  # as tqdm's format_meter reckons it
+        # The average since the start, not tqdm's smoothed rate: just after a wait for the window, that one
+        # counts the wait alone and says twice the time. (The page's ETA takes the same average.)
+        rate = (n - self.initial) / elapsed if elapsed else None
         observed = (total - n) / rate if rate and total is not None else None
         seconds = self.time_left.seconds(observed) if self.time_left is not None else observed
         return {**values, "eta": tqdm.format_interval(seconds) if seconds is not None else "?"}
