@@ -108,3 +108,9 @@ def test_every_message_that_names_a_flag_has_a_library_wording():
 )
 def test_the_wording(cli, library):
     assert library_text(cli) == library
+
+
+def test_an_unknown_region_is_an_input_error_naming_the_parameter():
+    """Mutant: REGIONS[region] looked up bare (a KeyError reaches the caller)."""
+    with pytest.raises(bulk_updater.InputError, match=r"'xx' is not a LeadSquared region\nUse host_url\(region=\.\.\.\) with one of: sg, "):
+        bulk_updater.host_url(region="xx")
