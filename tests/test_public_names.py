@@ -60,3 +60,14 @@ def test_the_package_is_typed_and_its_public_names_type_check(tmp_path):
     if "No module named mypy" in mypy.stderr:
         pytest.skip("mypy is not installed")
     assert mypy.returncode == 0, mypy.stdout + mypy.stderr
+
+
+def test_no_module_takes_the_check_module_from_the_package():
+    """`from .. import check` gives the library's function, not the module (see bulk_updater._Package): a module of
+    the package that meant the module would fail only when its code runs. Mutant: ui/app.py's import put back."""
+    import ast
+
+    for path in sorted((ROOT / "bulk_updater").rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.ImportFrom) and node.module in (None, "bulk_updater") and any(alias.name == "check" for alias in node.names):
+                pytest.fail(f"{path.relative_to(ROOT)}:{node.lineno}: `from {'.' * node.level}{node.module or ''} import check`: use `from ..check import ...`")
