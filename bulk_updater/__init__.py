@@ -8,11 +8,18 @@
     summary = run("edits.csv", "out/", settings, JobOptions(backup=True))
     summary = undo("out/", "out-undo/", settings)   # a run made with backup=True
     result = verify("out/", settings)
+    checked = check("edits.xlsx", ReadOptions(sheet="Edits"))   # nothing sent
+    identity = whoami(settings)                                 # whose keys, which region
+
+Errors raised to a caller of these functions name their parameters (`restart=True`), not the
+CLI's flags (library_wording.py).
 """
 
 from __future__ import annotations
 
 import importlib
+import sys
+import types
 from typing import TYPE_CHECKING, Any
 
 # Imported on first use, not here: the CLI installs its signal handlers on its first line,
@@ -22,7 +29,10 @@ _HOMES = {
     "credentials_from": ".credentials", "environment": ".credentials",
     "AuthError": ".errors", "BulkUpdaterError": ".errors", "ConnectError": ".errors", "InputError": ".errors", "StoppedAtOnce": ".errors",
     "Hooks": ".job", "JobOptions": ".job", "resume": ".job", "retry": ".job", "run": ".job", "undo": ".job",
-    "verify": ".safety.verify",
+    "verify": ".safety.verify", "VerifyResult": ".safety.verify",
+    "check": ".check", "CheckResult": ".check",
+    "whoami": ".preflight", "Identity": ".preflight",
+    "ReadOptions": ".rows",
     "host_url": ".hosts",
     "Summary": ".report",
     "Tally": ".report.tally",
@@ -31,16 +41,26 @@ _HOMES = {
     "StopReason": ".stop_reason",
 }  # fmt: skip
 
-__all__ = ["AuthError", "BulkUpdaterError", "ConnectError", "Credentials", "Hooks", "InputError", "JobOptions", "Rate", "SendSettings", "StopReason", "StopToken", "StoppedAtOnce", "Summary", "Tally", "credentials_from", "environment", "host_url", "resume", "retry", "run", "undo", "verify"]
+__all__ = [
+    "AuthError", "BulkUpdaterError", "CheckResult", "ConnectError", "Credentials", "Hooks", "Identity", "InputError", "JobOptions", "Rate",
+    "ReadOptions", "SendSettings", "StopReason", "StopToken", "StoppedAtOnce", "Summary", "Tally", "VerifyResult", "check", "credentials_from",
+    "environment", "host_url", "resume", "retry", "run", "undo", "verify", "whoami",
+]  # fmt: skip
+# The functions whose errors reach their caller in the library's words (library_wording.py).
+_facing: dict[str, Any] = {}  # each wrapped once: `from bulk_updater import check` is `bulk_updater.check`
+_FACING = {"check", "credentials_from", "environment", "host_url", "resume", "retry", "run", "undo", "verify", "whoami"}
 
 if TYPE_CHECKING:
+    from .check import CheckResult, check
     from .credentials import credentials_from, environment
     from .errors import AuthError, BulkUpdaterError, ConnectError, InputError, StoppedAtOnce
     from .hosts import host_url
     from .job import Hooks, JobOptions, resume, retry, run, undo
+    from .preflight import Identity, whoami
     from .report import Summary
     from .report.tally import Tally
-    from .safety.verify import verify
+    from .rows import ReadOptions
+    from .safety.verify import VerifyResult, verify
     from .settings import Credentials, Rate, SendSettings
     from .stop_reason import StopReason
     from .stopping import StopToken
@@ -49,6 +69,30 @@ if TYPE_CHECKING:
 def __getattr__(name: str) -> Any:
     if name not in _HOMES:
         raise AttributeError(f"module 'bulk_updater' has no attribute {name!r}")
+    if name in _facing:
+        return _facing[name]
     value = getattr(importlib.import_module(_HOMES[name], __name__), name)
-    globals()[name] = value
+    if name in _FACING:
+        from .library_wording import library_facing
+
+        value = _facing[name] = library_facing(value)
+    if name != "check":  # (see _Package)
+        globals()[name] = value
     return value
+
+
+class _Package(types.ModuleType):
+    """`bulk_updater.check` is the function, though a module of the package has its name: importing that
+    module sets the package's attribute of its name, which would then be the module (the import system's
+    setattr is ignored here; the module stays in sys.modules, where `from .check import ...` finds it)."""
+
+    @property
+    def check(self) -> Any:
+        return __getattr__("check")
+
+    @check.setter
+    def check(self, value: Any) -> None:
+        pass
+
+
+sys.modules[__name__].__class__ = _Package

@@ -24,12 +24,12 @@ from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from . import exit_codes
+from . import cli_examples, exit_codes
 from . import options as recorded_options
 from .credentials import credentials_from, environment, redacting_output
 from .errors import BulkUpdaterError, BulkUpdaterWarning, InputError
 from .hosts import DEFAULT_LOOKUP_HOST, REGIONS, host_url, require_host
-from .option_spec import CONNECTION, FLAG, PERCENT, READING, RESUMING, SAFETY, SECONDS, SENDING, TEXT, Option, Value
+from .option_spec import CONNECTION, FLAG, PERCENT, READING, READING_BACK, RESUMING, SAFETY, SECONDS, SENDING, TEXT, Option, Value
 from .preflight import fetch_identity
 from .settings import DEFAULT_RATE, NO_HEADROOM, PLAN_CALLS, PLAN_PERIOD, Credentials, Rate, SendSettings
 from .shell import quote as shell_quote
@@ -47,7 +47,9 @@ class _Lazy:
 
 
 if TYPE_CHECKING:
-    from . import check, job, rows
+    import bulk_updater.check as check  # the module (the package's `check` is its function)
+
+    from . import job, rows
     from .application import ending as job_ending
     from .application import verify_settings as verifying_settings
     from .report import Summary
@@ -77,8 +79,6 @@ def cmd_run(args: argparse.Namespace) -> int:
     If DIR holds an unfinished run of the same INPUT (stopped, killed, crashed), the same
     command resumes it as `resume` does: rows with an outcome are not sent again, and the
     options not given take the values the run recorded.
-
-    Example: bulk-updater run edits.csv --out runs/monday --region in21
     """
     if args.dry_run:
         return _dry_run(args)
@@ -99,8 +99,6 @@ def cmd_retry(args: argparse.Namespace) -> int:
     and its cells are compared with the first run's: changes a spreadsheet makes (007 -> 7,
     1.23457E+19, a reformatted date, MÃ¼ller, ?) make the row invalid; other changes are
     sent as edits and listed.
-
-    Example: bulk-updater retry runs/monday/failed.xlsx --out runs/monday-2
     """
     if args.dry_run:
         return _dry_run(args)
@@ -115,8 +113,6 @@ def cmd_resume(args: argparse.Namespace) -> int:
     prompt, as for run. A sending option given here (--rate, --concurrency, --max-calls...)
     replaces the recorded one and is noted in summary.json ("changed_on_resume"); a reading
     option given with another value than the run's is refused.
-
-    Example: bulk-updater resume runs/monday --env-file ~/lsq.env --rate 10/5
     """
     return _report_end(_resume(args, _given(args, resuming=True)), args)
 
@@ -130,8 +126,6 @@ def cmd_undo(args: argparse.Namespace) -> int:
     since the run wrote it, the activity is not touched (skipped, "changed since the run:
     Status is now 'Won'"). --force restores anyway. Writes the undo's own report in
     UNDO_DIR; the same options and resume rules as run.
-
-    Example: bulk-updater undo runs/monday --out runs/monday-undo
     """
     return _send(args, "undo", args.run_dir)
 
@@ -146,15 +140,13 @@ def cmd_verify(args: argparse.Namespace) -> int:
     empty, surrounding spaces). Prints the mismatches grouped by field with the first
     activities of each, and the activities it could not read. One read per activity, at the rate given.
     Exits 0 when everything matches, 1 otherwise.
-
-    Example: bulk-updater verify runs/monday --region in21
     """
     environ = _environment(args)
     # The run's own host and pace unless given: verify reads the account the run wrote to.
     send = verifying_settings.verify_settings(
         args.run_dir, _given(args, resuming=False), lambda: _credentials(environ), default_host=lambda: require_host(host_url(environ=environ))
     )
-    result = verifying.verify(args.run_dir, send, args.unverified_account)
+    result = verifying.verify(args.run_dir, send, args.unverified_account, progress=not args.no_progress)
     print("\n".join(result.lines()))
     return exit_codes.OK if set(result.counts) <= {"match"} else exit_codes.SOME_FAILED
 
@@ -277,8 +269,6 @@ def cmd_whoami(args: argparse.Namespace) -> int:
     Makes one call (UserByAccessKey.Get, keys in headers) and nothing else. That call
     answers on every region's host, so with no --region, --host or LSQ_HOST it asks
     api.leadsquared.com. Warns when the keys belong to another region than the one set.
-
-    Example: bulk-updater whoami --region in21 --env-file ~/lsq.env
     """
     environ = _environment(args)
     host = host_url(args.region, args.host, environ)
@@ -303,8 +293,6 @@ def cmd_check(args: argparse.Namespace) -> int:
     are invalid, have nothing to change or name an activity twice, the first invalid
     rows with the reason, and the first payloads as JSON. Exits 0 if the file is usable,
     2 if it can't be read or no row would change anything.
-
-    Example: bulk-updater check edits.xlsx --sheet Edits --timezone Asia/Kolkata
     """
     result = check.check(args.input, _read_options(args), _clear_token(args))
     return _report_check(result)
@@ -350,8 +338,6 @@ def cmd_sandbox(args: argparse.Namespace) -> int:
     limit that answers 429, body validation, MX errors for unknown activities, latency
     and injected faults.
     The keys it accepts are LSQ_ACCESS_KEY and LSQ_SECRET_KEY (demo keys if unset).
-
-    Example: bulk-updater sandbox --port 8080 --rate 25/5 --latency 0.1-0.6
     """
     from .sandbox.server import serve_forever
 
@@ -368,8 +354,6 @@ def cmd_demo(args: argparse.Namespace) -> int:
     printing each, its report and the values the backup kept. The sheet's rows end in every
     outcome: success, failed, invalid and skipped. The folder keeps the sheet, the run's report
     (run/report.xlsx, run/failed.xlsx) and an env file (sandbox.env) like the one for your keys.
-
-    Example: bulk-updater demo
     """
     from . import demo
 
@@ -384,8 +368,6 @@ def cmd_ui(args: argparse.Namespace) -> int:
     a one-time token. Uploads and run folders go in the workspace (the CLI's folders:
     either can resume or retry the other's runs). Keys come from the environment, the
     --env-file, or the page's password fields, and stay in the server's memory.
-
-    Example: bulk-updater ui --workspace ~/lsq-runs --env-file ~/lsq.env
     """
     from .ui import serve
 
@@ -467,9 +449,18 @@ def _upload_size(text: str) -> int:
         raise argparse.ArgumentTypeError(str(exc)) from None
 
 
-def _argument(option: Option) -> dict[str, Any]:
+# Commands whose options not given take the run's values, not the defaults: a resume takes the recorded options,
+# verify the run's host and pace (options.VERIFY_TAKES). Their help shows that instead of a default.
+RUNS_VALUES = "the run's"
+
+
+def _takes_the_runs(option: Option, command: str) -> bool:
+    return command == "resume" or (command == "verify" and option.name in recorded_options.VERIFY_TAKES)
+
+
+def _argument(option: Option, command: str = "") -> dict[str, Any]:
     """add_argument's keywords for a registry option (option_spec.py): its help with the default, its value's parser, no default."""
-    text = option.cli_help.replace("%", "%%")  # argparse formats help with %
+    text = (f"{option.help} (default: {RUNS_VALUES})" if _takes_the_runs(option, command) else option.cli_help).replace("%", "%%")  # argparse formats help with %
     if option.value is FLAG:
         return {"action": "store_true", "default": None, "help": text}
     return {"type": None if option.value is TEXT else _argparse_type(option.value), "metavar": option.metavar, "help": text}
@@ -479,7 +470,7 @@ def add_registered_options(group, title: str, command: str) -> None:
     """The registry's options of one group of flags (`title`) that `command` takes, in registry order."""
     for option in recorded_options.OPTIONS:
         if option.group == title and option.takes(command):
-            group.add_argument(option.flag, **_argument(option))
+            group.add_argument(option.flag, **_argument(option, command))
 
 
 def _command_name(parser: argparse.ArgumentParser) -> str:
@@ -495,30 +486,29 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
     run = _sending_command(commands, "run", cmd_run, "input", "the sheet of edits (.csv, .tsv, .txt, .xlsx, .xlsm, .xls, .ods)")
     add_dry_run_option(run)
     retry = _sending_command(commands, "retry", cmd_retry, "report", "an earlier report (.csv or .xlsx) or failed.csv")
-    add_damage_option(retry)
     add_dry_run_option(retry)
 
     resuming = _command(commands, "resume", cmd_resume)
     resuming.add_argument("out", metavar="DIR", help="the folder of the unfinished run or retry (it holds run.json)")
     for add_options in (add_input_options, add_connection_options, add_sending_options, add_display_options):
         add_options(resuming)
-    add_damage_option(resuming)
     add_resume_options(resuming, restart=False)
     add_safety_options(resuming)
 
     undoing = _command(commands, "undo", cmd_undo)
     undoing.add_argument("run_dir", metavar="DIR", help="the --out folder of a run made with --backup")
     undoing.add_argument("--out", required=True, metavar="UNDO_DIR", help="folder for the undo's report.csv, failed.csv and summary.json")
-    undoing.add_argument("--force", action="store_true", default=None, help="restore even the activities someone changed since the run")
     for add_options in (add_connection_options, add_sending_options, add_display_options, add_resume_options):
         add_options(undoing)
-    add_safety_options(undoing)
+    safety = add_safety_options(undoing)
+    safety.add_argument("--force", action="store_true", default=None, help="restore even the activities someone changed since the run")
 
     verify = _command(commands, "verify", cmd_verify)
     verify.add_argument("run_dir", metavar="DIR", help="the --out folder of a run, retry or undo (its host is the default)")
     add_connection_options(verify)
-    add_sending_options(verify)
-    add_account_option(verify)
+    add_sending_options(verify, READING_BACK)
+    add_display_options(verify)
+    add_account_option(verify.add_argument_group(SAFETY))
 
     checking = _command(commands, "check", cmd_check)
     checking.add_argument("input", metavar="INPUT", help="the sheet of edits (.csv, .tsv, .txt, .xlsx, .xlsm, .xls, .ods)")
@@ -560,12 +550,13 @@ def _sending_command(commands, name: str, handler, source: str, source_help: str
     return parser
 
 
-def add_safety_options(parser: argparse.ArgumentParser) -> None:
+def add_safety_options(parser: argparse.ArgumentParser):
     """Backup (not for resume or undo), the first update alone, stopping on systematic failure (recorded); the question before sending."""
     group = parser.add_argument_group(SAFETY)
     add_registered_options(group, SAFETY, _command_name(parser))
     group.add_argument("--yes", action="store_true", help="don't ask Continue? [y/N] before sending (nobody is asked without a terminal)")
     add_account_option(group)
+    return group
 
 
 def add_account_option(parser) -> None:
@@ -592,29 +583,26 @@ def add_connection_options(parser: argparse.ArgumentParser) -> None:
     group = parser.add_argument_group(CONNECTION)
     where = group.add_mutually_exclusive_group()  # both give the host option
     where.add_argument("--region", choices=list(REGIONS), help="the account's region: sg is api.leadsquared.com, the others api-REGION.leadsquared.com")
-    where.add_argument("--host", **_argument(recorded_options.BY_NAME["host"]))
+    where.add_argument("--host", **_argument(recorded_options.BY_NAME["host"], _command_name(parser)))
     group.add_argument("--env-file", metavar="PATH", help="a .env-style file of NAME=value lines (LSQ_ACCESS_KEY, LSQ_SECRET_KEY, LSQ_HOST); it wins over the environment")
     add_registered_options(group, CONNECTION, _command_name(parser))
 
 
-def add_sending_options(parser: argparse.ArgumentParser) -> None:
-    """How fast, how many at once, how hard to retry."""
-    group = parser.add_argument_group(SENDING)
+def add_sending_options(parser: argparse.ArgumentParser, title: str = SENDING) -> None:
+    """How fast, how many at once, how hard to retry (`title`: verify's are the pace of its reads)."""
+    command = _command_name(parser)
+    group = parser.add_argument_group(title)
     limit = group.add_mutually_exclusive_group()  # both (and --headroom) give the rate option
-    limit.add_argument("--rate", **_argument(recorded_options.BY_NAME["rate"]))
+    limit.add_argument("--rate", **_argument(recorded_options.BY_NAME["rate"], command))
     plans = ", ".join(f"{plan} {calls}/{PLAN_PERIOD:g}" for plan, calls in PLAN_CALLS.items())
     limit.add_argument("--plan", choices=list(PLAN_CALLS), help=f"use the limit of this LeadSquared plan ({plans})")
     # No argparse defaults (see _given): the defaults shown are the registry's.
+    default = "" if _takes_the_runs(recorded_options.BY_NAME["rate"], command) else f" (default: {NO_HEADROOM:g})"
     group.add_argument(
         "--headroom", type=_argparse_type(PERCENT), metavar="P",
-        help=f"percent of the limit to leave for other integrations sharing the account: --plan enterprise --headroom 20 sends at 20/5 (default: {NO_HEADROOM:g})",
+        help=f"percent of the limit to leave for other integrations sharing the account: --plan enterprise --headroom 20 sends at 20/5{default}",
     )
-    add_registered_options(group, SENDING, _command_name(parser))
-
-
-def add_damage_option(parser: argparse.ArgumentParser) -> None:
-    """retry (and its resume): what to do with cells a spreadsheet changed. A send option (options.py)."""
-    add_registered_options(parser, "", _command_name(parser))
+    add_registered_options(group, SENDING, command)
 
 
 def add_dry_run_option(parser: argparse.ArgumentParser) -> None:
@@ -644,7 +632,12 @@ def _version() -> str:
 
 def _command(commands, name: str, handler) -> argparse.ArgumentParser:
     doc = inspect.cleandoc(handler.__doc__ or "")
-    parser = commands.add_parser(name, help=doc.splitlines()[0], description=doc, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = commands.add_parser(
+        name, help=doc.splitlines()[0], description=doc, epilog=cli_examples.epilog(name), formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    if name in cli_examples.OWN_OPTIONS:
+        # argparse's heading for the flags in no group ("options") says nothing; it has no public way to name it.
+        parser._optionals.title = cli_examples.OWN_OPTIONS[name]
     parser.set_defaults(handler=handler)
     return parser
 

@@ -16,6 +16,7 @@ import re
 from collections.abc import Iterator, Sequence
 
 from . import cli
+from .cli_examples import EXAMPLES
 from .option_spec import CLASSES, READ, RECORD, SEND, Option
 from .options import OPTIONS
 
@@ -55,7 +56,7 @@ def reference() -> str:
     """docs/cli.md's body: each command's synopsis, description and flags, group by group."""
     out = []
     for name, parser in _commands().items():
-        out += [f"## {name}", "", "```", _synopsis(parser), "```", "", *_description(parser.description or ""), ""]
+        out += [f"## {name}", "", "```", _synopsis(parser), "```", "", *_description(parser.description or ""), "", *_examples(name)]
         for group in parser._action_groups:
             if [action for action in _flags(parser, [group.title or ""]) if action.option_strings != ["-h", "--help"]]:
                 out += [f"### {group.title}", "", options_table(name, [group.title or ""], leave_out=("--help",)).rstrip("\n"), ""]
@@ -105,11 +106,13 @@ def _synopsis(parser: argparse.ArgumentParser) -> str:
 
 
 def _description(text: str) -> list[str]:
-    """A command's docstring as markdown: its paragraphs, and its example as a shell block."""
-    lines = []
-    for line in text.splitlines():
-        if line.startswith("Example: "):
-            lines += ["Example:", "", "```sh", line.removeprefix("Example: "), "```"]
-        else:
-            lines.append(re.sub(r"^([#>+*=-] |#|\d+\. )", r"\\\1", line))  # a line that markdown would take for a heading or a list
-    return lines
+    """A command's docstring as markdown: its paragraphs."""
+    return [re.sub(r"^([#>+*=-] |#|\d+\. )", r"\\\1", line) for line in text.splitlines()]  # a line markdown would take for a heading or a list
+
+
+def _examples(command: str) -> list[str]:
+    """The examples `--help` ends with, as a shell block, each with what it does as a comment."""
+    examples = EXAMPLES.get(command, [])
+    if not examples:
+        return []
+    return ["Examples:", "", "```sh", *(f"{line}  # {what}" for line, what in examples), "```", ""]

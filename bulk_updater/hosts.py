@@ -29,6 +29,8 @@ _ACCEPTED_PATHS = {"", "/", "/v2", "/v2/"}
 
 
 def region_url(region: str) -> str:
+    if region not in REGIONS:  # the CLI offers only these; a library caller may give any text
+        raise InputError(f"{region!r} is not a LeadSquared region", hint=f"Use --region with one of: {', '.join(REGIONS)}.")
     return "https://" + REGIONS[region]
 
 

@@ -34,7 +34,7 @@ from .preflight import Identity, preflight
 from .report import ReportWriter, Summary, write_failed
 from .report.excel import write_workbook_copies
 from .report.progress import Progress
-from .report.tally import Tally
+from .report.tally import Tally, TimeLeft
 from .report.writer import report_header
 from .retry.rerun import SENT_WITHOUT, Rerun
 from .rows import ReadOptions, Row, open_sheet
@@ -503,10 +503,14 @@ class Job:
         started = time.monotonic()
         summary = self._summary_so_far(confirmed.earlier)
         summary.changed_on_resume = self.record.changed_on_resume
-        self.tally.begin(confirmed.total, summary)
+        # The ETA the bar and the page show: the limiter's pace, the calls per row, the rows left to send.
+        calls_per_row = 2 if reads_first(options.backup, undo=self.undo_from is not None, force=options.force) else 1
+        time_left = TimeLeft(self.limiter.pace, confirmed.left.to_send, calls_per_row)
+        self.tally.begin(confirmed.total, summary, time_left)
         stopping = asyncio.Event()  # set by every stop: the runner's own causes, a signal, the stop token, the failure watch
+        progress = Progress(confirmed.total, self.hooks.progress, done=summary.counts, time_left=time_left)
         recorder = Recorder(
-            out_dir / REPORT, self.source.columns, self.tally, Progress(confirmed.total, self.hooks.progress, done=summary.counts), self.settings.credentials,
+            out_dir / REPORT, self.source.columns, self.tally, progress, self.settings.credentials,
             self.hooks.on_outcome, FailureWatch(StopRule(enabled=not options.keep_going, streak=options.stop_after_failures)), UndoGuard.translate if guard else None, stopping.set,
         )
         self._say_what_goes_on(confirmed, summary)

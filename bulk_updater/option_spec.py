@@ -29,6 +29,7 @@ CLASSES = (READ, SEND, RECORD)
 
 # The CLI's groups of flags (argparse argument groups); "" is the command's own options.
 READING, CONNECTION, SENDING, RESUMING, SAFETY, COMMAND = "reading the sheet", "connection", "sending", "stopping and resuming", "safety net", ""
+READING_BACK = "reading back"  # verify's title for the sending options: they pace its reads
 
 _METADATA_KEY = "bulk_updater.option"
 

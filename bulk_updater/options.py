@@ -31,7 +31,6 @@ from .credentials import Credentials
 from .errors import InputError
 from .option_spec import (
     CLASSES,
-    COMMAND,
     NO_DEFAULT,
     READ,
     READING,
@@ -85,6 +84,7 @@ class RunOptions:
     max_calls: int | None = option(
         SEND, "--max-calls", "stop sending after N calls in this command (daily quotas); the rows left are not_sent, and a "
         "resume (tomorrow) sends them with the same budget unless given again: `none` lifts it", default=None, value=BUDGET, metavar="N", group=SENDING,
+        commands=("run", "retry", "resume", "undo"),  # not verify: its reads are not the run's calls
     )
     stop_wait: float = option(
         SEND, "--stop-wait", "after a first Ctrl-C or SIGTERM, seconds the calls in flight get to finish", default=STOP_WAIT, value=SECONDS,
@@ -93,7 +93,7 @@ class RunOptions:
     # retry: send rows whose cells look changed by a spreadsheet (leading zeros, 1.23457E+19...) as they are.
     accept_spreadsheet_changes: bool = option(
         SEND, "--accept-spreadsheet-changes", "retry: send rows whose cells look changed by a spreadsheet (007 -> 7, 1.23457E+19, MÃ¼ller, ?) "
-        "as they are, instead of marking them invalid", default=False, group=COMMAND, commands=("retry", "resume"),
+        "as they are, instead of marking them invalid", default=False, group=READING, commands=("retry", "resume"),
     )
     # The safety net (safety/): the backup, and the stop on systematic failure.
     backup: bool = option(

@@ -7,6 +7,7 @@ against the account's limit like any other.
 
 from __future__ import annotations
 
+import asyncio
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -89,6 +90,12 @@ def _email_in(pass_phrase: str) -> str:
     """The login email LeadSquared's documented answer keeps in PassPhrase (its EmailAddress is null
     there); "" for anything else, which the name says may be a secret and is never shown."""
     return pass_phrase if _EMAIL.fullmatch(pass_phrase) else ""
+
+
+def whoami(send: SendSettings) -> Identity:
+    """Who the keys belong to (one call, nothing else): the user, role, org, time zone and region host.
+    `identity.region_mismatch(send.host)` says whether `send.host` is the keys' region's."""
+    return asyncio.run(fetch_identity(send))
 
 
 async def preflight(send: SendSettings, limiter: WindowLimiter | None = None) -> Identity:

@@ -141,7 +141,7 @@ def test_every_command_has_help():
     assert {"run", "retry", "check", "whoami", "sandbox"} <= set(commands)
     for command in commands:
         result = run_cli(command, "--help")
-        assert result.returncode == 0 and "Example:" in result.stdout
+        assert result.returncode == 0 and "examples:" in result.stdout
 
 
 def test_version():

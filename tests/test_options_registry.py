@@ -84,7 +84,9 @@ def test_each_flag_of_an_option_has_its_fields_help_default_and_parser(command):
         if option.flag not in flags:
             continue
         action = flags[option.flag]
-        assert action.help == option.cli_help and action.default is None, option.flag
+        # resume takes the run's options, verify the run's host and pace: their help says so, not the default
+        runs = command == "resume" or (command == "verify" and option.name in options.VERIFY_TAKES)
+        assert action.help == (f"{option.help} (default: the run's)" if runs else option.cli_help) and action.default is None, option.flag
         if option.value is not FLAG and option.value is not TEXT:  # the field's parser, and its refusal
             good, bad = ("7/1", "0/1") if option.name == "rate" else ("7", "-1")
             assert action.type(good) == option.value.parse(good), option.flag  # type: ignore[misc, operator]
@@ -198,7 +200,7 @@ def test_the_cli_and_the_page_verify_at_the_pace_the_run_recorded(tmp_path, monk
         def lines(self):
             return []
 
-    monkeypatch.setattr(cli.verifying, "verify", lambda run_dir, send, unverified: used.append(send) or Nothing())
+    monkeypatch.setattr(cli.verifying, "verify", lambda run_dir, send, unverified, **_: used.append(send) or Nothing())
     monkeypatch.setenv("LSQ_ACCESS_KEY", KEYS.access_key)
     monkeypatch.setenv("LSQ_SECRET_KEY", KEYS.secret_key)
     monkeypatch.delenv("LSQ_HOST", raising=False)

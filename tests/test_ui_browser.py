@@ -14,7 +14,8 @@ from pathlib import Path
 import pytest
 from conftest import new_ids, untouched, write_csv
 
-from bulk_updater import check, demo
+from bulk_updater import demo
+from bulk_updater.check import check as check_sheet
 from bulk_updater.ui import UiThread
 from bulk_updater.ui.guard import KEY_HEADER
 
@@ -110,7 +111,7 @@ def test_a_sheet_from_upload_to_results_download_and_retry(page, ui, sandbox, tm
     initial = demo.sandbox_activities()
     box = sandbox(activities=set(initial), initial=initial, latency=(0.05, 0.2))
     server = ui(box)
-    expected = check.check(SAMPLE)
+    expected = check_sheet(SAMPLE)
     upload_and_check(page, server, SAMPLE)
     assert int(page.inner_text("#check-will-update")) == expected.will_update
     assert int(page.inner_text("#check-invalid")) == expected.invalid

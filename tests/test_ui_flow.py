@@ -9,7 +9,7 @@ from conftest import new_ids
 from test_ui_guard import _multipart, fetch, posting, signed_in, ui  # noqa: F401  (the `ui` fixture)
 from workbooks import write_xlsx
 
-from bulk_updater import check
+from bulk_updater.check import check as check_sheet
 from bulk_updater.rows import ReadOptions
 
 
@@ -34,7 +34,7 @@ async def test_pick_a_workbook_sheet_and_map_its_headers_into_a_map_file_beside_
     _, page, _ = await fetch("GET", server.base + response.headers["Location"], headers=signed_in(server))
     assert re.search(r'id="check-will-update">2<', page) and 'id="to-connect"' in page
     # the map is a --map file the CLI reads as it is
-    assert check.check(folder / "input.xlsx", ReadOptions(sheet="Edits", map_path=folder / "map.json")).will_update == 2
+    assert check_sheet(folder / "input.xlsx", ReadOptions(sheet="Edits", map_path=folder / "map.json")).will_update == 2
 
 
 async def test_one_row_is_said_in_the_singular(ui, sandbox, tmp_path):  # noqa: F811

@@ -113,6 +113,34 @@ def wall_offset() -> float:
     return time.time() - time.monotonic()
 
 
+@dataclass(frozen=True)
+class Pace:
+    """What the time left depends on: `budget` starts per `hold` seconds, and when this limiter's starts
+    still in the window leave it (`frees`, oldest first)."""
+
+    now: float
+    budget: int
+    hold: float
+    frees: tuple[float, ...]
+
+    def seconds_for(self, calls: int) -> float:
+        """Seconds from `now` until the last of `calls` more calls may start at this pace.
+
+        Each of the budget's places takes a call when it is free: the free ones now (the opening
+        burst), the others when their start leaves the window, and each again one window after
+        its last. So the last call goes in place (calls - 1) % budget, (calls - 1) // budget
+        windows after that place frees. Counting places, not a rate, is what makes it true early
+        in a run: after a burst of a window's calls, the next wait is a whole window.
+        """
+        if calls <= 0:
+            return 0.0
+        budget = max(self.budget, 1)
+        taken = [at for at in self.frees if at > self.now][-budget:]
+        places = [self.now] * (budget - len(taken)) + taken
+        last = calls - 1
+        return places[last % budget] + (last // budget) * self.hold - self.now
+
+
 @dataclass
 class _Probe:
     at: float  # the moment its calls go
@@ -246,6 +274,13 @@ class WindowLimiter:
     def learning(self, now: float) -> bool:
         """True while a 429 was seen in the last window: calls are then spaced evenly."""
         return now - self._last_throttled < self.window
+
+    def pace(self, now: float | None = None) -> Pace:
+        """The limiter's state as far as the time left goes: its budget now, and when its starts in the window leave it.
+        `now`: the event loop's clock (time.monotonic() by default, which it is unless a test's loop says otherwise)."""
+        now = time.monotonic() if now is None else now
+        with self._lock:  # only read: the page asks from another thread than the one sending
+            return Pace(now, self.budget, self._hold, tuple(start + self._hold for start in self._starts if start + self._hold > now))
 
     # -- the learning --
 

@@ -10,6 +10,7 @@ from pathlib import Path
 
 from .. import files
 from ..outcomes import FINISHED_VALUES, Outcome, RowOutcome
+from ..rows.reader import ACTIVITY_ID
 from ..server_text import cut, printable
 from ..stop_reason import StopReason
 from ..wording import Shape, counted
@@ -56,6 +57,8 @@ class Summary:
     # pattern key -> (the first message's Shape, its values that every row of the group shares, else None)
     _common: dict = field(default_factory=dict, repr=False)
     _first_rows: dict = field(default_factory=dict, repr=False)  # pattern key -> the first row numbers, when known
+    # pattern key -> the first activities of a group of rows held back (undo: changed since the run), when known
+    _first_activities: dict = field(default_factory=dict, repr=False)
 
     @property
     def rows(self) -> int:
@@ -68,13 +71,19 @@ class Summary:
 
     def add(self, result: RowOutcome) -> None:
         self.count(result.outcome.value, result.error_type, result.error_message, row=result.row.number)
+        if result.outcome is Outcome.SKIPPED and needs_a_look(result.outcome.value, result.error_type):
+            # Held back (undo: its activity changed since the run): the admin looks the activity up, so name it.
+            key = self._key(result.outcome.value, result.error_type, result.error_message)
+            activity = result.row.cells.get(ACTIVITY_ID, "").strip()
+            if activity and len(names := self._first_activities.setdefault(key, [])) < FIRST_ROWS:
+                names.append(activity)
 
     def count(self, outcome: str, error_type: str = "", error_message: str = "", rows: int = 1, row: int | None = None) -> None:
         """Count `rows` rows of one outcome, as a `RowOutcome` (`row`: its number) or as read back from a report."""
         self.counts[outcome] += rows
         if needs_a_look(outcome, error_type):
             shape = Shape(group_message(error_type, error_message, outcome), own=error_type == OWN_MESSAGES)
-            key = (outcome, error_type, shape.key)
+            key = (outcome, error_type, shape.key)  # (as _key)
             self._groups[key] += rows
             self._examples.setdefault(key, cut(error_message))
             first, common = self._common.setdefault(key, (shape, list(shape.values)))
@@ -82,6 +91,11 @@ class Summary:
             common[:] = [value if value == now else None for value, now in zip(common, shape.values, strict=True)]
             if row is not None and len(numbers := self._first_rows.setdefault(key, [])) < FIRST_ROWS:
                 numbers.append(row)
+
+    @staticmethod
+    def _key(outcome: str, error_type: str, error_message: str) -> tuple:
+        """The group a row's message falls in (as `count` makes it)."""
+        return (outcome, error_type, Shape(group_message(error_type, error_message, outcome), own=error_type == OWN_MESSAGES).key)
 
     def _label(self, key: tuple) -> str:
         shape, common = self._common[key]
@@ -165,6 +179,9 @@ class Summary:
                 more = f" and {rows - len(numbers):,} more" if rows > len(numbers) else ""
                 out.append(f"    {'row' if len(numbers) == 1 else 'rows'} {', '.join(map(str, numbers))}{more}; the first says:")
             out.append(f"    {printable(example)}")
+        if names := self._first_activities.get(key):
+            more = f" and {rows - len(names):,} more" if rows > len(names) else ""
+            out.append(f"    {'activity' if rows == 1 else 'activities'} {', '.join(printable(name) for name in names)}{more}")
         return out
 
 

@@ -24,6 +24,8 @@ from ..account import refuse_another_account
 from ..calls import LeadSquaredClient, RetryPolicy, WindowLimiter, account_limiter, open_session
 from ..errors import InputError
 from ..preflight import preflight
+from ..report.progress import ReadingBar
+from ..report.tally import TimeLeft
 from ..report.writer import REPORT_ENCODING
 from ..rundir.folder import REPORT
 from ..rundir.run_record import RunRecord
@@ -122,12 +124,13 @@ def _json(value: JsonValue) -> str:
     return "null" if value is None else spelling(value)
 
 
-def verify(run_dir: str | Path, send: SendSettings, unverified_account: bool = False) -> VerifyResult:
-    """`unverified_account`: read even when no identity of the keys' account can be compared with the run's (account.py)."""
-    return asyncio.run(verify_async(Path(run_dir), send, unverified_account))
+def verify(run_dir: str | Path, send: SendSettings, unverified_account: bool = False, progress: bool = False) -> VerifyResult:
+    """`unverified_account`: read even when no identity of the keys' account can be compared with the run's (account.py).
+    `progress`: a bar of the activities read on stderr (drawn only on a terminal); the CLI asks for it."""
+    return asyncio.run(verify_async(Path(run_dir), send, unverified_account, progress))
 
 
-async def verify_async(run_dir: Path, send: SendSettings, unverified_account: bool = False) -> VerifyResult:
+async def verify_async(run_dir: Path, send: SendSettings, unverified_account: bool = False, progress: bool = False) -> VerifyResult:
     record = RunRecord.load(run_dir)
     if record is None or not files.is_present(run_dir / REPORT):
         raise InputError(f"{run_dir} holds no run (no run.json and report.csv)", hint="Give the --out folder of a run, retry or undo.")
@@ -138,6 +141,8 @@ async def verify_async(run_dir: Path, send: SendSettings, unverified_account: bo
         refuse_another_account(record.account, identity.account, f"the {record.command} in {run_dir}", unverified_account)
     db = written.build(run_dir / REPORT, record.clear_token or CLEAR_TOKEN, run_dir / INDEX_FILE)
     result = VerifyResult(run_dir / VERIFY_FILE)
+    total = written.count_updated(db)
+    bar = ReadingBar(total, progress, TimeLeft(limiter.pace, total))
     try:
         with _open_for_writing(result.path) as f:
             out = csv.writer(f)
@@ -145,9 +150,10 @@ async def verify_async(run_dir: Path, send: SendSettings, unverified_account: bo
             async with open_session(send.concurrency) as session:
                 client = LeadSquaredClient(session, send.host, send.credentials, send.timeout)
                 activities = written.updated_activities(db)
-                workers = [_work(activities, db, client, limiter, send, out, f, result) for _ in range(send.concurrency)]
+                workers = [_work(activities, db, client, limiter, send, out, f, result, bar) for _ in range(send.concurrency)]
                 await asyncio.gather(*workers)
     finally:
+        bar.close()
         db.close()
     return result
 
@@ -157,7 +163,9 @@ def _open_for_writing(path: Path):
     return files.replacing(path, encoding=REPORT_ENCODING)
 
 
-async def _work(activities: Iterator[str], db, client: LeadSquaredClient, limiter: WindowLimiter, send: SendSettings, out, f, result: VerifyResult) -> None:
+async def _work(
+    activities: Iterator[str], db, client: LeadSquaredClient, limiter: WindowLimiter, send: SendSettings, out, f, result: VerifyResult, bar: ReadingBar,
+) -> None:
     for activity_id in activities:  # shared iterator: each worker takes the next
         sent = written.last_written(db, activity_id)
         answer, now = await read_activity(client, limiter, activity_id, RetryPolicy.of(send))
@@ -168,6 +176,7 @@ async def _work(activities: Iterator[str], db, client: LeadSquaredClient, limite
         out.writerow([spreadsheet_safe(cell) for cell in _line(activity_id, checks, error)])  # defused, as every CSV the tool writes
         f.flush()
         result.record(activity_id, checks, error)
+        bar.read()
 
 
 def _line(activity_id: str, checks: list[FieldCheck] | None, error: str) -> list[str]:

@@ -54,6 +54,11 @@ def updated_activities(db: sqlite3.Connection) -> Iterator[str]:
         yield activity
 
 
+def count_updated(db: sqlite3.Connection) -> int:
+    """How many activities `updated_activities` gives."""
+    return db.execute("SELECT COUNT(DISTINCT activity) FROM sent WHERE success = 1").fetchone()[0]
+
+
 def last_written(db: sqlite3.Connection, activity: str) -> dict[str, str]:
     """Per field, the value of the successful row with the highest `_row`."""
     rows = db.execute("SELECT field, value FROM sent WHERE activity = ? AND success = 1 ORDER BY row", (activity,))

@@ -489,9 +489,8 @@ def add_sandbox_options(parser: argparse.ArgumentParser) -> None:
         help="play one of LeadSquared's possible behaviours where its documentation is silent (names below); repeatable",
     )
     width = max(map(len, q.QUIRKS))
-    parser.epilog = "quirks (--quirk NAME; see docs/leadsquared-api.md):\n" + "\n".join(
-        f"  {name:<{width}}  {meaning}" for name, meaning in q.QUIRKS.items()
-    )
+    quirks = "quirks (--quirk NAME; see docs/leadsquared-api.md):\n" + "\n".join(f"  {name:<{width}}  {meaning}" for name, meaning in q.QUIRKS.items())
+    parser.epilog = quirks + (f"\n\n{parser.epilog}" if parser.epilog else "")  # then the command's examples
 
 
 def config_from_args(args: argparse.Namespace) -> SandboxConfig:

@@ -21,10 +21,10 @@ from pathlib import Path
 import jinja2
 from aiohttp import BodyPartReader, web
 
-from .. import check as checking
 from .. import files
 from ..application.ending import Ending, Step
 from ..application.preview import Preview, RetryPreview, retry_preview, run_preview, undo_preview
+from ..check import CheckResult
 from ..credentials import REDACTOR
 from ..errors import BulkUpdaterError, FolderError, InputError
 from ..hosts import REGIONS
@@ -66,7 +66,7 @@ class UiState:
     jobs: Jobs = field(default_factory=Jobs)
     connection: Connection | None = None
     choices: dict[str, SendChoices] = field(default_factory=dict)  # by upload or run id
-    checks: dict[str, checking.CheckResult] = field(default_factory=dict)  # by upload id
+    checks: dict[str, CheckResult] = field(default_factory=dict)  # by upload id
     started: dict[str, str] = field(default_factory=dict)  # upload id -> the run last started from it
     verifications: dict[str, Verification] = field(default_factory=dict)  # by run id: the last verify of it
     undoing: dict[str, str] = field(default_factory=dict)  # run id -> the undo last started of it
@@ -340,7 +340,7 @@ async def confirm_page(request: web.Request) -> web.Response:
                   line=preview.line, zone_warning=preview.zone_warning(_zone_remedy(preview)), refusal=fields.refusal if fields else "")
 
 
-def _preview(connection: Connection, result: checking.CheckResult, choices: SendChoices) -> Preview:
+def _preview(connection: Connection, result: CheckResult, choices: SendChoices) -> Preview:
     """What the run will do (the CLI's "About to update N rows (M activities) in ORG as USER ..." line), from the check's counts."""
     return run_preview(result, connection.identity, connection.host, choices.limit, backup=choices.backup, canary=choices.canary)
 

@@ -43,6 +43,8 @@ def live_numbers(tally: Tally) -> dict:
     sent_now = now.done - now.done_before
     per_second = sent_now / now.elapsed
     left = max(now.total - now.done, 0)
+    observed = left / per_second if per_second > 0 and sent_now else None
+    eta = now.time_left.seconds(observed) if now.time_left is not None else observed
     return {
         "total": now.total,
         "done": now.done - now.counts.get("not_sent", 0),  # rows with an outcome of their own; not those a stop left
@@ -50,7 +52,7 @@ def live_numbers(tally: Tally) -> dict:
         "counts": now.counts,
         "rows_per_second": round(per_second, 2),
         "calls_per_second": round(now.calls / now.elapsed, 2),
-        "eta_seconds": round(left / per_second) if per_second > 0 and sent_now else None,
+        "eta_seconds": round(eta) if eta is not None else None,  # the bar's (TimeLeft): the limit's pace and the rows left
         "elapsed_seconds": round(now.elapsed, 1),
         "groups": now.groups,
         "series": now.series,

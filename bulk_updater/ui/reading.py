@@ -27,7 +27,8 @@ from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any, TypeVar
 
-from .. import check as checking
+from ..check import CheckResult
+from ..check import check as check_sheet  # (the package's `check` is the library's, errors in its words)
 from ..errors import BulkUpdaterError, InputError
 from ..rows import ReadOptions
 from ..rows.extent import FALLBACK_MEMORY
@@ -64,9 +65,9 @@ def sheets_and_header(path: Path, is_workbook: bool, sheet: str | None) -> tuple
         return sheets, [], str(exc)
 
 
-def checked(path: Path, read: ReadOptions) -> checking.CheckResult:
+def checked(path: Path, read: ReadOptions) -> CheckResult:
     """The check, without the ids it counted duplicates with (a million rows: megabytes to send back)."""
-    return dataclasses.replace(checking.check(path, read), _ids=set())
+    return dataclasses.replace(check_sheet(path, read), _ids=set())
 
 
 # --- the parent's side ----------------------------------------------------------------------

@@ -1,0 +1,100 @@
+"""The ETA the progress bar and the page show comes from the rate limit's pace and the rows left, not from the rows per second seen."""
+
+from __future__ import annotations
+
+import io
+
+import pytest
+
+from bulk_updater.calls.limiter import WindowLimiter
+from bulk_updater.outcomes import Outcome, RowOutcome
+from bulk_updater.report.progress import Progress
+from bulk_updater.report.summary import Summary
+from bulk_updater.report.tally import Tally, TimeLeft
+from bulk_updater.rows.reader import Row
+from bulk_updater.ui.jobs import live_numbers
+
+
+def _after_the_opening_burst() -> tuple[WindowLimiter, float]:
+    """25/5: a burst of 25 at 0, then 21 more as soon as the first burst left the window; 46 rows sent, at 5.2 s."""
+    limiter = WindowLimiter(25, 5, jitter=0.1)
+    for _ in range(25):
+        assert limiter.take(0.0) == 0.0
+    second = limiter.next_start(1.0)
+    for _ in range(21):
+        assert limiter.take(second) == second
+    return limiter, 5.2
+
+
+def _sent(number: int) -> RowOutcome:
+    return RowOutcome(Row(number, {}), Outcome.SUCCESS, attempts=1)
+
+
+def test_the_time_left_after_the_opening_burst_is_the_windows_the_rows_left_need():
+    limiter, now = _after_the_opening_burst()
+    left = TimeLeft(lambda: limiter.pace(now), rows=200)
+    for number in range(46):
+        left.add(_sent(number))
+    # 154 calls: 4 places free now, 21 free at 10.2; the last call goes in a free place, six windows on.
+    assert left.seconds() == pytest.approx(6 * 5.1, abs=0.01)
+    # What tqdm said (46 rows in 5.2 s: 17 s left) is shorter, so the limit's pace wins.
+    assert left.seconds(observed=154 / (46 / 5.2)) == pytest.approx(30.6, abs=0.01)
+    # A pace slower than the limit (latency) is longer: it wins.
+    assert left.seconds(observed=100.0) == 100.0
+
+
+def test_a_read_before_each_update_doubles_the_calls_left():
+    limiter, now = _after_the_opening_burst()
+    left = TimeLeft(lambda: limiter.pace(now), rows=100, calls_per_row=2)
+    assert left.calls == 200
+    # 200 calls: the last goes in place 199 % 25 = 24 (one of those freed at 10.2), 7 windows on.
+    assert left.seconds() == pytest.approx(10.2 + 7 * 5.1 - 5.2, abs=0.01)
+
+
+def test_rows_that_took_no_call_are_not_rows_sent():
+    left = TimeLeft(None, rows=3)
+    left.add(RowOutcome(Row(1, {}), Outcome.INVALID))
+    left.add(RowOutcome(Row(2, {}), Outcome.NOT_SENT))
+    left.add(_sent(3))
+    assert left.calls == 2
+    assert left.seconds() is None  # no limiter, nothing seen: no ETA
+
+
+def test_the_budget_a_429_lowered_paces_the_rest():
+    limiter = WindowLimiter(25, 5, jitter=0.1)
+    for _ in range(25):
+        limiter.take(0.0)
+    limiter.throttled(0.5)  # the budget comes down below the 25 starts in the window
+    pace = limiter.pace(1.0)
+    assert pace.budget < 25
+    # the next call waits for a place: the oldest of the last `budget` starts leaving
+    assert pace.seconds_for(1) == pytest.approx(5.1 - 1.0, abs=0.01)
+    assert pace.seconds_for(pace.budget + 1) == pytest.approx(5.1 * 2 - 1.0, abs=0.01)
+
+
+class _Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def test_the_bar_shows_the_limits_eta():
+    limiter, now = _after_the_opening_burst()
+    left = TimeLeft(lambda: limiter.pace(now), rows=200)
+    screen = _Terminal()
+    bar = Progress(200, enabled=True, time_left=left, file=screen)
+    for number in range(46):
+        result = _sent(number)
+        left.add(result)
+        bar.add(result)
+    bar.close()
+    assert "46/200 [" in screen.getvalue() and "<00:30," in screen.getvalue()
+
+
+def test_the_pages_eta_is_the_same():
+    limiter, now = _after_the_opening_burst()
+    left = TimeLeft(lambda: limiter.pace(now), rows=200)
+    tally = Tally()
+    tally.begin(200, Summary(input="", rate=""), left)
+    for number in range(46):
+        tally.add(_sent(number))
+    assert live_numbers(tally)["eta_seconds"] == 31  # 30.6 s, whatever rows per second the tally saw
