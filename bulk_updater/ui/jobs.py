@@ -89,7 +89,7 @@ class PageJob:
     def snapshot(self) -> dict:
         data = live_numbers(self.tally)
         data.update(state=self.state, error=REDACTOR.redact(self.error), live=self.live, notes=[REDACTOR.redact(note) for note in list(self.notes)])
-        data.update(series=self.pace.series, bucket=self.pace.bucket)  # the whole run's, as a reload draws it
+        data.update(series=self.pace.series, bucket=self.pace.bucket, seconds=self.pace.seconds)  # the whole run's, as a reload draws it
         return data
 
 
