@@ -533,18 +533,28 @@ def test_every_screen_passes_axe_fits_390_px_and_is_whole_after_a_reload(browser
     page.reload()
     page.wait_for_selector("#resume")
     assert_drawn_from_the_folder(page, folder, "stopped by you")
+    stopped_seconds = json.loads((folder / "pace.json").read_text())["seconds"]
     page.click("#resume")
     page.wait_for_selector("#retry", timeout=WAIT)
     screens.look("finished run")
     page.reload()
     page.wait_for_selector("#retry")
     assert_drawn_from_the_folder(page, folder, "finished")
+    assert json.loads((folder / "pace.json").read_text())["seconds"] > stopped_seconds  # the chart: both sessions, the stopped one first
     assert "1 row needs another look" in page.inner_text("#results")
     page.click("#retry")
     page.wait_for_selector("#confirm-retry")
     assert "About to update 1 row (1 activity)" in page.inner_text("#confirmation")
     screens.look("retry confirm")
-    page.click("text=Back")
+    page.click("#confirm-retry")
+    page.wait_for_selector("#results", timeout=WAIT)
+    screens.look("a one-row retry, finished")
+    retried = [other for other in run_folders(tmp_path) if other != folder][0]
+    page.reload()
+    page.wait_for_selector("#results")
+    assert_drawn_from_the_folder(page, retried, "finished")
+    assert shown_run(page)["progress"] == "1 of 1 row done · finished"
+    page.goto(f"{server.base}/runs/{folder.name}")
     page.wait_for_selector("#verify")
     page.click("#verify")
     page.wait_for_selector("#verify-counts", timeout=WAIT)
@@ -555,3 +565,89 @@ def test_every_screen_passes_axe_fits_390_px_and_is_whole_after_a_reload(browser
     page.goto(server.base + "/")
     screens.look("home, with runs")
     screens.assert_none()
+
+
+# The focused element, and whether it shows where the keyboard is: the :focus-visible ring the page's style
+# gives (an outline of 2 px or more, or a shadow), not merely the browser's default.
+FOCUS = """selector => {
+  const el = document.activeElement;
+  if (!el || el === document.body || el === document.documentElement) return {on: false, seen: true, what: 'the page'};
+  const style = getComputedStyle(el);
+  const ring = (style.outlineStyle !== 'none' && parseFloat(style.outlineWidth) >= 2) || style.boxShadow !== 'none';
+  const box = el.getBoundingClientRect();
+  const inView = box.bottom > 0 && box.top < innerHeight && box.right > 0 && box.left < innerWidth;
+  return {on: el.matches(selector), seen: el.matches(':focus-visible') && ring && inView, what: el.outerHTML.slice(0, 100)};
+}"""
+
+
+def tab_to(page, selector: str, back: bool = False, most: int = 60) -> None:
+    """Tab (or Shift-Tab) until `selector` has the focus, each stop on the way showing its focus ring."""
+    for _ in range(most):
+        page.keyboard.press("Shift+Tab" if back else "Tab")
+        focus = page.evaluate(FOCUS, selector)
+        assert focus["seen"], f"the focus can't be seen on {focus['what']}"
+        if focus["on"]:
+            return
+    raise AssertionError(f"{selector} can't be reached with {'Shift-Tab' if back else 'Tab'}")
+
+
+def press_on(page, selector: str, key: str = "Enter", back: bool = False) -> None:
+    tab_to(page, selector, back)
+    page.keyboard.press(key)
+
+
+def test_the_main_flow_with_the_keyboard_alone_at_390_px(browser, ui, sandbox, tmp_path):
+    ids = new_ids(40)
+    box = sandbox(activities=set(ids) - {ids[2]}, initial=untouched(ids), rate=None)
+    server = ui(box)
+    context = browser.new_context(viewport=PHONE)
+    try:
+        page = context.new_page()
+        page.goto(server.url)
+        page.wait_for_selector("#sheet")
+        tab_to(page, "#sheet")
+        with page.expect_file_chooser() as chooser:
+            page.keyboard.press("Space")
+        chooser.value.set_files(str(tour_sheet(tmp_path, ids)))
+        press_on(page, "#upload")
+        page.wait_for_selector("#to-check")
+        press_on(page, "#to-check")
+        page.wait_for_selector("#to-connect")
+        press_on(page, "#to-connect")
+        page.wait_for_selector("#check-keys")
+        press_on(page, "#check-keys")
+        page.wait_for_selector("#to-next")
+        press_on(page, "#to-next")
+        page.wait_for_selector("#rate")
+        tab_to(page, "#rate")
+        page.keyboard.press("Control+A")
+        page.keyboard.type("8/1")
+        press_on(page, "#backup", "Space")
+        assert page.is_checked("#backup")
+        press_on(page, "#to-confirm")
+        page.wait_for_selector("#start")
+        press_on(page, "#start")
+        wait_for(page, "document.getElementById('done') && +document.getElementById('done').textContent >= 4")
+        press_on(page, "#stop")
+        page.wait_for_selector("#resume", timeout=WAIT)
+        assert spill_at_390(page) is None
+        press_on(page, "#resume")
+        page.wait_for_selector("#retry", timeout=WAIT)
+        press_on(page, "#retry")
+        page.wait_for_selector("#confirm-retry")
+        tab_to(page, "#confirm-retry")  # reachable; then back to the run without retrying
+        press_on(page, "main form a[href^='/runs/']", back=True)  # Back
+        page.wait_for_selector("#verify")
+        press_on(page, "#verify")
+        page.wait_for_selector("#verify-counts", timeout=WAIT)
+        assert page.inner_text("#verify-counts") == "39 match, 0 mismatch, 0 error"
+        press_on(page, "#undo")
+        page.wait_for_selector("#confirm-undo")
+        assert "About to update 39 rows (39 activities)" in page.inner_text("#confirmation")
+        press_on(page, "#confirm-undo")
+        page.wait_for_selector("#results", timeout=WAIT)
+        assert spill_at_390(page) is None
+        undone = [folder for folder in run_folders(tmp_path) if json.loads((folder / "run.json").read_text())["command"] == "undo"]
+        assert len(undone) == 1 and summary_of(undone[0])["counts"]["success"] == 39
+    finally:
+        context.close()
