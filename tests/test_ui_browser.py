@@ -219,6 +219,12 @@ def test_a_refused_file_shows_its_message_and_offers_no_way_on(page, ui, sandbox
     refusal = page.inner_text("#refusal")
     assert refusal.startswith("Error: ") and "CompanyActivityId" in refusal
     assert page.locator("#to-connect").count() == 0
+    screens = Screens(page)
+    screens.look("a refused file")
+    page.goto(server.base + "/runs/no-such-run")  # the script's own error screen
+    page.wait_for_selector("#refusal")
+    screens.look("no such run")
+    screens.assert_none()
 
 
 def test_the_page_refuses_a_browser_without_the_token(browser, ui, sandbox):
@@ -650,5 +656,6 @@ def test_the_main_flow_with_the_keyboard_alone_at_390_px(browser, ui, sandbox, t
         assert spill_at_390(page) is None
         undone = [folder for folder in run_folders(tmp_path) if json.loads((folder / "run.json").read_text())["command"] == "undo"]
         assert len(undone) == 1 and summary_of(undone[0])["counts"]["success"] == 39
+        assert accessibility_violations(page) == []  # the undo's results
     finally:
         context.close()

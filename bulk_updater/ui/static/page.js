@@ -42,10 +42,14 @@
     current = null;
   }
 
+  var leaving = { heading: "", focus: "" }; // the screen being replaced: its heading, and the id of what had the focus
+
   function busy() { // the screen is being replaced: nothing of the old one is left to click or to wait for
     cancel();
     var main = document.querySelector("main");
     if (!main) return;
+    var heading = main.querySelector("h1");
+    leaving = { heading: heading ? heading.textContent : "", focus: document.activeElement ? document.activeElement.id : "" };
     main.setAttribute("aria-busy", "true");
     var note = document.createElement("p");
     note.id = "loading";
@@ -84,15 +88,21 @@
     if (how === "replace") window.history.replaceState(null, "", response.url);
     else if (moved && (how === "push" || (how === "post" && response.redirected))) window.history.pushState(null, "", response.url);
     window.scrollTo(0, 0);
-    announce();
+    announce(how);
     ready();
   }
 
   // A new screen without a page load: its heading takes the focus, so a screen reader reads where the person
   // is, and the next Tab goes on from the top of the new screen rather than from a control that is gone.
-  function announce() {
+  // The same screen shown again (a verify's refresh): the focus goes back where it was, and nothing is read.
+  function announce(how) {
     var heading = document.querySelector("main h1");
     if (!heading) return;
+    if (how === "replace" && heading.textContent === leaving.heading) {
+      var again = leaving.focus ? document.getElementById(leaving.focus) : null;
+      if (again) again.focus({ preventScroll: true });
+      return;
+    }
     heading.setAttribute("tabindex", "-1");
     heading.focus({ preventScroll: true });
   }
