@@ -400,15 +400,21 @@ SPILL = """() => {
 }"""
 
 
-def spill_at_390(page) -> dict | None:
-    """The screen at 390 px wide: None when nothing sticks out, else what does (the viewport is set back after)."""
+def at_390(page) -> tuple[dict | None, list[str]]:
+    """The screen at 390 px wide: what sticks out (None when nothing does), and axe's findings there (a table
+    that scrolls in its box must be reachable with the keyboard). The viewport is set back after."""
     before = page.viewport_size
     page.set_viewport_size(PHONE)
     try:
         found = page.evaluate(SPILL)
+        violations = accessibility_violations(page)
     finally:
         page.set_viewport_size(before)
-    return found if found["scrolls"] or found["spilled"] else None
+    return (found if found["scrolls"] or found["spilled"] else None), violations
+
+
+def spill_at_390(page) -> dict | None:
+    return at_390(page)[0]
 
 
 class Screens:
@@ -425,8 +431,11 @@ class Screens:
         found = {}
         if violations := accessibility_violations(self.page):
             found["axe"] = violations
-        if spilled := spill_at_390(self.page):
+        spilled, narrow = at_390(self.page)
+        if spilled:
             found["390px"] = spilled
+        if narrow:
+            found["axe at 390px"] = narrow
         if plurals := re.findall(WRONG_PLURAL, self.page.inner_text("body")):
             found["plural"] = plurals
         if found:
@@ -571,6 +580,12 @@ def test_every_screen_passes_axe_fits_390_px_and_is_whole_after_a_reload(browser
     screens.look("undo confirm")
     page.goto(server.base + "/")
     screens.look("home, with runs")
+    invalid = [["CompanyActivityId", "Status", "mx_Custom_1"], ["", "Won", "1"], ["not-an-id-" + "x" * 60, "Won", "2"], [ids[0], "Won", "3"]]
+    page.set_input_files("#sheet", str(write_csv(tmp_path / "invalid.csv", invalid)))
+    page.click("#upload")
+    page.click("#to-check")
+    page.wait_for_selector("#invalid-rows")
+    screens.look("check, with invalid rows")
     screens.assert_none()
 
 
