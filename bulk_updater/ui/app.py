@@ -413,7 +413,7 @@ def _run_screen(folder, job: PageJob | None, job_state: str) -> RunScreen:
     if job is not None:  # live: the job's own numbers
         now = job.tally.snapshot(GROUPS_SHOWN)
         progress = Progress(now.total, dict(now.counts), STATE_WORDS.get(job.state, job.state))
-        return RunScreen(progress, now.groups, Pace(now.series, now.calls, now.elapsed))
+        return RunScreen(progress, now.groups, dataclasses.replace(job.pace, calls=now.calls, elapsed=now.elapsed))
     summary = folder.summary
     return RunScreen(finished_progress(summary, job_state), summary.get("failure_groups", [])[:GROUPS_SHOWN], read_pace(folder.path))
 

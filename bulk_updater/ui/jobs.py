@@ -30,7 +30,7 @@ from ..rundir.run_record import RunRecord
 from ..settings import SendSettings
 from ..stop_reason import StopReason
 from ..stopping import StopToken
-from .screens import write_pace
+from .screens import Pace, PaceKeeper, read_history, write_pace
 
 OUTCOMES = {outcome.value for outcome in Outcome}
 GROUPS_SHOWN = 8
@@ -78,6 +78,7 @@ class PageJob:
     notes: list[str] = field(default_factory=list)
     summary: dict | None = None
     thread: threading.Thread | None = None
+    pace: Pace = field(default_factory=Pace)  # the whole run's rows per second, as pace.json keeps it (set each second)
 
     @property
     def live(self) -> bool:
@@ -90,6 +91,7 @@ class PageJob:
     def snapshot(self) -> dict:
         data = live_numbers(self.tally)
         data.update(state=self.state, error=REDACTOR.redact(self.error), live=self.live, notes=[REDACTOR.redact(note) for note in list(self.notes)])
+        data.update(series=self.pace.series, bucket=self.pace.bucket, seconds=self.pace.seconds)  # the whole run's, as a reload draws it
         return data
 
 
@@ -142,16 +144,19 @@ def _join(jobs: list[PageJob], deadline: float) -> None:
 
 def _keep_pace(job: PageJob) -> None:
     """The job's per-second counts into its folder (screens.PACE_FILE) every second, and once at its end,
-    so the chart of a finished run, or of one seen after a restart, is drawn again."""
+    so the chart of a finished run, or of one seen after a restart, is drawn again, the whole run
+    (a resume's after the earlier sessions')."""
     assert job.thread is not None
+    keeper = PaceKeeper(read_history(job.out_dir) if job.command == "resume" else None)
     while True:
         job.thread.join(PACE_EVERY)
-        now = job.tally.snapshot(0)
+        ended = not job.thread.is_alive()
+        job.pace = keeper.take(job.tally.snapshot(0), final=ended)
         try:
-            write_pace(job.out_dir, now.series, now.calls, now.elapsed)
+            write_pace(job.out_dir, keeper.history)
         except (OSError, BulkUpdaterError):  # the chart is not worth a failed job: the next second tries again
             pass
-        if not job.thread.is_alive():
+        if ended:
             return
 
 

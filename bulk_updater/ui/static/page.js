@@ -42,10 +42,14 @@
     current = null;
   }
 
+  var leaving = { heading: "", focus: "" }; // the screen being replaced: its heading, and the id of what had the focus
+
   function busy() { // the screen is being replaced: nothing of the old one is left to click or to wait for
     cancel();
     var main = document.querySelector("main");
     if (!main) return;
+    var heading = main.querySelector("h1");
+    leaving = { heading: heading ? heading.textContent : "", focus: document.activeElement ? document.activeElement.id : "" };
     main.setAttribute("aria-busy", "true");
     var note = document.createElement("p");
     note.id = "loading";
@@ -84,7 +88,23 @@
     if (how === "replace") window.history.replaceState(null, "", response.url);
     else if (moved && (how === "push" || (how === "post" && response.redirected))) window.history.pushState(null, "", response.url);
     window.scrollTo(0, 0);
+    announce(how);
     ready();
+  }
+
+  // A new screen without a page load: its heading takes the focus, so a screen reader reads where the person
+  // is, and the next Tab goes on from the top of the new screen rather than from a control that is gone.
+  // The same screen shown again (a verify's refresh): the focus goes back where it was, and nothing is read.
+  function announce(how) {
+    var heading = document.querySelector("main h1");
+    if (!heading) return;
+    if (how === "replace" && heading.textContent === leaving.heading) {
+      var again = leaving.focus ? document.getElementById(leaving.focus) : null;
+      if (again) again.focus({ preventScroll: true });
+      return;
+    }
+    heading.setAttribute("tabindex", "-1");
+    heading.focus({ preventScroll: true });
   }
 
   function fail(text) {
@@ -226,9 +246,12 @@
     return Math.round(seconds / 60) + " min";
   }
 
-  function drawChart(series) {
+  // The whole run's rows per second, as pace.json keeps it (screens.py): one point per bucket of seconds.
+  function drawChart(series, seconds, bucket) {
     var svg = $("chart"), w = 480, h = 100;
-    if (!svg) return;
+    if (!svg || !series.length) return;
+    svg.dataset.seconds = seconds;
+    svg.dataset.bucket = bucket;
     var top = Math.max(1, Math.max.apply(null, series.concat([1])));
     var step = series.length > 1 ? w / (series.length - 1) : w;
     var points = series.map(function (v, i) { return (i * step).toFixed(1) + "," + (h - (v / top) * (h - 12)).toFixed(1); });
@@ -239,7 +262,7 @@
     line.setAttribute("stroke-width", "2");
     var label = document.createElementNS("http://www.w3.org/2000/svg", "text");
     label.setAttribute("x", "4"); label.setAttribute("y", "11"); label.setAttribute("font-size", "10");
-    label.textContent = "rows/s (peak " + top + ")";
+    label.textContent = "rows/s (peak " + Math.max.apply(null, series) + ")";
     svg.replaceChildren(line, label);
   }
 
@@ -270,6 +293,7 @@
     if (!$("done")) return;
     $("done").textContent = s.done;
     $("total").textContent = s.total;
+    $("rows-word").textContent = s.total === 1 ? "row" : "rows";
     $("state").textContent = s.state;
     $("not-sent").textContent = s.not_sent;
     $("not-sent-part").hidden = !s.not_sent;
@@ -282,7 +306,7 @@
     $("eta").textContent = eta(s.eta_seconds);
     $("bar").max = s.total || 1; // a <progress>: no style to set (the CSP allows no inline style)
     $("bar").value = s.done;
-    drawChart(s.series);
+    drawChart(s.series, s.seconds, s.bucket);
     showGroups(s.groups);
     showNotes(s.notes);
     var none = $("no-groups");
