@@ -13,7 +13,7 @@ import uuid
 
 import pytest
 from conftest import new_ids, write_csv
-from test_ui_browser import ROOT, WAIT, browser, connect_and_start, page, plain, run_folders, summary_of, ui, upload_and_check, wait_for  # noqa: F401
+from test_ui_browser import ROOT, WAIT, Screens, browser, connect_and_start, page, plain, run_folders, summary_of, ui, upload_and_check, wait_for  # noqa: F401
 
 from bulk_updater.ui.guard import KEY_HEADER
 
@@ -90,11 +90,14 @@ def test_upload_run_fix_two_rows_retry_verify_undo_and_every_screen_reloads_whol
     page.wait_for_selector("#edited-count")
     assert page.inner_text("#edited-count") == "3 cells edited" and page.locator("#grid td.edited").count() == 3
     fix_address = page.url
+    screens = Screens(page)  # the fix-and-retry screens pass axe and fit 390 px, as every other screen does
+    screens.look("fix and retry")
     if os.environ.get("BULK_UPDATER_SCREENSHOTS"):
         page.screenshot(path=str(ROOT / "docs" / "ui.png"), full_page=True)
     page.press("#cell-5-1", "Enter")  # Enter in a cell: the form's first button, Review the retry
     page.wait_for_selector("#confirm-retry")
     review_address = page.url
+    screens.look("the retry's review")
 
     # 3. the review: the line counts only row 5; row 4 is refused as damage, with why; the edits listed
     assert page.inner_text("#confirmation").startswith('About to update 1 row (1 activity) in "Sandbox Org"')
@@ -139,6 +142,8 @@ def test_upload_run_fix_two_rows_retry_verify_undo_and_every_screen_reloads_whol
     _shown(page, review_address)
     assert page.inner_text("#confirmation").startswith("About to update 1 row")
     assert "leading zeros stripped" in page.inner_text("#damaged")
+    screens.look("the retry's review, reloaded")
+    screens.assert_none()
     _shown(page, server.base + "/")
     titles = page.inner_text("#runs")
     assert "owners.csv" in titles and "retry of owners.csv" in titles and "undo of retry of owners.csv" in titles
