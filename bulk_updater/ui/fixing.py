@@ -210,9 +210,9 @@ def edits_from_upload(columns: list[str], rows: list[tuple[str, list[str]]], dra
         seen.add(row)
         for name, value in zip(columns, cells):
             _check_cell(draft, row, at[name])
-            if len(value) > VALUE_CAP:
-                raise FixRefused(f"row {row}, {_shown(name)}: longer than {VALUE_CAP:,} characters")
             if value != draft.cell(row, at[name]):
+                if len(value) > VALUE_CAP:  # the cap is on what was typed: a long cell the run read comes back as it was
+                    raise FixRefused(f"row {row}, {_shown(name)}: longer than {VALUE_CAP:,} characters")
                 edits[(row, at[name])] = value
     return edits
 
@@ -226,13 +226,16 @@ def _check_cell(draft: Draft, row: int, column: int) -> None:
 
 def _as_sent(posted: str, current: str) -> str | None:
     """The posted value, or None when it is the current one as a browser gives it back: an input drops line
-    breaks, a textarea sends them as CR LF, the page shows a key masked. Such a cell was not edited."""
-    if len(posted) > VALUE_CAP:
-        raise FixRefused(f"a cell is longer than {VALUE_CAP:,} characters")
+    breaks, a textarea sends them as CR LF, the page shows a key masked. Such a cell was not edited. The cap is
+    on an edit: a cell the run read longer than it comes back as it was."""
     if posted == current:
         return None
     returned = {_lines(current), current.replace("\r", "").replace("\n", ""), REDACTOR.redact(current), current.replace("\0", "\ufffd")}
-    return None if _lines(posted) in returned or posted in returned else posted
+    if _lines(posted) in returned or posted in returned:
+        return None
+    if len(posted) > VALUE_CAP:
+        raise FixRefused(f"a cell is longer than {VALUE_CAP:,} characters")
+    return posted
 
 
 def _lines(text: str) -> str:
