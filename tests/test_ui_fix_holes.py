@@ -5,7 +5,12 @@ from a run whose next step is a retry (never one going on, stopped for a resume,
 from __future__ import annotations
 
 import pytest
+from conftest import new_ids, read_report, write_csv
+from test_ui_guard import fetch, posting, signed_in, ui  # noqa: F401  (the `ui` fixture)
+from test_ui_safety_net import _environ, _finished, _to_confirm
 
+from bulk_updater.sandbox import quirks
+from bulk_updater.ui.app import CONFIRMED
 from bulk_updater.ui.fixing import VALUE_CAP, Draft, FixRefused, edits_from_form, edits_from_upload
 
 LONG = "a note that a run read as it was, " * (VALUE_CAP // 20)  # longer than the cap on what the admin types
@@ -28,3 +33,32 @@ def test_a_long_cell_sent_back_as_shown_is_no_edit_and_a_long_edit_is_refused():
         edits_from_form([("cell-2-1", LONG + "!")], draft)
     with pytest.raises(FixRefused, match="longer than"):
         edits_from_upload(["ActivityNote"], [("2", [LONG + "!"])], draft)
+
+
+async def _canary_stopped_run(server, tmp_path, ids: list[str]) -> str:
+    """A run the first update's check stopped: rows 3 and 4 not sent, left to its resume (its page offers no retry)."""
+    sheet = write_csv(tmp_path / "edits.csv", [["CompanyActivityId", "Status"], *[[i, "Won"] for i in ids]])
+    upload_id, _ = await _to_confirm(server, sheet, {"rate": "1000/1"})
+    _, _, response = await fetch("POST", f"{server.base}/start/{upload_id}", headers=posting(server))
+    run_id = response.headers["Location"].rsplit("/", 1)[-1]
+    page = await _finished(server, run_id)
+    assert 'id="resume"' in page and 'id="fix"' not in page and 'id="retry"' not in page
+    assert {line["_outcome"] for line in read_report(tmp_path / "ws" / "runs" / run_id / "failed.csv")} >= {"not_sent"}
+    return run_id
+
+
+async def test_a_run_left_to_its_resume_is_not_fixed_nor_retried_from_the_page(ui, sandbox, tmp_path):  # noqa: F811
+    """Its failed.csv lists the rows not sent, which Resume sends: a retry of them too would write each twice,
+    the resume's value last, over the fix."""
+    ids = new_ids(3)
+    initial = {i: {"ActivityNote": "", "Fields": {"Status": "Open", "mx_Other": "keep me"}} for i in ids}
+    box = sandbox(initial=initial, quirks=frozenset({quirks.BLANK_UNSENT}))
+    server = ui(_environ(box))
+    run_id = await _canary_stopped_run(server, tmp_path, ids)
+    calls = box.state.calls
+
+    status, _, response = await fetch("GET", f"{server.base}/runs/{run_id}/fix", headers=signed_in(server))
+    assert status == 303 and response.headers["Location"] == f"/runs/{run_id}"
+    status, _, response = await fetch("POST", f"{server.base}/runs/{run_id}/retry", headers=posting(server), data={CONFIRMED: "1", "once": "x"})
+    assert status == 400 and len(list((tmp_path / "ws" / "runs").iterdir())) == 1, response.headers
+    assert box.state.calls == calls

@@ -455,11 +455,12 @@ async def run_retry(request: web.Request) -> web.Response:
     state, earlier = _state(request), _run_folder(request)
     if state.connection is None:
         raise web.HTTPSeeOther(f"/connect?next=/runs/{earlier.id}")
-    if not (earlier.path / FAILED).exists():
-        return problem("This run has no failed.csv to retry.", back=f"/runs/{earlier.id}")
     async with _acting_on(state, earlier.id):
         form = await request.post()
         _land_if_started(state, form, state.retrying.get(earlier.id))
+        if not _retryable(state, earlier):  # under the run's lock: a Resume's click may have started it since the page
+            return problem("This run has no failed rows to retry: it is going on, its Resume sends the rows left, or it is an undo "
+                           "(undo it again instead).", back=f"/runs/{earlier.id}")
         fixed = "fixed" in form
         if fixed and (not form.get(CONFIRMED) or await _in_thread(fixing.is_stale, earlier.path, str(form["fixed"]))):
             raise web.HTTPSeeOther(f"/runs/{earlier.id}/fix/review")  # the fixes changed since they were reviewed: review them again
@@ -492,11 +493,19 @@ async def _retry_plan(connection: Connection, report: Path, choices: SendChoices
 # --- Fix and retry (fixing.py) --------------------------------------------------------
 
 
-def _fixable(state: UiState, folder) -> None:
-    """Only a run or retry that is not going on, with rows to look at again; not an undo (its rows are undone
-    again, with its check of what changed since the run, never retried)."""
+def _retryable(state: UiState, folder) -> bool:
+    """A run or retry not going on whose next step is a retry of its failed.csv, as its page offers it: not one
+    left to its Resume (its failed.csv lists the rows not sent, which the resume sends: both would write them), nor
+    an undo (its rows are undone again, with its check of what changed since the run, never retried)."""
     record = folder.record
-    if state.jobs.live(folder.id) or record is None or record.command == "undo" or not _offered(folder.path / FAILED):
+    if state.jobs.live(folder.id) or record is None or not _offered(folder.path / FAILED):
+        return False
+    return Step.RETRY in Ending.of(folder.summary, record, folder.path).steps
+
+
+def _fixable(state: UiState, folder) -> None:
+    """Only a run the page offers to retry (`_retryable`)."""
+    if not _retryable(state, folder):
         raise web.HTTPSeeOther(f"/runs/{folder.id}")
 
 
