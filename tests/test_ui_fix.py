@@ -58,7 +58,10 @@ async def _grid(server, run_id: str) -> str:
 
 
 async def _post_grid(server, run_id: str, cells: dict[str, str], action: str = "save") -> tuple[int, str, object]:
-    return await fetch("POST", f"{server.base}/runs/{run_id}/fix", headers=posting(server), data={**cells, "action": action})
+    """`cells` sent from the grid as it is now (its form carries the draft it shows)."""
+    _, grid, _ = await fetch("GET", f"{server.base}/runs/{run_id}/fix", headers=signed_in(server))
+    drafted = found[1] if (found := re.search(r'name="drafted" value="([^"]*)"', grid)) else ""
+    return await fetch("POST", f"{server.base}/runs/{run_id}/fix", headers=posting(server), data={"drafted": drafted, **cells, "action": action})
 
 
 async def test_the_grid_shows_each_failed_row_with_its_message_and_every_value_as_text(ui, sandbox, tmp_path):  # noqa: F811

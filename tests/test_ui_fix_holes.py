@@ -4,14 +4,18 @@ from a run whose next step is a retry (never one going on, stopped for a resume,
 
 from __future__ import annotations
 
+import html
+import re
+
 import pytest
 from conftest import new_ids, read_report, write_csv
+from test_ui_fix import OWNER, _failed_run, _grid
 from test_ui_guard import fetch, posting, signed_in, ui  # noqa: F401  (the `ui` fixture)
 from test_ui_safety_net import _environ, _finished, _to_confirm
 
 from bulk_updater.sandbox import quirks
 from bulk_updater.ui.app import CONFIRMED
-from bulk_updater.ui.fixing import VALUE_CAP, Draft, FixRefused, edits_from_form, edits_from_upload
+from bulk_updater.ui.fixing import FIXED, VALUE_CAP, Draft, FixRefused, edits_from_form, edits_from_upload
 
 LONG = "a note that a run read as it was, " * (VALUE_CAP // 20)  # longer than the cap on what the admin types
 
@@ -62,3 +66,30 @@ async def test_a_run_left_to_its_resume_is_not_fixed_nor_retried_from_the_page(u
     status, _, response = await fetch("POST", f"{server.base}/runs/{run_id}/retry", headers=posting(server), data={CONFIRMED: "1", "once": "x"})
     assert status == 400 and len(list((tmp_path / "ws" / "runs").iterdir())) == 1, response.headers
     assert box.state.calls == calls
+
+
+async def test_a_grid_shown_before_another_tab_saved_does_not_save_over_its_fixes(ui, sandbox, tmp_path):  # noqa: F811
+    """Tab A shows the grid; tab B fixes row 3's Owner; tab A, which still shows row 3 as the run read it, fixes
+    row 2: its form sends row 3's old Owner too. That is no edit of A's: B's fix stays, and A is shown the grid again."""
+    server = ui(_environ(sandbox()))
+    run_id, _ = await _failed_run(server, tmp_path)
+    tab_a = _shown_cells(await _grid(server, run_id))
+    tab_b = _shown_cells(await _grid(server, run_id))
+    assert (await _post(server, run_id, {**tab_b, "cell-3-1": OWNER}))[0] == 303
+
+    status, page, _ = await _post(server, run_id, {**tab_a, "cell-2-1": OWNER})
+
+    assert status == 409 and "changed in another tab" in page, page[:3000]
+    assert [line["Owner"] for line in read_report(tmp_path / "ws" / "runs" / run_id / FIXED)] == ["priya", OWNER]
+    assert f'aria-label="row 3, Owner" value="{OWNER}"' in page  # the grid as it is now, to edit again
+
+
+def _shown_cells(page: str) -> dict[str, str]:
+    """Every field of the grid's form as the page shows it (a textarea's first line break is the parser's)."""
+    fields = {name: html.unescape(value) for name, value in re.findall(r'<input type="(?:text|hidden)" name="([^"]+)"[^>]* value="([^"]*)"', page)}
+    fields |= {name: html.unescape(value) for name, value in re.findall(r'<textarea name="([^"]+)"[^>]*>\n(.*?)</textarea>', page, re.S)}
+    return fields
+
+
+async def _post(server, run_id: str, fields: dict[str, str], action: str = "save"):
+    return await fetch("POST", f"{server.base}/runs/{run_id}/fix", headers=posting(server), data={**fields, "action": action})

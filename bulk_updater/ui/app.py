@@ -513,12 +513,14 @@ async def fix_page(request: web.Request, error: str = "", status: int = 200) -> 
     state, folder = _state(request), _run_folder(request)
     _fixable(state, folder)
     try:
+        drafted = await _in_thread(fixing.digest, folder.path)  # before the read: a save between them makes this grid stale, not wrongly fresh
         draft = await _in_thread(fixing.load, folder.path)
     except (InputError, FolderError) as exc:
         return problem(f"Error: {exc}", back=f"/runs/{folder.id}")
     title = await _in_thread(run_title, folder.record, state.workspace.original_name)
     return render("fix.html", run=folder, title=title, columns=draft.columns, rows=draft.grid(), total=len(draft.lines),
-                  edited=len(draft.edited()), multiline=fixing.multiline, error=error, status=status)
+                  edited=len(draft.edited()), multiline=fixing.multiline, error=error, status=status,
+                  drafted_field=fixing.DRAFTED, drafted=drafted)
 
 
 async def fix_save(request: web.Request) -> web.Response:
@@ -528,6 +530,9 @@ async def fix_save(request: web.Request) -> web.Response:
     form = await request.post()
     async with _acting_on(state, folder.id):
         try:
+            if await _in_thread(fixing.is_stale, folder.path, str(form.get(fixing.DRAFTED, ""))):
+                return await fix_page(request, "The fixes were changed in another tab since this grid was shown: here they are now. "
+                                               "Nothing of this form was saved; make its edits again.", status=409)
             draft = await _in_thread(fixing.load, folder.path)
             if form.get("action") == "drop":
                 await _in_thread(fixing.drop, folder.path)

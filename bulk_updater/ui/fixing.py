@@ -41,7 +41,10 @@ GRID_ROWS = 200  # rows shown as inputs; the others are fixed in failed.xlsx, up
 ROWS_CAP = 20_000  # a failed.csv with more rows is fixed in a spreadsheet and sent with the command line's retry
 VALUE_CAP = 8_000  # characters in one cell
 CELL = re.compile(r"cell-([0-9]{1,9})-([0-9]{1,4})")
-OTHER_FIELDS = frozenset({"action"})  # the grid form's own field besides its cells: the button clicked
+# The grid form's own fields besides its cells: the button clicked, and the draft the grid showed (its digest): a
+# grid shown before another tab saved would send that tab's fixed cells back as they were, undoing them.
+DRAFTED = "drafted"
+OTHER_FIELDS = frozenset({"action", DRAFTED})
 _ROW, _OUTCOME, _TYPE, _MESSAGE = "_row", "_outcome", "_error_type", "_error_message"
 
 
@@ -269,9 +272,9 @@ def read_fixes(path: Path, most: int) -> tuple[list[str], list[tuple[str, list[s
     return sheet.columns, rows
 
 
-def is_stale(run_dir: Path, reviewed: str) -> bool:
-    """The draft changed since its confirmation was shown (another tab saved over it)."""
+def is_stale(run_dir: Path, shown: str) -> bool:
+    """The draft changed since a screen showed it (`shown`, its digest then): another tab saved over it."""
     try:
-        return digest(run_dir) != reviewed
+        return digest(run_dir) != shown
     except FolderError:
         return True
