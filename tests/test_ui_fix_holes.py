@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import html
 import re
+import uuid
 
 import pytest
 from conftest import new_ids, read_report, write_csv
@@ -93,3 +94,36 @@ def _shown_cells(page: str) -> dict[str, str]:
 
 async def _post(server, run_id: str, fields: dict[str, str], action: str = "save"):
     return await fetch("POST", f"{server.base}/runs/{run_id}/fix", headers=posting(server), data={**fields, "action": action})
+
+
+async def test_a_run_whose_rows_a_retry_sent_is_not_resumed_over_them(ui, sandbox, tmp_path):  # noqa: F811
+    """A run stopped after too many failures offers both Retry and Resume. Once a retry (here of the fixed rows) sent
+    its rows not sent, a resume would send them again with the values the run read, over the fixes."""
+    box = sandbox()
+    server = ui(_environ(box))
+    ids, other_owner = new_ids(3), str(uuid.uuid4())
+    sheet = write_csv(tmp_path / "edits.csv", [["CompanyActivityId", "Owner"], [ids[0], "priya"], *[[i, OWNER] for i in ids[1:]]])
+    upload_id, _ = await _to_confirm(server, sheet, {"rate": "1000/1", "on_failures": "stop", "stop_after_failures": "1"})
+    _, _, response = await fetch("POST", f"{server.base}/start/{upload_id}", headers=posting(server))
+    run_id = response.headers["Location"].rsplit("/", 1)[-1]
+    page = await _finished(server, run_id)
+    assert 'id="resume"' in page and 'id="fix"' in page  # rows 3 and 4 not sent
+    grid = _shown_cells(await _grid(server, run_id))
+    assert (await _post(server, run_id, {**grid, "cell-2-1": OWNER, "cell-3-1": other_owner}, action="review"))[0] == 303
+    _, review, _ = await fetch("GET", f"{server.base}/runs/{run_id}/fix/review", headers=signed_in(server))
+    form = dict(re.findall(r'<input type="hidden" name="([^"]+)" value="([^"]*)">', review))
+    _, _, response = await fetch("POST", f"{server.base}/runs/{run_id}/retry", headers=posting(server), data=form)
+    retry_id = response.headers["Location"].rsplit("/", 1)[-1]
+    await _finished(server, retry_id)
+    assert box.state.activities[ids[1]]["Fields"]["Owner"] == other_owner
+    calls = box.state.calls
+
+    status, page, _ = await fetch("POST", f"{server.base}/runs/{run_id}/resume", headers=posting(server), data={})
+
+    assert status == 400 and f"/runs/{retry_id}" in page, page[:3000]
+    # the page started again on the workspace: the retry is found by its run.json
+    restarted = ui(_environ(box))
+    assert (await fetch("POST", restarted.base + "/connect", headers=posting(restarted), data={"next": "/"}))[0] == 200
+    status, page, _ = await fetch("POST", f"{restarted.base}/runs/{run_id}/resume", headers=posting(restarted), data={})
+    assert status == 400 and f"/runs/{retry_id}" in page, page[:3000]
+    assert box.state.calls == calls and box.state.activities[ids[1]]["Fields"]["Owner"] == other_owner

@@ -601,6 +601,10 @@ async def run_resume(request: web.Request) -> web.Response:
     async with _acting_on(state, folder.id):
         if state.jobs.live(folder.id) or not folder.unfinished or folder.record is None:  # a second click: the resume going on
             raise web.HTTPSeeOther(f"/runs/{folder.id}")
+        if retry := await _in_thread(_retried_by, state, folder):
+            return problem(f"This run's failed rows, with those it did not send, were retried in the run /runs/{retry}: a resume would "
+                           "send them again with the values this run read, over what the retry sent. Retry that run's failed rows "
+                           "instead, from its page.", back=f"/runs/{folder.id}")
         unverified = await _unverified_account(request)
         if refusal := await _in_thread(wrong_account, folder.path, state.connection, unverified):
             return problem(refusal, back=f"/runs/{folder.id}")
@@ -608,6 +612,15 @@ async def run_resume(request: web.Request) -> web.Response:
         send = SendChoices().send_settings(state.connection)  # only its keys are used
         state.jobs.start(PageJob(folder.id, folder.path, "resume", Path(folder.record.input), send, ReadOptions(), unverified_account=unverified))
         raise web.HTTPSeeOther(f"/runs/{folder.id}")
+
+
+def _retried_by(state: UiState, folder) -> str:
+    """The id of a retry of `folder`'s run in the workspace ("" if none): the one this page started (its run.json may
+    not be written yet), or any whose run.json says it retried this run."""
+    if started := state.retrying.get(folder.id):
+        return started
+    here = folder.path.resolve()
+    return next((run.id for run in state.workspace.all_runs() if run.record is not None and run.record.retry_of and Path(run.record.retry_of) == here), "")
 
 
 async def run_verify(request: web.Request) -> web.Response:
