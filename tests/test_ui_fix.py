@@ -141,7 +141,10 @@ async def test_the_review_lists_edits_and_damage_and_counts_only_the_rows_sent(u
     record = json.loads((_folder(tmp_path, retry_id) / "run.json").read_text())
     assert Path(record["input"]) == (_folder(tmp_path, run_id) / f"fixed-{retry_id}.csv").resolve()
     assert Path(record["retry_of"]) == _folder(tmp_path, run_id).resolve()
-    await _post_grid(server, run_id, {"cell-3-1": "later"})
+    status, _, response = await _post_grid(server, run_id, {"cell-3-1": "later"})  # the run's rows left are the retry's now
+    assert status == 303 and response.headers["Location"] == f"/runs/{run_id}"
+    draft = _folder(tmp_path, run_id) / FIXED
+    draft.write_text(draft.read_text().replace(OWNER, "later"))  # the draft changed some other way
     assert [line["Owner"] for line in read_report(Path(record["input"]))] == [OWNER, OWNER]
 
 

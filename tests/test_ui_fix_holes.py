@@ -127,3 +127,25 @@ async def test_a_run_whose_rows_a_retry_sent_is_not_resumed_over_them(ui, sandbo
     status, page, _ = await fetch("POST", f"{restarted.base}/runs/{run_id}/resume", headers=posting(restarted), data={})
     assert status == 400 and f"/runs/{retry_id}" in page, page[:3000]
     assert box.state.calls == calls and box.state.activities[ids[1]]["Fields"]["Owner"] == other_owner
+
+
+async def test_a_run_once_retried_is_fixed_and_retried_from_its_retry_only(ui, sandbox, tmp_path):  # noqa: F811
+    """A second retry of the first run would not see what the first retry (and its own retries) set: a row the
+    later one superseded there would be sent again, over it. The rows left are the retry's, fixed from its page."""
+    box = sandbox()
+    server = ui(_environ(box))
+    run_id, _ = await _failed_run(server, tmp_path)
+    _, _, response = await fetch("POST", f"{server.base}/runs/{run_id}/retry", headers=posting(server), data={CONFIRMED: "1", "once": "first"})
+    retry_id = response.headers["Location"].rsplit("/", 1)[-1]
+    assert retry_id != run_id
+    await _finished(server, retry_id)
+    calls = box.state.calls
+
+    _, page, _ = await fetch("GET", f"{server.base}/runs/{run_id}", headers=signed_in(server))
+    assert 'id="fix"' not in page and 'id="retry"' not in page and f'href="/runs/{retry_id}"' in page
+    status, _, response = await fetch("GET", f"{server.base}/runs/{run_id}/fix", headers=signed_in(server))
+    assert status == 303 and response.headers["Location"] == f"/runs/{run_id}"
+    status, page, _ = await fetch("POST", f"{server.base}/runs/{run_id}/retry", headers=posting(server), data={CONFIRMED: "1", "once": "second"})
+    assert status == 400 and f"/runs/{retry_id}" in page
+    assert box.state.calls == calls and len(list((tmp_path / "ws" / "runs").iterdir())) == 2
+    assert (await fetch("GET", f"{server.base}/runs/{retry_id}/fix", headers=signed_in(server)))[0] == 200  # its rows left, to fix

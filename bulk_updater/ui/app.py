@@ -389,7 +389,8 @@ async def run_page(request: web.Request) -> web.Response:
     live = bool(job and job.live)
     screen = await _in_thread(_run_screen, folder, job if live else None, job.state if job else "")
     title = await _in_thread(run_title, folder.record, state.workspace.original_name)
-    return render("run.html", run=folder, job=job, live=live, files=offered, summary=summary, ending=ending, Step=Step,
+    retried = await _in_thread(_retried_by, state, folder) if Step.RETRY in ending.steps else ""
+    return render("run.html", run=folder, job=job, live=live, files=offered, summary=summary, ending=ending, Step=Step, retried=retried,
                   screen=screen, title=title, stop_words=stop_words(ending.stop_reason),
                   connected=state.connection is not None, error=REDACTOR.redact(job.error) if job else "",
                   verification=state.verifications.get(folder.id), can_undo=_offered(folder.path / UNDO_FILE), held=held,
@@ -458,6 +459,9 @@ async def run_retry(request: web.Request) -> web.Response:
     async with _acting_on(state, earlier.id):
         form = await request.post()
         _land_if_started(state, form, state.retrying.get(earlier.id))
+        if retry := await _in_thread(_retried_by, state, earlier):
+            return problem(f"This run was retried in the run /runs/{retry}: its rows left are that run's, fixed and retried from its page "
+                           "(a second retry of this one would not see what that one set).", back=f"/runs/{earlier.id}")
         if not _retryable(state, earlier):  # under the run's lock: a Resume's click may have started it since the page
             return problem("This run has no failed rows to retry: it is going on, its Resume sends the rows left, or it is an undo "
                            "(undo it again instead).", back=f"/runs/{earlier.id}")
@@ -503,15 +507,15 @@ def _retryable(state: UiState, folder) -> bool:
     return Step.RETRY in Ending.of(folder.summary, record, folder.path).steps
 
 
-def _fixable(state: UiState, folder) -> None:
-    """Only a run the page offers to retry (`_retryable`)."""
-    if not _retryable(state, folder):
+async def _fixable(state: UiState, folder) -> None:
+    """Only a run the page offers to retry (`_retryable`), not retried yet (`_retried_by`)."""
+    if not _retryable(state, folder) or await _in_thread(_retried_by, state, folder):
         raise web.HTTPSeeOther(f"/runs/{folder.id}")
 
 
 async def fix_page(request: web.Request, error: str = "", status: int = 200) -> web.Response:
     state, folder = _state(request), _run_folder(request)
-    _fixable(state, folder)
+    await _fixable(state, folder)
     try:
         drafted = await _in_thread(fixing.digest, folder.path)  # before the read: a save between them makes this grid stale, not wrongly fresh
         draft = await _in_thread(fixing.load, folder.path)
@@ -526,7 +530,7 @@ async def fix_page(request: web.Request, error: str = "", status: int = 200) -> 
 async def fix_save(request: web.Request) -> web.Response:
     """The grid's cells, each checked against the run (fixing.edits_from_form), into the run's draft; then the review."""
     state, folder = _state(request), _run_folder(request)
-    _fixable(state, folder)
+    await _fixable(state, folder)
     form = await request.post()
     async with _acting_on(state, folder.id):
         try:
@@ -550,7 +554,7 @@ async def fix_upload(request: web.Request) -> web.Response:
     """A failed.xlsx (or failed.csv) fixed in a spreadsheet, into the same draft: streamed as any upload (its caps),
     read in a child process, each cell checked against the run, then shown in the grid."""
     state, folder = _state(request), _run_folder(request)
-    _fixable(state, folder)
+    await _fixable(state, folder)
     workspace = state.workspace
     part = await _sheet_part(request)
     if part is None or not part.filename:
@@ -581,7 +585,7 @@ async def fix_review(request: web.Request) -> web.Response:
     state, folder = _state(request), _run_folder(request)
     if state.connection is None:
         raise web.HTTPSeeOther(f"/connect?next=/runs/{folder.id}/fix/review")
-    _fixable(state, folder)
+    await _fixable(state, folder)
     try:
         if not files.is_present(folder.path / fixing.FIXED):
             await _in_thread(lambda: fixing.save(folder.path, fixing.load(folder.path)))  # no edit: failed.csv as it is
