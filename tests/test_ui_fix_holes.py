@@ -11,8 +11,9 @@ import uuid
 import pytest
 from conftest import new_ids, read_report, write_csv
 from test_ui_fix import OWNER, _failed_run, _grid
-from test_ui_guard import fetch, posting, signed_in, ui  # noqa: F401  (the `ui` fixture)
+from test_ui_guard import _multipart, fetch, posting, signed_in, ui  # noqa: F401  (the `ui` fixture)
 from test_ui_safety_net import _environ, _finished, _to_confirm
+from workbooks import patch_zip_part, write_xlsx
 
 from bulk_updater.sandbox import quirks
 from bulk_updater.ui.app import CONFIRMED
@@ -149,3 +150,24 @@ async def test_a_run_once_retried_is_fixed_and_retried_from_its_retry_only(ui, s
     assert status == 400 and f"/runs/{retry_id}" in page
     assert box.state.calls == calls and len(list((tmp_path / "ws" / "runs").iterdir())) == 2
     assert (await fetch("GET", f"{server.base}/runs/{retry_id}/fix", headers=signed_in(server)))[0] == 200  # its rows left, to fix
+
+
+async def test_an_uploaded_cell_the_reader_would_not_send_as_its_text_is_refused_not_laundered(ui, sandbox, tmp_path):  # noqa: F811
+    """A failed lookup's #N/A in failed.xlsx makes `retry` refuse its row; copied into fixed.csv as the text #N/A it
+    would be the clear token, and blank the field in the CRM. A formula with no saved value: its text is no value."""
+    server = ui(_environ(sandbox()))
+    run_id, _ = await _failed_run(server, tmp_path)
+    lines = read_report(tmp_path / "ws" / "runs" / run_id / "failed.csv")
+    header = list(lines[0])
+    assert header[1] == "Owner"
+    for cell, stored in (('<c r="B3" t="e"><f>VLOOKUP(A3,Codes!A:B,2,FALSE)</f><v>#N/A</v></c>', "a failed lookup is not a clear"),
+                         ('<c r="B3"><f>VLOOKUP(A3,Codes!A:B,2,FALSE)</f></c>', "no saved value")):
+        book = write_xlsx(tmp_path / "fixed.xlsx", [header, *[[("MARK" if name == "Owner" and line["_row"] == "3" else line[name]) for name in header] for line in lines]])
+        patch_zip_part(book, "xl/worksheets/sheet1.xml", {'<c r="B3" t="inlineStr"><is><t>MARK</t></is></c>': cell})
+        patch_zip_part(book, "xl/workbook.xml", {' fullCalcOnLoad="1"': ""})
+        body, content_type = _multipart("failed.xlsx", book.read_bytes())
+
+        status, page, _ = await fetch("POST", f"{server.base}/runs/{run_id}/fix/upload", headers={**posting(server), "Content-Type": content_type}, data=body)
+
+        assert status == 400 and "row &#39;3&#39; (line 3 of the file): Owner holds" in page and stored in page, page[page.find("refusal"):][:800]
+        assert not (tmp_path / "ws" / "runs" / run_id / FIXED).exists()

@@ -268,6 +268,9 @@ def read_fixes(path: Path, most: int) -> tuple[list[str], list[tuple[str, list[s
     for row in sheet.rows():
         if len(rows) >= most:
             raise FixRefused(f"the file holds more rows than this run's failed.csv ({most:,})")
+        if row.problems:  # a cell `retry` would not send as its text (a failed lookup's #N/A, a formula never computed): not copied as text
+            raise FixRefused(f"row {_shown(row.meta.get(_ROW, ''))} (line {row.number} of the file): {'; '.join(row.problems)}",
+                             hint="Type the value in that cell, save the file, and upload it again.")
         rows.append((row.meta.get(_ROW, ""), [row.cells.get(name, "") for name in sheet.columns]))
     return sheet.columns, rows
 
