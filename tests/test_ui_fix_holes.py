@@ -171,3 +171,10 @@ async def test_an_uploaded_cell_the_reader_would_not_send_as_its_text_is_refused
 
         assert status == 400 and "row &#39;3&#39; (line 3 of the file): Owner holds" in page and stored in page, page[page.find("refusal"):][:800]
         assert not (tmp_path / "ws" / "runs" / run_id / FIXED).exists()
+
+
+@pytest.mark.parametrize("text", ["²", "٣", "3.0", "-3", ""])
+def test_a_row_number_that_is_not_plain_digits_is_refused_with_a_message(text):
+    """"²" passes str.isdigit but is no int (a crash), "٣" is an int: neither is a `_row` this tool wrote."""
+    with pytest.raises(FixRefused, match="not a row number"):
+        edits_from_upload(["ActivityNote"], [(text, ["x"])], _draft("y"))

@@ -41,6 +41,7 @@ GRID_ROWS = 200  # rows shown as inputs; the others are fixed in failed.xlsx, up
 ROWS_CAP = 20_000  # a failed.csv with more rows is fixed in a spreadsheet and sent with the command line's retry
 VALUE_CAP = 8_000  # characters in one cell
 CELL = re.compile(r"cell-([0-9]{1,9})-([0-9]{1,4})")
+ROW_NUMBER = re.compile(r"[0-9]{1,9}")
 # The grid form's own fields besides its cells: the button clicked, and the draft the grid showed (its digest): a
 # grid shown before another tab saved would send that tab's fixed cells back as they were, undoing them.
 DRAFTED = "drafted"
@@ -120,8 +121,8 @@ def _read(path: Path) -> tuple[list[str], dict[int, list[str]]]:
         lines: dict[int, list[str]] = {}
         for line in reader:
             line += [""] * (len(header) - len(line))
-            if line[at].strip().isdigit():
-                lines[int(line[at])] = line[: len(header)]
+            if (number := _row_number(line[at])) is not None:
+                lines[number] = line[: len(header)]
             if len(lines) > ROWS_CAP:
                 raise FixRefused(
                     f"{path.name} holds more than {ROWS_CAP:,} rows: too many to fix in the page",
@@ -204,10 +205,10 @@ def edits_from_upload(columns: list[str], rows: list[tuple[str, list[str]]], dra
     edits: dict[tuple[int, int], str] = {}
     seen: set[int] = set()
     for text, cells in rows:
-        if not text.strip().isdigit():
+        row = _row_number(text)
+        if row is None:
             raise FixRefused(f"a line has {_shown(text)} in its _row column, not a row number",
                              hint="Put back the _row the downloaded file had there.")
-        row = int(text)
         if row in seen:
             raise FixRefused(f"row {row} appears twice in the file")
         seen.add(row)
@@ -218,6 +219,11 @@ def edits_from_upload(columns: list[str], rows: list[tuple[str, list[str]]], dra
                     raise FixRefused(f"row {row}, {_shown(name)}: longer than {VALUE_CAP:,} characters")
                 edits[(row, at[name])] = value
     return edits
+
+
+def _row_number(text: str) -> int | None:
+    """A `_row` as this tool writes it: ASCII digits ("²" passes str.isdigit, and int() then fails)."""
+    return int(text) if ROW_NUMBER.fullmatch(text.strip()) else None
 
 
 def _check_cell(draft: Draft, row: int, column: int) -> None:
