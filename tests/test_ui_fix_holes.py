@@ -178,3 +178,17 @@ def test_a_row_number_that_is_not_plain_digits_is_refused_with_a_message(text):
     """"²" passes str.isdigit but is no int (a crash), "٣" is an int: neither is a `_row` this tool wrote."""
     with pytest.raises(FixRefused, match="not a row number"):
         edits_from_upload(["ActivityNote"], [(text, ["x"])], _draft("y"))
+
+
+def test_a_line_break_taken_out_in_the_textarea_is_an_edit():
+    """A cell with a line break is shown in a textarea, which sends its line breaks back: one taken out was taken out
+    by the admin, and is sent (only an input drops them, and no such cell is shown in one)."""
+    assert edits_from_form([("cell-2-1", "first second")], _draft("first\nsecond")) == {(2, 1): "first second"}
+    assert edits_from_form([("cell-2-1", "firstsecond")], _draft("first\nsecond")) == {(2, 1): "firstsecond"}
+
+
+def test_a_cell_with_a_nul_and_a_line_break_sent_back_as_shown_is_no_edit():
+    """The HTML parser shows a NUL as U+FFFD and the textarea gives its line breaks back as LF or CR LF: both at once
+    are still the cell as the run read it, not an edit that would send U+FFFD into the CRM."""
+    for posted in ("a\ufffdb\nc", "a\ufffdb\r\nc"):
+        assert edits_from_form([("cell-2-1", posted)], _draft("a\0b\r\nc")) == {}

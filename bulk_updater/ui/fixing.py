@@ -234,21 +234,22 @@ def _check_cell(draft: Draft, row: int, column: int) -> None:
 
 
 def _as_sent(posted: str, current: str) -> str | None:
-    """The posted value, or None when it is the current one as a browser gives it back: an input drops line
-    breaks, a textarea sends them as CR LF, the page shows a key masked. Such a cell was not edited. The cap is
-    on an edit: a cell the run read longer than it comes back as it was."""
+    """The posted value, or None when it is the current one as a browser gives it back: a textarea (every cell
+    with a line break is shown in one, `multiline`) sends them as CR LF, the page shows a key masked. Such a cell
+    was not edited; a line break taken out was. The cap is on an edit: a cell the run read longer than it comes
+    back as it was."""
     if posted == current:
         return None
-    returned = {_lines(current), current.replace("\r", "").replace("\n", ""), REDACTOR.redact(current), current.replace("\0", "\ufffd")}
-    if _lines(posted) in returned or posted in returned:
+    if _as_shown(posted) in {_as_shown(current), _as_shown(REDACTOR.redact(current))}:
         return None
     if len(posted) > VALUE_CAP:
         raise FixRefused(f"a cell is longer than {VALUE_CAP:,} characters")
     return posted
 
 
-def _lines(text: str) -> str:
-    return text.replace("\r\n", "\n").replace("\r", "\n")
+def _as_shown(text: str) -> str:
+    """`text` as the page gives it back whatever the browser does: line breaks as LF, a NUL as the parser shows it."""
+    return text.replace("\r\n", "\n").replace("\r", "\n").replace("\0", "\ufffd")
 
 
 def _shown(text: str) -> str:
