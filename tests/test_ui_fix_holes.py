@@ -17,7 +17,7 @@ from workbooks import patch_zip_part, write_xlsx
 
 from bulk_updater.sandbox import quirks
 from bulk_updater.ui.app import CONFIRMED
-from bulk_updater.ui.fixing import FIXED, VALUE_CAP, Draft, FixRefused, edits_from_form, edits_from_upload
+from bulk_updater.ui.fixing import FIXED, GRID_ROWS, VALUE_CAP, Draft, FixRefused, edits_from_form, edits_from_upload
 
 LONG = "a note that a run read as it was, " * (VALUE_CAP // 20)  # longer than the cap on what the admin types
 
@@ -192,3 +192,24 @@ def test_a_cell_with_a_nul_and_a_line_break_sent_back_as_shown_is_no_edit():
     are still the cell as the run read it, not an edit that would send U+FFFD into the CRM."""
     for posted in ("a\ufffdb\nc", "a\ufffdb\r\nc"):
         assert edits_from_form([("cell-2-1", posted)], _draft("a\0b\r\nc")) == {}
+
+
+async def test_a_full_grid_is_saved_whatever_the_servers_default_cap_on_form_fields(ui, sandbox, tmp_path):  # noqa: F811
+    """200 rows of 6 columns: 1,200 cells in one form, past aiohttp's default of 1,000 fields a form."""
+    box = sandbox()
+    server = ui(_environ(box))
+    ids = new_ids(GRID_ROWS)
+    columns = ["CompanyActivityId", "Owner", "Status", "mx_A", "mx_B", "mx_C"]
+    sheet = write_csv(tmp_path / "many.csv", [columns, *[[i, "priya", "Won", "a", "b", "c"] for i in ids]])
+    upload_id, _ = await _to_confirm(server, sheet, {"rate": "1000/1", "on_failures": "keep_going", "no_canary": "1"})
+    _, _, response = await fetch("POST", f"{server.base}/start/{upload_id}", headers=posting(server))
+    run_id = response.headers["Location"].rsplit("/", 1)[-1]
+    page = await _finished(server, run_id)
+    assert 'id="fix"' in page, re.sub(r"<[^>]+>", " ", page[page.find("<main"):])[:3000]
+    shown = _shown_cells(await _grid(server, run_id))
+    assert len(shown) == GRID_ROWS * len(columns) + 1
+
+    status, page, _ = await _post(server, run_id, {**shown, f"cell-{GRID_ROWS + 1}-1": OWNER})
+
+    assert status == 303, page[:2000]
+    assert [line["Owner"] for line in read_report(tmp_path / "ws" / "runs" / run_id / FIXED)][-1] == OWNER

@@ -84,8 +84,9 @@ def build_app(workspace: Path, environ: Mapping[str, str], token: str, upload_ca
     state = UiState(Workspace(workspace, **limits), dict(environ))
     if keys_in_environment(environ):  # masked from the start, even before the page uses them
         chosen_credentials("", "", environ)
-    # The upload streams past aiohttp's body limit; every other body is a small form.
-    app = web.Application(middlewares=[guard_middleware(token)])
+    # The upload streams past aiohttp's body limit; every other body is a small form, but for the fix grid's, which
+    # has a field per cell (GRID_ROWS rows of every column): past aiohttp's default of 1,000 fields.
+    app = web.Application(middlewares=[guard_middleware(token)], client_max_fields=fixing.FORM_FIELDS)
     app.on_response_prepare.append(security_headers)
     app[STATE] = state
     app.add_routes([

@@ -40,6 +40,9 @@ FIXED = "fixed.csv"
 GRID_ROWS = 200  # rows shown as inputs; the others are fixed in failed.xlsx, uploaded back
 ROWS_CAP = 20_000  # a failed.csv with more rows is fixed in a spreadsheet and sent with the command line's retry
 VALUE_CAP = 8_000  # characters in one cell
+# Fields of one form the server reads (aiohttp's cap, 1,000 by default): the grid's GRID_ROWS rows of up to 250
+# columns. Its body stays within aiohttp's cap on a request's size.
+FORM_FIELDS = GRID_ROWS * 250 + 10
 CELL = re.compile(r"cell-([0-9]{1,9})-([0-9]{1,4})")
 ROW_NUMBER = re.compile(r"[0-9]{1,9}")
 # The grid form's own fields besides its cells: the button clicked, and the draft the grid showed (its digest): a
