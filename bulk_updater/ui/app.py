@@ -620,9 +620,10 @@ async def run_resume(request: web.Request) -> web.Response:
 
 
 def _retried_by(state: UiState, folder) -> str:
-    """The id of a retry of `folder`'s run in the workspace ("" if none): the one this page started (its run.json may
-    not be written yet), or any whose run.json says it retried this run."""
-    if started := state.retrying.get(folder.id):
+    """The id of a retry of `folder`'s run in the workspace ("" if none): the one this page started, while it goes on
+    (its run.json may not be written yet), or any whose run.json says it retried this run (one that failed before
+    writing it retried nothing)."""
+    if (started := state.retrying.get(folder.id)) and state.jobs.live(started):
         return started
     here = folder.path.resolve()
     return next((run.id for run in state.workspace.all_runs() if run.record is not None and run.record.retry_of and Path(run.record.retry_of) == here), "")
