@@ -118,6 +118,8 @@ async def test_a_run_whose_rows_a_retry_sent_is_not_resumed_over_them(ui, sandbo
     await _finished(server, retry_id)
     assert box.state.activities[ids[1]]["Fields"]["Owner"] == other_owner
     calls = box.state.calls
+    _, page, _ = await fetch("GET", f"{server.base}/runs/{run_id}", headers=signed_in(server))
+    assert 'id="resume"' not in page and f'href="/runs/{retry_id}"' in page  # its page links the retry instead
 
     status, page, _ = await fetch("POST", f"{server.base}/runs/{run_id}/resume", headers=posting(server), data={})
 

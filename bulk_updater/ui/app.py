@@ -460,6 +460,11 @@ async def run_retry(request: web.Request) -> web.Response:
     async with _acting_on(state, earlier.id):
         form = await request.post()
         _land_if_started(state, form, state.retrying.get(earlier.id))
+        if earlier.record is None:
+            return problem("This run's run.json is missing or can't be read: it can't be retried from the page.", back=f"/runs/{earlier.id}")
+        unverified = bool(form.get(UNVERIFIED_CHECKBOX))
+        if refusal := await _in_thread(wrong_account, earlier.path, state.connection, unverified):
+            return problem(refusal, back=f"/runs/{earlier.id}")
         if retry := await _in_thread(_retried_by, state, earlier):
             return problem(f"This run was retried in the run /runs/{retry}: its rows left are that run's, fixed and retried from its page "
                            "(a second retry of this one would not see what that one set).", back=f"/runs/{earlier.id}")
@@ -469,9 +474,6 @@ async def run_retry(request: web.Request) -> web.Response:
         fixed = "fixed" in form
         if fixed and (not form.get(CONFIRMED) or await _in_thread(fixing.is_stale, earlier.path, str(form["fixed"]))):
             raise web.HTTPSeeOther(f"/runs/{earlier.id}/fix/review")  # the fixes changed since they were reviewed: review them again
-        unverified = bool(form.get(UNVERIFIED_CHECKBOX))
-        if refusal := await _in_thread(wrong_account, earlier.path, state.connection, unverified):
-            return problem(refusal, back=f"/runs/{earlier.id}")
         choices = state.choices.get(earlier.id, SendChoices())
         report = earlier.path / (fixing.FIXED if fixed else FAILED)
         try:
