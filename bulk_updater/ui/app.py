@@ -590,8 +590,9 @@ async def fix_review(request: web.Request) -> web.Response:
         raise web.HTTPSeeOther(f"/connect?next=/runs/{folder.id}/fix/review")
     await _fixable(state, folder)
     try:
-        if not files.is_present(folder.path / fixing.FIXED):
-            await _in_thread(lambda: fixing.save(folder.path, fixing.load(folder.path)))  # no edit: failed.csv as it is
+        async with _acting_on(state, folder.id):  # not over a save another tab makes meanwhile
+            if not files.is_present(folder.path / fixing.FIXED):
+                await _in_thread(lambda: fixing.save(folder.path, fixing.load(folder.path)))  # no edit: failed.csv as it is
         reviewed = await _in_thread(fixing.digest, folder.path)
         plan = await _retry_plan(state.connection, folder.path / fixing.FIXED, state.choices.get(folder.id, SendChoices()))
     except (InputError, FolderError) as exc:
