@@ -22,9 +22,12 @@ from bulk_updater.ui.fixing import FIXED, GRID_ROWS, VALUE_CAP, Draft, FixRefuse
 LONG = "a note that a run read as it was, " * (VALUE_CAP // 20)  # longer than the cap on what the admin types
 
 
+ID = "6513270e-269e-4d37-b2a7-4de452e6b438"
+
+
 def _draft(value: str) -> Draft:
     header = ["CompanyActivityId", "ActivityNote", "_row", "_outcome"]
-    line = ["6513270e-269e-4d37-b2a7-4de452e6b438", value, "2", "failed"]
+    line = [ID, value, "2", "failed"]
     return Draft(header, [0, 1], {2: list(line)}, {2: list(line)})
 
 
@@ -38,7 +41,7 @@ def test_a_long_cell_sent_back_as_shown_is_no_edit_and_a_long_edit_is_refused():
     with pytest.raises(FixRefused, match="longer than"):
         edits_from_form([("cell-2-1", LONG + "!")], draft)
     with pytest.raises(FixRefused, match="longer than"):
-        edits_from_upload(["ActivityNote"], [("2", [LONG + "!"])], draft)
+        edits_from_upload(["CompanyActivityId", "ActivityNote"], [("2", [draft.cell(2, 0), LONG + "!"])], draft)
 
 
 async def _canary_stopped_run(server, tmp_path, ids: list[str]) -> str:
@@ -179,7 +182,7 @@ async def test_an_uploaded_cell_the_reader_would_not_send_as_its_text_is_refused
 def test_a_row_number_that_is_not_plain_digits_is_refused_with_a_message(text):
     """"²" passes str.isdigit but is no int (a crash), "٣" is an int: neither is a `_row` this tool wrote."""
     with pytest.raises(FixRefused, match="not a row number"):
-        edits_from_upload(["ActivityNote"], [(text, ["x"])], _draft("y"))
+        edits_from_upload(["CompanyActivityId", "ActivityNote"], [(text, [ID, "x"])], _draft("y"))
 
 
 def test_a_line_break_taken_out_in_the_textarea_is_an_edit():
@@ -215,3 +218,10 @@ async def test_a_full_grid_is_saved_whatever_the_servers_default_cap_on_form_fie
 
     assert status == 303, page[:2000]
     assert [line["Owner"] for line in read_report(tmp_path / "ws" / "runs" / run_id / FIXED)][-1] == OWNER
+
+
+def test_an_uploaded_file_without_the_id_column_is_refused():
+    """Each line's CompanyActivityId shows it is this run's row: without it, another run's failed.xlsx (its `_row`s
+    are rows 2, 3... too) would lay its cells over this run's rows, on other activities."""
+    with pytest.raises(FixRefused, match="no CompanyActivityId column"):
+        edits_from_upload(["ActivityNote"], [("2", ["another run's note"])], _draft("y"))

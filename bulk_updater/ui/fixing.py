@@ -33,7 +33,7 @@ from .. import files
 from ..credentials import REDACTOR
 from ..errors import FolderError, InputError
 from ..report.writer import META_COLUMNS, REPORT_ENCODING
-from ..rows import ReadOptions, open_sheet
+from ..rows import ACTIVITY_ID, ReadOptions, open_sheet
 from ..rundir.folder import FAILED
 
 FIXED = "fixed.csv"
@@ -198,12 +198,15 @@ def edits_from_form(form: Iterable[tuple[str, object]], draft: Draft) -> dict[tu
 
 def edits_from_upload(columns: list[str], rows: list[tuple[str, list[str]]], draft: Draft) -> dict[tuple[int, int], str]:
     """The cells an uploaded copy of failed.xlsx (or failed.csv) changed: its columns must be this run's (none
-    added; one left out keeps its cells), and each line's `_row` one of failed.csv's, once."""
+    added; one left out keeps its cells, but for the id), and each line's `_row` one of failed.csv's, once."""
     known = draft.columns
     added = [name for name in columns if name not in known]
     if added:
         raise FixRefused(f"the file has columns this run did not send: {', '.join(map(_shown, added[:5]))}",
                          hint="Upload the run's failed.xlsx with only its cells edited: no column added or renamed.")
+    if ACTIVITY_ID in known and ACTIVITY_ID not in columns:  # another run's file has rows 2, 3... too
+        raise FixRefused(f"the file has no {ACTIVITY_ID} column: each line's id shows it is a row of this run",
+                         hint="Upload the run's failed.xlsx with its CompanyActivityId column kept as it was.")
     at = {name: known.index(name) for name in columns}
     edits: dict[tuple[int, int], str] = {}
     seen: set[int] = set()
