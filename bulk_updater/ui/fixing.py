@@ -16,8 +16,10 @@ draw cells from script, and some style them inline), and it posts as every other
 
 Nothing the browser sends is trusted. A cell is named by its row's `_row` and its column's position among the
 run's columns; a row that is not one of failed.csv's, a column past the run's, any other field, a value
-over VALUE_CAP characters, or more cells than the grid shows is refused, and nothing is saved. Every value
-is text: the templates escape it wherever it is shown.
+typed over VALUE_CAP characters, or more cells than the grid shows is refused, and nothing is saved. A cell
+sent back as the grid showed it is no edit (`_as_sent`). The form carries the draft it showed (DRAFTED): one
+shown before another tab saved is refused, not saved over that tab's fixes. Every value is text: the
+templates escape it wherever it is shown.
 """
 
 from __future__ import annotations
