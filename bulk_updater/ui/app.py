@@ -84,8 +84,9 @@ def build_app(workspace: Path, environ: Mapping[str, str], token: str, upload_ca
     state = UiState(Workspace(workspace, **limits), dict(environ))
     if keys_in_environment(environ):  # masked from the start, even before the page uses them
         chosen_credentials("", "", environ)
-    # The upload streams past aiohttp's body limit; every other body is a small form.
-    app = web.Application(middlewares=[guard_middleware(token)])
+    # The upload streams past aiohttp's body limit; every other body is a small form, but for the fix grid's, which
+    # has a field per cell (GRID_ROWS rows of every column): past aiohttp's default of 1,000 fields.
+    app = web.Application(middlewares=[guard_middleware(token)], client_max_fields=fixing.FORM_FIELDS)
     app.on_response_prepare.append(security_headers)
     app[STATE] = state
     app.add_routes([
@@ -389,7 +390,8 @@ async def run_page(request: web.Request) -> web.Response:
     live = bool(job and job.live)
     screen = await _in_thread(_run_screen, folder, job if live else None, job.state if job else "")
     title = await _in_thread(run_title, folder.record, state.workspace.original_name)
-    return render("run.html", run=folder, job=job, live=live, files=offered, summary=summary, ending=ending, Step=Step,
+    retried = await _in_thread(_retried_by, state, folder) if Step.RETRY in ending.steps else ""
+    return render("run.html", run=folder, job=job, live=live, files=offered, summary=summary, ending=ending, Step=Step, retried=retried,
                   screen=screen, title=title, stop_words=stop_words(ending.stop_reason),
                   connected=state.connection is not None, error=REDACTOR.redact(job.error) if job else "",
                   verification=state.verifications.get(folder.id), can_undo=_offered(folder.path / UNDO_FILE), held=held,
@@ -455,17 +457,23 @@ async def run_retry(request: web.Request) -> web.Response:
     state, earlier = _state(request), _run_folder(request)
     if state.connection is None:
         raise web.HTTPSeeOther(f"/connect?next=/runs/{earlier.id}")
-    if not (earlier.path / FAILED).exists():
-        return problem("This run has no failed.csv to retry.", back=f"/runs/{earlier.id}")
     async with _acting_on(state, earlier.id):
         form = await request.post()
         _land_if_started(state, form, state.retrying.get(earlier.id))
-        fixed = "fixed" in form
-        if fixed and (not form.get(CONFIRMED) or await _in_thread(fixing.is_stale, earlier.path, str(form["fixed"]))):
-            raise web.HTTPSeeOther(f"/runs/{earlier.id}/fix/review")  # the fixes changed since they were reviewed: review them again
+        if earlier.record is None:
+            return problem("This run's run.json is missing or can't be read: it can't be retried from the page.", back=f"/runs/{earlier.id}")
         unverified = bool(form.get(UNVERIFIED_CHECKBOX))
         if refusal := await _in_thread(wrong_account, earlier.path, state.connection, unverified):
             return problem(refusal, back=f"/runs/{earlier.id}")
+        if retry := await _in_thread(_retried_by, state, earlier):
+            return problem(f"This run was retried in the run /runs/{retry}: its rows left are that run's, fixed and retried from its page "
+                           "(a second retry of this one would not see what that one set).", back=f"/runs/{earlier.id}")
+        if not _retryable(state, earlier):  # under the run's lock: a Resume's click may have started it since the page
+            return problem("This run has no failed rows to retry: it is going on, its Resume sends the rows left, or it is an undo "
+                           "(undo it again instead).", back=f"/runs/{earlier.id}")
+        fixed = "fixed" in form
+        if fixed and (not form.get(CONFIRMED) or await _in_thread(fixing.is_stale, earlier.path, str(form["fixed"]))):
+            raise web.HTTPSeeOther(f"/runs/{earlier.id}/fix/review")  # the fixes changed since they were reviewed: review them again
         choices = state.choices.get(earlier.id, SendChoices())
         report = earlier.path / (fixing.FIXED if fixed else FAILED)
         try:
@@ -492,33 +500,46 @@ async def _retry_plan(connection: Connection, report: Path, choices: SendChoices
 # --- Fix and retry (fixing.py) --------------------------------------------------------
 
 
-def _fixable(state: UiState, folder) -> None:
-    """Only a run or retry that is not going on, with rows to look at again; not an undo (its rows are undone
-    again, with its check of what changed since the run, never retried)."""
+def _retryable(state: UiState, folder) -> bool:
+    """A run or retry not going on whose next step is a retry of its failed.csv, as its page offers it: not one
+    left to its Resume (its failed.csv lists the rows not sent, which the resume sends: both would write them), nor
+    an undo (its rows are undone again, with its check of what changed since the run, never retried)."""
     record = folder.record
-    if state.jobs.live(folder.id) or record is None or record.command == "undo" or not _offered(folder.path / FAILED):
+    if state.jobs.live(folder.id) or record is None or not _offered(folder.path / FAILED):
+        return False
+    return Step.RETRY in Ending.of(folder.summary, record, folder.path).steps
+
+
+async def _fixable(state: UiState, folder) -> None:
+    """Only a run the page offers to retry (`_retryable`), not retried yet (`_retried_by`)."""
+    if not _retryable(state, folder) or await _in_thread(_retried_by, state, folder):
         raise web.HTTPSeeOther(f"/runs/{folder.id}")
 
 
 async def fix_page(request: web.Request, error: str = "", status: int = 200) -> web.Response:
     state, folder = _state(request), _run_folder(request)
-    _fixable(state, folder)
+    await _fixable(state, folder)
     try:
+        drafted = await _in_thread(fixing.digest, folder.path)  # before the read: a save between them makes this grid stale, not wrongly fresh
         draft = await _in_thread(fixing.load, folder.path)
     except (InputError, FolderError) as exc:
         return problem(f"Error: {exc}", back=f"/runs/{folder.id}")
     title = await _in_thread(run_title, folder.record, state.workspace.original_name)
     return render("fix.html", run=folder, title=title, columns=draft.columns, rows=draft.grid(), total=len(draft.lines),
-                  edited=len(draft.edited()), multiline=fixing.multiline, error=error, status=status)
+                  edited=len(draft.edited()), multiline=fixing.multiline, error=error, status=status,
+                  drafted_field=fixing.DRAFTED, drafted=drafted)
 
 
 async def fix_save(request: web.Request) -> web.Response:
     """The grid's cells, each checked against the run (fixing.edits_from_form), into the run's draft; then the review."""
     state, folder = _state(request), _run_folder(request)
-    _fixable(state, folder)
+    await _fixable(state, folder)
     form = await request.post()
     async with _acting_on(state, folder.id):
         try:
+            if await _in_thread(fixing.is_stale, folder.path, str(form.get(fixing.DRAFTED, ""))):
+                return await fix_page(request, "The fixes were changed in another tab since this grid was shown: here they are now. "
+                                               "Nothing of this form was saved; make its edits again.", status=409)
             draft = await _in_thread(fixing.load, folder.path)
             if form.get("action") == "drop":
                 await _in_thread(fixing.drop, folder.path)
@@ -536,7 +557,7 @@ async def fix_upload(request: web.Request) -> web.Response:
     """A failed.xlsx (or failed.csv) fixed in a spreadsheet, into the same draft: streamed as any upload (its caps),
     read in a child process, each cell checked against the run, then shown in the grid."""
     state, folder = _state(request), _run_folder(request)
-    _fixable(state, folder)
+    await _fixable(state, folder)
     workspace = state.workspace
     part = await _sheet_part(request)
     if part is None or not part.filename:
@@ -567,10 +588,11 @@ async def fix_review(request: web.Request) -> web.Response:
     state, folder = _state(request), _run_folder(request)
     if state.connection is None:
         raise web.HTTPSeeOther(f"/connect?next=/runs/{folder.id}/fix/review")
-    _fixable(state, folder)
+    await _fixable(state, folder)
     try:
-        if not files.is_present(folder.path / fixing.FIXED):
-            await _in_thread(lambda: fixing.save(folder.path, fixing.load(folder.path)))  # no edit: failed.csv as it is
+        async with _acting_on(state, folder.id):  # not over a save another tab makes meanwhile
+            if not files.is_present(folder.path / fixing.FIXED):
+                await _in_thread(lambda: fixing.save(folder.path, fixing.load(folder.path)))  # no edit: failed.csv as it is
         reviewed = await _in_thread(fixing.digest, folder.path)
         plan = await _retry_plan(state.connection, folder.path / fixing.FIXED, state.choices.get(folder.id, SendChoices()))
     except (InputError, FolderError) as exc:
@@ -587,6 +609,10 @@ async def run_resume(request: web.Request) -> web.Response:
     async with _acting_on(state, folder.id):
         if state.jobs.live(folder.id) or not folder.unfinished or folder.record is None:  # a second click: the resume going on
             raise web.HTTPSeeOther(f"/runs/{folder.id}")
+        if retry := await _in_thread(_retried_by, state, folder):
+            return problem(f"This run's failed rows, with those it did not send, were retried in the run /runs/{retry}: a resume would "
+                           "send them again with the values this run read, over what the retry sent. Retry that run's failed rows "
+                           "instead, from its page.", back=f"/runs/{folder.id}")
         unverified = await _unverified_account(request)
         if refusal := await _in_thread(wrong_account, folder.path, state.connection, unverified):
             return problem(refusal, back=f"/runs/{folder.id}")
@@ -594,6 +620,16 @@ async def run_resume(request: web.Request) -> web.Response:
         send = SendChoices().send_settings(state.connection)  # only its keys are used
         state.jobs.start(PageJob(folder.id, folder.path, "resume", Path(folder.record.input), send, ReadOptions(), unverified_account=unverified))
         raise web.HTTPSeeOther(f"/runs/{folder.id}")
+
+
+def _retried_by(state: UiState, folder) -> str:
+    """The id of a retry of `folder`'s run in the workspace ("" if none): the one this page started, while it goes on
+    (its run.json may not be written yet), or any whose run.json says it retried this run (one that failed before
+    writing it retried nothing)."""
+    if (started := state.retrying.get(folder.id)) and state.jobs.live(started):
+        return started
+    here = folder.path.resolve()
+    return next((run.id for run in state.workspace.all_runs() if run.record is not None and run.record.retry_of and Path(run.record.retry_of) == here), "")
 
 
 async def run_verify(request: web.Request) -> web.Response:

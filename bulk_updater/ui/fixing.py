@@ -16,8 +16,10 @@ draw cells from script, and some style them inline), and it posts as every other
 
 Nothing the browser sends is trusted. A cell is named by its row's `_row` and its column's position among the
 run's columns; a row that is not one of failed.csv's, a column past the run's, any other field, a value
-over VALUE_CAP characters, or more cells than the grid shows is refused, and nothing is saved. Every value
-is text: the templates escape it wherever it is shown.
+typed over VALUE_CAP characters, or more cells than the grid shows is refused, and nothing is saved. A cell
+sent back as the grid showed it is no edit (`_as_sent`). The form carries the draft it showed (DRAFTED): one
+shown before another tab saved is refused, not saved over that tab's fixes. Every value is text: the
+templates escape it wherever it is shown.
 """
 
 from __future__ import annotations
@@ -33,15 +35,22 @@ from .. import files
 from ..credentials import REDACTOR
 from ..errors import FolderError, InputError
 from ..report.writer import META_COLUMNS, REPORT_ENCODING
-from ..rows import ReadOptions, open_sheet
+from ..rows import ACTIVITY_ID, ReadOptions, open_sheet
 from ..rundir.folder import FAILED
 
 FIXED = "fixed.csv"
 GRID_ROWS = 200  # rows shown as inputs; the others are fixed in failed.xlsx, uploaded back
 ROWS_CAP = 20_000  # a failed.csv with more rows is fixed in a spreadsheet and sent with the command line's retry
 VALUE_CAP = 8_000  # characters in one cell
+# Fields of one form the server reads (aiohttp's cap, 1,000 by default): the grid's GRID_ROWS rows of up to 250
+# columns. Its body stays within aiohttp's cap on a request's size.
+FORM_FIELDS = GRID_ROWS * 250 + 10
 CELL = re.compile(r"cell-([0-9]{1,9})-([0-9]{1,4})")
-OTHER_FIELDS = frozenset({"action"})  # the grid form's own field besides its cells: the button clicked
+ROW_NUMBER = re.compile(r"[0-9]{1,9}")
+# The grid form's own fields besides its cells: the button clicked, and the draft the grid showed (its digest): a
+# grid shown before another tab saved would send that tab's fixed cells back as they were, undoing them.
+DRAFTED = "drafted"
+OTHER_FIELDS = frozenset({"action", DRAFTED})
 _ROW, _OUTCOME, _TYPE, _MESSAGE = "_row", "_outcome", "_error_type", "_error_message"
 
 
@@ -117,8 +126,8 @@ def _read(path: Path) -> tuple[list[str], dict[int, list[str]]]:
         lines: dict[int, list[str]] = {}
         for line in reader:
             line += [""] * (len(header) - len(line))
-            if line[at].strip().isdigit():
-                lines[int(line[at])] = line[: len(header)]
+            if (number := _row_number(line[at])) is not None:
+                lines[number] = line[: len(header)]
             if len(lines) > ROWS_CAP:
                 raise FixRefused(
                     f"{path.name} holds more than {ROWS_CAP:,} rows: too many to fix in the page",
@@ -191,30 +200,38 @@ def edits_from_form(form: Iterable[tuple[str, object]], draft: Draft) -> dict[tu
 
 def edits_from_upload(columns: list[str], rows: list[tuple[str, list[str]]], draft: Draft) -> dict[tuple[int, int], str]:
     """The cells an uploaded copy of failed.xlsx (or failed.csv) changed: its columns must be this run's (none
-    added; one left out keeps its cells), and each line's `_row` one of failed.csv's, once."""
+    added; one left out keeps its cells, but for the id), and each line's `_row` one of failed.csv's, once."""
     known = draft.columns
     added = [name for name in columns if name not in known]
     if added:
         raise FixRefused(f"the file has columns this run did not send: {', '.join(map(_shown, added[:5]))}",
                          hint="Upload the run's failed.xlsx with only its cells edited: no column added or renamed.")
+    if ACTIVITY_ID in known and ACTIVITY_ID not in columns:  # another run's file has rows 2, 3... too
+        raise FixRefused(f"the file has no {ACTIVITY_ID} column: each line's id shows it is a row of this run",
+                         hint="Upload the run's failed.xlsx with its CompanyActivityId column kept as it was.")
     at = {name: known.index(name) for name in columns}
     edits: dict[tuple[int, int], str] = {}
     seen: set[int] = set()
     for text, cells in rows:
-        if not text.strip().isdigit():
+        row = _row_number(text)
+        if row is None:
             raise FixRefused(f"a line has {_shown(text)} in its _row column, not a row number",
                              hint="Put back the _row the downloaded file had there.")
-        row = int(text)
         if row in seen:
             raise FixRefused(f"row {row} appears twice in the file")
         seen.add(row)
         for name, value in zip(columns, cells):
             _check_cell(draft, row, at[name])
-            if len(value) > VALUE_CAP:
-                raise FixRefused(f"row {row}, {_shown(name)}: longer than {VALUE_CAP:,} characters")
             if value != draft.cell(row, at[name]):
+                if len(value) > VALUE_CAP:  # the cap is on what was typed: a long cell the run read comes back as it was
+                    raise FixRefused(f"row {row}, {_shown(name)}: longer than {VALUE_CAP:,} characters")
                 edits[(row, at[name])] = value
     return edits
+
+
+def _row_number(text: str) -> int | None:
+    """A `_row` as this tool writes it: ASCII digits ("²" passes str.isdigit, and int() then fails)."""
+    return int(text) if ROW_NUMBER.fullmatch(text.strip()) else None
 
 
 def _check_cell(draft: Draft, row: int, column: int) -> None:
@@ -225,18 +242,22 @@ def _check_cell(draft: Draft, row: int, column: int) -> None:
 
 
 def _as_sent(posted: str, current: str) -> str | None:
-    """The posted value, or None when it is the current one as a browser gives it back: an input drops line
-    breaks, a textarea sends them as CR LF, the page shows a key masked. Such a cell was not edited."""
-    if len(posted) > VALUE_CAP:
-        raise FixRefused(f"a cell is longer than {VALUE_CAP:,} characters")
+    """The posted value, or None when it is the current one as a browser gives it back: a textarea (every cell
+    with a line break is shown in one, `multiline`) sends them as CR LF, the page shows a key masked. Such a cell
+    was not edited; a line break taken out was. The cap is on an edit: a cell the run read longer than it comes
+    back as it was."""
     if posted == current:
         return None
-    returned = {_lines(current), current.replace("\r", "").replace("\n", ""), REDACTOR.redact(current), current.replace("\0", "\ufffd")}
-    return None if _lines(posted) in returned or posted in returned else posted
+    if _as_shown(posted) in {_as_shown(current), _as_shown(REDACTOR.redact(current))}:
+        return None
+    if len(posted) > VALUE_CAP:
+        raise FixRefused(f"a cell is longer than {VALUE_CAP:,} characters")
+    return posted
 
 
-def _lines(text: str) -> str:
-    return text.replace("\r\n", "\n").replace("\r", "\n")
+def _as_shown(text: str) -> str:
+    """`text` as the page gives it back whatever the browser does: line breaks as LF, a NUL as the parser shows it."""
+    return text.replace("\r\n", "\n").replace("\r", "\n").replace("\0", "\ufffd")
 
 
 def _shown(text: str) -> str:
@@ -262,13 +283,16 @@ def read_fixes(path: Path, most: int) -> tuple[list[str], list[tuple[str, list[s
     for row in sheet.rows():
         if len(rows) >= most:
             raise FixRefused(f"the file holds more rows than this run's failed.csv ({most:,})")
+        if row.problems:  # a cell `retry` would not send as its text (a failed lookup's #N/A, a formula never computed): not copied as text
+            raise FixRefused(f"row {_shown(row.meta.get(_ROW, ''))} (line {row.number} of the file): {'; '.join(row.problems)}",
+                             hint="Type the value in that cell, save the file, and upload it again.")
         rows.append((row.meta.get(_ROW, ""), [row.cells.get(name, "") for name in sheet.columns]))
     return sheet.columns, rows
 
 
-def is_stale(run_dir: Path, reviewed: str) -> bool:
-    """The draft changed since its confirmation was shown (another tab saved over it)."""
+def is_stale(run_dir: Path, shown: str) -> bool:
+    """The draft changed since a screen showed it (`shown`, its digest then): another tab saved over it."""
     try:
-        return digest(run_dir) != reviewed
+        return digest(run_dir) != shown
     except FolderError:
         return True
