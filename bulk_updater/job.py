@@ -42,6 +42,7 @@ from .rows.reader import ReadFindings
 from .rows.records import is_records, spool_records
 from .rundir.folder import FAILED, REPORT, SUMMARY, check_resumable, lock_out_dir, open_out_dir
 from .rundir.recovery import Recorded
+from .rundir.retries import refuse_second_retry
 from .rundir.run_record import RUN_FILE, RunRecord, RunState, file_sha256, recorded_values
 from .safety.activity import Activity
 from .safety.backup import UndoLog
@@ -197,6 +198,8 @@ async def retry_async(report_path: Path, out_dir: Path, send: SendSettings, opti
     options = dataclasses.replace(options, clear_token=retry_clear_token(report_path, options.clear_token))
     record = _new_record("retry", report_path, send, options, out_dir)
     rerun = Rerun.open(report_path, options.read, options.accept_spreadsheet_changes)
+    if rerun.lineage.folder is not None:  # before the keys are checked: a run another retry took over is refused at once
+        refuse_second_retry(rerun.lineage.folder, out_dir)
     record.retry_of = str(rerun.lineage.folder) if rerun.lineage.folder else None
     # A column the run behind the report sent as --map named it is sent so again (the page's retry gives no map).
     inherited = {name for earlier in rerun.lineage.runs for name in earlier.record.named_columns}
@@ -433,6 +436,8 @@ class Job:
         self._say_resumed(earlier, prepared.counted.total)  # before the question: what a yes carries on with
         try:
             field_check = await self._check_and_ask(left, prepared.identity)
+            if self.rerun is not None and left.to_send:  # right before the first update: a retry refused before it records nothing
+                self.rerun.record_retry(self.out_dir)
         except (Declined, InputError):
             if self.rerun is not None:
                 self.rerun.close()

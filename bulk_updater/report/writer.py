@@ -107,4 +107,4 @@ def _in_sheet_order(lines: Iterable[list[str]], row_at: int, folder: Path) -> It
 
 
 def _row_key(text: str) -> int:
-    return int(text) if text.isdigit() else 0
+    return int(text) if text.isascii() and text.isdigit() else 0

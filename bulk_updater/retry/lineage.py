@@ -198,7 +198,7 @@ def report_lines(path: Path) -> Iterator[tuple[int, str, dict[str, str]]]:
         row_at, outcome_at = header.index("_row"), header.index("_outcome")
         columns = list(_cell_columns(header))
         for line in lines:
-            if len(line) != len(header) or not line[row_at].isdigit():
+            if len(line) != len(header) or not (line[row_at].isascii() and line[row_at].isdigit()):
                 continue  # a torn last line
             yield int(line[row_at]), line[outcome_at], {name: line[pos] for pos, name in columns}
 

@@ -126,7 +126,7 @@ def _report_rows(sheet: Sheet) -> Iterator[tuple[int, int, str, str, str]]:
     line: Row
     for line in sheet.rows():
         number = line.meta["_row"].strip()
-        if number.isdigit():  # any other `_row` is refused by Rerun, naming it
+        if number.isascii() and number.isdigit():  # any other `_row` is refused by Rerun, naming it
             report_id = line.cells.get(ACTIVITY_ID, "")
             yield int(number), line.number, report_id, activity_key(report_id), line.meta["_outcome"].strip()
 

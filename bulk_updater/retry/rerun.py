@@ -26,6 +26,8 @@ from .. import files
 from ..errors import InputError
 from ..outcomes import FINISHED_VALUES, Outcome
 from ..rows import ACTIVITY_ID, NOTE, ReadOptions, Row, Sheet, open_sheet
+from ..rundir.folder import lock_out_dir
+from ..rundir.retries import record_retry, refuse_second_retry
 from ..updates import Invalid, NothingToChange, Plan, UpdateRequest, plan_row
 from .damage import spreadsheet_change
 from .lineage import STATE_FILE, History, Lineage, find_lineage
@@ -76,7 +78,15 @@ class Rerun:
         """Refuse (InputError, nothing sent) a report that is not the report of the run whose folder holds it:
         its history would be another run's (matching.py). Call it before the retry writes anything."""
         if self.lineage.runs:
+            refuse_second_retry(self.lineage.runs[-1].folder, state_dir)
             check_report_matches_run(self.sheet, self.lineage.runs[-1], state_dir)
+
+    def record_retry(self, out_dir: Path) -> None:
+        """Record this retry, into `out_dir`, in the folder of the run it retries (rundir/retries.py): right before its
+        first update. Under that folder's lock: refused while a command (its resume) writes there."""
+        if self.lineage.folder is not None:
+            with lock_out_dir(self.lineage.folder):
+                record_retry(self.lineage.folder, out_dir)
 
     def prepare(self, out_dir: Path) -> None:
         """Build the on-disk indexes in `out_dir` (again by every session: the reports may have moved on):
@@ -198,8 +208,8 @@ class Rerun:
 
     def _row_number(self, line: Row) -> int:
         text = line.meta["_row"].strip()
-        if not text.isdigit():
-            raise self._bad(line, "_row", f"{text!r} is not a row number")
+        if not (text.isascii() and text.isdigit()):  # "²" is a digit to isdigit(), not to int()
+            raise self._bad(line, "_row", f"{text!r} is not a row number (plain digits 0-9)")
         return int(text)
 
     def _bad(self, line: Row, column: str, problem: str) -> InputError:

@@ -20,6 +20,7 @@ from .. import options as recorded_options
 from ..account import refuse_another_account
 from ..errors import InputError
 from .recovery import Recorded, recover_report
+from .retries import refuse_resume
 from .run_record import DRY_RUN, RUN_FILE, RunRecord, RunState
 
 REPORT, FAILED, SUMMARY = "report.csv", "failed.csv", "summary.json"
@@ -155,6 +156,7 @@ def _check_resumable(out_dir: Path, earlier: RunRecord, job: RunRecord, finished
             hint=f"Nothing is left to resume. {next_step}"
             "To send every row again, choose another --out folder, or add --restart (its report is replaced).",
         )
+    refuse_resume(out_dir)  # a retry took its rows left (retries.py)
     if earlier.command != job.command:
         raise InputError(
             f"{out_dir} holds an unfinished {earlier.command} of {earlier.input}, not a {job.command}",

@@ -148,4 +148,4 @@ class CsvRecords:
 
 
 def _row_number(text: str) -> int | None:
-    return int(text) if text.isdigit() else None
+    return int(text) if text.isascii() and text.isdigit() else None

@@ -30,6 +30,7 @@ from ..errors import BulkUpdaterError, FolderError, InputError
 from ..hosts import REGIONS
 from ..rows import ReadOptions
 from ..rundir.folder import FAILED
+from ..rundir.retries import recorded_retry
 from ..safety.backup import UNDO_FILE
 from ..safety.canary import CANARY_FILE
 from ..safety.confirm import timezone_flag
@@ -623,13 +624,16 @@ async def run_resume(request: web.Request) -> web.Response:
 
 
 def _retried_by(state: UiState, folder) -> str:
-    """The id of a retry of `folder`'s run in the workspace ("" if none): the one this page started, while it goes on
-    (its run.json may not be written yet), or any whose run.json says it retried this run (one that failed before
-    writing it retried nothing)."""
+    """The id of the retry that took over `folder`'s rows left ("" if none): the one this page started, while it goes on
+    (it records itself in the run's folder only right before its first update), or the one the run's folder records
+    (rundir/retries.py: the rule the CLI's resume and retry follow too)."""
     if (started := state.retrying.get(folder.id)) and state.jobs.live(started):
         return started
-    here = folder.path.resolve()
-    return next((run.id for run in state.workspace.all_runs() if run.record is not None and run.record.retry_of and Path(run.record.retry_of) == here), "")
+    try:
+        retry = recorded_retry(folder.path)
+    except InputError:  # its retries.jsonl can't be read: taken over by some retry, as far as anyone can tell
+        return "?"
+    return retry.folder.name if retry is not None else ""
 
 
 async def run_verify(request: web.Request) -> web.Response:
