@@ -225,3 +225,20 @@ def test_an_uploaded_file_without_the_id_column_is_refused():
     are rows 2, 3... too) would lay its cells over this run's rows, on other activities."""
     with pytest.raises(FixRefused, match="no CompanyActivityId column"):
         edits_from_upload(["ActivityNote"], [("2", ["another run's note"])], _draft("y"))
+
+
+async def test_a_blanked_cell_in_the_review_says_it_is_not_sent_and_how_to_clear(ui, sandbox, tmp_path):  # noqa: F811
+    """A blank cell is not sent: the field keeps its value in LeadSquared. An admin who blanked it meant to clear it."""
+    server = ui(_environ(sandbox()))
+    run_id, _ = await _failed_run(server, tmp_path)
+    grid = _shown_cells(await _grid(server, run_id))
+    assert (await _post(server, run_id, {**grid, "cell-3-1": OWNER, "cell-3-2": ""}, action="review"))[0] == 303
+
+    status, review, _ = await fetch("GET", f"{server.base}/runs/{run_id}/fix/review", headers=signed_in(server))
+
+    assert status == 200, review
+    edits = re.search(r'<ul id="edits">(.*?)</ul>', review, re.S)
+    assert edits is not None, review
+    said = html.unescape(edits[1])
+    assert "row 3, mx_Code: '1' -> '' (a blank cell is not sent: type #N/A to clear the field)" in said
+    assert f"row 3, Owner: 'ravi' -> '{OWNER}'" in said

@@ -152,6 +152,7 @@ class Rerun:
             return row, Invalid(damage)
         if earlier and noting:
             self._note_edits(row, columns, earlier[0])
+            self._note_blanked(row, columns, earlier[0], clear_token)
         return row, plan
 
     def _supersede(self, number: int, plan: UpdateRequest) -> tuple[UpdateRequest | NothingToChange, str]:
@@ -205,6 +206,18 @@ class Rerun:
                 self.edited_cells += 1
                 if len(self.edits) < EDIT_EXAMPLES:
                     self.edits.append(f"row {row.number}, {column}: {old!r} -> {new!r}")
+
+    def _note_blanked(self, row: Row, columns: list[str], first: dict[str, str], clear_token: str) -> None:
+        """A cell emptied since the first run: a blank cell is not sent, so the field keeps its value in LeadSquared.
+        Listed with the edits, saying so: an admin who blanked it meant to clear it."""
+        for column, new in row.cells.items():
+            old = first.get(column, "")
+            if column in columns or new.strip() or not old.strip():
+                continue
+            self.edited_cells += 1
+            if len(self.edits) < EDIT_EXAMPLES:
+                what = "the note" if column == NOTE else "the field"
+                self.edits.append(f"row {row.number}, {column}: {old!r} -> {new!r} (a blank cell is not sent: type {clear_token} to clear {what})")
 
     def _row_number(self, line: Row) -> int:
         text = line.meta["_row"].strip()
