@@ -86,6 +86,9 @@ def test_a_second_retry_of_a_retried_run_is_refused_and_keeps_what_the_first_set
     assert f"{(tmp_path / 'R').resolve()} was retried in {there}; retry {there / 'failed.xlsx'} (it knows what {there} sent)" in err
     assert fields(box, x) == {"Status": "Closed"} and box.state.calls == calls
     assert not (tmp_path / "T2" / "run.json").exists()
+    # The run's folder given again (it is finished) points to the retry too.
+    code, _, err = bulk(box, "run", str(sheet), "--out", str(tmp_path / "R"))
+    assert code == 2 and f"Its failed rows were retried in {there}" in " ".join(err.split())
     # The way the message gives: the retry of the retry sends nothing of row 2 (row 3 set it later).
     code, _, _ = bulk(box, "retry", str(there / "failed.csv"), "--out", str(tmp_path / "T3"))
     assert code == 0 and fields(box, x) == {"Status": "Closed"}

@@ -13,7 +13,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from ..errors import InputError
 from ..rundir.folder import FAILED
+from ..rundir.retries import recorded_retry
 from ..rundir.run_record import RunRecord, RunState
 from ..stop_reason import StopReason
 
@@ -118,4 +120,10 @@ def finished_hint(out_dir: Path, record: RunRecord) -> str:
     ending = Ending.of(summary, record, out_dir)
     if summary is not None and not ending.needs_look:
         return "Every row of it succeeded or was skipped: nothing is left to send again."
+    try:
+        retry = recorded_retry(Path(out_dir))
+    except InputError:
+        retry = None  # its retries.jsonl can't be read: the retry itself says so
+    if retry is not None:  # its rows left are that retry's (rundir/retries.py)
+        return f"Its failed rows were retried in {retry.folder}: to send them again, bulk-updater retry {retry.failed} --out NEW_DIR."
     return f"To send its failed rows again: bulk-updater retry {ending.fix_in} --out NEW_DIR."
