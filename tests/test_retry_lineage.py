@@ -66,6 +66,10 @@ def test_a_resume_after_a_retry_is_refused_and_keeps_what_the_retry_sent(tmp_pat
     # The same command again (it resumes its run) is refused the same way.
     code, _, err = bulk(box, "run", str(tmp_path / "in.csv"), "--out", str(run), "--no-canary", "--stop-after-failures", "2")
     assert code == 2 and "were given to the retry in" in err and box.state.calls == calls
+    # Nor started over there: every row would be sent again over what the retry sent.
+    code, _, err = bulk(box, "run", str(tmp_path / "in.csv"), "--out", str(run), "--restart")
+    assert code == 2 and "it is not started over" in err and "choose another --out folder" in err and box.state.calls == calls
+    assert fields(box, ids[2]) == {"Owner": fixed}
 
 
 def test_a_second_retry_of_a_retried_run_is_refused_and_keeps_what_the_first_set(tmp_path, sandbox, bulk):

@@ -20,7 +20,7 @@ from .. import options as recorded_options
 from ..account import refuse_another_account
 from ..errors import InputError
 from .recovery import Recorded, recover_report
-from .retries import refuse_resume
+from .retries import refuse_restart, refuse_resume
 from .run_record import DRY_RUN, RUN_FILE, RunRecord, RunState
 
 REPORT, FAILED, SUMMARY = "report.csv", "failed.csv", "summary.json"
@@ -101,6 +101,8 @@ def open_out_dir(
     `ending.finished_hint`, handed down: this folder's rules sit below what reads its summary).
     """
     _refuse_input_inside(out_dir, Path(job.input))
+    if restart:
+        refuse_restart(out_dir)
     earlier = None if restart else RunRecord.load(out_dir)
     if restart or (earlier is not None and earlier.replaceable):
         earlier = None
@@ -142,6 +144,8 @@ def open_fresh_out_dir(out_dir: Path, input_path: Path) -> None:
 
 def check_resumable(out_dir: Path, job: RunRecord, restart: bool = False, finished_hint: FinishedHint | None = None) -> None:
     """Refuse early, before the sheet is read, a command that `open_out_dir` would refuse for its options or input."""
+    if restart:
+        refuse_restart(out_dir)
     earlier = None if restart else RunRecord.load(out_dir)
     if earlier is not None and not earlier.replaceable:
         _check_resumable(out_dir, earlier, job, finished_hint)

@@ -106,6 +106,17 @@ def refuse_resume(run_dir: Path) -> None:
     )
 
 
+def refuse_restart(run_dir: Path) -> None:
+    """Refuse (InputError, nothing sent) `--restart` in the folder of a run a retry took over: it would send every row
+    again with the sheet's values, over what the retry sent, and drop the report that retry's history reads."""
+    retry = recorded_retry(run_dir)
+    if retry is not None:
+        raise InputError(
+            f"{run_dir.resolve()}'s rows left were given to the retry in {retry.folder}: it is not started over",
+            hint="To send every row of the sheet again, choose another --out folder (the retry reads this run's report).",
+        )
+
+
 def refuse_second_retry(run_dir: Path, retry_dir: Path) -> None:
     """Refuse (InputError, nothing sent) a retry, into `retry_dir`, of the run in `run_dir` that another retry took over."""
     retry = recorded_retry(run_dir, but=retry_dir)
