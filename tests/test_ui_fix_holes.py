@@ -127,7 +127,7 @@ async def test_a_run_whose_rows_a_retry_sent_is_not_resumed_over_them(ui, sandbo
     status, page, _ = await fetch("POST", f"{server.base}/runs/{run_id}/resume", headers=posting(server), data={})
 
     assert status == 400 and f"/runs/{retry_id}" in page, page[:3000]
-    # the page started again on the workspace: the retry is found by its run.json
+    # the page started again on the workspace: the retry is found in the run's folder, where it recorded itself
     restarted = ui(_environ(box))
     assert (await fetch("POST", restarted.base + "/connect", headers=posting(restarted), data={"next": "/"}))[0] == 200
     status, page, _ = await fetch("POST", f"{restarted.base}/runs/{run_id}/resume", headers=posting(restarted), data={})
