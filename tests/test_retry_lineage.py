@@ -11,6 +11,7 @@ from pathlib import Path
 from conftest import new_ids, read_report, write_csv
 
 from bulk_updater import cli
+from bulk_updater.rundir.folder import lock_out_dir
 from bulk_updater.rundir.retries import RETRIES_FILE
 
 BULK_OPTIONS = {"--no-progress": None, "--rate": "1000/1", "--concurrency": "1", "--max-attempts": "1"}
@@ -115,6 +116,19 @@ def test_a_retry_refused_before_sending_records_nothing(tmp_path, sandbox, bulk,
     code, out, err = bulk(box, "resume", str(run))  # nothing took its rows left: the resume finishes them
     assert code == 1 and "2 rows not sent before are sent now" in err, out + err  # (rows 2 and 3 failed for their data)
     assert all(fields(box, i) == {"Owner": original} for i in ids[2:])
+
+
+def test_a_retry_while_a_command_writes_in_its_run_is_refused_before_its_first_update(tmp_path, sandbox, bulk):
+    box = sandbox()
+    run, _ = stopped_run(tmp_path, box, bulk, new_ids(2))
+    calls = box.state.calls
+
+    with lock_out_dir(run):  # as the run's resume holds it while it sends
+        code, out, err = bulk(box, "retry", str(run / "failed.csv"), "--out", str(tmp_path / "T"))
+
+    assert code == 2, out + err
+    assert "another bulk-updater command is writing in" in err and "the run this retries" in err
+    assert box.state.calls == calls and not (run / RETRIES_FILE).exists() and not (tmp_path / "T" / "run.json").exists()
 
 
 def test_a_retry_whose_folder_is_gone_still_holds_the_run_and_says_the_way_out(tmp_path, sandbox, bulk):

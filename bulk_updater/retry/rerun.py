@@ -18,6 +18,7 @@ refused otherwise), and each row is planned against its history, in this order (
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 from collections.abc import Iterator
 from pathlib import Path
@@ -84,9 +85,18 @@ class Rerun:
     def record_retry(self, out_dir: Path) -> None:
         """Record this retry, into `out_dir`, in the folder of the run it retries (rundir/retries.py): right before its
         first update. Under that folder's lock: refused while a command (its resume) writes there."""
-        if self.lineage.folder is not None:
-            with lock_out_dir(self.lineage.folder):
-                record_retry(self.lineage.folder, out_dir)
+        folder = self.lineage.folder
+        if folder is None:
+            return
+        with contextlib.ExitStack() as held:
+            try:
+                held.enter_context(lock_out_dir(folder))
+            except InputError:
+                raise InputError(
+                    f"another bulk-updater command is writing in {folder}, the run this retries (its resume?): both would send its rows left",
+                    hint=f"Let it finish (or stop it with Ctrl-C); then retry the failed.xlsx it leaves in {folder}.",
+                ) from None
+            record_retry(folder, out_dir)
 
     def prepare(self, out_dir: Path) -> None:
         """Build the on-disk indexes in `out_dir` (again by every session: the reports may have moved on):
