@@ -391,7 +391,8 @@ async def run_page(request: web.Request) -> web.Response:
     live = bool(job and job.live)
     screen = await _in_thread(_run_screen, folder, job if live else None, job.state if job else "")
     title = await _in_thread(run_title, folder.record, state.workspace.original_name)
-    retried = await _in_thread(_retried_by, state, folder) if Step.RETRY in ending.steps else ""
+    # (a run left to its Resume too: a retry from the command line may have taken its rows left)
+    retried = await _in_thread(_retried_by, state, folder) if Step.RETRY in ending.steps or ending.resumes else ""
     return render("run.html", run=folder, job=job, live=live, files=offered, summary=summary, ending=ending, Step=Step, retried=retried,
                   screen=screen, title=title, stop_words=stop_words(ending.stop_reason),
                   connected=state.connection is not None, error=REDACTOR.redact(job.error) if job else "",
