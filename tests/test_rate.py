@@ -5,6 +5,7 @@ import json
 import pytest
 from conftest import cli_env, new_ids, read_report, run_cli, untouched, write_csv
 
+from bulk_updater.calls import Backoff
 from bulk_updater.errors import InputError
 from bulk_updater.sandbox.limits import MODES
 from bulk_updater.settings import PLAN_CALLS, Rate
@@ -57,7 +58,11 @@ def test_a_hung_call_is_cut_off_and_retried(tmp_path, sandbox):
     assert (first["_outcome"], first["_attempts"]) == ("success", "2")
 
 
-def test_dropped_connections_and_503s_are_retried(tmp_path, sandbox):
+def test_dropped_connections_and_503s_are_retried(tmp_path, sandbox, monkeypatch):
+    # The backoff's waits a fiftieth as long: four in a row would take up to 7.5 s (its own rule:
+    # test_retry_policy.py's test_the_backoff_doubles_from_its_base_up_to_its_cap_with_full_jitter).
+    delay = Backoff.delay
+    monkeypatch.setattr(Backoff, "delay", lambda backoff, attempt: delay(backoff, attempt) / 50)
     box = sandbox(script=("drop", "503", "drop", "503"))
     result = run(box, sheet(tmp_path, 6, box), tmp_path / "out", "--rate", "1000/1", "--concurrency", "1")
     assert result.returncode == 0, result.stderr
