@@ -99,10 +99,10 @@ def test_keys_revoked_mid_run_stop_the_run(tmp_path, sandbox):
 
 def test_a_429_is_answered_by_a_retry(tmp_path, sandbox):
     ids = new_ids(20)
-    box = sandbox(rate=Rate(5, 0.5), initial=untouched(ids))  # the first check decides: the 429s are the updates'
+    box = sandbox(rate=Rate(5, 0.25), initial=untouched(ids))  # the first check decides: the 429s are the updates'
     path = write_csv(tmp_path / "in.csv", [HEADER, *[[i, "n", "", ""] for i in ids]])
     # The client is told the limit is four times what the server allows.
-    result = run(box, path, tmp_path / "out", "--rate", "20/0.5")
+    result = run(box, path, tmp_path / "out", "--rate", "20/0.25")
     assert result.returncode == 0, result.stderr
     summary = json.loads((tmp_path / "out" / "summary.json").read_text())
     assert summary["counts"]["success"] == 20 and box.state.throttled > 0

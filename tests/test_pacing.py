@@ -139,7 +139,7 @@ def test_with_nobody_to_ask_a_field_check_that_can_refuse_nothing_goes_out_with_
 def test_with_nobody_to_ask_a_field_check_that_may_refuse_answers_before_the_first_update(sandbox, monkeypatch, tmp_path, capsys):
     """The same run without the map: a column --map did not name may clash in case with a field, which
     is refused before anything is sent, so the read answers first even with nobody to ask (--yes)."""
-    seen = read_answering_after_an_update(monkeypatch, patience=1.5)
+    seen = read_answering_after_an_update(monkeypatch, patience=0.5)
     box = sandbox(fields=frozenset({"Status"}))
     for name, value in cli_env(box).items():
         monkeypatch.setenv(name, value)
@@ -154,7 +154,7 @@ def test_with_nobody_to_ask_a_field_check_that_may_refuse_answers_before_the_fir
 
 def test_when_someone_is_asked_the_field_check_answers_first(sandbox, monkeypatch, tmp_path):
     """At a terminal the warning must come before the question, so the read precedes every update."""
-    seen = read_answering_after_an_update(monkeypatch, patience=1.5)
+    seen = read_answering_after_an_update(monkeypatch, patience=0.5)
     box = sandbox(fields=frozenset({"Status"}))
     asked: list[str] = []
     send = SendSettings(box.url, Credentials(box.config.access_key, box.config.secret_key), rate=Rate(1000, 1))

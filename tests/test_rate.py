@@ -5,6 +5,7 @@ import json
 import pytest
 from conftest import cli_env, new_ids, read_report, run_cli, untouched, write_csv
 
+from bulk_updater.calls import Backoff
 from bulk_updater.errors import InputError
 from bulk_updater.sandbox.limits import MODES
 from bulk_updater.settings import PLAN_CALLS, Rate
@@ -31,17 +32,19 @@ def summary(out):
 
 @pytest.mark.parametrize("mode", MODES)
 def test_no_429_at_the_ceiling_under_arrival_jitter(tmp_path, sandbox, mode):
-    box = sandbox(rate=Rate(5, 0.5), counting=mode, arrival_jitter=0.05, seed=1)
+    # A short period (the jitters are the same seconds as in a long one): four windows pass in under two seconds.
+    box = sandbox(rate=Rate(5, 0.25), counting=mode, arrival_jitter=0.05, seed=1)
     # The client allows for more jitter than the sandbox adds: a busy test machine adds its own.
-    result = run(box, sheet(tmp_path, 20, box), tmp_path / "out", "--rate", "5/0.5", "--jitter", "0.15")
+    result = run(box, sheet(tmp_path, 20, box), tmp_path / "out", "--rate", "5/0.25", "--jitter", "0.15")
     assert result.returncode == 0, result.stderr
     assert box.state.throttled == 0 and len(box.state.applied) == 20
 
 
 def test_a_429_storm_loses_no_row(tmp_path, sandbox):
     # Every call past the limit is rejected and still counted, and the first 15 are 429s anyway.
-    box = sandbox(rate=Rate(3, 0.1), count_rejected=True, script=("429",) * 15)
-    result = run(box, sheet(tmp_path, 25, box), tmp_path / "out", "--rate", "10/0.1", "--jitter", "0.02", "--max-attempts", "1")
+    # A short period: the canary's rows go one a window while the 429s last.
+    box = sandbox(rate=Rate(3, 0.05), count_rejected=True, script=("429",) * 15)
+    result = run(box, sheet(tmp_path, 25, box), tmp_path / "out", "--rate", "10/0.05", "--jitter", "0.01", "--max-attempts", "1")
     assert result.returncode == 0, result.stderr
     assert summary(tmp_path / "out")["counts"]["success"] == 25
     assert box.state.throttled >= 15 and len(set(box.state.applied)) == 25
@@ -55,7 +58,11 @@ def test_a_hung_call_is_cut_off_and_retried(tmp_path, sandbox):
     assert (first["_outcome"], first["_attempts"]) == ("success", "2")
 
 
-def test_dropped_connections_and_503s_are_retried(tmp_path, sandbox):
+def test_dropped_connections_and_503s_are_retried(tmp_path, sandbox, monkeypatch):
+    # The backoff's waits a fiftieth as long: four in a row would take up to 7.5 s (its own rule:
+    # test_retry_policy.py's test_the_backoff_doubles_from_its_base_up_to_its_cap_with_full_jitter).
+    delay = Backoff.delay
+    monkeypatch.setattr(Backoff, "delay", lambda backoff, attempt: delay(backoff, attempt) / 50)
     box = sandbox(script=("drop", "503", "drop", "503"))
     result = run(box, sheet(tmp_path, 6, box), tmp_path / "out", "--rate", "1000/1", "--concurrency", "1")
     assert result.returncode == 0, result.stderr

@@ -216,13 +216,13 @@ def test_retry_from_the_full_report_sends_only_what_did_not_succeed(tmp_path, sa
 
 def test_a_401_mid_run_then_a_retry_once_the_keys_are_fixed(tmp_path, sandbox):
     ids = new_ids(40)
-    box = sandbox(latency=(0.05, 0.05), initial=untouched(ids))  # the first check decides: no rows one by one
+    # The keys are revoked mid-run, after the fifth update (in process: the run needs no process of its own).
+    box = sandbox(revoke_after=5, initial=untouched(ids))  # the first check decides: no rows one by one
     path, out = sheet(tmp_path, ids), tmp_path / "out"
-    process = start_cli("run", str(path), "--out", str(out), *FAST, "--concurrency", "2", env=cli_env(box))
-    wait_for_lines(out / "report.csv", 5, process)
-    box.config.access_key = "rotated-key"  # the keys are revoked mid-run
-    _, stderr = process.communicate(timeout=60)
-    assert process.returncode == 3, stderr
+    stopped = run_cli("run", str(path), "--out", str(out), *FAST, "--concurrency", "2", env=cli_env(box))
+    stderr = stopped.stderr
+    assert stopped.returncode == 3, stderr
+    box.config.access_key, box.config.revoke_after = "rotated-key", None  # new keys
     assert f"bulk-updater retry {out / 'failed.csv'} --out NEW_DIR" in stderr
     first = read_report(out / "report.csv")
     assert rows_of(out / "report.csv") == Counter(range(2, 42))
@@ -271,6 +271,9 @@ def test_a_finished_run_is_never_overwritten(tmp_path, sandbox):
     assert (out / "report.csv").read_bytes() == report and box.state.calls == 3
 
 
+# A Ctrl-C to a real process; the fast tier holds the same resume in process: test_retry_history.py's
+# test_a_stopped_retry_resumes_with_its_history.
+@pytest.mark.e2e
 def test_a_stopped_retry_is_resumed_by_the_same_retry(tmp_path, sandbox):
     ids = new_ids(30)
     # The key check passes, then the keys are rejected (untouched: the first check decides, no rows one by one).

@@ -17,8 +17,14 @@ from bulk_updater.ui.guard import KEY_HEADER, SHELL
 TEMPLATES = SHELL.parent
 
 
+# How often a live job's events are looked at in these tests (the page's 0.3 s): each wait for a job's
+# end would take up to a whole interval more. tests/test_ui_jobs.py's test of the throttle keeps 0.3 s.
+EVENTS_INTERVAL = 0.05
+
+
 @pytest.fixture
-def ui(tmp_path):
+def ui(tmp_path, monkeypatch):
+    monkeypatch.setattr("bulk_updater.ui.app.PROGRESS_INTERVAL", EVENTS_INTERVAL)
     started = []
 
     def start(environ=None, upload_cap=None, upload_total=None) -> UiThread:

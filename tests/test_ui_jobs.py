@@ -47,7 +47,8 @@ async def _events(server, run_id: str) -> tuple[list[dict], list[float], bool]:
     return snapshots, times, ended
 
 
-async def test_live_events_are_throttled_and_end_with_the_counts_of_summary_json(ui, sandbox, tmp_path):  # noqa: F811
+async def test_live_events_are_throttled_and_end_with_the_counts_of_summary_json(ui, sandbox, tmp_path, monkeypatch):  # noqa: F811
+    monkeypatch.setattr("bulk_updater.ui.app.PROGRESS_INTERVAL", PROGRESS_INTERVAL)  # the page's own, not the fixture's
     ids = new_ids(60)
     box = sandbox(rate=Rate(1000, 1), initial=untouched(ids))  # the first check decides: the rows go at 30/1
     sheet = write_csv(tmp_path / "edits.csv", [["CompanyActivityId", "Status"], *[[i, "Won"] for i in ids]])

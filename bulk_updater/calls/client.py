@@ -11,7 +11,9 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import enum
+import functools
 import json
+import os
 import re
 import ssl
 from dataclasses import dataclass
@@ -189,6 +191,14 @@ def tls_context() -> ssl.SSLContext:
 
     Built here, in the one place sessions are made, so that nothing can quietly turn it off.
     """
+    return _verifying_context(os.environ.get("SSL_CERT_FILE"), os.environ.get("SSL_CERT_DIR"))
+
+
+@functools.lru_cache(maxsize=8)
+def _verifying_context(cert_file: str | None, cert_dir: str | None) -> ssl.SSLContext:
+    """One context for each place the CAs are read from (OpenSSL reads the two variables as it loads them):
+    loading the system's CAs takes tens of milliseconds, and every step of a run opens a session.
+    Sessions only use it, never change it (aiohttp keeps its own default the same way)."""
     return ssl.create_default_context()
 
 
