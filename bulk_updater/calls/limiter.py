@@ -88,7 +88,7 @@ GUESS_VOTES = 3
 # Seconds to wait for a probe's answers: a 429 comes back at once; none in this time is a pass.
 PROBE_ANSWER = 1.0
 # A probe goes this long (at most) before the earliest moment our oldest call may leave the window.
-PROBE_EARLY = 0.03
+PROBE_EARLY = 0.005
 # A room the 429s showed of this share of the ceiling or less keeps calls free (two while it is a guess, then one).
 SPARE_AT_OR_BELOW = 0.5
 # A start holds its place this much longer than the window, so that a server subtracting
@@ -281,14 +281,17 @@ class WindowLimiter:
         if not probe.answered_429 and probe.sent >= min(probe.calls, 2):  # room for every one of them
             # One call back, then twice as many at each pass in a row: a single pass may be a moment
             # when the other's calls were late, and the probe right after it tells.
+            # Room for FIRST_PROBE_CALLS or more above the budget is more than a late call of the other's
+            # explains: it is leaving. Take it all, and the next probe asks for the whole ceiling.
+            leaving = admitted >= FIRST_PROBE_CALLS
             self._step = 2 * self._step if self._climbing and not self._unconfirmed else 1
             self._spare = 1 if self._small(self.budget + admitted) else 0
-            raised = max(1, min(self._step, admitted - self._spare))
+            raised = max(1, admitted - self._spare if leaving else min(self._step, admitted - self._spare))
             self.budget = min(self.ceiling, self.budget + raised)
             self._step = raised
             self._probe_windows = FIRST_PROBE_WINDOWS
             # The probe after a single pass checks it at the same size; after two in a row, twice the size.
-            self._probe_calls = probe.calls if not self._climbing else 2 * probe.calls
+            self._probe_calls = self.ceiling if leaving else probe.calls if not self._climbing else 2 * probe.calls
             self._unconfirmed = not self._climbing
             self._climbing = self.budget < self.ceiling
             self._guess_votes = 0
