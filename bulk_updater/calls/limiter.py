@@ -84,7 +84,7 @@ MAX_PROBE_WINDOWS = 256
 FIRST_PROBE_CALLS = 3
 # Probes in a row that must find free the second call a guessed room keeps free before it is taken back
 # (a probe's calls arrive over up to `jitter` seconds: one of the other's may leave the window meanwhile).
-GUESS_VOTES = 3
+GUESS_VOTES = 2
 # Seconds to wait for a probe's answers: a 429 comes back at once; none in this time is a pass.
 PROBE_ANSWER = 1.0
 # A probe goes this long (at most) before the earliest moment our oldest call may leave the window.
