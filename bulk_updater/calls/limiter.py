@@ -84,7 +84,7 @@ MAX_PROBE_WINDOWS = 256
 FIRST_PROBE_CALLS = 3
 # Probes in a row that must find free the second call a guessed room keeps free before it is taken back
 # (a probe's calls arrive over up to `jitter` seconds: one of the other's may leave the window meanwhile).
-GUESS_VOTES = 2
+GUESS_VOTES = 3
 # Seconds to wait for a probe's answers: a 429 comes back at once; none in this time is a pass.
 PROBE_ANSWER = 1.0
 # A probe goes this long (at most) before the earliest moment our oldest call may leave the window.
@@ -282,7 +282,7 @@ class WindowLimiter:
             # One call back, then twice as many at each pass in a row: a single pass may be a moment
             # when the other's calls were late, and the probe right after it tells.
             # Room for FIRST_PROBE_CALLS or more above the budget is more than a late call of the other's
-            # explains: it is leaving. Take it all, and the next probe asks for the whole ceiling.
+            # explains: it is leaving. Take it all, and the next probe, at once, asks for twice as much.
             leaving = admitted >= FIRST_PROBE_CALLS
             self._step = 2 * self._step if self._climbing and not self._unconfirmed else 1
             self._spare = 1 if self._small(self.budget + admitted) else 0
@@ -291,7 +291,7 @@ class WindowLimiter:
             self._step = raised
             self._probe_windows = FIRST_PROBE_WINDOWS
             # The probe after a single pass checks it at the same size; after two in a row, twice the size.
-            self._probe_calls = self.ceiling if leaving else probe.calls if not self._climbing else 2 * probe.calls
+            self._probe_calls = 2 * admitted if leaving else probe.calls if not self._climbing else 2 * probe.calls
             self._unconfirmed = not self._climbing
             self._climbing = self.budget < self.ceiling
             self._guess_votes = 0
