@@ -175,6 +175,20 @@ def test_a_probe_that_finds_room_for_three_or_more_takes_it_all_and_a_lone_pass_
     assert limiter.budget == 3
 
 
+def test_a_lone_pass_taken_back_leaves_a_guessed_room_a_guess():
+    """A pass that was a moment of the other's lateness says nothing of the room: the guess (two calls kept
+    free) goes on, and probes that find its second call free still take it back. Kills: taking back only the
+    calls the pass raised (the room then keeps one call too many free for the rest of the run)."""
+    limiter = WindowLimiter(25, 1.0, 0.0)
+    opening_burst(limiter, 20)
+    now = probe(limiter, 1.0, answered_429=0)
+    now = probe(limiter, now, answered_429=limiter._probe_size() - 1)
+    assert limiter.budget == 3
+    for _ in range(GUESS_VOTES):
+        now = probe(limiter, now, answered_429=2)  # two of four admitted: room for 5
+    assert limiter.budget == 4
+
+
 def calls_at_once(limiter: WindowLimiter, now: float) -> int:
     """How many calls may start at `now`, one after another (starting them)."""
     calls = 0

@@ -148,6 +148,7 @@ class WindowLimiter:
         self._step = 1  # the calls the last probe that passed took back
         self._counted_from = calls  # the room before the 429s that are counting it down
         self._unconfirmed = False  # the last probe passed, the one before did not
+        self._before_pass: tuple[int, int, int] = (calls, 0, 0)  # (budget, spare, guess votes) before a lone pass
         self._probe: _Probe | None = None
         self._climbing = False  # the last probe passed: the next goes at the next chance
         self._next_even = -math.inf  # the next slot of the even pace, while learning
@@ -284,6 +285,8 @@ class WindowLimiter:
             # Room for FIRST_PROBE_CALLS or more above the budget is more than a late call of the other's
             # explains: it is leaving. Take it all, and the next probe, at once, asks for twice as much.
             leaving = admitted >= FIRST_PROBE_CALLS
+            if not self._climbing:
+                self._before_pass = (self.budget, self._spare, self._guess_votes)
             self._step = 2 * self._step if self._climbing and not self._unconfirmed else 1
             self._spare = 1 if self._small(self.budget + admitted) else 0
             raised = max(1, admitted - self._spare if leaving else min(self._step, admitted - self._spare))
@@ -297,7 +300,13 @@ class WindowLimiter:
             self._guess_votes = 0
             return
         if self._climbing and self._unconfirmed:
-            self.budget = max(1, self.budget - self._step)  # the one pass before was such a moment
+            # The one pass before was such a moment: back to the room as it was (a guess stays a guess),
+            # and this probe, sized for a climb, measures nothing about it.
+            self.budget, self._spare, self._guess_votes = self._before_pass
+            self._climbing = False
+            self._probe_windows = min(2 * self._probe_windows, MAX_PROBE_WINDOWS)
+            self._probe_calls = FIRST_PROBE_CALLS
+            return
         # Answered 429: the calls admitted were all the free room at that moment. A probe never raises
         # the budget on one such moment: a call admitted while one of the other's was late or early is
         # no room, and taking it costs the other a call per window. A room a burst's 429s guessed (two
