@@ -40,6 +40,9 @@ LATENCY = (0.1, 0.6)
 OPENING = PERIOD + JITTER + LATENCY[1]  # as tests/bench/bench_sharing.py counts it, from the key check
 WARM_UP = 5.5  # the other integration works a whole window before the tool starts
 ANSWER_429 = 0.002  # a 429 comes back at once (plus the loopback's round trip)
+# A probe's calls arrive up to JITTER late, and the window stays full until our oldest call leaves, at most
+# JITTER after the probe's first call (plus PROBE_EARLY): the other's 429s in this reach are the probe's doing.
+PROBE_REACH = 2 * JITTER + 0.05
 
 
 @dataclass
@@ -55,6 +58,12 @@ class Outcome:
     budgets: list[tuple[float, int]] = field(default_factory=list)  # (time, budget) at each change
     blame: list[str] = field(default_factory=list)  # for each other 429: what of ours was in its window
     other_stopped: float | None = None  # the other's last call, when it stopped
+    probes: list[float] = field(default_factory=list)  # when each probe's first call started
+
+    @property
+    def other_after_probe(self) -> int:
+        """The other's 429s after the opening window that came within PROBE_REACH of a probe's first call."""
+        return sum(t > OPENING and any(0 <= t - p <= PROBE_REACH for p in self.probes) for t in self.other_throttled_at)
 
     def back_to_ceiling(self, calls: int = CALLS) -> float | None:
         """Seconds from the other's last call to the end of the first of the windows (period + jitter each,
@@ -133,6 +142,11 @@ def simulate(
     def at(when: float, action: Callable[[float], None]) -> None:
         heapq.heappush(events, (when, next(order), action))
 
+    def note_probe(now: float) -> None:
+        probe = getattr(limiter, "_probe", None)  # the probe's own record: when its first call went
+        if probe is not None and probe.sent == 1 and (not out.probes or out.probes[-1] != probe.sent_at):
+            out.probes.append(probe.sent_at)
+
     def note_budget(now: float) -> None:
         if not out.budgets or out.budgets[-1][1] != limiter.budget:
             out.budgets.append((now, limiter.budget))
@@ -142,6 +156,7 @@ def simulate(
         def attempt(now: float) -> None:
             start = take(now)
             note_budget(now)
+            note_probe(now)
             if start > now:
                 at(start, attempt)
                 return
@@ -206,6 +221,7 @@ def simulate(
     out.our_throttled_at = [t - base for t in out.our_throttled_at]
     out.our_arrivals = [t - base for t, _ in ours]
     out.budgets = [(t - base, b) for t, b in out.budgets]
+    out.probes = [t - base for t in out.probes]
     out.other_stopped = server.other_last - base if other_stops != float("inf") else None
     for t in server.other_throttled_at:
         if t >= base - 0.01:
@@ -227,6 +243,10 @@ def summary(outcomes: list[Outcome]) -> str:
         f"our 429s: {spread([o.throttled for o in outcomes])} of {spread([o.calls for o in outcomes])} calls; "
         f"share max {max(o.throttled / o.calls for o in outcomes):.1%}",
         f"in-run s: {spread([o.in_run for o in outcomes], '{:.1f}')}",
+        f"probes a run: {statistics.mean(len(o.probes) for o in outcomes):.1f}; the other's 429s after the opening window, "
+        f"a run: {statistics.mean(o.other_after_opening for o in outcomes):.2f}, of them within {PROBE_REACH:.2f} s of a probe: "
+        f"{statistics.mean(o.other_after_probe for o in outcomes):.2f} "
+        f"({sum(o.other_after_probe for o in outcomes) / max(1, sum(len(o.probes) for o in outcomes)):.2f} a probe)",
     ])
 
 
@@ -241,10 +261,13 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--other-stops", type=float, default=float("inf"), help="the other stops this many seconds after the run starts")
     parser.add_argument("--show", type=int, default=3, help="print the blame of this many bad runs")
     parser.add_argument("--first-probe-windows", type=int, help="the limiter's FIRST_PROBE_WINDOWS")
+    parser.add_argument("--probe-every", type=int, help="probe every this many clean windows, never waiting longer (the trade-off)")
     parser.add_argument("--today", action="store_true", help="the limiter before the shared ledger (tests/bench/today_limiter.py)")
     args = parser.parse_args(argv)
     if args.first_probe_windows:
         limiter_module.FIRST_PROBE_WINDOWS = args.first_probe_windows
+    if args.probe_every:
+        limiter_module.FIRST_PROBE_WINDOWS = limiter_module.MAX_PROBE_WINDOWS = args.probe_every
     make: Callable[[], WindowLimiter] = lambda: WindowLimiter(args.ceiling, PERIOD, JITTER)  # noqa: E731
     if args.today:
         sys.path.insert(0, str(Path(__file__).resolve().parent / "bench"))

@@ -6,6 +6,9 @@ burst counted keeps two calls free until probes measure it; room above the budge
 through probes, short bursts sent just before one of our calls leaves the window; a probe answered
 429 never raises the budget, and makes the next wait twice as long. Then the targets in simulated
 time against a model of the sandbox (tests/sharing_sim.py), over seeds.
+
+Private on purpose: the rules read the limiter's plan (its log of starts, when a probe is due, how
+many calls it takes, the wait before the next one), which the public calls show only a probe later.
 """
 
 import statistics
@@ -78,7 +81,6 @@ def test_the_first_probe_goes_after_two_clean_windows_just_before_one_of_ours_le
     probe_at = limiter.next_start(due)
     # Not before it is due; at a start of ours in the window, a period later, less PROBE_EARLY.
     assert due <= probe_at < due + limiter.window
-    # Private on purpose: which of our calls is about to leave is read from the log of starts, which has no public view.
     assert any(start + 1.0 - PROBE_EARLY == pytest.approx(probe_at) for start in limiter._starts)
     budget = limiter.budget
     for _ in range(3):  # its three calls go at once, above the budget
@@ -88,10 +90,22 @@ def test_the_first_probe_goes_after_two_clean_windows_just_before_one_of_ours_le
     assert limiter.budget == budget
 
 
+def test_a_probe_goes_as_late_as_it_may_before_our_oldest_call_leaves():
+    """The window is full from a probe's first arrival until our oldest call leaves it, and the other's calls
+    that arrive meanwhile get 429: so the probe goes as late as it may while it still arrives before that
+    call leaves, within 10 ms of a period less the jitter after that call's start. Kills: going 30 ms earlier."""
+    limiter = WindowLimiter(25, 5.0, 0.1)
+    opening_burst(limiter, 10, at=0.3)  # room for 15, all used
+    due = 0.3 + FIRST_PROBE_WINDOWS * limiter.window
+    steady(limiter, 1.0, due)
+    probe_at = limiter._probe_at(due)  # the moment planned (its calls go then, above the budget)
+    assert probe_at is not None
+    assert any(start + 5.0 - 0.1 - 0.01 <= probe_at < start + 5.0 - 0.1 for start in limiter._starts), probe_at
+
+
 def probe(limiter: WindowLimiter, after: float, answered_429: int) -> float:
     """Run steadily until the next probe, send it, answer `answered_429` of its calls 429; the moment after its answers."""
     now = after
-    # Private on purpose: when a probe is due and how many calls it takes are the limiter's plan; next_start only says when.
     while True:
         at = limiter.next_start(now)
         probe_due = limiter._probe_at(at) is not None and limiter._probe_at(at) <= at
@@ -121,7 +135,6 @@ def test_a_probe_answered_429_never_raises_the_budget_and_the_next_waits_twice_a
     assert limiter.budget == 15
     third = probe(limiter, second, answered_429=3)
     assert (third - second) >= 1.5 * (second - first) - 2 * limiter.window
-    # Private on purpose: the wait before the next probe, which the public calls show only a probe later.
     assert limiter._probe_windows == min(8 * FIRST_PROBE_WINDOWS, MAX_PROBE_WINDOWS)
 
 
@@ -154,20 +167,59 @@ def test_a_guessed_room_keeps_its_calls_free_once_a_probe_found_only_one_free():
     assert limiter.budget == 3
 
 
-def test_probes_that_pass_climb_back_fast_and_a_lone_pass_is_taken_back():
+def test_a_probe_that_finds_room_for_three_or_more_takes_it_all_and_a_lone_pass_is_taken_back():
+    """Room for three calls above the budget is more than one late call of the other's explains: it is leaving.
+    Kills: taking one call back per pass, as for a probe with fewer calls."""
+    limiter = WindowLimiter(25, 1.0, 0.0)
+    opening_burst(limiter, 20)  # a guessed room: 3, two kept free
+    now = probe(limiter, 1.0, answered_429=0)  # all four admitted: room for 7, one of it kept free
+    assert limiter.budget == 6
+    probe(limiter, now, answered_429=limiter._probe_size() - 1)  # ... then only the call kept free: that pass was a moment
+    assert limiter.budget == 3
+
+
+def test_a_lone_pass_taken_back_leaves_a_guessed_room_a_guess():
+    """A pass that was a moment of the other's lateness says nothing of the room: the guess (two calls kept
+    free) goes on, and probes that find its second call free still take it back. Kills: taking back only the
+    calls the pass raised (the room then keeps one call too many free for the rest of the run)."""
     limiter = WindowLimiter(25, 1.0, 0.0)
     opening_burst(limiter, 20)
-    # Private on purpose: `_climbing` tells a pass still to confirm from one confirmed; the budget is the same for both.
-    now = probe(limiter, 1.0, answered_429=0)  # all four admitted: one call back, the next probe at once
-    assert limiter.budget == 4 and limiter._climbing
-    now = probe(limiter, now, answered_429=3)  # ... answered 429: that pass was a moment, not room
-    assert limiter.budget == 3 and not limiter._climbing
-    budgets = []
+    now = probe(limiter, 1.0, answered_429=0)
+    now = probe(limiter, now, answered_429=limiter._probe_size() - 1)
+    assert limiter.budget == 3
+    for _ in range(GUESS_VOTES):
+        now = probe(limiter, now, answered_429=2)  # two of four admitted: room for 5
+    assert limiter.budget == 4
+
+
+def calls_at_once(limiter: WindowLimiter, now: float) -> int:
+    """How many calls may start at `now`, one after another (starting them)."""
+    calls = 0
+    while limiter.next_start(now) == now:
+        limiter.start(now)
+        calls += 1
+    return calls
+
+
+def test_after_a_leaving_pass_the_next_probe_goes_at_once_and_asks_twice_its_room():
+    """Not the whole ceiling: a pass that was a moment of the other's lateness then wastes a few starts, not a window.
+    Kills: the next probe asking for everything up to the ceiling."""
+    limiter = WindowLimiter(25, 1.0, 0.0)
+    opening_burst(limiter, 20)
+    now = probe(limiter, 1.0, answered_429=0)  # four admitted
+    assert limiter.budget == 6
+    assert calls_at_once(limiter, now) == 8
+
+
+def test_probes_that_pass_climb_to_the_ceiling_in_a_few_seconds():
+    limiter = WindowLimiter(25, 1.0, 0.0)
+    opening_burst(limiter, 20)
+    now, budgets = 1.0, []
     while limiter.budget < 25 and len(budgets) < 10:
         now = probe(limiter, now, answered_429=0)
         budgets.append(limiter.budget)
-    # One back, one more to confirm it, then twice as many at each pass in a row: 4, 5, 7, 11, 19, 25.
-    assert budgets == [4, 5, 7, 11, 19, 25]
+    # Each pass takes all it found (less one kept free while the room is small); each probe asks twice as much.
+    assert budgets == [6, 14, 25]
 
 
 # -- the targets, against a model of the sandbox --
@@ -226,6 +278,6 @@ def test_a_neighbour_that_stops_is_reclaimed(other):
         early_rows = 60 / window * room
         ideal = 60 + (1500 - early_rows) / 25 * window
         assert run.in_run <= 1.10 * ideal, (seed, run.in_run, ideal)
-        # The target is 3 windows; probes that wait 2, 4, 8 ... clean windows find a stop at 60 s later
-        # than that (today's limiter: after some 70 windows).
-        assert run.back_to_ceiling() is not None and run.back_to_ceiling() <= 8 * window, (seed, run.budgets)
+        # The target is 3 windows; probes that wait 2, 4, 8 ... clean windows find a stop at 60 s up to
+        # 4 windows later (today's limiter: after some 70 windows); then the room comes back in a few seconds.
+        assert run.back_to_ceiling() is not None and run.back_to_ceiling() <= 5 * window, (seed, run.budgets)

@@ -1,61 +1,13 @@
 """Pace calls so that no `period`-second window, as the server counts it, holds more than `calls`.
 
-The contract (the window guarantee): a call may start only while fewer than `budget` calls
-started in the last `period + jitter` seconds, and `budget` never exceeds `calls`. Then any
-`budget + 1` consecutive starts are more than `period + jitter` apart, so their arrivals are
-at least `period` apart even when the network delays each by anything between 0 and
-`jitter`; that one rule satisfies a server counting a sliding window, a fixed window or a
-token bucket of `calls` per `period`. A job therefore opens with a burst of `budget` calls:
-every counting mode allows it, and a short job finishes up to a window sooner than with
-even spacing.
-
-"Calls started" are those of every process on this computer with the same host and access key:
-each start is recorded in the account's ledger (calls/ledger.py) before its call is sent, and
-every limiter counts the ledger's starts. A resume right after a Ctrl-C or a kill -9, a retry
-right after its run, two terminals, two jobs of the page: they share one window, and none opens
-with a burst into calls the others made. In one process one limiter serves an account at a rate
-(`account_limiter`), so the page's jobs and a library caller's concurrent runs share its learning
-too. A ledger that can't be read, locked in time or written is dropped after one warning, and
-the limiter counts its own starts only, as before.
-
-On a shared account (another integration uses part of the limit) the server still answers
-429. Each 429 lowers the budget by one, and never leaves it above the starts in the window
-minus one, so a burst that overshot by k calls comes down by k; waiters re-read the budget
-before they start, so no queued call starts outside it. While a 429 was seen in the last
-window, calls are also spaced evenly (window / budget apart), because a burst on a shared
-account fills the window for the other integration.
-
-What the other integration loses, we never see: its calls answered 429 are not ours, and a
-call of ours that takes its place leaves a hole in its share that looks like room to us. So the
-budget stays below what the other's calls leave at their fullest:
-- A burst's 429s count the room one or two calls too high whenever one of the other's calls
-  leaves the window (or arrives late) while the burst is still arriving, and an integration whose
-  calls arrive early or late (transit) holds a call more than its share for moments at a time.
-  So a room of half the ceiling or less that a burst counted is a guess: two calls of it are kept
-  free until probes measure it (20 of 25 used: 3 a window), then one (4 a window).
-- Room above the budget is found by probes, never by time alone. A probe is a short burst of
-  extra calls (three, or four while two are kept free) sent just before one of our calls leaves
-  the window (`jitter` and PROBE_EARLY before its earliest leaving), so that the window is full
-  for a tenth of a second at most when the other is still there: the first extra calls take the
-  free room, the others are answered 429 at once, and the calls admitted measure the free room.
-  Answered 429, a probe never raises the budget (a call admitted while one of the other's was
-  late is no room), lowers it when not even the call kept free was free, and makes the next wait
-  twice as many clean windows: the first after FIRST_PROBE_WINDOWS (a room learned in an opening
-  window is a guess), then 4, 8, ... up to MAX_PROBE_WINDOWS. A guessed room takes its second free
-  call back after two probes in a row found it free.
-- A probe with no 429 within PROBE_ANSWER seconds passed: one call comes back, and the next probe,
-  twice as large, goes at once; each pass in a row takes back twice as many, so a neighbour that
-  left is reclaimed within seconds of the probe. A probe answered 429 right after a single pass
-  takes that call back again (the pass was a moment when the other's calls were late).
-- A probe's own 429s never lower the budget: its calls were above it. Each probe still costs
-  an integration whose calls run late a call now and then (it was late when the probe arrived),
-  which is why they are spaced out when they find no room.
-
-All of it is one piece of state (the log of starts, the budget, the next even slot, the probe)
-that every waiter re-reads when it wakes, under a thread lock (the page's jobs run in threads).
-The log keeps only the starts of the last window, so its memory is bounded by one window's
-calls (at a lifted limit, by what the client reaches in one window), whatever the row count;
-so is the ledger's.
+The window guarantee: a call starts only while fewer than `budget` calls started in the last
+`period + jitter` seconds, and `budget` never exceeds `calls`. Then any `budget + 1` starts are more
+than `period + jitter` apart, so their arrivals are at least `period` apart however the network
+delays each (0 to `jitter`): a sliding window, a fixed window and a token bucket all allow it. Starts
+are those of every process on this computer with the same host and key (the account's ledger,
+calls/ledger.py), recorded before each call is sent; in one process one limiter serves an account
+(`account_limiter`). On a shared account the budget is learned from 429s and probes, below the room
+the other integration leaves. Why it is built this way: docs/design.md, "Pacing".
 """
 
 from __future__ import annotations
@@ -88,7 +40,7 @@ GUESS_VOTES = 3
 # Seconds to wait for a probe's answers: a 429 comes back at once; none in this time is a pass.
 PROBE_ANSWER = 1.0
 # A probe goes this long (at most) before the earliest moment our oldest call may leave the window.
-PROBE_EARLY = 0.03
+PROBE_EARLY = 0.005
 # A room the 429s showed of this share of the ceiling or less keeps calls free (two while it is a guess, then one).
 SPARE_AT_OR_BELOW = 0.5
 # A start holds its place this much longer than the window, so that a server subtracting
@@ -176,6 +128,7 @@ class WindowLimiter:
         self._step = 1  # the calls the last probe that passed took back
         self._counted_from = calls  # the room before the 429s that are counting it down
         self._unconfirmed = False  # the last probe passed, the one before did not
+        self._before_pass: tuple[int, int, int] = (calls, 0, 0)  # (budget, spare, guess votes) before a lone pass
         self._probe: _Probe | None = None
         self._climbing = False  # the last probe passed: the next goes at the next chance
         self._next_even = -math.inf  # the next slot of the even pace, while learning
@@ -292,7 +245,7 @@ class WindowLimiter:
         shown = self.budget + self._spare  # the calls the 429s so far showed room for
         fits = max(1, min(shown - 1, cap))
         if fits == shown - 1 and self._small(fits):
-            # Counted down by 429s, a small room is likely a call too high (see the module's docstring):
+            # Counted down by 429s, a small room is likely a call too high (docs/design.md, "Pacing"):
             # keep that call free. Counted down by a burst's (three or more), it is a guess, maybe two
             # too high: keep two free until probes measure it.
             self._spare = min(2 if self._counted_from - fits >= 3 else 1, fits - 1)
@@ -316,20 +269,31 @@ class WindowLimiter:
         if not probe.answered_429 and probe.sent >= min(probe.calls, 2):  # room for every one of them
             # One call back, then twice as many at each pass in a row: a single pass may be a moment
             # when the other's calls were late, and the probe right after it tells.
+            # Room for FIRST_PROBE_CALLS or more above the budget is more than a late call of the other's
+            # explains: it is leaving. Take it all, and the next probe, at once, asks for twice as much.
+            leaving = admitted >= FIRST_PROBE_CALLS
+            if not self._climbing:
+                self._before_pass = (self.budget, self._spare, self._guess_votes)
             self._step = 2 * self._step if self._climbing and not self._unconfirmed else 1
             self._spare = 1 if self._small(self.budget + admitted) else 0
-            raised = max(1, min(self._step, admitted - self._spare))
+            raised = max(1, admitted - self._spare if leaving else min(self._step, admitted - self._spare))
             self.budget = min(self.ceiling, self.budget + raised)
             self._step = raised
             self._probe_windows = FIRST_PROBE_WINDOWS
             # The probe after a single pass checks it at the same size; after two in a row, twice the size.
-            self._probe_calls = probe.calls if not self._climbing else 2 * probe.calls
+            self._probe_calls = 2 * admitted if leaving else probe.calls if not self._climbing else 2 * probe.calls
             self._unconfirmed = not self._climbing
             self._climbing = self.budget < self.ceiling
             self._guess_votes = 0
             return
         if self._climbing and self._unconfirmed:
-            self.budget = max(1, self.budget - self._step)  # the one pass before was such a moment
+            # The one pass before was such a moment: back to the room as it was (a guess stays a guess),
+            # and this probe, sized for a climb, measures nothing about it.
+            self.budget, self._spare, self._guess_votes = self._before_pass
+            self._climbing = False
+            self._probe_windows = min(2 * self._probe_windows, MAX_PROBE_WINDOWS)
+            self._probe_calls = FIRST_PROBE_CALLS
+            return
         # Answered 429: the calls admitted were all the free room at that moment. A probe never raises
         # the budget on one such moment: a call admitted while one of the other's was late or early is
         # no room, and taking it costs the other a call per window. A room a burst's 429s guessed (two
