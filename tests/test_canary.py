@@ -219,6 +219,22 @@ def test_a_lone_surrogate_read_back_is_kept_in_canary_json_not_a_crash(tmp_path,
     assert json.loads((tmp_path / "run" / "canary.json").read_text())["values"]["mx_Odd"]["before"] == "\ud800x"
 
 
+def test_canary_json_keeps_json_booleans_and_nulls_as_an_update_would_send_them_back(tmp_path, sandbox, bulk):
+    """canary.json is what an admin types back by hand: a JSON true/false read is kept as true/false, a null as empty.
+    Kills: spelled() writing a boolean in another case, the other truth value, or a null as anything but ""."""
+    ids = new_ids(2)
+    initial = {i: {"ActivityNote": "a note", "Fields": {"Status": "Open", "mx_On": True, "mx_Off": False, "mx_Null": None}} for i in ids}
+    box = sandbox(initial=initial, quirks=frozenset({q.BLANK_UNSENT, q.READ_NULL_EMPTY}))  # blanked fields read back as null
+
+    code, out, err = bulk(box, "run", str(sheet(tmp_path, [[i, "Won"] for i in ids])), "--out", str(tmp_path / "run"))
+
+    assert code == 1 and box.state.calls == 1
+    kept = json.loads((tmp_path / "run" / "canary.json").read_text())["values"]
+    assert kept["mx_On"] == {"before": "true", "after": ""} and kept["mx_Off"] == {"before": "false", "after": ""}
+    assert kept["mx_Null"] == {"before": "", "after": ""} and kept["Status"] == {"before": "Open", "after": "Won"}
+    assert "the update blanked mx_On, which the row did not set (it held 'true')" in err
+
+
 # A check decides only once it could have shown what it looks for (safety/canary.py): a value its row did not
 # set, and, when some row clears, a clear of a field that held one. Until then the next row goes alone too.
 
