@@ -84,5 +84,6 @@ def test_an_answer_naming_the_id_asked_for_in_braces_is_that_activity(answered, 
     # Kills: the braces taken off the wrong end of the id, or not at all (a --backup row, undo's check,
     # verify and the canary would refuse every read of an account that answers ids in braces).
     assert wrong_activity(Activity.from_json({"CompanyActivityId": answered, "ActivityFields": {}}), asked) == ""
+    assert wrong_activity(Activity.from_json({"Id": answered, "ActivityFields": {}}), asked) == ""  # an answer naming it by Id alone
     other = ID[:-1] + "0"
     assert wrong_activity(Activity.from_json({"CompanyActivityId": "{" + other + "}"}), asked).startswith("the read answered for activity {" + other)
