@@ -32,6 +32,8 @@ EQUAL = [
     ("3.00", Decimal("3.00"), ""),
     ("-12", -12, ""),
     ("0.0000001", Decimal("1E-7"), ""),  # JSON 0.0000001: Decimal writes it 1E-7, its digits are these
+    ("0.1", 0.1, ""),  # a float (a reader without Decimal) is compared in the digits it was written with, not its binary value
+    ("1.5", 1.5, ""),
     ({"Value": "x", "Label": "X"}, {"Value": "x", "Label": "X"}, ""),
     ([1, "a"], [1, "a"], ""),
     # same instant
