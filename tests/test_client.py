@@ -28,6 +28,7 @@ SUCCESS = json.dumps({"Status": "Success", "Message": {"Id": ID, "IsSuccessful":
     [
         (200, SUCCESS, Kind.SUCCESS),
         (200, json.dumps({"Status": "Success", "Message": {"Id": ID, "IsSuccessful": False}}), Kind.PERMANENT),
+        (200, json.dumps({"Status": "Success", "Message": {"Id": ID}}), Kind.SUCCESS),  # only IsSuccessful false says it failed
         (200, json.dumps({"Status": "Error"}), Kind.PERMANENT),
         (200, "not json", Kind.PERMANENT),
         (401, mx("MXUnAuthorizedAccessException", "bad keys"), Kind.UNAUTHORIZED),
