@@ -51,6 +51,7 @@ def test_classify_response(status, body, kind):
 @pytest.mark.parametrize(
     ("status", "body", "expected"),
     [
+        (200, SUCCESS, CallResult(Kind.SUCCESS, 200)),  # its status: an answer from past the rate limit restarts the throttle clock
         (503, " <html>busy</html>\n", CallResult(Kind.RETRYABLE, 503, "HTTP503", "<html>busy</html>")),  # a body that is no JSON is the message
         (404, "Not Found", CallResult(Kind.PERMANENT, 404, "HTTP404", "Not Found")),
         (500, json.dumps({"Status": "Error", "Message": "went wrong"}), CallResult(Kind.RETRYABLE, 500, "HTTP500", "went wrong")),
