@@ -12,8 +12,8 @@ from conftest import new_ids, read_report, write_csv
 from bulk_updater.safety.activity import Activity
 from bulk_updater.safety.canary import findings
 from bulk_updater.sandbox import quirks as q
-from bulk_updater.updates import UpdateRequest
 from bulk_updater.settings import Rate
+from bulk_updater.updates import UpdateRequest
 
 OTHER = "keep me"
 
