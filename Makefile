@@ -2,7 +2,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: demo sandbox test test-e2e lint docs docs-check docs-site dist bench screenshots clean
+.PHONY: demo sandbox test test-e2e lint docs docs-check docs-site dist bench screenshots mutants clean
 
 $(STAMP): pyproject.toml
 	python3 -m venv $(VENV)
@@ -65,6 +65,13 @@ screenshots: $(STAMP)
 bench: $(STAMP)
 	$(PY) tests/bench/run.py $(BENCH)
 
+# Mutation testing (docs/development.md): mutmut over [tool.mutmut]'s modules, one child (the machine is shared), never part of
+# make test. Installed here, not in the test extra. MUTANTS narrows it, e.g. make mutants MUTANTS='bulk_updater.safety.activity*'.
+mutants: $(STAMP)
+	$(PY) -m pip install --quiet 'mutmut==3.8.1'
+	$(VENV)/bin/mutmut run --max-children 1 $(MUTANTS)
+	$(VENV)/bin/mutmut results
+
 # Never the demo's folders: you may have edited them.
 clean:
-	rm -rf $(VENV) bench-results *.egg-info dist site
+	rm -rf $(VENV) bench-results *.egg-info dist site mutants

@@ -9,8 +9,11 @@ import json
 import pytest
 from conftest import new_ids, read_report, write_csv
 
+from bulk_updater.safety.activity import Activity
+from bulk_updater.safety.canary import findings
 from bulk_updater.sandbox import quirks as q
 from bulk_updater.settings import Rate
+from bulk_updater.updates import UpdateRequest
 
 OTHER = "keep me"
 
@@ -217,6 +220,65 @@ def test_a_lone_surrogate_read_back_is_kept_in_canary_json_not_a_crash(tmp_path,
 
     assert code == 0, err
     assert json.loads((tmp_path / "run" / "canary.json").read_text())["values"]["mx_Odd"]["before"] == "\ud800x"
+
+
+def test_canary_json_keeps_json_booleans_and_nulls_as_an_update_would_send_them_back(tmp_path, sandbox, bulk):
+    """canary.json is what an admin types back by hand: a JSON true/false read is kept as true/false, a null as empty.
+    Kills: spelled() writing a boolean in another case, the other truth value, or a null as anything but ""."""
+    ids = new_ids(2)
+    initial = {i: {"ActivityNote": "a note", "Fields": {"Status": "Open", "mx_On": True, "mx_Off": False, "mx_Null": None}} for i in ids}
+    box = sandbox(initial=initial, quirks=frozenset({q.BLANK_UNSENT, q.READ_NULL_EMPTY}))  # blanked fields read back as null
+
+    code, out, err = bulk(box, "run", str(sheet(tmp_path, [[i, "Won"] for i in ids])), "--out", str(tmp_path / "run"))
+
+    assert code == 1 and box.state.calls == 1
+    kept = json.loads((tmp_path / "run" / "canary.json").read_text())["values"]
+    assert kept["mx_On"] == {"before": "true", "after": ""} and kept["mx_Off"] == {"before": "false", "after": ""}
+    assert kept["mx_Null"] == {"before": "", "after": ""} and kept["Status"] == {"before": "Open", "after": "Won"}
+    assert "the update blanked mx_On, which the row did not set (it held 'true')" in err
+
+
+def test_a_field_the_read_after_leaves_out_is_checked_too(tmp_path, sandbox, bulk):
+    """An update that blanks what it is not sent, on a server whose reads leave empty fields out: mx_Other is in the read
+    before only, and its blanking must still stop the run. Kills: the fields checked being those of both reads (`&`)."""
+    initial = {i: {"ActivityNote": "", "Fields": {"Status": "Open", "mx_Other": OTHER}} for i in new_ids(4)}
+    box = sandbox(initial=initial, quirks=frozenset({q.BLANK_UNSENT, q.READ_OMIT_EMPTY}))
+    rows = [[i, "Won", "called"] for i in initial]  # every row sets the note: the fields alone can show blanking
+
+    code, out, err = bulk(box, "run", str(sheet(tmp_path, rows, ("CompanyActivityId", "Status", "ActivityNote"))), "--out", str(tmp_path / "run"))
+
+    assert code == 1 and box.state.calls == 1
+    assert "the update blanked mx_Other, which the row did not set (it held 'keep me')" in err
+    assert [box.state.activities[i]["Fields"]["mx_Other"] for i in list(initial)[1:]] == [OTHER] * 3
+
+
+def test_a_first_update_that_fails_after_its_read_is_not_checked_and_the_next_row_is(tmp_path, sandbox, bulk):
+    """Row 2's read before succeeds, its update fails (a field the activity type lacks): nothing was written, so there is
+    nothing to check, and row 3 goes alone. Kills: the check made when the update failed (`and` -> `or`), which would
+    read "mx_Bad was sent as 'x' but reads back as None" and stop a run that did nothing wrong."""
+    initial = activities(3)
+    a, b, c = initial
+    box = sandbox(initial=initial, fields=frozenset({"Status", "mx_Other"}))
+    rows = [[a, "Won", "x"], [b, "Won", ""], [c, "Won", ""]]
+
+    code, out, err = bulk(box, "run", str(sheet(tmp_path, rows, ("CompanyActivityId", "Status", "mx_Bad"))), "--out", str(tmp_path / "run"))
+
+    assert code == 1, err  # row 2 failed
+    lines = {line["_row"]: (line["_outcome"], line["_error_type"]) for line in read_report(tmp_path / "run" / "report.csv")}
+    assert lines == {"2": ("failed", "MXInvalidSchemaNameException"), "3": ("success", ""), "4": ("success", "")}
+    canary = summary_of(tmp_path / "run")["canary"]
+    assert canary["passed"] and canary["row"] == 3 and canary["checks"] == 1
+
+
+def test_findings_name_a_value_that_did_not_take_and_a_field_that_appeared():
+    """What no sandbox quirk plays (an update that keeps the old value of a field it was sent, or sets a field it was not
+    sent), checked on the reads themselves. Kills: "not set" never found (`value != ""` -> `value == ""`), and the fields
+    checked being those of the read before alone."""
+    before = Activity("n", {"Status": "Open"})
+    after = Activity("n", {"Status": "Open", "mx_New": "x"})
+    found = findings(UpdateRequest(new_ids(1)[0], None, (("Status", "Won"),)), before, after)
+    assert [(f.field, f.problem, f.sent) for f in found] == [("Status", "not set", "Won"), ("mx_New", "changed", None)]
+    assert findings(UpdateRequest(new_ids(1)[0], "n", (("Status", "Open"),)), before, Activity("n", {"Status": "Open"})) == []
 
 
 # A check decides only once it could have shown what it looks for (safety/canary.py): a value its row did not

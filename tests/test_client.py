@@ -5,7 +5,7 @@ import ssl
 import aiohttp
 import pytest
 
-from bulk_updater.calls import Kind, LeadSquaredClient, classify_response
+from bulk_updater.calls import CallResult, Kind, LeadSquaredClient, classify_response
 from bulk_updater.settings import Credentials
 from bulk_updater.updates import UpdateRequest
 
@@ -28,6 +28,7 @@ SUCCESS = json.dumps({"Status": "Success", "Message": {"Id": ID, "IsSuccessful":
     [
         (200, SUCCESS, Kind.SUCCESS),
         (200, json.dumps({"Status": "Success", "Message": {"Id": ID, "IsSuccessful": False}}), Kind.PERMANENT),
+        (200, json.dumps({"Status": "Success", "Message": {"Id": ID}}), Kind.SUCCESS),  # only IsSuccessful false says it failed
         (200, json.dumps({"Status": "Error"}), Kind.PERMANENT),
         (200, "not json", Kind.PERMANENT),
         (401, mx("MXUnAuthorizedAccessException", "bad keys"), Kind.UNAUTHORIZED),
@@ -45,6 +46,24 @@ SUCCESS = json.dumps({"Status": "Success", "Message": {"Id": ID, "IsSuccessful":
 )
 def test_classify_response(status, body, kind):
     assert classify_response(status, body).kind is kind
+
+
+@pytest.mark.parametrize(
+    ("status", "body", "expected"),
+    [
+        (200, SUCCESS, CallResult(Kind.SUCCESS, 200)),  # its status: an answer from past the rate limit restarts the throttle clock
+        (503, " <html>busy</html>\n", CallResult(Kind.RETRYABLE, 503, "HTTP503", "<html>busy</html>")),  # a body that is no JSON is the message
+        (404, "Not Found", CallResult(Kind.PERMANENT, 404, "HTTP404", "Not Found")),
+        (500, json.dumps({"Status": "Error", "Message": "went wrong"}), CallResult(Kind.RETRYABLE, 500, "HTTP500", "went wrong")),
+        (200, "not json", CallResult(Kind.PERMANENT, 200, "UnexpectedResponse", "not json")),
+        (200, json.dumps({"Status": "Error"}), CallResult(Kind.PERMANENT, 200, "UnexpectedResponse", "200 without Status Success")),
+        (401, "", CallResult(Kind.UNAUTHORIZED, 401, "Unauthorized", "the keys were rejected")),
+        (429, "", CallResult(Kind.THROTTLED, 429, "TooManyRequests", "over the rate limit")),
+    ],
+)
+def test_an_answer_without_an_error_type_is_named_by_its_status_and_says_what_came_back(status, body, expected):
+    # The report's _error_type and _error_message, and the summary's groups of failures, are these.
+    assert classify_response(status, body) == expected
 
 
 def test_mx_error_keeps_type_and_message():

@@ -32,6 +32,10 @@ EQUAL = [
     ("3.00", Decimal("3.00"), ""),
     ("-12", -12, ""),
     ("0.0000001", Decimal("1E-7"), ""),  # JSON 0.0000001: Decimal writes it 1E-7, its digits are these
+    ("0.1", 0.1, ""),  # a float (a reader without Decimal) is compared in the digits it was written with, not its binary value
+    ("1.5", 1.5, ""),
+    ("1E+1", Decimal("1E+1"), ""),  # a JSON number with a positive exponent keeps it (only a float writes one)
+    ("1E+21", 1e21, ""),
     ({"Value": "x", "Label": "X"}, {"Value": "x", "Label": "X"}, ""),
     ([1, "a"], [1, "a"], ""),
     # same instant
@@ -87,6 +91,7 @@ DIFFERENT = [
     ("1e3", "1000"),  # an exponent
     ("1e3", 1000),
     ("1000", Decimal("1E+3")),  # a JSON number written with an exponent went through a float
+    ("10", Decimal("1E+1")),
     ("12E3", "1.20E+04"),
     ("1,000", "1000"),  # a thousands separator
     ("1,000", 1000),

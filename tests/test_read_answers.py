@@ -10,7 +10,7 @@ import pytest
 from conftest import new_ids, read_report, write_csv
 
 from bulk_updater.calls import Kind, LeadSquaredClient
-from bulk_updater.safety.activity import Activity
+from bulk_updater.safety.activity import Activity, wrong_activity
 from bulk_updater.settings import Credentials
 
 HOST = "https://api-in21.leadsquared.com"
@@ -73,3 +73,17 @@ def test_a_backup_run_reads_an_activity_answered_with_fields_null(tmp_path, sand
     assert bulk(box, "verify", str(tmp_path / "run"))[0] == 0
     assert bulk(box, "undo", str(tmp_path / "run"), "--out", str(tmp_path / "undo"))[0] == 0
     assert box.state.activities[activity]["Fields"]["Status"] == ""
+
+
+@pytest.mark.parametrize(
+    ("answered", "asked"),
+    [("{" + ID + "}", ID), (" {" + ID.upper() + "} ", ID), (ID, "{" + ID + "}")],
+    ids=["braces answered", "braces, spaces and case answered", "braces asked"],
+)
+def test_an_answer_naming_the_id_asked_for_in_braces_is_that_activity(answered, asked):
+    # Kills: the braces taken off the wrong end of the id, or not at all (a --backup row, undo's check,
+    # verify and the canary would refuse every read of an account that answers ids in braces).
+    assert wrong_activity(Activity.from_json({"CompanyActivityId": answered, "ActivityFields": {}}), asked) == ""
+    assert wrong_activity(Activity.from_json({"Id": answered, "ActivityFields": {}}), asked) == ""  # an answer naming it by Id alone
+    other = ID[:-1] + "0"
+    assert wrong_activity(Activity.from_json({"CompanyActivityId": "{" + other + "}"}), asked).startswith("the read answered for activity {" + other)
