@@ -162,7 +162,7 @@ def test_recipe_4_the_web_page(recipes, tmp_path):
             _, _, ended = await _events(server, run_id)
             assert ended
             _, page, _ = await fetch("GET", f"{server.base}/runs/{run_id}", headers=signed_in(server))
-            assert "Retry failed rows" in page
+            assert "Retry failed rows" in page and f'href="/runs/{run_id}/fix"' in page  # "Fix and retry", as the recipe says
             return run_id
 
     run_id = asyncio.run(follow())
