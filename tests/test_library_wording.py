@@ -114,3 +114,29 @@ def test_an_unknown_region_is_an_input_error_naming_the_parameter():
     """Mutant: REGIONS[region] looked up bare (a KeyError reaches the caller)."""
     with pytest.raises(bulk_updater.InputError, match=r"'xx' is not a LeadSquared region\nUse host_url\(region=\.\.\.\) with one of: sg, "):
         bulk_updater.host_url(region="xx")
+
+
+@pytest.mark.parametrize(
+    "said",
+    [
+        "there is no sheet '--restart'",  # a value the message quotes: the user's, whatever it holds
+        'the column "Status --force" is not a field',
+        "/data/--backup/edits.csv: no such file",  # a path: a folder of the user's named like a flag
+        "C:\\runs\\--out\\edits.csv: no such file",
+    ],
+)
+def test_the_users_words_inside_a_message_are_left_as_they_are(said):
+    """Mutant: flags rewritten wherever they stand (inside a quoted value, inside a path)."""
+    assert library_text(said) == said
+
+
+def test_an_error_names_the_file_given_as_it_is(tmp_path):
+    """The place an error names is the caller's own file: `where` and the message keep it, character for character.
+    Mutant: `where` reworded as the message is (a folder named --backup became backup=True)."""
+    folder = tmp_path / "--backup" / "a --sheet Edits"
+    folder.mkdir(parents=True)
+    missing = folder / "edits.csv"
+    with pytest.raises(bulk_updater.InputError) as raised:
+        bulk_updater.check(missing)
+    assert raised.value.where == str(missing)
+    assert str(raised.value).startswith(f"{missing}: ")
