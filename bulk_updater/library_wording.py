@@ -106,12 +106,13 @@ def library_facing(function: F) -> F:
 def reworded(exc: BulkUpdaterError) -> BulkUpdaterError:
     """A copy of `exc` whose message (and problem and hint) are in the library's words. Its `where` is the
     caller's own file (a path, a row, a column): kept as it is, but for the spooled CSV's name."""
-    new = copy.copy(exc)
     if isinstance(exc, (InputError, FolderError)):
-        new.problem, new.where, new.hint = library_text(exc.problem), _unspooled(exc.where), library_text(exc.hint)
-        new.args = (said(new.problem, new.where, new.hint),)
-    else:
-        new.args = tuple(library_text(arg) if isinstance(arg, str) else arg for arg in exc.args)
+        placed = copy.copy(exc)
+        placed.problem, placed.where, placed.hint = library_text(exc.problem), _unspooled(exc.where), library_text(exc.hint)
+        placed.args = (said(placed.problem, placed.where, placed.hint),)
+        return placed
+    new = copy.copy(exc)
+    new.args = tuple(library_text(arg) if isinstance(arg, str) else arg for arg in exc.args)
     return new
 
 
