@@ -98,3 +98,15 @@ def test_the_pages_eta_is_the_same():
     for number in range(46):
         tally.add(_sent(number))
     assert live_numbers(tally)["eta_seconds"] == 31  # 30.6 s, whatever rows per second the tally saw
+
+
+def test_a_lifted_limit_is_counted_without_a_place_per_call_of_its_budget():
+    """A rate given as good as unlimited (--rate 1000000000000/1): the time left is the calls in the window's
+    places, counted without a list as long as the budget (8 TB: a MemoryError in the bar's refresh, mid-run).
+    Mutant: `places = [now] * (budget - len(taken)) + taken`."""
+    limiter = WindowLimiter(10**12, 1, jitter=0.1)
+    for _ in range(3):
+        limiter.take(0.0)
+    left = TimeLeft(lambda: limiter.pace(0.5), rows=10, calls_per_row=2)
+    assert left.seconds() == 0.0
+    assert limiter.pace(0.5).seconds_for(10**12 + 1) == pytest.approx(limiter.pace(0.5).hold, abs=0.01)
