@@ -62,13 +62,22 @@ _CHOICES = frozenset([*REGIONS, *PLAN_CALLS, "none"])
 
 def library_text(text: str) -> str:
     """`text`, written for the command line, in the library's words. What a message quotes ('a cell', "a sheet")
-    is the user's and stays as written, whatever it holds (a value '--restart' is no flag)."""
+    is the user's and stays as written, whatever it holds (a value '--restart' is no flag); a quoted word may
+    still be a flag's value (--clear-token '#REF!')."""
     text = _unspooled(text)
+    quoted = [found.span() for found in _QUOTED.finditer(text)]
+
+    def users(at: int) -> bool:
+        return any(start <= at < end for start, end in quoted)
+
     out, position = [], 0
-    for quoted in _QUOTED.finditer(text):
-        out += [_tool_words(text[position : quoted.start()]), quoted.group()]
-        position = quoted.end()
-    out.append(_tool_words(text[position:]))
+    for found in _COMMAND.finditer(text):
+        if found.start() < position or users(found.start()):
+            continue
+        out.append(_flags(text, position, found.start(), users))
+        call, position = _call(found["command"], text, found.end())
+        out.append(call)
+    out.append(_flags(text, position, len(text), users))
     return "".join(out)
 
 
@@ -77,16 +86,13 @@ def _unspooled(text: str) -> str:
     return _SPOOLED.sub("the edits given (spooled in the run folder)", text)
 
 
-def _tool_words(text: str) -> str:
-    """`text` (nothing quoted in it), its flags and commands in the library's words."""
-    out, position = [], 0
-    for found in _COMMAND.finditer(text):
-        if found.start() < position:
-            continue
-        out.append(_FLAG.sub(_parameter, text[position : found.start()]))
-        call, position = _call(found["command"], text, found.end())
-        out.append(call)
-    out.append(_FLAG.sub(_parameter, text[position:]))
+def _flags(text: str, start: int, end: int, users: Callable[[int], bool]) -> str:
+    """`text[start:end]`, its flags as the parameters they stand for, but those inside the user's words."""
+    out, at = [], start
+    for found in _FLAG.finditer(text, start, end):
+        out += [text[at : found.start()], found.group() if users(found.start()) else _parameter(found)]
+        at = found.end()
+    out.append(text[at:end])
     return "".join(out)
 
 

@@ -104,6 +104,7 @@ def test_every_message_that_names_a_flag_has_a_library_wording():
         ("add --no-region-check to send", "add check_region=False to send"),
         ("--max-calls none lifts it", "max_calls=None lifts it"),
         ("a run of runs/a/input-0123456789abcdef.csv; it", "a run of the edits given (spooled in the run folder); it"),
+        ("or give --clear-token '#REF!' (quoted: still the flag's value)", "or give clear_token='#REF!' (quoted: still the flag's value)"),
     ],
 )
 def test_the_wording(cli, library):
