@@ -87,7 +87,9 @@ class _Package(types.ModuleType):
     (retry/) of the package have their names: importing one sets the package's attribute of its name, which would
     then be the module (`from bulk_updater import run, retry` gave the retry subpackage, run having imported it).
     That setattr of a module over a public name is ignored here; the module stays in sys.modules, where
-    `from .check import ...` and `from .retry.rerun import ...` find it."""
+    `from .check import ...` and `from .retry.rerun import ...` find it. Reach those modules so, never through the
+    package's attribute: `import bulk_updater.retry.rerun as rerun` and monkeypatch("bulk_updater.retry.rerun.X")
+    walk the attributes and meet the function."""
 
     def __setattr__(self, name: str, value: Any) -> None:
         if name in _HOMES and isinstance(value, types.ModuleType):
