@@ -76,23 +76,25 @@ def __getattr__(name: str) -> Any:
         from .library_wording import library_facing
 
         value = _facing[name] = library_facing(value)
-    if name != "check":  # (see _Package)
-        globals()[name] = value
+        # Pickled by this name (a process pool's target), which finds this wrapper, not the module's own function.
+        value.__module__, value.__qualname__ = __name__, name
+    globals()[name] = value
     return value
 
 
 class _Package(types.ModuleType):
-    """`bulk_updater.check` is the function, though a module of the package has its name: importing that
-    module sets the package's attribute of its name, which would then be the module (the import system's
-    setattr is ignored here; the module stays in sys.modules, where `from .check import ...` finds it)."""
+    """`bulk_updater.check` and `bulk_updater.retry` are the functions, though a module (check.py) and a subpackage
+    (retry/) of the package have their names: importing one sets the package's attribute of its name, which would
+    then be the module (`from bulk_updater import run, retry` gave the retry subpackage, run having imported it).
+    That setattr of a module over a public name is ignored here; the module stays in sys.modules, where
+    `from .check import ...` and `from .retry.rerun import ...` find it. Reach those modules so, never through the
+    package's attribute: `import bulk_updater.retry.rerun as rerun` and monkeypatch("bulk_updater.retry.rerun.X")
+    walk the attributes and meet the function."""
 
-    @property
-    def check(self) -> Any:
-        return __getattr__("check")
-
-    @check.setter
-    def check(self, value: Any) -> None:
-        pass
+    def __setattr__(self, name: str, value: Any) -> None:
+        if name in _HOMES and isinstance(value, types.ModuleType):
+            return
+        super().__setattr__(name, value)
 
 
 sys.modules[__name__].__class__ = _Package

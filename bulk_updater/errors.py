@@ -33,7 +33,7 @@ class InputError(BulkUpdaterError):
 
     def __init__(self, problem: str, *, where: str = "", hint: str = "") -> None:
         self.problem, self.where, self.hint = problem, where, hint
-        super().__init__(_said(problem, where, hint))
+        super().__init__(said(problem, where, hint))
 
 
 class FolderError(BulkUpdaterError):
@@ -50,7 +50,7 @@ class FolderError(BulkUpdaterError):
     def __init__(self, problem: str, *, where: str = "", hint: str = "") -> None:
         self.problem, self.where, self.hint = problem, where, hint
         self.rows_sent = False  # set by the job when rows were sent before it: the run did part of its work
-        super().__init__(_said(problem, where, hint))
+        super().__init__(said(problem, where, hint))
 
 
 class AuthError(BulkUpdaterError):
@@ -81,7 +81,7 @@ class Declined(BulkUpdaterError):
     """Raised when the admin answers no to the question asked before the first update. Nothing was sent."""
 
 
-def _said(problem: str, where: str, hint: str) -> str:
+def said(problem: str, where: str, hint: str) -> str:
     """What, where, and what to do: one line each."""
     parts = [f"{where}: {problem}" if where else problem]
     if hint:

@@ -510,7 +510,7 @@ class Job:
         summary.changed_on_resume = self.record.changed_on_resume
         # The ETA the bar and the page show: the limiter's pace, the calls per row, the rows left to send.
         calls_per_row = 2 if reads_first(options.backup, undo=self.undo_from is not None, force=options.force) else 1
-        time_left = TimeLeft(self.limiter.pace, confirmed.left.to_send, calls_per_row)
+        time_left = TimeLeft(self.limiter.pace, confirmed.left.to_send, calls_per_row, options.max_calls)
         self.tally.begin(confirmed.total, summary, time_left)
         stopping = asyncio.Event()  # set by every stop: the runner's own causes, a signal, the stop token, the failure watch
         progress = Progress(confirmed.total, self.hooks.progress, done=summary.counts, time_left=time_left)

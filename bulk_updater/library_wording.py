@@ -18,7 +18,7 @@ from collections.abc import Callable
 from typing import Any, TypeVar
 
 from . import options as registry
-from .errors import BulkUpdaterError
+from .errors import BulkUpdaterError, FolderError, InputError, said
 from .hosts import REGIONS
 from .option_spec import FLAG, Option
 from .rows.records import SPOOL_PREFIX
@@ -51,23 +51,48 @@ _NOT_VALUES = frozenset(
 _WORD = r"""'[^']*'|"[^"]*"|[^\s'"]+"""
 _COMMAND = re.compile(rf"bulk-updater (?P<command>{'|'.join(CALLS)})\b")
 _NEXT = re.compile(rf" (?P<word>{_WORD})")
-_FLAG = re.compile(rf"(?<![\w-])--(?P<name>[a-z][a-z0-9-]*)(?: (?P<value>{_WORD}))?")
+# A flag stands after a space or a bracket: one after a path's separator is in a folder's name (/data/--backup/).
+_FLAG = re.compile(rf"(?<![\w/\\-])--(?P<name>[a-z][a-z0-9-]*)(?: (?P<value>{_WORD}))?")
 _SPOOLED = re.compile(rf"\S*{re.escape(SPOOL_PREFIX)}(?:[0-9a-f]{{16}}|spooling)\.csv")
+# A quoted value or name: quotes not inside a word (the run's rows are no quote).
+_QUOTED = re.compile(r"""(?<!\w)(?:'[^'\n]*'|"[^"\n]*")(?!\w)""")
 _TRAILING = ".,;:)"
 _CHOICES = frozenset([*REGIONS, *PLAN_CALLS, "none"])
 
 
 def library_text(text: str) -> str:
-    """`text`, written for the command line, in the library's words."""
-    text = _SPOOLED.sub("the edits given (spooled in the run folder)", text)
+    """`text`, written for the command line, in the library's words. What a message quotes ('a cell', "a sheet")
+    is the user's and stays as written, whatever it holds (a value '--restart' is no flag); a quoted word may
+    still be a flag's value (--clear-token '#REF!')."""
+    text = _unspooled(text)
+    quoted = [found.span() for found in _QUOTED.finditer(text)]
+
+    def users(at: int) -> bool:
+        return any(start <= at < end for start, end in quoted)
+
     out, position = [], 0
     for found in _COMMAND.finditer(text):
-        if found.start() < position:
+        if found.start() < position or users(found.start()):
             continue
-        out.append(_FLAG.sub(_parameter, text[position : found.start()]))
+        out.append(_flags(text, position, found.start(), users))
         call, position = _call(found["command"], text, found.end())
         out.append(call)
-    out.append(_FLAG.sub(_parameter, text[position:]))
+    out.append(_flags(text, position, len(text), users))
+    return "".join(out)
+
+
+def _unspooled(text: str) -> str:
+    """The CSV the library spooled the caller's DataFrame or records to, named as what the caller gave."""
+    return _SPOOLED.sub("the edits given (spooled in the run folder)", text)
+
+
+def _flags(text: str, start: int, end: int, users: Callable[[int], bool]) -> str:
+    """`text[start:end]`, its flags as the parameters they stand for, but those inside the user's words."""
+    out, at = [], start
+    for found in _FLAG.finditer(text, start, end):
+        out += [text[at : found.start()], found.group() if users(found.start()) else _parameter(found)]
+        at = found.end()
+    out.append(text[at:end])
     return "".join(out)
 
 
@@ -85,12 +110,15 @@ def library_facing(function: F) -> F:
 
 
 def reworded(exc: BulkUpdaterError) -> BulkUpdaterError:
-    """A copy of `exc` whose message (and problem, where and hint) are in the library's words."""
+    """A copy of `exc` whose message (and problem and hint) are in the library's words. Its `where` is the
+    caller's own file (a path, a row, a column): kept as it is, but for the spooled CSV's name."""
+    if isinstance(exc, (InputError, FolderError)):
+        placed = copy.copy(exc)
+        placed.problem, placed.where, placed.hint = library_text(exc.problem), _unspooled(exc.where), library_text(exc.hint)
+        placed.args = (said(placed.problem, placed.where, placed.hint),)
+        return placed
     new = copy.copy(exc)
     new.args = tuple(library_text(arg) if isinstance(arg, str) else arg for arg in exc.args)
-    for part in ("problem", "where", "hint"):
-        if isinstance(getattr(exc, part, None), str):
-            setattr(new, part, library_text(getattr(exc, part)))
     return new
 
 

@@ -104,6 +104,7 @@ def test_every_message_that_names_a_flag_has_a_library_wording():
         ("add --no-region-check to send", "add check_region=False to send"),
         ("--max-calls none lifts it", "max_calls=None lifts it"),
         ("a run of runs/a/input-0123456789abcdef.csv; it", "a run of the edits given (spooled in the run folder); it"),
+        ("or give --clear-token '#REF!' (quoted: still the flag's value)", "or give clear_token='#REF!' (quoted: still the flag's value)"),
     ],
 )
 def test_the_wording(cli, library):
@@ -114,3 +115,29 @@ def test_an_unknown_region_is_an_input_error_naming_the_parameter():
     """Mutant: REGIONS[region] looked up bare (a KeyError reaches the caller)."""
     with pytest.raises(bulk_updater.InputError, match=r"'xx' is not a LeadSquared region\nUse host_url\(region=\.\.\.\) with one of: sg, "):
         bulk_updater.host_url(region="xx")
+
+
+@pytest.mark.parametrize(
+    "said",
+    [
+        "there is no sheet '--restart'",  # a value the message quotes: the user's, whatever it holds
+        'the column "Status --force" is not a field',
+        "/data/--backup/edits.csv: no such file",  # a path: a folder of the user's named like a flag
+        "C:\\runs\\--out\\edits.csv: no such file",
+    ],
+)
+def test_the_users_words_inside_a_message_are_left_as_they_are(said):
+    """Mutant: flags rewritten wherever they stand (inside a quoted value, inside a path)."""
+    assert library_text(said) == said
+
+
+def test_an_error_names_the_file_given_as_it_is(tmp_path):
+    """The place an error names is the caller's own file: `where` and the message keep it, character for character.
+    Mutant: `where` reworded as the message is (a folder named --backup became backup=True)."""
+    folder = tmp_path / "--backup" / "a --sheet Edits"
+    folder.mkdir(parents=True)
+    missing = folder / "edits.csv"
+    with pytest.raises(bulk_updater.InputError) as raised:
+        bulk_updater.check(missing)
+    assert raised.value.where == str(missing)
+    assert str(raised.value).startswith(f"{missing}: ")

@@ -71,3 +71,29 @@ def test_no_module_takes_the_check_module_from_the_package():
         for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
             if isinstance(node, ast.ImportFrom) and node.module in (None, "bulk_updater") and any(alias.name == "check" for alias in node.names):
                 pytest.fail(f"{path.relative_to(ROOT)}:{node.lineno}: `from {'.' * node.level}{node.module or ''} import check`: use `from ..check import ...`")
+
+
+def test_the_public_functions_pickle_as_themselves():
+    """A process pool (spawn: macOS and Windows) sends the function it runs by name: `bulk_updater.run` must be found
+    again under the name it pickles as. Mutant: the wrapped function keeps its module's name (bulk_updater.job.run,
+    which is the unwrapped function: PicklingError)."""
+    import pickle
+
+    for name in ("check", "credentials_from", "environment", "host_url", "resume", "retry", "run", "undo", "verify", "whoami"):
+        function = getattr(bulk_updater, name)
+        assert pickle.loads(pickle.dumps(function)) is function, name
+
+
+def test_retry_is_the_function_though_a_subpackage_has_its_name():
+    """`from bulk_updater import run, retry` (the docstring's example): importing run imports the retry subpackage,
+    whose import set the package's `retry` to the module ('module' object is not callable). A fresh interpreter:
+    which of the two comes first is what matters. Mutant: _Package lets the import system set `retry`."""
+    script = (
+        "import bulk_updater.retry.rerun, bulk_updater.check\n"
+        "from bulk_updater import run, retry, check\n"
+        "import bulk_updater\n"
+        "assert callable(retry) and retry is bulk_updater.retry, retry\n"
+        "assert callable(check) and check is bulk_updater.check, check\n"
+    )
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, cwd=ROOT)
+    assert done.returncode == 0, done.stderr

@@ -88,9 +88,11 @@ class Pace:
             return 0.0
         budget = max(self.budget, 1)
         taken = [at for at in self.frees if at > self.now][-budget:]
-        places = [self.now] * (budget - len(taken)) + taken
+        free = budget - len(taken)  # the places free now come first, then the taken ones as they free
         last = calls - 1
-        return places[last % budget] + (last // budget) * self.hold - self.now
+        place = last % budget  # counted, not listed: a lifted limit's budget is as large as the rate given
+        frees_at = self.now if place < free else taken[place - free]
+        return frees_at + (last // budget) * self.hold - self.now
 
 
 @dataclass

@@ -34,13 +34,15 @@ class TimeLeft:
     a lifted limit) make it longer.
     """
 
-    def __init__(self, pace: Callable[[], Pace] | None = None, rows: int = 0, calls_per_row: int = 1) -> None:
-        """`pace`: the limiter's (WindowLimiter.pace); `rows`: the rows this session will send."""
-        self._pace, self._rows, self._calls_per_row = pace, rows, calls_per_row
-        self._sent = 0
+    def __init__(self, pace: Callable[[], Pace] | None = None, rows: int = 0, calls_per_row: int = 1, max_calls: int | None = None) -> None:
+        """`pace`: the limiter's (WindowLimiter.pace); `rows`: the rows this session will send;
+        `max_calls`: the session's call budget (--max-calls), which stops it before the rows left when smaller."""
+        self._pace, self._rows, self._calls_per_row, self._max_calls = pace, rows, calls_per_row, max_calls
+        self._sent = self._calls = 0
 
     def add(self, outcome: RowOutcome) -> None:
         """A row's outcome: one row fewer to send when it took a call (invalid, not_sent and nothing-to-change rows took none)."""
+        self._calls += outcome.attempts
         if outcome.attempts:
             self.sent()
 
@@ -50,12 +52,24 @@ class TimeLeft:
 
     @property
     def calls(self) -> int:
-        """The calls the rows left take."""
+        """The calls the rows left take, or the call budget left if fewer (the run stops there)."""
+        return min(self._rows_calls, self._budget_left)
+
+    @property
+    def _rows_calls(self) -> int:
         return max(self._rows - self._sent, 0) * self._calls_per_row
 
+    @property
+    def _budget_left(self) -> int:
+        return self._rows_calls if self._max_calls is None else max(self._max_calls - self._calls, 0)
+
     def seconds(self, observed: float | None = None) -> float | None:
-        """Seconds until the last row left is sent: the limit's pace, or `observed` (rows left / rows per second seen) if longer."""
-        at_limit = self._pace().seconds_for(self.calls) if self._pace is not None else None
+        """Seconds until the last row left is sent: the limit's pace, or `observed` (rows left / rows per second seen) if longer.
+        A call budget that stops the run first cuts both to its calls."""
+        calls, rows_calls = self.calls, self._rows_calls
+        if observed is not None and calls < rows_calls:
+            observed *= calls / rows_calls
+        at_limit = self._pace().seconds_for(calls) if self._pace is not None else None
         known = [seconds for seconds in (at_limit, observed) if seconds is not None]
         return max(known) if known else None
 

@@ -108,13 +108,39 @@ def refuse_resume(run_dir: Path) -> None:
 
 def refuse_restart(run_dir: Path) -> None:
     """Refuse (InputError, nothing sent) `--restart` in the folder of a run a retry took over: it would send every row
-    again with the sheet's values, over what the retry sent, and drop the report that retry's history reads."""
+    again with the sheet's values, over what the retry sent, and drop the report that retry's history reads.
+    Nor in the folder of that retry: started over, it would drop the report of what it sent and send its run's rows
+    again without it, as a second retry of the run would."""
     retry = recorded_retry(run_dir)
     if retry is not None:
         raise InputError(
             f"{run_dir.resolve()}'s rows left were given to the retry in {retry.folder}: it is not started over",
             hint="To send every row of the sheet again, choose another --out folder (the retry reads this run's report).",
         )
+    retried = _retried_run(run_dir)
+    if retried is not None:
+        there = run_dir.resolve()
+        raise InputError(
+            f"{there} holds the retry that took over {retried}'s rows left: it is not started over",
+            hint=f"Its report is what says which of them it sent. Retry its rows left: bulk-updater retry "
+            f"{RecordedRetry(retried, there).failed} --out NEW_DIR (or, if it is unfinished: bulk-updater resume {there}).",
+        )
+
+
+def _retried_run(run_dir: Path) -> Path | None:
+    """The run whose rows left the retry in `run_dir` took over (its folder's record names it); None if none."""
+    try:
+        record = RunRecord.load(run_dir)
+    except (InputError, OSError):
+        return None  # no retry's record to keep: what refuses an unreadable run.json says so
+    if record is None or record.retry_of is None:
+        return None
+    retried = Path(record.retry_of)
+    try:
+        recorded = recorded_retry(retried)
+    except InputError:
+        return retried  # its record can't be read: it may name this retry
+    return retried if recorded is not None and recorded.folder == run_dir.resolve() else None
 
 
 def refuse_second_retry(run_dir: Path, retry_dir: Path) -> None:

@@ -358,8 +358,8 @@ async def start(request: web.Request) -> web.Response:
     if state.connection is None or item.id not in state.checks:
         raise web.HTTPSeeOther(f"/confirm/{item.id}")
     running = state.started.get(item.id)
-    if running and state.jobs.live(running):  # a second click on Start: the run already going
-        raise web.HTTPSeeOther(f"/runs/{running}")
+    if running and (state.jobs.live(running) or _sent_rows(state, running)):  # a second click on Start: the run already going,
+        raise web.HTTPSeeOther(f"/runs/{running}")  # or ended (Back, a form sent again): never a second run of the whole sheet
     choices = state.choices.get(item.id, SendChoices())
     folder = state.workspace.new_run_folder()
     state.choices[folder.id] = choices
@@ -368,6 +368,12 @@ async def start(request: web.Request) -> web.Response:
     state.jobs.start(PageJob(folder.id, folder.path, "run", item.path, choices.send_settings(state.connection), item.read_options(), headline=line,
                          safety=choices.safety()))
     raise web.HTTPSeeOther(f"/runs/{folder.id}")
+
+
+def _sent_rows(state: UiState, run_id: str) -> bool:
+    """Whether the page's job `run_id` sent any row (one refused at its key check sent none: Start may go again)."""
+    job = state.jobs.get(run_id)
+    return job is not None and job.tally.snapshot(0).calls > 0
 
 
 # --- Run and Results ------------------------------------------------------------------
