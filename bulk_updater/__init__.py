@@ -18,8 +18,6 @@ CLI's flags (library_wording.py).
 from __future__ import annotations
 
 import importlib
-import sys
-import types
 from typing import TYPE_CHECKING, Any
 
 # Imported on first use, not here: the CLI installs its signal handlers on its first line,
@@ -30,7 +28,7 @@ _HOMES = {
     "AuthError": ".errors", "BulkUpdaterError": ".errors", "ConnectError": ".errors", "InputError": ".errors", "StoppedAtOnce": ".errors",
     "Hooks": ".job", "JobOptions": ".job", "resume": ".job", "retry": ".job", "run": ".job", "undo": ".job",
     "verify": ".safety.verify", "VerifyResult": ".safety.verify",
-    "check": ".check", "CheckResult": ".check",
+    "check": ".checking", "CheckResult": ".checking",
     "whoami": ".preflight", "Identity": ".preflight",
     "ReadOptions": ".rows",
     "host_url": ".hosts",
@@ -51,7 +49,7 @@ _facing: dict[str, Any] = {}  # each wrapped once: `from bulk_updater import che
 _FACING = {"check", "credentials_from", "environment", "host_url", "resume", "retry", "run", "undo", "verify", "whoami"}
 
 if TYPE_CHECKING:
-    from .check import CheckResult, check
+    from .checking import CheckResult, check
     from .credentials import credentials_from, environment
     from .errors import AuthError, BulkUpdaterError, ConnectError, InputError, StoppedAtOnce
     from .hosts import host_url
@@ -80,21 +78,3 @@ def __getattr__(name: str) -> Any:
         value.__module__, value.__qualname__ = __name__, name
     globals()[name] = value
     return value
-
-
-class _Package(types.ModuleType):
-    """`bulk_updater.check` and `bulk_updater.retry` are the functions, though a module (check.py) and a subpackage
-    (retry/) of the package have their names: importing one sets the package's attribute of its name, which would
-    then be the module (`from bulk_updater import run, retry` gave the retry subpackage, run having imported it).
-    That setattr of a module over a public name is ignored here; the module stays in sys.modules, where
-    `from .check import ...` and `from .retry.rerun import ...` find it. Reach those modules so, never through the
-    package's attribute: `import bulk_updater.retry.rerun as rerun` and monkeypatch("bulk_updater.retry.rerun.X")
-    walk the attributes and meet the function."""
-
-    def __setattr__(self, name: str, value: Any) -> None:
-        if name in _HOMES and isinstance(value, types.ModuleType):
-            return
-        super().__setattr__(name, value)
-
-
-sys.modules[__name__].__class__ = _Package

@@ -47,9 +47,7 @@ class _Lazy:
 
 
 if TYPE_CHECKING:
-    import bulk_updater.check as check  # the module (the package's `check` is its function)
-
-    from . import job, rows
+    from . import checking, job, rows
     from .application import ending as job_ending
     from .application import verify_settings as verifying_settings
     from .report import Summary
@@ -58,9 +56,10 @@ if TYPE_CHECKING:
 else:
     # Imported when a command first uses them: `--help` and `whoami` start without the readers,
     # the report writers and the progress bar.
-    check, job, rows, verifying, job_ending, verifying_settings, run_record = (
-        _Lazy(name) for name in (".check", ".job", ".rows", ".safety.verify", ".application.ending", ".application.verify_settings", ".rundir.run_record")
+    checking, job, rows, verifying, job_ending, verifying_settings, run_record = (
+        _Lazy(name) for name in (".checking", ".job", ".rows", ".safety.verify", ".application.ending", ".application.verify_settings", ".rundir.run_record")
     )
+
 
 def cmd_run(args: argparse.Namespace) -> int:
     """Apply a sheet of activity edits: one update call per row, then a report.
@@ -294,7 +293,7 @@ def cmd_check(args: argparse.Namespace) -> int:
     rows with the reason, and the first payloads as JSON. Exits 0 if the file is usable,
     2 if it can't be read or no row would change anything.
     """
-    result = check.check(args.input, _read_options(args), _clear_token(args))
+    result = checking.check(args.input, _read_options(args), _clear_token(args))
     return _report_check(result)
 
 
@@ -302,10 +301,10 @@ def _dry_run(args: argparse.Namespace) -> int:
     """run --dry-run or retry --dry-run: what the command would send, written as its report; nothing sent."""
     if args.command == "retry":
         source = args.report
-        result = check.dry_run_retry(source, args.out, _read_options(args), _clear_token(args), bool(args.accept_spreadsheet_changes))
+        result = checking.dry_run_retry(source, args.out, _read_options(args), _clear_token(args), bool(args.accept_spreadsheet_changes))
     else:
         source = args.input
-        result = check.dry_run(source, args.out, _read_options(args), _clear_token(args))
+        result = checking.dry_run(source, args.out, _read_options(args), _clear_token(args))
     code = _report_check(result)
     print(f"Report of the dry run (nothing was sent): {os.path.join(args.out, job.REPORT)}")
     if code == exit_codes.OK:
@@ -313,7 +312,7 @@ def _dry_run(args: argparse.Namespace) -> int:
     return code
 
 
-def _report_check(result: check.CheckResult) -> int:
+def _report_check(result: checking.CheckResult) -> int:
     print("\n".join(result.lines()))
     if not result.usable:
         advice = "Fix the rows listed above" if result.invalid_examples else "Fill in the cells to change (a blank cell leaves its field alone)"

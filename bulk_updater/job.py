@@ -28,6 +28,7 @@ from .application.ending import finished_hint
 from .calls import LeadSquaredClient, RetryPolicy, account_limiter, open_session
 from .credentials import Credentials
 from .errors import Declined, FolderError, InputError, StoppedAtOnce
+from .history.rerun import SENT_WITHOUT, Rerun
 from .options import STOP_WAIT, RunOptions
 from .outcomes import RowOutcome, Runner, RunStats, second_call
 from .preflight import Identity, preflight
@@ -36,7 +37,6 @@ from .report.excel import write_workbook_copies
 from .report.progress import Progress
 from .report.tally import Tally, TimeLeft
 from .report.writer import report_header
-from .retry.rerun import SENT_WITHOUT, Rerun
 from .rows import ReadOptions, Row, open_sheet
 from .rows.reader import ReadFindings
 from .rows.records import is_records, spool_records

@@ -1,7 +1,7 @@
 """One rule for an activity id (`updates.activity_key`), held against the three it replaced.
 
 Before it, the payload, the read check (safety/activity.py) and retry's history and report match
-(retry/lineage.py, retry/matching.py) each trimmed an id their own way. The old three are copied
+(history/lineage.py, history/matching.py) each trimmed an id their own way. The old three are copied
 here, as they were, so the tests can show where the one rule agrees with each, and that where it
 differs it only tells apart ids an old rule took for one: it never lets two ids match that one
 of the old rules, as its caller used it, told apart.

@@ -17,7 +17,7 @@ import bulk_updater
 from bulk_updater import Credentials, JobOptions, SendSettings, Tally
 from bulk_updater.application.ending import Ending, Step
 from bulk_updater.application.preview import run_preview, undo_preview
-from bulk_updater.check import check
+from bulk_updater.checking import check
 from bulk_updater.errors import Declined
 from bulk_updater.outcomes import Outcome, RowOutcome
 from bulk_updater.preflight import fetch_identity

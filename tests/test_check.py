@@ -6,7 +6,7 @@ import json
 from conftest import cli_env, new_ids, read_report, run_cli, write_csv
 from workbooks import write_xlsx
 
-from bulk_updater.check import check, dry_run
+from bulk_updater.checking import check, dry_run
 from bulk_updater.rows import ReadOptions
 
 HEADER = ["CompanyActivityId", "ActivityNote", "Status"]

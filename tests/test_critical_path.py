@@ -87,7 +87,7 @@ def test_a_401_wins_over_the_throttle_timeout_that_ran_out_at_the_same_time(tmp_
 
 
 def test_a_later_successful_row_supersedes_a_retried_rows_note(tmp_path, sandbox, bulk):
-    """Bug: supersession skips the fields a later row set, but sends the note anyway (retry/rerun.py):
+    """Bug: supersession skips the fields a later row set, but sends the note anyway (history/rerun.py):
     the retry writes the older note over the newer one."""
     x = new_ids(1)[0]
     box = sandbox(script=("503",))  # row 2 fails; row 3 succeeds

@@ -1,4 +1,4 @@
-"""The spreadsheet-damage detectors (retry/damage.py) and the mixed-encoding reader (rows/mixed_lines.py)."""
+"""The spreadsheet-damage detectors (history/damage.py) and the mixed-encoding reader (rows/mixed_lines.py)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from hypothesis import assume, example, given, settings
 from hypothesis import strategies as st
 
 from bulk_updater.errors import InputError
-from bulk_updater.retry.damage import DamageSigns, id_like_cell, id_like_header, looks_like_mojibake, mojibake, spreadsheet_change
+from bulk_updater.history.damage import DamageSigns, id_like_cell, id_like_header, looks_like_mojibake, mojibake, spreadsheet_change
 from bulk_updater.rows import ReadOptions, open_sheet
 from bulk_updater.rows.mixed_lines import MixedLinesSource
 

@@ -14,7 +14,7 @@ from conftest import cli_env, new_ids, read_report
 from workbooks import OdsFormula, patch_zip_part, write_ods, write_ods_like_libreoffice, write_xls_cells, write_xlsx, write_xlsxwriter
 
 from bulk_updater import cli
-from bulk_updater.check import check
+from bulk_updater.checking import check
 from bulk_updater.rows import ReadOptions, cell_text, open_sheet
 from bulk_updater.updates import Invalid, UpdateRequest, plan_row
 

@@ -7,7 +7,7 @@ from conftest import cli_env, read_report
 from workbooks import write_xlsx
 
 from bulk_updater import cli
-from bulk_updater.check import check
+from bulk_updater.checking import check
 from bulk_updater.errors import BulkUpdaterWarning, InputError
 from bulk_updater.report import Summary
 from bulk_updater.rows import ReadOptions, Row, open_sheet

@@ -9,7 +9,7 @@ import pytest
 from bad_inputs import CASES, BadInput
 from conftest import cli_env, run_cli
 
-from bulk_updater.check import check
+from bulk_updater.checking import check
 from bulk_updater.cli import add_input_options
 from bulk_updater.errors import InputError
 from bulk_updater.rows import ReadOptions

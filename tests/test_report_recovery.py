@@ -7,10 +7,10 @@ from conftest import read_report, write_csv
 
 from bulk_updater.application.ending import finished_hint
 from bulk_updater.errors import InputError
+from bulk_updater.history.rerun import Rerun
 from bulk_updater.outcomes import Outcome, RowOutcome
 from bulk_updater.report import ReportWriter, Summary
 from bulk_updater.report.writer import report_header
-from bulk_updater.retry.rerun import Rerun
 from bulk_updater.rows import Row, open_sheet
 from bulk_updater.rundir.folder import lock_out_dir, open_out_dir
 from bulk_updater.rundir.recovery import recover_report

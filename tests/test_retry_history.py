@@ -14,8 +14,8 @@ import pytest
 from conftest import new_ids, read_report, write_csv
 
 from bulk_updater import cli
-from bulk_updater.retry.damage import mojibake
-from bulk_updater.retry.rerun import left_out_fields
+from bulk_updater.history.damage import mojibake
+from bulk_updater.history.rerun import left_out_fields
 
 BULK_OPTIONS = {"--no-progress": None, "--rate": "1000/1", "--concurrency": "1", "--max-attempts": "1"}
 
@@ -487,7 +487,7 @@ def test_a_line_saved_in_another_encoding_with_nothing_changed_is_sent(tmp_path,
 def test_the_history_is_the_same_when_indexed_in_many_batches(tmp_path, sandbox, bulk, monkeypatch):
     """A report of more lines than a batch (10,000) is indexed in parts: supersession and the damage
     check see every part. A batch of one line makes every line its own part."""
-    from bulk_updater.retry import lineage
+    from bulk_updater.history import lineage
 
     monkeypatch.setattr(lineage, "BATCH", 1)
     x, y, z = new_ids(3)

@@ -114,7 +114,7 @@ def test_a_column_the_run_never_read_is_refused(tmp_path, sandbox, bulk):
 
 def test_a_header_a_spreadsheet_changed_is_named_as_such(tmp_path, sandbox, bulk):
     """Opened as ANSI and saved as CSV UTF-8: `Straße` became `StraÃŸe`, a field the run never had."""
-    from bulk_updater.retry.damage import mojibake
+    from bulk_updater.history.damage import mojibake
 
     folder = failed_run(tmp_path, sandbox, bulk, "monday", [["CompanyActivityId", "Straße"], [new_ids(1)[0], "Hauptweg"]])
     failed = folder / "failed.csv"

@@ -21,8 +21,8 @@ from test_hostile_server import ScriptedServer, identity
 
 from bulk_updater import exit_codes
 from bulk_updater.errors import AuthError, BulkUpdaterError, ConnectError, Declined, FolderError, InputError, StoppedAtOnce
+from bulk_updater.history.lineage import find_lineage
 from bulk_updater.report import Summary
-from bulk_updater.retry.lineage import find_lineage
 from bulk_updater.safety.undo import retry_clear_token
 from bulk_updater.stop_reason import StopReason
 

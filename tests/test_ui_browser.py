@@ -15,7 +15,7 @@ import pytest
 from conftest import new_ids, untouched, write_csv
 
 from bulk_updater import demo
-from bulk_updater.check import check as check_sheet
+from bulk_updater.checking import check as check_sheet
 from bulk_updater.ui import UiThread
 from bulk_updater.ui.guard import KEY_HEADER
 

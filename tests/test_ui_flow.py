@@ -9,7 +9,7 @@ from conftest import new_ids
 from test_ui_guard import _multipart, fetch, posting, signed_in, ui  # noqa: F401  (the `ui` fixture)
 from workbooks import write_xlsx
 
-from bulk_updater.check import check as check_sheet
+from bulk_updater.checking import check as check_sheet
 from bulk_updater.rows import ReadOptions
 
 

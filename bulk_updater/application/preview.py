@@ -15,9 +15,9 @@ import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ..check import CheckResult
+from ..checking import CheckResult
+from ..history.rerun import Rerun, is_damage, is_superseded
 from ..preflight import Identity
-from ..retry.rerun import Rerun, is_damage, is_superseded
 from ..rows import ReadOptions, Row
 from ..safety.confirm import SendPlan, about_to_update, reads_first, timezone_warning, zone_to_warn_of
 from ..safety.undo import UndoSource, retry_clear_token

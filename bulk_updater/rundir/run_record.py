@@ -53,7 +53,7 @@ class RunRecord:
     # The send and record options this session changed from the last one: name -> [then, now].
     changed_on_resume: dict[str, list] = field(default_factory=dict)
     # A retry: the folder of the run whose report it retries (None if that report sat in no run folder).
-    # A chain of retries leads back to the first run and its original cells (retry/lineage.py).
+    # A chain of retries leads back to the first run and its original cells (history/lineage.py).
     retry_of: str | None = None
     # The SchemaNames its --map named (a retry's and undo's: also those the runs behind it named). A column
     # that matches a field only when case is ignored is sent for these, refused for others (safety/confirm.py).

@@ -13,8 +13,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from .. import files
+from ..history.rerun import left_out_fields
 from ..outcomes import Outcome
-from ..retry.rerun import left_out_fields
 from ..rows import NOTE, Row
 from ..updates import UpdateRequest, plan_row
 from .backup import BACKUP_FAILED

@@ -24,7 +24,7 @@ from aiohttp import BodyPartReader, web
 from .. import files
 from ..application.ending import Ending, Step
 from ..application.preview import Preview, RetryPreview, retry_preview, run_preview, undo_preview
-from ..check import CheckResult
+from ..checking import CheckResult
 from ..credentials import REDACTOR
 from ..errors import BulkUpdaterError, FolderError, InputError
 from ..hosts import REGIONS

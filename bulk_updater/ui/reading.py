@@ -27,8 +27,8 @@ from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any, TypeVar
 
-from ..check import CheckResult
-from ..check import check as check_sheet  # (the package's `check` is the library's, errors in its words)
+from ..checking import CheckResult
+from ..checking import check as check_sheet  # (the package's `check` is the library's, errors in its words)
 from ..errors import BulkUpdaterError, InputError
 from ..rows import ReadOptions
 from ..rows.extent import FALLBACK_MEMORY

@@ -81,7 +81,7 @@ def main() -> dict:
             "check_xlsx_10k": _check(small_xlsx),
             "pandas_read_excel_calamine_100k": _pandas_call("read_excel", xlsx, "engine='calamine', dtype=object"),
             "pandas_read_excel_openpyxl_100k": _pandas_call("read_excel", xlsx, "engine='openpyxl', dtype=object"),
-            "python_startup": [sys.executable, "-c", "import bulk_updater.check"],
+            "python_startup": [sys.executable, "-c", "import bulk_updater.checking"],
         }
         for name, command in runs.items():
             figures[name] = measure(command)

@@ -68,8 +68,8 @@ def measure(mode: str, first: Path, out: Path) -> dict:
 
 
 def child(mode: str, first: str, out: str) -> None:
-    from bulk_updater.retry.lineage import find_lineage
-    from bulk_updater.retry.rerun import Rerun
+    from bulk_updater.history.lineage import find_lineage
+    from bulk_updater.history.rerun import Rerun
     from bulk_updater.rows import ReadOptions, open_sheet
     from bulk_updater.updates import plan_row
 

@@ -14,11 +14,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from . import notes
+from .history.damage import DamageSigns
+from .history.rerun import Rerun
 from .outcomes import Outcome, RowOutcome
 from .report import ReportWriter, Summary, write_failed
 from .report.excel import write_workbook_copies
-from .retry.damage import DamageSigns
-from .retry.rerun import Rerun
 from .rows import ReadOptions, Row, Sheet, open_sheet
 from .rows.reader import ReadFindings
 from .rundir.folder import FAILED, REPORT, SUMMARY, open_fresh_out_dir
