@@ -163,3 +163,22 @@ def test_a_row_number_a_spreadsheet_made_a_superscript_is_refused_naming_the_lin
     assert code == 2, out + err
     assert "'²' is not a row number" in err and f"{run / 'failed.csv'}, row 3, column _row" in err
     assert "Traceback" not in err and box.state.calls == calls
+
+
+def test_the_commands_a_refusal_suggests_paste_as_one_argument_each_in_a_folder_with_spaces(tmp_path, sandbox, bulk):
+    """Mutant: the paths of the suggested commands printed unquoted (`my runs/T` would be two arguments)."""
+    import shlex
+
+    spaced = tmp_path / "my runs"
+    spaced.mkdir()
+    [original] = new_ids(1)
+    box = sandbox()
+    run, _ = stopped_run(spaced, box, bulk, [original, original])
+    code, out, err = bulk(box, "retry", str(run / "failed.csv"), "--out", str(spaced / "T"))
+    assert code == 1, out + err
+
+    code, _, err = bulk(box, "resume", str(run))
+
+    assert code == 2
+    suggested = err[err.index("Else: bulk-updater retry "):].splitlines()[0].removeprefix("Else: ")
+    assert shlex.split(suggested)[2:] == [str((spaced / "T" / "failed.xlsx").resolve()), "--out", "NEW_DIR."]

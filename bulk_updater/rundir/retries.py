@@ -21,6 +21,7 @@ from pathlib import Path
 
 from .. import files
 from ..errors import InputError
+from ..shell import quote
 from .run_record import RUN_FILE, RunRecord
 
 RETRIES_FILE = "retries.jsonl"
@@ -102,7 +103,7 @@ def refuse_resume(run_dir: Path) -> None:
     raise InputError(
         f"{run}'s rows left were given to the retry in {there}: resume or retry {there} instead",
         hint=f"A resume of this run would send them with the values it read, over what the retry sent. "
-        f"If the retry is unfinished: bulk-updater resume {there}. Else: bulk-updater retry {retry.failed} --out NEW_DIR.",
+        f"If the retry is unfinished: bulk-updater resume {quote(str(there))}. Else: bulk-updater retry {quote(str(retry.failed))} --out NEW_DIR.",
     )
 
 
@@ -123,7 +124,7 @@ def refuse_restart(run_dir: Path) -> None:
         raise InputError(
             f"{there} holds the retry that took over {retried}'s rows left: it is not started over",
             hint=f"Its report is what says which of them it sent. Retry its rows left: bulk-updater retry "
-            f"{RecordedRetry(retried, there).failed} --out NEW_DIR (or, if it is unfinished: bulk-updater resume {there}).",
+            f"{quote(str(RecordedRetry(retried, there).failed))} --out NEW_DIR (or, if it is unfinished: bulk-updater resume {quote(str(there))}).",
         )
 
 
@@ -158,7 +159,7 @@ def refuse_second_retry(run_dir: Path, retry_dir: Path) -> None:
         )
     raise InputError(
         f"{run} was retried in {there}; retry {retry.failed} (it knows what {there} sent)",
-        hint=f"bulk-updater retry {retry.failed} --out NEW_DIR (or, if that retry is unfinished: bulk-updater resume {there}). "
+        hint=f"bulk-updater retry {quote(str(retry.failed))} --out NEW_DIR (or, if that retry is unfinished: bulk-updater resume {quote(str(there))}). "
         "A second retry of this run's report would not see what the first one set, and could send over it.",
     )
 
