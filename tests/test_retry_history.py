@@ -96,7 +96,7 @@ def test_a_copied_report_warns_once_and_still_works(tmp_path, sandbox, bulk):
 
     assert code == 0
     assert err.count("not in the folder of the run that wrote it") == 1
-    assert "supersession check" in err and "damage check" in err
+    assert "supersession check" in err and "damage check" in err and "its resume would send them again" in err
     assert fields(box, x) == {"Status": "Open"}  # with no history, the row is sent as it stands
     summary = json.loads((tmp_path / "second" / "summary.json").read_text())
     assert "not in the folder of the run" in summary["warnings"][0]

@@ -71,7 +71,8 @@ def find_lineage(report: Path) -> Lineage:
         return Lineage(warnings=[
             f"{report} is not in the folder of the run that wrote it (no {RUN_FILE} and {RUN_REPORT} beside it), "
             "so the supersession check (fields a later row already set) and the damage check (cells a spreadsheet changed) "
-            "are skipped. Give the failed.csv or failed.xlsx inside the run's folder to have both."
+            "are skipped, and the run is not told that this retry took over its rows left (its resume would send them again). "
+            "Give the failed.csv or failed.xlsx inside the run's folder to have all three."
         ])
     lineage, seen = Lineage(), set()
     while True:
