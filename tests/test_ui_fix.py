@@ -222,6 +222,23 @@ def test_a_value_as_the_browser_gives_it_back_is_no_edit():
     assert edits_from_form([("cell-2-1", "  spaced ")], _draft("spaced")) == {(2, 1): "  spaced "}  # typed as it is
 
 
+def test_a_cell_holding_the_key_is_never_edited_through_its_mask(monkeypatch):
+    """The grid shows a key masked: sent back as shown it is no edit (the cell keeps the key); edited, the mask would
+    be sent into the CRM, so it is refused. Mutant: the refusal removed (the masked text becomes the edit)."""
+    from bulk_updater.credentials import Credentials, Redactor
+    from bulk_updater.ui import fixing
+
+    redactor = Redactor()  # the page's own, holding a key; not the process-wide one other tests share
+    redactor.protect(Credentials("u$leaked-access-key-0001", "leaked-secret-key-0001"))
+    monkeypatch.setattr(fixing, "REDACTOR", redactor)
+    current = "note u$leaked-access-key-0001 end"
+    shown = redactor.redact(current)
+    assert shown != current
+    assert edits_from_form([("cell-2-1", shown)], _draft(current)) == {}
+    with pytest.raises(FixRefused, match="holds the account's key"):
+        edits_from_form([("cell-2-1", shown + " fixed")], _draft(current))
+
+
 def test_the_same_cell_twice_is_refused():
     with pytest.raises(FixRefused, match="the same cell twice"):
         edits_from_form([("cell-2-1", "a"), ("cell-2-1", "b")], _draft("x"))

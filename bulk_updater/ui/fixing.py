@@ -248,8 +248,12 @@ def _as_sent(posted: str, current: str) -> str | None:
     back as it was."""
     if posted == current:
         return None
-    if _as_shown(posted) in {_as_shown(current), _as_shown(REDACTOR.redact(current))}:
+    masked = REDACTOR.redact(current)
+    if _as_shown(posted) in {_as_shown(current), _as_shown(masked)}:
         return None
+    if masked != current:  # the grid showed the key masked: an edit of it would send the mask, not the key
+        raise FixRefused("a cell that holds the account's key is shown masked and can't be edited here",
+                         hint="Fix that cell in failed.xlsx and upload it back.")
     if len(posted) > VALUE_CAP:
         raise FixRefused(f"a cell is longer than {VALUE_CAP:,} characters")
     return posted
