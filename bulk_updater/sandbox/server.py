@@ -22,7 +22,7 @@ import threading
 import time
 import uuid
 from collections.abc import Callable
-from copy import deepcopy
+from copy import copy
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
@@ -476,18 +476,19 @@ class SandboxThread:
         return self.sandbox.state
 
     def wait_until(self, holds: Callable[[SandboxState], bool], timeout: float = 30) -> SandboxState:
-        """A copy of the state once `holds(state)` is true, looked at on the sandbox's loop each time it changes
-        (an event, not a poll); TimeoutError after `timeout` seconds. Any thread but the sandbox's may wait."""
+        """The state's counters once `holds(state)` is true, looked at on the sandbox's loop each time it changes
+        (an event, not a poll); TimeoutError after `timeout` seconds. Any thread but the sandbox's may wait.
+        A shallow copy: its numbers are those `holds` saw; its lists and activities go on changing."""
         assert self._loop is not None and self.sandbox is not None
-        sandbox, seen, copy = self.sandbox, threading.Event(), []
+        sandbox, seen, answer = self.sandbox, threading.Event(), []
 
         def waiter(state: SandboxState) -> bool:
             try:
                 if holds(state):
-                    copy.append(deepcopy(state))
+                    answer.append(copy(state))
                     seen.set()
             except Exception as exc:  # a broken predicate fails the waiting test, not the sandbox's loop
-                copy.append(exc)
+                answer.append(exc)
                 seen.set()
             return seen.is_set()
 
@@ -495,9 +496,9 @@ class SandboxThread:
         if not seen.wait(timeout):
             self._loop.call_soon_threadsafe(sandbox.remove_waiter, waiter)
             raise TimeoutError(f"the sandbox's state did not reach what was awaited in {timeout:g} s: {self.state.calls} calls")
-        if isinstance(copy[0], Exception):
-            raise copy[0]
-        return copy[0]
+        if isinstance(answer[0], Exception):
+            raise answer[0]
+        return answer[0]
 
     def __enter__(self) -> SandboxThread:
         self._thread.start()
