@@ -480,7 +480,7 @@ class SandboxThread:
         (an event, not a poll); TimeoutError after `timeout` seconds. Any thread but the sandbox's may wait.
         A shallow copy: its numbers are those `holds` saw; its lists and activities go on changing."""
         assert self._loop is not None and self.sandbox is not None
-        sandbox, seen, answer = self.sandbox, threading.Event(), []
+        sandbox, seen, answer = self.sandbox, threading.Event(), list[SandboxState | Exception]()
 
         def waiter(state: SandboxState) -> bool:
             try:
