@@ -50,29 +50,20 @@ def test_a_short_job_opens_with_a_burst(sandbox, monkeypatch, tmp_path):
     assert state.arrivals[-1] - state.user_arrivals[0] < 1.0
 
 
-def sandbox_state_once(box, holds, timeout: float = 30) -> dict:
-    """The sandbox's counters once `holds(counters)` is true. Read through its state page, which it
-    answers on its own loop: between two of the other integration's bursts, never inside one."""
-    deadline = time.monotonic() + timeout
-    while True:
-        with urllib.request.urlopen(box.url + STATE_PATH, timeout=timeout) as answer:
-            counters = json.load(answer)
-        if holds(counters):
-            return counters
-        assert time.monotonic() < deadline, counters
-        time.sleep(0.02)
-
-
 def test_the_other_integration_paces_evenly_or_bursts(sandbox):
     started = time.monotonic()
     even = sandbox(rate=Rate(5, 0.5), other_integration=4)
     bursts = sandbox(rate=Rate(5, 0.5), other_integration=4, other_bursts=True)
 
-    counters = sandbox_state_once(even, lambda c: c["other_calls"] >= 9)
+    counters = even.wait_until(lambda state: state.other_calls >= 9)
     # 4 per 0.5 s evenly spaced: the 9th call comes 8 x 0.125 s after the first, however busy the machine.
-    assert time.monotonic() - started >= 0.95 and counters["other_throttled"] == 0
-    counters = sandbox_state_once(bursts, lambda c: c["other_calls"] >= 8)
-    assert counters["other_calls"] % 4 == 0
+    assert time.monotonic() - started >= 0.95 and counters.other_throttled == 0
+    # The state is looked at after each step of the sandbox's loop, as its state page would be: never inside a
+    # burst. Past 8 it shows a whole third burst (12), where calls made one by one would show 9.
+    counters = bursts.wait_until(lambda state: state.other_calls > 8)
+    assert counters.other_calls % 4 == 0
+    with urllib.request.urlopen(bursts.url + STATE_PATH, timeout=30) as answer:  # the state page, read once: the same
+        assert json.load(answer)["other_calls"] % 4 == 0
 
 
 @pytest.mark.e2e  # 10 s of real pacing beside another integration; tests/test_limiter_sharing.py holds the rules at an injected clock
@@ -80,7 +71,7 @@ def test_a_run_sharing_the_account_learns_the_room(sandbox, monkeypatch, tmp_pat
     """Another integration evenly uses 4 of 10 calls per second: with no flag the run settles
     on what it leaves, and every row still succeeds."""
     box = sandbox(rate=Rate(10, 1.0), other_integration=4)
-    sandbox_state_once(box, lambda c: c["other_calls"] >= 5)  # the other integration is already at work when the run starts
+    box.wait_until(lambda state: state.other_calls >= 5)  # the other integration is already at work when the run starts
     summary = run_in_process(box, monkeypatch, tmp_path, 40, "--rate", "10/1", "--jitter", "0.05")
     state = box.state
     assert summary["counts"]["success"] == 40

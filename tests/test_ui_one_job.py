@@ -18,6 +18,7 @@ from test_ui_safety_net import _backup_run, _environ, _finished, _to_confirm
 
 from bulk_updater.ui import app
 from bulk_updater.ui.undoing import wrong_account
+from bulk_updater.ui.verifying import Verification, start
 
 
 def _once(page: str, run_id: str, action: str) -> str:
@@ -99,9 +100,16 @@ async def test_verify_posted_three_times_reads_each_activity_once(ui, sandbox, t
         time.sleep(0.2)
         return wrong_account(*args)
 
+    started: list[Verification] = []  # every verification the POSTs started, each before its POST was answered
+
+    def start_verification(verification: Verification) -> Verification:
+        started.append(verification)
+        return start(verification)
+
     monkeypatch.setattr(app, "wrong_account", slow_account_check)
+    monkeypatch.setattr(app, "start_verification", start_verification)
     reads = box.state.retrieve_calls
     assert await _posted_at_once(server, run_id, "verify", {"once": _once(page, run_id, "verify")}, 3) == {f"/runs/{run_id}"}
     await _finished(server, run_id, 'id="verify-counts"')
-    await asyncio.sleep(0.3)  # a second verify, had one started, would be reading now
-    assert box.state.retrieve_calls - reads == len(ids)  # one read each: one verify
+    assert all([await asyncio.to_thread(verification.wait, 60) for verification in started])  # every read they made, made
+    assert box.state.retrieve_calls - reads == len(ids) and len(started) == 1  # one read each: one verify

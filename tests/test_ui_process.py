@@ -47,8 +47,7 @@ def test_sigterm_stops_the_server_and_its_run_cleanly(sandbox, tmp_path):
     proc, server = _serve(box, tmp_path / "ws")
     try:
         run_id = asyncio.run(_start_run(server, box, sheet, "20/1"))  # 10 s of sending
-        while box.state.calls < 20:
-            asyncio.run(asyncio.sleep(0.1))
+        box.wait_until(lambda state: state.calls >= 20, timeout=60)
         proc.send_signal(signal.SIGTERM)
         output, _ = proc.communicate(timeout=30)
     finally:
@@ -73,8 +72,7 @@ def test_sigterm_during_a_large_run_ends_it_within_stop_wait_with_its_files_agre
     proc, server = _serve(box, tmp_path / "ws", "--stop-wait", str(stop_wait))
     try:
         run_id = asyncio.run(_start_run(server, box, sheet, "200/1"))  # two and a half minutes of sending
-        while box.state.calls < 100:
-            time.sleep(0.1)
+        box.wait_until(lambda state: state.calls >= 100, timeout=60)
         sent_at = time.monotonic()
         proc.send_signal(signal.SIGTERM)
         output, _ = proc.communicate(timeout=60)

@@ -12,6 +12,7 @@ from test_ui_guard import _multipart, fetch, posting, signed_in, ui  # noqa: F40
 
 from bulk_updater.safety.confirm import SendPlan, about_to_update
 from bulk_updater.settings import Rate
+from bulk_updater.ui.app import STATE
 
 
 def _environ(box) -> dict[str, str]:
@@ -48,16 +49,18 @@ async def _job_ended(server, run_id: str) -> None:
 
 
 async def _finished(server, run_id: str, marker: str = 'id="results"') -> str:
-    """The run's page once `marker` shows. A job's results show when its events end; a verification
-    sends no events (it has no stream), so its marker is looked for a few times a second."""
+    """The run's page once its job ended (followed through its live events, as the page does, then the job's
+    last pace.json), or, for a verify's `marker`, once the run's verification ended: `marker` shows at once."""
+    state = server.app[STATE]
     if marker == 'id="results"':
         await asyncio.wait_for(_job_ended(server, run_id), 60)
-    for _ in range(300):
-        _, page, _ = await fetch("GET", f"{server.base}/runs/{run_id}", headers=signed_in(server))
-        if marker in page:
-            return page
-        await asyncio.sleep(0.1)
-    raise AssertionError(f"{marker} never showed:\n{page}")
+        job = state.jobs.get(run_id)
+        assert job is None or await asyncio.to_thread(job.wait, 60), "the job's pace.json was never written the last time"
+    else:
+        assert await asyncio.to_thread(state.verifications[run_id].wait, 60), "the verification never ended"
+    _, page, _ = await fetch("GET", f"{server.base}/runs/{run_id}", headers=signed_in(server))
+    assert marker in page, f"{marker} does not show:\n{page}"
+    return page
 
 
 async def _backup_run(server, box, tmp_path, ids) -> tuple[str, str]:

@@ -32,11 +32,7 @@ async def test_a_stopped_run_reads_its_stop_in_words_and_keeps_bar_groups_and_ch
     sheet = write_csv(tmp_path / "Q3 edits.csv", rows)
     run_id = await _started(server, sheet, {"rate": "40/1"})
     folder = tmp_path / "ws" / "runs" / run_id
-    for _ in range(200):  # until some rows are done, and the page's pace file has been written
-        summary_rows = box.state.calls
-        if summary_rows >= 20 and (folder / "pace.json").exists():
-            break
-        await asyncio.sleep(0.1)
+    await asyncio.to_thread(box.wait_until, lambda state: state.calls >= 20)  # some rows done (the job's end writes pace.json)
     await fetch("POST", f"{server.base}/runs/{run_id}/stop", headers=posting(server))
     page = await _finished(server, run_id)
     summary = json.loads((folder / "summary.json").read_text())

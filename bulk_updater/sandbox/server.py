@@ -21,6 +21,8 @@ import ssl
 import threading
 import time
 import uuid
+from collections.abc import Callable
+from copy import copy
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
@@ -157,11 +159,38 @@ class Sandbox:
         self._counter = (
             CallCounter(config.rate.calls, config.rate.period, config.counting, config.count_rejected) if config.rate else None
         )
+        self._waiters: list[Callable[[SandboxState], bool]] = []  # each answers True once done with (SandboxThread.wait_until)
+        self._looking = False
+
+    def changed(self) -> None:
+        """The state may have changed: each waiter looks at it once the loop's current step is over, as the
+        state page would (never inside a burst of the other integration's)."""
+        if self._waiters and not self._looking:
+            self._looking = True
+            asyncio.get_running_loop().call_soon(self._look)
+
+    def _look(self) -> None:
+        self._looking = False
+        self._waiters = [waiter for waiter in self._waiters if not waiter(self.state)]
+
+    def add_waiter(self, waiter: Callable[[SandboxState], bool]) -> None:
+        """`waiter(state)` on each change until it answers True; on the sandbox's loop."""
+        if not waiter(self.state):
+            self._waiters.append(waiter)
+
+    def remove_waiter(self, waiter: Callable[[SandboxState], bool]) -> None:
+        if waiter in self._waiters:
+            self._waiters.remove(waiter)
+
+    async def _pause(self, seconds: float) -> None:
+        """A handler's sleep: what it changed so far is looked at meanwhile."""
+        self.changed()
+        await asyncio.sleep(seconds)
 
     async def update(self, request: web.Request) -> web.StreamResponse:
         config = self.config
         if config.arrival_jitter:
-            await asyncio.sleep(self._rng.uniform(0, config.arrival_jitter))
+            await self._pause(self._rng.uniform(0, config.arrival_jitter))
         self.state.calls += 1
         refusal = self._admit(request)
         if refusal is not None:
@@ -174,7 +203,7 @@ class Sandbox:
         response = await self._apply(request)
         low, high = config.latency
         if high:
-            await asyncio.sleep(self._rng.uniform(low, high))
+            await self._pause(self._rng.uniform(low, high))
         return response
 
     async def retrieve_by_id(self, request: web.Request) -> web.StreamResponse:
@@ -198,7 +227,7 @@ class Sandbox:
             del answer["CompanyActivityId"]
         low, high = self.config.latency
         if high:
-            await asyncio.sleep(self._rng.uniform(low, high))
+            await self._pause(self._rng.uniform(low, high))
         return web.Response(text=q.answer_text(q.spell_read(answer, self.config.quirks)), content_type="application/json")
 
     def _read_answer(self, activity_id: str) -> dict:
@@ -283,7 +312,7 @@ class Sandbox:
             if request.transport is not None:
                 request.transport.close()  # the client sees the connection drop with no answer
             return web.Response(status=500)
-        await asyncio.sleep(self.config.hang_seconds)  # "hang"
+        await self._pause(self.config.hang_seconds)  # "hang"
         return None
 
     def _random_fault(self) -> str:
@@ -366,6 +395,7 @@ class Sandbox:
         now = time.monotonic()
         self.state.other_last_at = now
         self.state.other_calls += 1
+        self.changed()
         if not self._counter.admit(now):  # type: ignore[union-attr]
             self.state.other_throttled += 1
             self.state.other_throttled_at.append(now)
@@ -406,13 +436,26 @@ def _body_problem(body: object) -> str:
 
 def build_app(config: SandboxConfig) -> tuple[web.Application, Sandbox]:
     sandbox = Sandbox(config)
-    app = web.Application()
+    app = web.Application(middlewares=[_changes(sandbox)])
     app.router.add_post(UPDATE_PATH, sandbox.update)
     app.router.add_get(USER_PATH, sandbox.user_by_access_key)
     app.router.add_get(RETRIEVE_PATH, sandbox.retrieve_by_id)
     app.router.add_get(STATE_PATH, sandbox.state_json)
     app.cleanup_ctx.append(sandbox.other_integration)
     return app, sandbox
+
+
+def _changes(sandbox: Sandbox):
+    """Every answer (and every fault's dropped connection) tells the sandbox's waiters the state changed."""
+
+    @web.middleware
+    async def changes(request: web.Request, handler):
+        try:
+            return await handler(request)
+        finally:
+            sandbox.changed()
+
+    return changes
 
 
 class SandboxThread:
@@ -431,6 +474,31 @@ class SandboxThread:
     def state(self) -> SandboxState:
         assert self.sandbox is not None
         return self.sandbox.state
+
+    def wait_until(self, holds: Callable[[SandboxState], bool], timeout: float = 30) -> SandboxState:
+        """The state's counters once `holds(state)` is true, looked at on the sandbox's loop each time it changes
+        (an event, not a poll); TimeoutError after `timeout` seconds. Any thread but the sandbox's may wait.
+        A shallow copy: its numbers are those `holds` saw; its lists and activities go on changing."""
+        assert self._loop is not None and self.sandbox is not None
+        sandbox, seen, answer = self.sandbox, threading.Event(), list[SandboxState | Exception]()
+
+        def waiter(state: SandboxState) -> bool:
+            try:
+                if holds(state):
+                    answer.append(copy(state))
+                    seen.set()
+            except Exception as exc:  # a broken predicate fails the waiting test, not the sandbox's loop
+                answer.append(exc)
+                seen.set()
+            return seen.is_set()
+
+        self._loop.call_soon_threadsafe(sandbox.add_waiter, waiter)
+        if not seen.wait(timeout):
+            self._loop.call_soon_threadsafe(sandbox.remove_waiter, waiter)
+            raise TimeoutError(f"the sandbox's state did not reach what was awaited in {timeout:g} s: {self.state.calls} calls")
+        if isinstance(answer[0], Exception):
+            raise answer[0]
+        return answer[0]
 
     def __enter__(self) -> SandboxThread:
         self._thread.start()

@@ -79,10 +79,15 @@ class PageJob:
     summary: dict | None = None
     thread: threading.Thread | None = None
     pace: Pace = field(default_factory=Pace)  # the whole run's rows per second, as pace.json keeps it (set each second)
+    ended: threading.Event = field(default_factory=threading.Event)  # set once the job ended and pace.json was written the last time
 
     @property
     def live(self) -> bool:
         return self.thread is not None and self.thread.is_alive()
+
+    def wait(self, timeout: float) -> bool:
+        """Whether the job ended, its folder's files (pace.json the last) all written, within `timeout` seconds."""
+        return self.ended.wait(timeout)
 
     def stop(self) -> None:
         self.state = "stopping"
@@ -157,6 +162,7 @@ def _keep_pace(job: PageJob) -> None:
         except (OSError, BulkUpdaterError):  # the chart is not worth a failed job: the next second tries again
             pass
         if ended:
+            job.ended.set()
             return
 
 

@@ -37,6 +37,12 @@ class Verification:
     def live(self) -> bool:
         return self.thread is not None and self.thread.is_alive()
 
+    def wait(self, timeout: float) -> bool:
+        """Whether the verification ended (its counts set, verify.csv written) within `timeout` seconds."""
+        if self.thread is not None:
+            self.thread.join(timeout)
+        return self.thread is not None and not self.live
+
 
 def verify_send(run_dir: Path, page_send: SendSettings) -> SendSettings:
     """The page's host and keys, at the pace the run recorded (verify reads as fast as the run wrote): what the CLI's verify takes."""
