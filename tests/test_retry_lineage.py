@@ -73,15 +73,22 @@ def test_a_resume_after_a_retry_is_refused_and_keeps_what_the_retry_sent(tmp_pat
     assert fields(box, ids[2]) == {"Owner": fixed}
 
 
-def test_a_second_retry_of_a_retried_run_is_refused_and_keeps_what_the_first_set(tmp_path, sandbox, bulk):
-    """Rows 2 and 3 set one field of one activity and both fail; the first retry gets row 3 through (Closed). A second
-    retry of the run's report would not see it: it would send row 2 (Open) over it."""
+def retried_once(tmp_path: Path, sandbox, bulk):
+    """Rows 2 and 3 set one field of one activity (Open, then Closed) and both fail; the retry into T gets row 3
+    through (Closed) and row 2 fails again. The sandbox, the activity and the sheet."""
     x = new_ids(1)[0]
     box = sandbox(script=("503", "503", "503", "ok", "ok", "503"))
     sheet = write_csv(tmp_path / "in.csv", [["CompanyActivityId", "Status"], [x, "Open"], [x, "Closed"]])
     assert bulk(box, "run", str(sheet), "--out", str(tmp_path / "R"))[0] == 1
     assert bulk(box, "retry", str(tmp_path / "R" / "failed.csv"), "--out", str(tmp_path / "T"))[0] == 1
     assert fields(box, x) == {"Status": "Closed"}
+    return box, x, sheet
+
+
+def test_a_second_retry_of_a_retried_run_is_refused_and_keeps_what_the_first_set(tmp_path, sandbox, bulk):
+    """Rows 2 and 3 set one field of one activity and both fail; the first retry gets row 3 through (Closed). A second
+    retry of the run's report would not see it: it would send row 2 (Open) over it."""
+    box, x, sheet = retried_once(tmp_path, sandbox, bulk)
     calls = box.state.calls
 
     code, out, err = bulk(box, "retry", str(tmp_path / "R" / "failed.csv"), "--out", str(tmp_path / "T2"))
@@ -182,3 +189,22 @@ def test_the_commands_a_refusal_suggests_paste_as_one_argument_each_in_a_folder_
     assert code == 2
     suggested = err[err.index("Else: bulk-updater retry "):].splitlines()[0].removeprefix("Else: ")
     assert shlex.split(suggested)[2:] == [str((spaced / "T" / "failed.xlsx").resolve()), "--out", "NEW_DIR."]
+
+
+def test_the_retry_started_over_in_its_own_folder_is_refused_and_keeps_what_it_set(tmp_path, sandbox, bulk):
+    """Rows 2 and 3 set one field of one activity and both fail; the retry gets row 3 through (Closed), row 2 fails.
+    The retry given again with --restart (as a finished folder's message offers) would drop the report that says
+    row 3 went through, and send row 2 (Open) over it: a second retry of the run's report by another name."""
+    box, x, sheet = retried_once(tmp_path, sandbox, bulk)
+    calls = box.state.calls
+
+    code, out, err = bulk(box, "retry", str(tmp_path / "R" / "failed.csv"), "--out", str(tmp_path / "T"), "--restart")
+
+    assert code == 2, out + err
+    assert "it is not started over" in err and "Traceback" not in err
+    assert fields(box, x) == {"Status": "Closed"} and box.state.calls == calls
+    assert (tmp_path / "T" / "report.csv").is_file()  # what the retry sent, still there for a retry of its failed rows
+    # Nor replaced by a plain run: the run's record would name a folder that no longer holds its retry.
+    code, out, err = bulk(box, "run", str(sheet), "--out", str(tmp_path / "T"), "--restart")
+    assert code == 2 and "it is not started over" in err, out + err
+    assert box.state.calls == calls
