@@ -35,6 +35,7 @@ from .screens import Pace, PaceKeeper, read_history, write_pace
 OUTCOMES = {outcome.value for outcome in Outcome}
 GROUPS_SHOWN = 8
 PACE_EVERY = 1.0  # seconds between two writes of the job's pace.json
+PACE_WRITE_GRACE = 1.0  # seconds a stopping server gives an ended job to write its pace.json, past --stop-wait if need be
 
 
 def live_numbers(tally: Tally) -> dict:
@@ -131,6 +132,9 @@ class Jobs:
             if job.live:
                 job.stop()
         _join(live, deadline)
+        for job in live:  # its pace.json written the last time: a process ending mid-write would leave pace.json.tmp
+            if not job.live:
+                job.wait(max(deadline - time.monotonic(), PACE_WRITE_GRACE))
         return [job for job in live if job.live]
 
     def start(self, job: PageJob, on_end: Callable[[PageJob], None] | None = None) -> PageJob:
