@@ -1,0 +1,88 @@
+"""The limiter's edges a mutation pass found untested: a 429 after our starts left the window, the count
+of a run of 429s, the even pace after a 429, and `start` with a ledger. All at explicit times.
+
+Private on purpose where a rule is the limiter's plan (its budget), as in test_limiter_sharing.py.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from bulk_updater.calls import WindowLimiter
+from bulk_updater.calls.ledger import Ledger
+
+PERIOD, JITTER = 5.0, 0.1
+WINDOW = PERIOD + JITTER
+
+
+def test_a_429_after_every_start_left_the_window_lowers_the_budget_by_one():
+    """A late 429 (none of ours counts any more) is one call too many, not a room of one."""
+    limiter = WindowLimiter(25, PERIOD, JITTER)
+    for t in (0.0, 0.1, 0.2):
+        limiter.start(t)
+    limiter.throttled(20.0)
+    assert limiter.budget == 24
+
+
+def test_a_late_429_after_a_guessed_room_lowers_it_by_one_and_ends_the_guess():
+    """A burst's 429s guessed a room of 5 and keep two calls free (budget 3); a 429 later, with none of
+    ours in the window, shows one call too many: 2, not the guess's 3 with one kept free."""
+    limiter = WindowLimiter(25, PERIOD, JITTER)
+    for _ in range(25):
+        limiter.start(0.0)
+    for _ in range(20):
+        limiter.throttled(0.3)
+    assert limiter.budget == 3
+    limiter.throttled(20.0)
+    assert limiter.budget == 2
+
+
+def test_a_new_run_of_429s_counts_down_from_the_room_before_it_with_the_call_kept_free():
+    """A room of 10 keeps one call free (budget 9). A later run of three 429s counts down from 10:
+    three fewer is a burst's count, so two calls are kept free (budget 5, not 6)."""
+    limiter = WindowLimiter(25, PERIOD, JITTER)
+    limiter.budget = 11  # as learned
+    for _ in range(11):
+        limiter.start(0.0)
+    limiter.throttled(0.3)
+    assert limiter.budget == 9  # a room of 10, one call kept free
+    for _ in range(10):
+        limiter.start(20.0)
+    budgets = []
+    for _ in range(3):
+        limiter.throttled(20.3)
+        budgets.append(limiter.budget)
+    assert budgets == [8, 7, 5]
+
+
+def test_a_room_of_one_is_one_call_never_two():
+    """The last 429 of a burst's count leaves one call: no call is kept free below it (the budget never rises on a 429)."""
+    limiter = WindowLimiter(25, PERIOD, JITTER)
+    limiter.budget = 2  # as learned
+    for _ in range(2):
+        limiter.start(0.0)
+    limiter.throttled(0.3)
+    assert limiter.budget == 1
+    assert limiter.next_start(0.3) == pytest.approx(WINDOW, abs=1e-5)
+
+
+def test_after_a_429_calls_are_spaced_a_window_over_the_new_budget():
+    """Three of ours were in the window, the last just before the 429: the budget falls to 3, and the
+    next call waits for the even pace (window / 3 after the last), which comes after a place frees."""
+    limiter = WindowLimiter(25, PERIOD, JITTER)
+    for t in (0.0, 0.01, 0.02, 4.0):
+        limiter.start(t)
+    limiter.throttled(4.05)
+    assert limiter.budget == 3
+    assert limiter.next_start(4.05) == pytest.approx(4.0 + WINDOW / 3)
+
+
+def test_starts_counted_with_start_go_into_the_ledger_for_every_process(tmp_path):
+    """`start` (the caller checked the time) records in the ledger as `take` does: another process then waits."""
+    path = tmp_path / "account.sqlite"
+    first = WindowLimiter(5, 1.0, 0.1, ledger=Ledger(path), clock_offset=lambda: 0.0)
+    second = WindowLimiter(5, 1.0, 0.1, ledger=Ledger(path), clock_offset=lambda: 0.0)
+    for _ in range(5):
+        first.start(0.0)
+    assert second.take(0.5) == pytest.approx(1.1, abs=1e-5)
+    assert second.take(1.2) == pytest.approx(1.2)
