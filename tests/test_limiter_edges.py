@@ -86,3 +86,14 @@ def test_starts_counted_with_start_go_into_the_ledger_for_every_process(tmp_path
         first.start(0.0)
     assert second.take(0.5) == pytest.approx(1.1, abs=1e-5)
     assert second.take(1.2) == pytest.approx(1.2)
+
+
+def test_a_process_held_back_by_the_ledger_waits_only_until_the_oldest_start_leaves(tmp_path):
+    """The place frees when the budget-th latest start leaves the window: not one start later."""
+    path = tmp_path / "account.sqlite"
+    first = WindowLimiter(5, 1.0, 0.1, ledger=Ledger(path), clock_offset=lambda: 0.0)
+    second = WindowLimiter(5, 1.0, 0.1, ledger=Ledger(path), clock_offset=lambda: 0.0)
+    for k in range(5):
+        assert first.take(0.1 * k) == pytest.approx(0.1 * k)
+    assert second.take(0.5) == pytest.approx(1.1, abs=1e-5)
+    assert second.take(1.1 + 2e-6) == pytest.approx(1.1 + 2e-6)
