@@ -6,6 +6,8 @@ Private on purpose where a rule is the limiter's plan (its budget), as in test_l
 
 from __future__ import annotations
 
+import sqlite3
+
 import pytest
 
 from bulk_updater.calls import WindowLimiter
@@ -97,3 +99,12 @@ def test_a_process_held_back_by_the_ledger_waits_only_until_the_oldest_start_lea
         assert first.take(0.1 * k) == pytest.approx(0.1 * k)
     assert second.take(0.5) == pytest.approx(1.1, abs=1e-5)
     assert second.take(1.1 + 2e-6) == pytest.approx(1.1 + 2e-6)
+
+
+@pytest.mark.parametrize("calls, recorded", [(255, 1), (256, 32), (300, 37), (1000, 64)])
+def test_a_lease_is_an_eighth_of_the_room_left_from_256_places_and_at_most_64(tmp_path, calls, recorded):
+    """What one ledger transaction records ahead: the cost of a start at a lifted limit, measured in starts per transaction."""
+    path = tmp_path / "account.sqlite"
+    limiter = WindowLimiter(calls, 1.0, 0.1, ledger=Ledger(path), clock_offset=lambda: 0.0)
+    assert limiter.take(0.0) == 0.0
+    assert sqlite3.connect(path).execute("SELECT count(*) FROM starts").fetchone()[0] == recorded
