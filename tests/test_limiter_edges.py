@@ -108,3 +108,14 @@ def test_a_lease_is_an_eighth_of_the_room_left_from_256_places_and_at_most_64(tm
     limiter = WindowLimiter(calls, 1.0, 0.1, ledger=Ledger(path), clock_offset=lambda: 0.0)
     assert limiter.take(0.0) == 0.0
     assert sqlite3.connect(path).execute("SELECT count(*) FROM starts").fetchone()[0] == recorded
+
+
+def test_a_limiter_the_ledger_refused_knows_when_to_ask_again(tmp_path):
+    """After the ledger said no, `next_start` and `take` give the moment the place frees, not now."""
+    path = tmp_path / "account.sqlite"
+    first = WindowLimiter(5, 1.0, 0.1, ledger=Ledger(path), clock_offset=lambda: 0.0)
+    second = WindowLimiter(5, 1.0, 0.1, ledger=Ledger(path), clock_offset=lambda: 0.0)
+    for _ in range(5):
+        assert first.take(0.0) == 0.0
+    assert second.take(0.5) == pytest.approx(1.1, abs=1e-5)
+    assert second.next_start(0.6) == pytest.approx(1.1, abs=1e-5)
