@@ -119,3 +119,37 @@ def test_a_limiter_the_ledger_refused_knows_when_to_ask_again(tmp_path):
         assert first.take(0.0) == 0.0
     assert second.take(0.5) == pytest.approx(1.1, abs=1e-5)
     assert second.next_start(0.6) == pytest.approx(1.1, abs=1e-5)
+
+
+def test_the_ledger_refusal_is_read_on_the_event_loops_clock(tmp_path):
+    """The ledger keeps the wall clock: a refusal's moment comes back less the offset, on the loop's clock."""
+    path = tmp_path / "account.sqlite"
+    first = WindowLimiter(5, 1.0, 0.1, ledger=Ledger(path), clock_offset=lambda: 1000.0)
+    second = WindowLimiter(5, 1.0, 0.1, ledger=Ledger(path), clock_offset=lambda: 1000.0)
+    for _ in range(5):
+        assert first.take(0.0) == 0.0
+    assert second.take(0.5) == pytest.approx(1.1, abs=1e-5)
+
+
+def test_a_refusal_never_says_now_even_when_the_wall_clock_steps_between_two_readings(tmp_path):
+    """`acquire` takes a moment not after now for a start: a refusal must never give one, or a call
+    would go uncounted (the wall clock moved 2 s on between the ledger's answer and reading it back)."""
+    path = tmp_path / "account.sqlite"
+    first = WindowLimiter(5, 1.0, 0.1, ledger=Ledger(path), clock_offset=lambda: 0.0)
+    for _ in range(5):
+        assert first.take(0.0) == 0.0
+    offsets = iter([0.0, 2.0])
+    second = WindowLimiter(5, 1.0, 0.1, ledger=Ledger(path), clock_offset=lambda: next(offsets))
+    assert second.take(0.5) > 0.5
+
+
+@pytest.mark.parametrize("held", [297, 298])
+def test_a_lease_of_the_last_places_is_used_whole_and_never_beyond(tmp_path, held):
+    """Another process holds all but 3 (or 2) of 300 places: a lease gets those left, which start without
+    asking the ledger again; the next is refused."""
+    path = tmp_path / "account.sqlite"
+    Ledger(path).take(0.0, held, 1.1, "another run", (held, 0.0))
+    limiter = WindowLimiter(300, 1.0, 0.1, ledger=Ledger(path), clock_offset=lambda: 0.0)
+    moments = [0.01 * k for k in range(300 - held)]
+    assert [limiter.take(t) for t in moments] == moments
+    assert limiter.take(0.03) > 0.03
