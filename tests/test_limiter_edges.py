@@ -110,15 +110,17 @@ def test_a_lease_is_an_eighth_of_the_room_left_from_256_places_and_at_most_64(tm
     assert sqlite3.connect(path).execute("SELECT count(*) FROM starts").fetchone()[0] == recorded
 
 
-def test_a_limiter_the_ledger_refused_knows_when_to_ask_again(tmp_path):
-    """After the ledger said no, `next_start` and `take` give the moment the place frees, not now."""
+@pytest.mark.parametrize("begin", [0.0, 10.0])
+def test_a_limiter_the_ledger_refused_knows_when_to_ask_again(tmp_path, begin):
+    """After the ledger said no, `next_start` and `take` give the moment the place frees, not now
+    (at any time: 10 s is later than the budget, a count, read as a time)."""
     path = tmp_path / "account.sqlite"
     first = WindowLimiter(5, 1.0, 0.1, ledger=Ledger(path), clock_offset=lambda: 0.0)
     second = WindowLimiter(5, 1.0, 0.1, ledger=Ledger(path), clock_offset=lambda: 0.0)
     for _ in range(5):
-        assert first.take(0.0) == 0.0
-    assert second.take(0.5) == pytest.approx(1.1, abs=1e-5)
-    assert second.next_start(0.6) == pytest.approx(1.1, abs=1e-5)
+        assert first.take(begin) == begin
+    assert second.take(begin + 0.5) == pytest.approx(begin + 1.1, abs=1e-5)
+    assert second.next_start(begin + 0.6) == pytest.approx(begin + 1.1, abs=1e-5)
 
 
 def test_the_ledger_refusal_is_read_on_the_event_loops_clock(tmp_path):
