@@ -155,3 +155,10 @@ def test_a_lease_of_the_last_places_is_used_whole_and_never_beyond(tmp_path, hel
     moments = [0.01 * k for k in range(300 - held)]
     assert [limiter.take(t) for t in moments] == moments
     assert limiter.take(0.03) > 0.03
+
+
+def test_without_a_jitter_given_a_start_counts_for_the_period_and_a_tenth_of_a_second():
+    limiter = WindowLimiter(5, 1.0)
+    for _ in range(5):
+        assert limiter.take(0.0) == 0.0
+    assert limiter.next_start(0.0) == pytest.approx(1.1, abs=1e-5)
