@@ -162,3 +162,15 @@ def test_without_a_jitter_given_a_start_counts_for_the_period_and_a_tenth_of_a_s
     for _ in range(5):
         assert limiter.take(0.0) == 0.0
     assert limiter.next_start(0.0) == pytest.approx(1.1, abs=1e-5)
+
+
+def test_a_wait_for_the_calls_of_a_run_alongside_says_so_not_an_earlier_run(tmp_path):
+    path = tmp_path / "account.sqlite"
+    notes: list[str] = []
+    waiting = WindowLimiter(5, 1.0, 0.1, ledger=Ledger(path), note=notes.append, clock_offset=lambda: 0.0)
+    alongside = WindowLimiter(5, 1.0, 0.1, ledger=Ledger(path), clock_offset=lambda: 0.0)
+    assert waiting.take(0.0) == 0.0  # its first call: the run began before the other's calls
+    for _ in range(5):
+        assert alongside.take(1.2) == 1.2
+    assert waiting.take(1.3) == pytest.approx(2.3, abs=1e-5)
+    assert notes == ["Waiting 1.0 s for calls of another run on this account to leave the window (they share its limit)."]
