@@ -43,7 +43,7 @@ MUTANTS = [
 
 VERIFY_TESTS = [
     "tests/test_verify_comparison.py", "tests/test_safety_net.py", "tests/test_clear_tokens.py", "tests/test_retry_history.py",
-    "tests/test_field_check_review.py",
+    "tests/test_field_check_review.py", "tests/test_written_index.py", "tests/test_field_check_reads.py",
 ]
 VERIFY_MUTANTS = [
     ('bulk_updater/safety/verify.py', 'FieldCheck(name, value, now.value(name), compare(value, now.value(name)))', 'FieldCheck(name, value, now.value(name), compare(value, value))'),
