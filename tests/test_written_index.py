@@ -40,3 +40,11 @@ def test_rows_never_sent_or_stopped_at_their_snapshot_wrote_nothing(tmp_path):
     assert written.may_have_left(db, snapshot_failed) == {}
     assert written.may_have_left(db, tried) == {"Status": ["Cold"]}
     assert list(written.updated_activities(db)) == []  # no success: verify reads none of them
+
+
+def test_an_unnamed_column_of_the_report_is_no_field(tmp_path):
+    """A spacer column left in the report (as the readers leave one out of a sheet) was never sent."""
+    [a] = new_ids(1)
+    report = write_csv(tmp_path / "report.csv", [[*HEADER, ""], [a, "Won", "1", "success", "1", "", "", "a remark"]])
+    db = written.build(report, "#CLEAR", tmp_path / "index.sqlite")
+    assert written.last_written(db, a) == {"Status": "Won"}
