@@ -3,7 +3,7 @@ thread) or does not reach: the canary's decisions, and what verify and the field
 applied alone, its group's tests run, and the file is put back. Prints KILLED or SURVIVED per mutant.
 
     .venv/bin/python tests/hand_mutants.py            # every group
-    .venv/bin/python tests/hand_mutants.py verify     # one group: canary, verify
+    .venv/bin/python tests/hand_mutants.py verify     # one group: canary, verify, failing
 
 docs/development.md, "Mutation testing", says what the last run found. Never run by make test (not a test file).
 """
@@ -43,7 +43,7 @@ MUTANTS = [
 
 VERIFY_TESTS = [
     "tests/test_verify_comparison.py", "tests/test_safety_net.py", "tests/test_clear_tokens.py", "tests/test_retry_history.py",
-    "tests/test_field_check_review.py", "tests/test_written_index.py", "tests/test_field_check_reads.py",
+    "tests/test_field_check_review.py", "tests/test_written_index.py", "tests/test_field_check_reads.py", "tests/test_column_case.py",
 ]
 VERIFY_MUTANTS = [
     ('bulk_updater/safety/verify.py', 'FieldCheck(name, value, now.value(name), compare(value, now.value(name)))', 'FieldCheck(name, value, now.value(name), compare(value, value))'),
@@ -68,7 +68,20 @@ VERIFY_MUTANTS = [
     ('bulk_updater/safety/field_check.py', 'clashes = case_clashes(check.columns, activity, check.named)', 'clashes = case_clashes(check.columns, activity, frozenset())'),
     ('bulk_updater/safety/field_check.py', 'return self.may_refuse or (self.warn_unknown and any(name not in (ACTIVITY_ID, NOTE) for name in self.columns))', 'return self.may_refuse'),
 ]
-GROUPS = {"canary": (TESTS, MUTANTS), "verify": (VERIFY_TESTS, VERIFY_MUTANTS)}
+FAILING_TESTS = ["tests/test_safety_net.py", "tests/test_stop_reasons.py", "tests/test_critical_path.py", "tests/test_failing_rule.py"]
+FAILING_MUTANTS = [
+    ('bulk_updater/safety/failing.py', 'if self._sent <= self.rule.first_rows:', 'if self._sent < self.rule.first_rows:'),
+    ('bulk_updater/safety/failing.py', 'self._first_all_same &= permanent and result.error_type == self._first_type', 'self._first_all_same &= permanent'),
+    ('bulk_updater/safety/failing.py', 'if self._streak >= self.rule.streak:', 'if self._streak > self.rule.streak:'),
+    ('bulk_updater/safety/failing.py', 'self._streak = self._streak + 1 if permanent else 0', 'self._streak = self._streak + 1'),
+    ('bulk_updater/safety/failing.py', 'if not self.rule.enabled or self.tripped or result.attempts == 0:', 'if not self.rule.enabled or self.tripped:'),
+    ('bulk_updater/safety/failing.py', 'return status is not None and 400 <= status < 500 and status not in _NOT_THE_DATA', 'return status is not None and 400 <= status <= 500 and status not in _NOT_THE_DATA'),
+    ('bulk_updater/safety/failing.py', 'return status is not None and 400 <= status < 500 and status not in _NOT_THE_DATA', 'return status is not None and 400 <= status < 500'),
+    ('bulk_updater/safety/failing.py', 'result.error_type in ("BackupFailed", "UnexpectedResponse", "TLSError")', 'result.error_type in ("BackupFailed", "UnexpectedResponse")'),
+    ('bulk_updater/safety/send_steps.py', 'if canary is not None and canary.decided and not canary.passed:', 'if canary is not None and canary.decided:'),
+    ('bulk_updater/safety/send_steps.py', '    if guard is not None:\n        return guard.send', '    if guard is None:\n        return guard.send'),
+]
+GROUPS = {"canary": (TESTS, MUTANTS), "verify": (VERIFY_TESTS, VERIFY_MUTANTS), "failing": (FAILING_TESTS, FAILING_MUTANTS)}
 
 
 def run(path: str, old: str, new: str, tests: list[str] = TESTS) -> str:
