@@ -39,3 +39,12 @@ def test_a_column_the_activity_does_not_list_is_warned_about_after_one_read(sand
     warnings = checked(box, ColumnCheck([ACTIVITY_ID, "Statuz"]), UpdateRequest(a, None, (("Statuz", "Won"),)))
     assert warnings == ["Statuz is not among this activity's fields; did you mean Status?"]
     assert box.state.retrieve_calls == 1
+
+
+def test_a_column_map_named_is_still_read_for_to_warn_when_the_activity_does_not_list_it(sandbox):
+    """--map named it, so it can't be refused; a read still warns that the activity does not list it."""
+    [a] = new_ids(1)
+    box = sandbox(initial={a: {"ActivityNote": "", "Fields": {"Status": "Open"}}})
+    check = ColumnCheck([ACTIVITY_ID, "Statuz"], named=frozenset({"Statuz"}))
+    warnings = checked(box, check, UpdateRequest(a, None, (("Statuz", "Won"),)))
+    assert warnings == ["Statuz is not among this activity's fields; did you mean Status?"]
