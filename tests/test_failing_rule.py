@@ -26,3 +26,8 @@ def test_the_keys_the_rate_and_the_server_are_not_the_datas_fault(status):
 
 def test_an_mx_error_is_the_datas_fault_whatever_its_status():
     assert failed_permanently(failed(500, "MXInvalidInputException"))
+
+
+@pytest.mark.parametrize("error_type", ["BackupFailed", "UnexpectedResponse", "TLSError"])
+def test_a_failed_snapshot_an_answer_not_understood_and_a_tls_failure_fail_again_if_sent_again(error_type):
+    assert failed_permanently(failed(None, error_type))
