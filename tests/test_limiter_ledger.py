@@ -199,6 +199,19 @@ def test_a_ledger_locked_too_long_warns_once_and_the_run_goes_on(tmp_path):
     assert len(notes) == 1 and "lock was not given within 0.05 s" in notes[0]
 
 
+def test_a_new_ledger_opened_while_another_process_creates_it_waits_for_the_lock(tmp_path):
+    """Two runs started together both create the file; SQLite refuses the switch to WAL at once
+    (no busy wait) while the other holds it, and each run then paced alone into one window."""
+    path = tmp_path / "account.sqlite"
+    holder = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+    holder.execute("BEGIN IMMEDIATE")  # the other process, creating the ledger
+    threading.Timer(0.1, holder.execute, ("ROLLBACK",)).start()
+    notes: list[str] = []
+    limiter = limiter_on(path, notes=notes, timeout=5.0)
+    assert limiter.take(0.0) == 0.0
+    assert notes == [] and Ledger(path).in_window(0.0) == 1
+
+
 def test_a_folder_that_cannot_be_made_warns_once(tmp_path):
     blocker = tmp_path / "a file"
     blocker.write_text("not a folder")

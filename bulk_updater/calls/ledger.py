@@ -37,6 +37,7 @@ import hashlib
 import os
 import sqlite3
 import threading
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -172,7 +173,7 @@ class Ledger:
                 # WAL: a writer never waits for a reader. No fsync, even at checkpoints: a process that is
                 # killed loses nothing (the system has the writes), and what a power cut may cost is a
                 # window of starts, or a file that can't be read any more (a warning says to delete it).
-                conn.execute("PRAGMA journal_mode=WAL")
+                _switch_to_wal(conn, self._timeout)
                 conn.execute("PRAGMA synchronous=OFF")
                 conn.execute("BEGIN IMMEDIATE")  # (two processes may create it at once)
                 conn.execute("CREATE TABLE IF NOT EXISTS starts (start REAL NOT NULL, until REAL NOT NULL, owner TEXT NOT NULL)")
@@ -188,6 +189,23 @@ class Ledger:
                 raise
             self._conn = conn
         return self._conn
+
+
+def _switch_to_wal(conn: sqlite3.Connection, timeout: float) -> None:
+    """PRAGMA journal_mode=WAL, waiting up to `timeout` for the lock it needs.
+
+    SQLite answers "database is locked" at once, without its busy handler, when another connection
+    holds the file while the mode changes: two processes opening a new ledger together (two runs
+    started at once) would each give up on it, and both pace alone into a window they share."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            conn.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or time.monotonic() >= deadline:
+                raise
+            time.sleep(0.002)
 
 
 class _Transaction:
