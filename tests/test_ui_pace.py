@@ -92,6 +92,13 @@ def test_a_pace_file_of_an_older_page_or_a_damaged_one_reads_as_what_it_can_say(
     assert read_pace(tmp_path).series == []
 
 
+def test_a_run_over_in_a_few_milliseconds_reads_back_with_its_calls_per_second(tmp_path):
+    history = PaceHistory(calls=1, elapsed=0.04)
+    history.add_second(1)
+    write_pace(tmp_path, history)
+    assert read_pace(tmp_path).calls_per_second == 25.0
+
+
 def test_the_last_bucket_is_the_rate_over_the_seconds_it_holds_so_far():
     history = PaceHistory()
     for _ in range(CHART_POINTS + 1):  # one more second than fits: buckets of 2 s

@@ -96,7 +96,8 @@ class PaceHistory:
         return Pace(series, self.calls, self.elapsed, self.bucket, self.seconds)
 
     def to_text(self) -> str:
-        data = {"series": self.rows, "bucket": self.bucket, "seconds": self.seconds, "calls": self.calls, "elapsed": round(self.elapsed, 1)}
+        # Milliseconds: a one-call undo takes 0.04 s, and at tenths its calls/s read back as 0.
+        data = {"series": self.rows, "bucket": self.bucket, "seconds": self.seconds, "calls": self.calls, "elapsed": round(self.elapsed, 3)}
         return json.dumps(data, separators=(",", ":")) + "\n"
 
     @classmethod
