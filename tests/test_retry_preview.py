@@ -70,3 +70,20 @@ def test_the_retry_preview_lists_edits_damage_and_rows_sent(tmp_path, sandbox, b
     [(row, reason)] = plan.damaged
     assert row == 2 and "mx_Code was '007', now '7' (leading zeros stripped)" in reason
     assert plan.superseded == [(4, "superseded by row 5")]
+
+
+
+def test_a_row_is_listed_as_damage_only_when_the_damage_check_refused_it_whatever_its_cells_say(tmp_path, sandbox, bulk):
+    """The review sorts rows by what refused them, not by words in the reason: a column's name may hold them."""
+    a, b = new_ids(2)
+    column = "mx_X: spreadsheet damage: y"
+    sheet = write_csv(tmp_path / "in.csv", [["CompanyActivityId", column, "Status"], [a, "#REF!", "Open"], [b, "1", "Open"]])
+    code, _, err = bulk(sandbox(activities={a}, script=("503",)), "run", str(sheet), "--out", str(tmp_path / "first"), "--no-canary")
+    assert code == 1, err
+    identity = Identity("Sandbox Admin", "u1", "", "Administrator", "Sandbox Org", "o1", "s1", "", "")
+
+    plan = retry_preview(tmp_path / "first" / "failed.csv", identity, "example.test", Rate.parse("1000/1"), backup=False, canary=False)
+
+    assert (plan.damaged_rows, plan.invalid_rows, plan.sending) == (0, 1, [3]), plan
+    [(row, reason)] = plan.invalid
+    assert row == 2 and reason.startswith(f"{column} holds #REF!")

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..checking import CheckResult
-from ..history.rerun import Rerun, is_damage, is_superseded
+from ..history.rerun import Rerun
 from ..preflight import Identity
 from ..rows import ReadOptions, Row
 from ..safety.confirm import SendPlan, about_to_update, reads_first, timezone_warning, zone_to_warn_of
@@ -129,9 +129,9 @@ class _Planned:
         if isinstance(plan, UpdateRequest):
             self._count("sending", self.sending, row.number)
         elif isinstance(plan, Invalid):
-            damaged = is_damage(plan.reason)
+            damaged = plan.damage
             self._count("damaged" if damaged else "invalid", self.damaged if damaged else self.invalid, (row.number, plan.reason))
-        elif is_superseded(plan.reason):
+        elif plan.superseded:
             self._count("superseded", self.superseded, (row.number, plan.reason))
         else:
             self.counts["skipped"] += 1

@@ -159,7 +159,7 @@ class Rerun:
         earlier = self.history.cells(row.number) if self.history is not None else []
         damage = self._damage(row, columns, earlier)
         if damage and not self.accept_changes:
-            return row, Invalid(damage)
+            return row, Invalid(damage, damage=True)
         if earlier and noting:
             self._note_edits(row, columns, earlier[0])
             self._note_blanked(row, columns, earlier[0], clear_token)
@@ -178,7 +178,7 @@ class Rerun:
             return plan, ""
         by = _rows(sorted({later[name] for name in left}))
         if note is None and not fields:
-            return NothingToChange(f"{SUPERSEDED}{by}"), ""
+            return NothingToChange(f"{SUPERSEDED}{by}", superseded=True), ""
         return UpdateRequest(plan.activity_id, note, fields, row=plan.row), f"{SENT_WITHOUT_PREFIX}{', '.join(left)}{SUPERSEDED_BY}{by}"
 
     def _damage(self, row: Row, columns: list[str], earlier: list[dict[str, str]]) -> str:
@@ -249,16 +249,6 @@ def _columns_sent(plan: UpdateRequest) -> list[str]:
 
 def _rows(numbers: list[int]) -> str:
     return f"row {numbers[0]}" if len(numbers) == 1 else "rows " + ", ".join(map(str, numbers))
-
-
-def is_damage(reason: str) -> bool:
-    """Whether an Invalid's reason from `Rerun.plan` is the damage check's refusal."""
-    return DAMAGE in reason
-
-
-def is_superseded(reason: str) -> bool:
-    """Whether a NothingToChange's reason from `Rerun.plan` is that later rows set every field."""
-    return reason.startswith(SUPERSEDED)
 
 
 def left_out_fields(message: str) -> set[str]:

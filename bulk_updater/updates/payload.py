@@ -42,6 +42,7 @@ class Invalid:
     """The row can't be sent as it is; `reason` says what to fix."""
 
     reason: str
+    damage: bool = False  # a retry's check refused it: a spreadsheet changed a value the run had sent
 
 
 @dataclass(frozen=True)
@@ -49,6 +50,7 @@ class NothingToChange:
     """Nothing is left to send: every cell besides the id is blank, or (retry) a later row set every field."""
 
     reason: str = "no cells to change"
+    superseded: bool = False  # a retry's: later rows of the sheet set every field it had
 
 
 Plan = UpdateRequest | Invalid | NothingToChange
