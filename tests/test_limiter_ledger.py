@@ -212,6 +212,33 @@ def test_a_new_ledger_opened_while_another_process_creates_it_waits_for_the_lock
     assert notes == [] and Ledger(path).in_window(0.0) == 1
 
 
+def test_opening_a_ledger_never_waits_past_its_timeout(tmp_path):
+    """Refused at once for half the timeout (a writer creating the file), then held by a reader of a file in
+    rollback mode (the busy handler waits): the warning comes at the timeout, not half a timeout after it."""
+    path = tmp_path / "account.sqlite"
+    writer = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+    writer.execute("BEGIN IMMEDIATE")
+    reader = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+
+    def hand_over() -> None:
+        writer.execute("CREATE TABLE other (x)")
+        writer.execute("COMMIT")
+        reader.execute("BEGIN")
+        reader.execute("SELECT * FROM other").fetchall()  # a shared lock, kept
+
+    timer = threading.Timer(0.5, hand_over)
+    timer.start()
+    started = time.monotonic()
+    try:
+        with pytest.raises(ledger_module.LedgerUnavailable, match="not given within 1 s"):
+            Ledger(path, timeout=1.0).in_window(0.0)
+        took = time.monotonic() - started
+    finally:
+        timer.join()
+        reader.execute("ROLLBACK")
+    assert 0.9 < took < 1.35, took
+
+
 def test_a_folder_that_cannot_be_made_warns_once(tmp_path):
     blocker = tmp_path / "a file"
     blocker.write_text("not a folder")

@@ -198,14 +198,19 @@ def _switch_to_wal(conn: sqlite3.Connection, timeout: float) -> None:
     holds the file while the mode changes: two processes opening a new ledger together (two runs
     started at once) would each give up on it, and both pace alone into a window they share."""
     deadline = time.monotonic() + timeout
-    while True:
-        try:
-            conn.execute("PRAGMA journal_mode=WAL")
-            return
-        except sqlite3.OperationalError as exc:
-            if "locked" not in str(exc) or time.monotonic() >= deadline:
-                raise
-            time.sleep(0.002)
+    try:
+        while True:
+            # The busy handler may wait too (a reader of a file still in rollback mode): never past the deadline.
+            conn.execute(f"PRAGMA busy_timeout={max(0, int((deadline - time.monotonic()) * 1000))}")
+            try:
+                conn.execute("PRAGMA journal_mode=WAL")
+                return
+            except sqlite3.OperationalError as exc:
+                if "locked" not in str(exc) or time.monotonic() >= deadline:
+                    raise
+                time.sleep(0.002)
+    finally:
+        conn.execute(f"PRAGMA busy_timeout={int(timeout * 1000)}")
 
 
 class _Transaction:
